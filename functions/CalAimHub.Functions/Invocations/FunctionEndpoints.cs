@@ -1,0 +1,145 @@
+using CalAimHub.Hosting.FunctionApp;
+using CalAimHub.Hosting.Invocations;
+using CalAimHub.Hosting.Storage;
+
+namespace CalAimHub.Functions.Invocations;
+
+/// <summary>
+/// The invocation side of the custom handler protocol, in one place: every queue and timer function is a
+/// <c>POST /{FunctionName}</c> that reads the host's envelope and answers with <see cref="InvocationResponse"/>.
+/// </summary>
+public sealed class FunctionEndpoints(FunctionAppDefinition app)
+{
+    private readonly HashSet<string> handled = new(StringComparer.Ordinal);
+
+    public FunctionDefinition Claim(string functionName, string triggerType)
+    {
+        var function = app.Functions.SingleOrDefault(f => f.Name == functionName)
+            ?? throw new FunctionAppDefinitionException($"No function folder '{functionName}' with function.json in {app.Directory}.");
+        if (function.Trigger.Type != triggerType)
+        {
+            throw new FunctionAppDefinitionException($"{functionName}/function.json has a {function.Trigger.Type}, but its handler expects a {triggerType}.");
+        }
+
+        handled.Add(functionName);
+        return function;
+    }
+
+    /// <summary>Function folders whose trigger reaches the handler as an invocation but that no endpoint serves.</summary>
+    public IReadOnlyList<string> Unhandled() => app.Functions
+        .Where(f => f.Trigger.Type != BindingDefinition.HttpTrigger && !handled.Contains(f.Name))
+        .Select(f => f.Name)
+        .ToArray();
+}
+
+public static class FunctionEndpointExtensions
+{
+    public static void MapQueueFunction<TFunction>(this WebApplication app, string functionName)
+        where TFunction : class, IQueueFunction
+    {
+        var definition = app.Services.GetRequiredService<FunctionEndpoints>().Claim(functionName, BindingDefinition.QueueTrigger);
+        var trigger = definition.Trigger;
+        app.MapPost("/" + functionName, async (HttpRequest request, IServiceProvider services, CancellationToken cancellationToken) =>
+        {
+            var (invocation, problem) = await ReadAsync(request, functionName, cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            var queueInvocation = new QueueInvocation(functionName, trigger.QueueName!, invocation!.GetText(trigger.Name), invocation.Metadata);
+            var function = ActivatorUtilities.GetServiceOrCreateInstance<TFunction>(services);
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CalAimHub.Functions." + functionName);
+            try
+            {
+                return Results.Json(InvocationResponse.Completed(await function.HandleAsync(queueInvocation, cancellationToken)));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                var reason = e is FunctionFailure ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                return await FailAsync(services, queueInvocation, reason, logger, cancellationToken);
+            }
+        }).ExcludeFromDescription();
+    }
+
+    public static void MapTimerFunction<TFunction>(this WebApplication app, string functionName)
+        where TFunction : class, ITimerFunction
+    {
+        app.Services.GetRequiredService<FunctionEndpoints>().Claim(functionName, BindingDefinition.TimerTrigger);
+        app.MapPost("/" + functionName, async (HttpRequest request, IServiceProvider services, CancellationToken cancellationToken) =>
+        {
+            var (invocation, problem) = await ReadAsync(request, functionName, cancellationToken);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            var function = ActivatorUtilities.GetServiceOrCreateInstance<TFunction>(services);
+            try
+            {
+                return Results.Json(InvocationResponse.Completed(await function.RunAsync(invocation!.Metadata, cancellationToken)));
+            }
+            catch (FunctionFailure e)
+            {
+                return Results.Problem(title: $"{functionName} failed", detail: e.Message, statusCode: StatusCodes.Status500InternalServerError);
+            }
+        }).ExcludeFromDescription();
+    }
+
+    /// <summary>Fails fast at startup when a function folder has no handler: the host would invoke a 404.</summary>
+    public static void EnsureEveryFunctionIsHandled(this WebApplication app)
+    {
+        var unhandled = app.Services.GetRequiredService<FunctionEndpoints>().Unhandled();
+        if (unhandled.Count > 0)
+        {
+            throw new FunctionAppDefinitionException($"No handler is mapped for function(s): {string.Join(", ", unhandled)}.");
+        }
+    }
+
+    private static async Task<(InvocationRequest? Invocation, IResult? Problem)> ReadAsync(HttpRequest request, string functionName, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancellationToken);
+        try
+        {
+            return (InvocationRequest.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)), null);
+        }
+        catch (InvocationFormatException e)
+        {
+            // Non-2xx fails the invocation; the host retries and finally moves the message to the poison queue.
+            return (null, Results.Problem(title: $"{functionName}: malformed invocation", detail: e.Message, statusCode: StatusCodes.Status400BadRequest));
+        }
+    }
+
+    /// <summary>
+    /// A failed attempt is retried by the host (non-2xx answer). On the last allowed attempt the handler writes the
+    /// message with its failure reason to the poison queue itself and completes, so the reason is not lost.
+    /// </summary>
+    private static async Task<IResult> FailAsync(IServiceProvider services, QueueInvocation invocation, string reason, ILogger logger, CancellationToken cancellationToken)
+    {
+        var app = services.GetRequiredService<FunctionAppDefinition>();
+        var attempt = invocation.Metadata.DequeueCount ?? 1;
+        var maxAttempts = app.Host.Queues.MaxDequeueCount;
+        if (attempt < maxAttempts)
+        {
+            logger.LogWarning("{Function} attempt {Attempt}/{MaxAttempts} of message {MessageId} failed: {Reason}", invocation.Function, attempt, maxAttempts, invocation.Metadata.MessageId, reason);
+            return Results.Problem(title: $"{invocation.Function} attempt {attempt} of {maxAttempts} failed", detail: reason, statusCode: StatusCodes.Status500InternalServerError);
+        }
+
+        var deadLetter = new DeadLetter(
+            invocation.Function,
+            invocation.Queue,
+            invocation.Metadata.MessageId,
+            attempt,
+            reason,
+            services.GetRequiredService<TimeProvider>().GetUtcNow(),
+            invocation.Message);
+        var storage = services.GetRequiredService<StorageAccount>();
+        await storage.Queues.GetQueueClient(StorageLayout.PoisonQueue(invocation.Queue))
+            .SendMessageAsync(deadLetter.ToJson(), timeToLive: TimeSpan.FromSeconds(-1), cancellationToken: cancellationToken);
+        Extensions.HubTelemetry.MessagesDeadLettered.Add(1, new KeyValuePair<string, object?>("function", invocation.Function));
+        logger.LogError("{Function} gave up on message {MessageId} after {Attempts} attempts, moved to {PoisonQueue}: {Reason}",
+            invocation.Function, invocation.Metadata.MessageId, attempt, StorageLayout.PoisonQueue(invocation.Queue), reason);
+        return Results.Json(InvocationResponse.Completed($"Dead-lettered after {attempt} attempts: {reason}"));
+    }
+}

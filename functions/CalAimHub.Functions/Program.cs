@@ -1,0 +1,31 @@
+using CalAimHub.Functions.Extensions;
+using CalAimHub.Functions.Health;
+using CalAimHub.Functions.Invocations;
+using CalAimHub.Functions.Notifications;
+using CalAimHub.Functions.Operations;
+
+// The Azure Functions custom handler: the Functions host starts this process, forwards HTTP requests to /api/...
+// and POSTs queue/timer invocations to /{FunctionName}. Slim builder: cold start is billed and felt on Flex Consumption.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.AddFunctionAppHosting();
+builder.AddHubStorage();
+builder.AddHubTelemetry();
+builder.AddNotifications();
+
+var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescription();
+app.MapHealthApi();
+
+app.MapQueueFunction<NotifyFunction>("Notify");
+app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
+
+app.MapApiFallback();
+app.EnsureEveryFunctionIsHandled();
+
+app.Run();
+
+/// <summary>Entry point type, visible to tests.</summary>
+public partial class Program;
