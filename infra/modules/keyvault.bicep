@@ -1,0 +1,62 @@
+// Key Vault for webhook intake and notification signing secrets (Standard Webhooks whsec_...).
+// RBAC only (no access policies), soft delete + purge protection. The function app reads secrets through
+// Key Vault references resolved with its user-assigned identity (Key Vault Secrets User, see rbac.bicep).
+
+@description('Key Vault name (3-24 characters).')
+@minLength(3)
+@maxLength(24)
+param name string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for the vault.')
+param tags object
+
+@description('Days a deleted vault or secret can be recovered (7-90).')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int = 90
+
+@description('Resource ID of the Log Analytics workspace that receives the vault audit log.')
+param logAnalyticsWorkspaceId string
+
+resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    enablePurgeProtection: true
+    enabledForDeployment: false
+    enabledForDiskEncryption: false
+    enabledForTemplateDeployment: false
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'vault-audit'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      { categoryGroup: 'audit', enabled: true }
+    ]
+  }
+}
+
+output id string = vault.id
+output name string = vault.name
+output uri string = vault.properties.vaultUri
