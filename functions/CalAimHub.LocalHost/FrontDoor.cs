@@ -90,7 +90,7 @@ internal sealed class FrontDoor : IAsyncDisposable
         // No route → the pipeline's end answers 404; a route with other methods → routing answers 405.
         await web.StartAsync(cancellationToken);
         var address = web.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            .Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var actualPort = new Uri(address).Port;
         return new FrontDoor(web, invoker, new Uri($"http://127.0.0.1:{actualPort}"));
     }

@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Text.Json;
+using CalAimHub.Hosting.FunctionApp;
+using CalAimHub.Hosting.Storage;
+
+namespace CalAimHub.LocalHost;
+
+/// <summary>
+/// The Functions host and Event Grid, played locally from the same host.json / function.json files: Azurite,
+/// provisioned storage, the handler process, HTTP forwarding, queue and timer triggers, BlobCreated events.
+/// Start with <see cref="StartAsync"/>; dispose to stop everything (listeners drained, handler and Azurite stopped).
+/// </summary>
+public sealed class LocalHub : IAsyncDisposable
+{
+    private readonly LocalHubOptions _options;
+    private readonly Action<string> _log;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _aborting = new();
+    private readonly List<Task> _loops = [];
+    private readonly ChildProcess.OutputLines _handlerOutput = new();
+    private Azurite? _azurite;
+    private ChildProcess? _handler;
+    private FrontDoor? _frontDoor;
+    private FunctionInvoker? _invoker;
+    private Task? _stopped;
+
+    private LocalHub(LocalHubOptions options)
+    {
+        _options = options;
+        _log = options.Log ?? (_ => { });
+    }
+
+    /// <summary>The front door, e.g. <c>http://127.0.0.1:7071</c>; functions are under <c>/{routePrefix}/...</c>.</summary>
+    public Uri ApiBaseAddress => _frontDoor!.BaseAddress;
+
+    /// <summary>The handler's own address (<c>http://127.0.0.1:{FUNCTIONS_CUSTOMHANDLER_PORT}/</c>).</summary>
+    public Uri HandlerAddress { get; private set; } = null!;
+
+    public string StorageConnectionString { get; private set; } = "";
+
+    /// <summary>Clients for the hub's storage, queue clients using host.json's messageEncoding.</summary>
+    public StorageAccount Storage { get; private set; } = null!;
+
+    /// <summary>The function app as loaded (host.json with overrides applied).</summary>
+    public FunctionAppDefinition App { get; private set; } = null!;
+
+    /// <summary>Every stdout/stderr line of the handler process so far (thread-safe snapshot on enumeration).</summary>
+    public IReadOnlyCollection<string> HandlerOutput => _handlerOutput;
+
+    /// <summary>The environment given to the handler (app settings, without the process environment it inherits).</summary>
+    public IReadOnlyDictionary<string, string> HandlerSettings { get; private set; } = new Dictionary<string, string>();
+
+    public int? HandlerProcessId => _handler?.Id;
+    public int? AzuriteProcessId => _azurite?.ProcessId;
+    public int? BlobPort => _azurite?.BlobPort;
+    public int? QueuePort => _azurite?.QueuePort;
+    public int? TablePort => _azurite?.TablePort;
+
+    /// <summary>Azurite's data folder; null when storage is in memory or external.</summary>
+    public string? DataDirectory { get; private set; }
+
+    /// <summary>Completes with the exit code if the handler process exits while the hub runs; never with an external handler.</summary>
+    public Task<int> HandlerExited { get; private set; } = new TaskCompletionSource<int>().Task;
+
+    public static async Task<LocalHub> StartAsync(LocalHubOptions options, CancellationToken cancellationToken = default)
+    {
+        var hub = new LocalHub(options);
+        try
+        {
+            await hub.StartCoreAsync(cancellationToken);
+            return hub;
+        }
+        catch
+        {
+            await hub.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        var repository = _options.ResolvedRepositoryRoot;
+        var settings = AppSettings(repository);
+        App = FunctionAppDefinition.Load(_options.ResolvedAppDirectory, HostOverrides(settings));
+        var schedules = App.WithTrigger(BindingDefinition.TimerTrigger).Select(TimerTrigger.ParseSchedule).ToArray(); // fail fast on a bad schedule
+        _ = schedules;
+
+        if (_options.StorageConnectionString is { Length: > 0 } external)
+        {
+            StorageConnectionString = external;
+        }
+        else
+        {
+            DataDirectory = _options.InMemoryStorage ? null : _options.ResolvedDataDirectory;
+            _azurite = await Azurite.StartAsync(
+                repository,
+                DataDirectory,
+                (_options.BlobPort, _options.QueuePort, _options.TablePort),
+                _options.AzuriteStartTimeout,
+                _options.NpmCommand,
+                _log,
+                cancellationToken);
+            StorageConnectionString = _azurite.ConnectionString;
+            _log($"Azurite: blob {_azurite.BlobPort}, queue {_azurite.QueuePort}, table {_azurite.TablePort}, " +
+                 (DataDirectory is null ? "in memory" : $"data in {DataDirectory}"));
+        }
+
+        Storage = StorageAccount.FromConnectionString(StorageConnectionString, App.Host.Queues.MessageEncoding);
+        await Storage.ProvisionAsync(App.Storage, cancellationToken);
+        foreach (var function in App.WithTrigger(BindingDefinition.QueueTrigger))
+        {
+            var queue = function.Trigger.QueueName!;
+            await Storage.Queues.GetQueueClient(queue).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await Storage.Queues.GetQueueClient(App.Host.Queues.PoisonQueueName(queue)).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+        }
+
+        settings["AzureWebJobsStorage"] = StorageConnectionString;
+        HandlerSettings = settings;
+        if (_options.HandlerUrl is { } handlerUrl)
+        {
+            HandlerAddress = handlerUrl;
+            await Handler.WaitUntilReadyAsync(handlerUrl, _options.HandlerStartTimeout, () => null, null, cancellationToken);
+        }
+        else
+        {
+            (_handler, HandlerAddress) = await Handler.StartAsync(
+                App, settings, _handlerOutput, _options.HandlerOutputSink, _options.HandlerStartTimeout, cancellationToken);
+            var handler = _handler;
+            HandlerExited = handler.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => handler.ExitCode, TaskScheduler.Default);
+            _log($"Handler: pid {handler.Id}, listening on {HandlerAddress}");
+        }
+
+        var invocationTimeout = _options.InvocationTimeout ?? FunctionTimeout(App.Directory, _options.HostOverrides) ?? TimeSpan.FromMinutes(30);
+        _frontDoor = await FrontDoor.StartAsync(App, HandlerAddress, _options.HttpPort, invocationTimeout, _log, cancellationToken);
+        _invoker = new FunctionInvoker(HandlerAddress, invocationTimeout);
+
+        if (_options.EnableQueueTriggers)
+        {
+            foreach (var function in App.WithTrigger(BindingDefinition.QueueTrigger))
+            {
+                var listener = new QueueTriggerListener(function, App.Host.Queues, Storage.Queues, _invoker, _options.TimeProvider, _log);
+                Loop($"queue trigger {function.Name}", () => listener.RunAsync(_stopping.Token, _aborting.Token));
+            }
+        }
+
+        if (_options.EnableTimerTriggers)
+        {
+            foreach (var function in App.WithTrigger(BindingDefinition.TimerTrigger))
+            {
+                var timer = new TimerTrigger(function, _invoker, _options.TimeProvider, _log);
+                Loop($"timer trigger {function.Name}", () => timer.RunAsync(_stopping.Token, _aborting.Token));
+            }
+        }
+
+        if (_options.EnableBlobEvents)
+        {
+            if (App.Storage.Containers.Contains(_options.BlobEventContainer) && App.Storage.Queues.Contains(_options.BlobEventQueue))
+            {
+                var events = new BlobCreatedEvents(
+                    Storage.Blobs.GetBlobContainerClient(_options.BlobEventContainer),
+                    Storage.Queues.GetQueueClient(_options.BlobEventQueue),
+                    Storage.Tables,
+                    _options.BlobPollInterval,
+                    _log);
+                await events.InitializeAsync(cancellationToken);
+                Loop("BlobCreated events", () => events.RunAsync(_stopping.Token));
+            }
+            else
+            {
+                _log($"BlobCreated events off: container '{_options.BlobEventContainer}' or queue '{_options.BlobEventQueue}' is not in {StorageLayout.FileName}.");
+            }
+        }
+    }
+
+    private void Loop(string name, Func<Task> run) => _loops.Add(Task.Run(async () =>
+    {
+        try
+        {
+            await run();
+        }
+        catch (Exception e) when (!_aborting.IsCancellationRequested)
+        {
+            _log($"The {name} stopped: {e.GetType().Name}: {e.Message}");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }));
+
+    /// <summary>local.settings.json Values (when present and enabled), then <see cref="LocalHubOptions.AppSettings"/>.</summary>
+    private Dictionary<string, string> AppSettings(string repository)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        var localSettings = Path.Combine(repository, "local.settings.json");
+        if (_options.UseLocalSettingsFile && File.Exists(localSettings))
+        {
+            foreach (var (key, value) in ReadLocalSettings(localSettings))
+            {
+                settings[key] = value;
+            }
+        }
+
+        foreach (var (key, value) in _options.AppSettings)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    internal static IEnumerable<KeyValuePair<string, string>> ReadLocalSettings(string path)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            if (!document.RootElement.TryGetProperty("Values", out var values) || values.ValueKind != JsonValueKind.Object)
+            {
+                return [];
+            }
+
+            return values.EnumerateObject()
+                .Where(p => p.Value.ValueKind != JsonValueKind.Null)
+                .Select(p => KeyValuePair.Create(p.Name, p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText()))
+                .ToArray();
+        }
+        catch (JsonException e)
+        {
+            throw new LocalHubException($"{path} is not valid JSON: {e.Message}");
+        }
+    }
+
+    /// <summary>App settings <c>AzureFunctionsJobHost__a__b</c> override host.json <c>a:b</c>, as in Azure; explicit overrides win.</summary>
+    private IEnumerable<KeyValuePair<string, string?>> HostOverrides(IReadOnlyDictionary<string, string> settings) =>
+        settings
+            .Where(s => s.Key.StartsWith(HostSettings.OverridePrefix, StringComparison.OrdinalIgnoreCase))
+            .Select(s => KeyValuePair.Create(s.Key[HostSettings.OverridePrefix.Length..].Replace("__", ":", StringComparison.Ordinal), (string?)s.Value))
+            .Concat(_options.HostOverrides.Select(o => KeyValuePair.Create(o.Key, (string?)o.Value)))
+            .ToArray();
+
+    private static TimeSpan? FunctionTimeout(string appDirectory, IReadOnlyDictionary<string, string> overrides)
+    {
+        var text = overrides.TryGetValue("functionTimeout", out var overridden) ? overridden : null;
+        if (text is null)
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(appDirectory, HostSettings.FileName)), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            text = document.RootElement.TryGetProperty("functionTimeout", out var value) ? value.GetString() : null;
+        }
+
+        return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var timeout) && timeout > TimeSpan.Zero ? timeout : null;
+    }
+
+    /// <summary>Stops polling, lets in-flight invocations finish (up to DrainTimeout), then stops HTTP, the handler and Azurite.</summary>
+    public Task StopAsync() => _stopped ??= StopCoreAsync();
+
+    private async Task StopCoreAsync()
+    {
+        await _stopping.CancelAsync();
+        var loops = Task.WhenAll(_loops);
+        try
+        {
+            await loops.WaitAsync(_options.DrainTimeout);
+        }
+        catch (TimeoutException)
+        {
+            _log($"In-flight invocations did not finish within {_options.DrainTimeout.TotalSeconds:0} s; abandoning them.");
+            await _aborting.CancelAsync();
+            await loops.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        await _aborting.CancelAsync();
+        if (_frontDoor is not null)
+        {
+            await _frontDoor.DisposeAsync();
+        }
+
+        _invoker?.Dispose();
+        if (_handler is not null)
+        {
+            await _handler.StopAsync(TimeSpan.FromSeconds(5));
+            _log($"Handler stopped (exit code {_handler.ExitCode}).");
+        }
+
+        if (_azurite is not null)
+        {
+            await _azurite.DisposeAsync();
+            _log("Azurite stopped.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stopping.Dispose();
+        _aborting.Dispose();
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of the hub (unit, infrastructure, end to end against Azurite) and ends with one line:
+#   tests: N passed, N failed
+# Needs only the .NET 10 SDK and Node 20; Azurite comes from this repo's package-lock.json.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -x node_modules/.bin/azurite ]]; then
+  npm ci --no-audit --no-fund || { echo "npm ci failed: Azurite is needed by the end-to-end tests"; echo "tests: 0 passed, 1 failed"; exit 1; }
+fi
+
+results=$(mktemp -d)
+dotnet test CalAimHub.sln -c Release --logger trx --results-directory "$results" "$@"
+status=$?
+
+passed=0
+failed=0
+for trx in "$results"/*.trx; do
+  [[ -e $trx ]] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+rm -rf "$results"
+
+if (( status != 0 && failed == 0 )); then
+  echo "dotnet test exited with $status before or outside any test (build error or test host crash); see the output above"
+  failed=1
+fi
+echo "tests: $passed passed, $failed failed"
+(( status == 0 && failed == 0 ))

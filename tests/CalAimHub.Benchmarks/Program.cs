@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using CalAimHub.Benchmarks;
+
+var root = typeof(ColdStart).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
+var command = args.FirstOrDefault() ?? "coldstart";
+var runs = args.SkipWhile(a => a != "--runs").Skip(1).Select(int.Parse).FirstOrDefault(10);
+
+switch (command)
+{
+    case "coldstart":
+        await ColdStart.RunAsync(root, runs);
+        return 0;
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart");
+        return 2;
+}
+
+namespace CalAimHub.Benchmarks
+{
+    /// <summary>
+    /// Cold start of the published handler (self-contained linux-x64, as deployed): process start to the first 200 on
+    /// GET /, the Functions host's readiness probe. Baseline: an empty ASP.NET Core app published the same way, run
+    /// alternately in the same process so machine noise hits both.
+    /// </summary>
+    public static class ColdStart
+    {
+        public static async Task RunAsync(string root, int runs)
+        {
+            var work = Directory.CreateTempSubdirectory("calaimhub-bench-").FullName;
+            try
+            {
+                var handler = await PublishAsync(Path.Combine(root, "functions/CalAimHub.Functions/CalAimHub.Functions.csproj"), Path.Combine(work, "handler"));
+                var baseline = await PublishAsync(Path.Combine(root, "tests/CalAimHub.Benchmarks.Baseline/CalAimHub.Benchmarks.Baseline.csproj"), Path.Combine(work, "baseline"));
+                var handlerExe = Path.Combine(handler, "CalAimHub.Functions");
+                var baselineExe = Path.Combine(baseline, "CalAimHub.Benchmarks.Baseline");
+
+                // One warm-up each: the first start also pays for the OS file cache.
+                await MeasureAsync(handlerExe);
+                await MeasureAsync(baselineExe);
+                var handlerTimes = new List<double>();
+                var baselineTimes = new List<double>();
+                for (var i = 0; i < runs; i++)
+                {
+                    handlerTimes.Add(await MeasureAsync(handlerExe));
+                    baselineTimes.Add(await MeasureAsync(baselineExe));
+                }
+
+                var h = Median(handlerTimes);
+                var b = Median(baselineTimes);
+                Console.WriteLine($"cold start, process start → first 200 on GET /, {runs} runs each (ms)");
+                Console.WriteLine("| app | median | min | max |");
+                Console.WriteLine("|---|---|---|---|");
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| CalAimHub.Functions (published, self-contained, R2R) | {h:0} | {handlerTimes.Min():0} | {handlerTimes.Max():0} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| baseline: empty ASP.NET Core app, same publish | {b:0} | {baselineTimes.Min():0} | {baselineTimes.Max():0} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio handler/baseline: {h / b:0.00}"));
+            }
+            finally
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+
+        private static async Task<string> PublishAsync(string project, string output)
+        {
+            using var publish = Process.Start(new ProcessStartInfo("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", output, "--nologo", "-v", "quiet"])
+            {
+                RedirectStandardOutput = true,
+            })!;
+            var log = await publish.StandardOutput.ReadToEndAsync();
+            await publish.WaitForExitAsync();
+            return publish.ExitCode == 0 ? output : throw new InvalidOperationException($"dotnet publish {project} failed:\n{log}");
+        }
+
+        private static async Task<double> MeasureAsync(string executable)
+        {
+            var port = FreePort();
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+            var watch = Stopwatch.StartNew();
+            using var process = Process.Start(new ProcessStartInfo(executable)
+            {
+                WorkingDirectory = Path.GetDirectoryName(executable)!,
+                Environment =
+                {
+                    ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                    ["FUNCTIONS_APP_ROOT_PATH"] = Path.GetDirectoryName(executable)!,
+                    ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+                },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            try
+            {
+                while (watch.Elapsed < TimeSpan.FromSeconds(30))
+                {
+                    try
+                    {
+                        using var response = await client.GetAsync(new Uri($"http://127.0.0.1:{port}/"));
+                        if (response.StatusCode == HttpStatusCode.OK)
+                        {
+                            return watch.Elapsed.TotalMilliseconds;
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                    }
+                    catch (TaskCanceledException)
+                    {
+                    }
+
+                    await Task.Delay(5);
+                }
+
+                throw new TimeoutException($"{executable} did not answer GET / within 30 s");
+            }
+            finally
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        private static double Median(List<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+    }
+}
