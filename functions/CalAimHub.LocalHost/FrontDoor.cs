@@ -43,7 +43,14 @@ internal sealed class FrontDoor : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "hub" });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, port);
+            if (port == 0)
+            {
+                kestrel.Listen(IPAddress.Loopback, 0);
+            }
+            else
+            {
+                kestrel.ListenLocalhost(port); // http://localhost:7071 over IPv4 and IPv6, like Core Tools
+            }
             kestrel.Limits.MaxRequestBodySize = 100 * 1024 * 1024; // the Functions host's HTTP request limit
         });
         builder.Services.AddRoutingCore();
@@ -89,9 +96,10 @@ internal sealed class FrontDoor : IAsyncDisposable
 
         // No route → the pipeline's end answers 404; a route with other methods → routing answers 405.
         await web.StartAsync(cancellationToken);
-        var address = web.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var actualPort = new Uri(address).Port;
+        var actualPort = port != 0
+            ? port
+            : new Uri(web.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
         return new FrontDoor(web, invoker, new Uri($"http://127.0.0.1:{actualPort}"));
     }
 

@@ -1,1 +1,3 @@
-return 0;
+using CalAimHub.LocalHost;
+
+return await HubCli.InvokeAsync(args);

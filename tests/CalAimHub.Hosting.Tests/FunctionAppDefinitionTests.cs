@@ -17,7 +17,7 @@ public sealed class FunctionAppDefinitionTests : IDisposable
     {
         var app = FunctionAppDefinition.Load(AppDirectory);
 
-        Assert.Equal(["Api", "Health", "Notify", "PoisonQueueMonitor"], app.Functions.Select(f => f.Name));
+        Assert.Subset(app.Functions.Select(f => f.Name).ToHashSet(), new HashSet<string> { "Api", "Health", "Notify", "PoisonQueueMonitor" });
         Assert.All(app.Functions.SelectMany(f => f.Bindings), b => Assert.Contains(b.Type, BindingDefinition.KnownTypes));
         Assert.True(File.Exists(app.ExecutablePath), $"{app.ExecutablePath} should exist");
     }
