@@ -82,8 +82,11 @@ public sealed class LocalHub : IAsyncDisposable
         var repository = _options.ResolvedRepositoryRoot;
         var settings = AppSettings(repository);
         App = FunctionAppDefinition.Load(_options.ResolvedAppDirectory, HostOverrides(settings));
-        var schedules = App.WithTrigger(BindingDefinition.TimerTrigger).Select(TimerTrigger.ParseSchedule).ToArray(); // fail fast on a bad schedule
-        _ = schedules;
+        // Fail fast on a bad schedule, before anything is started.
+        foreach (var function in App.WithTrigger(BindingDefinition.TimerTrigger))
+        {
+            TimerTrigger.ParseSchedule(function);
+        }
 
         if (_options.StorageConnectionString is { Length: > 0 } external)
         {
@@ -106,13 +109,8 @@ public sealed class LocalHub : IAsyncDisposable
         }
 
         Storage = StorageAccount.FromConnectionString(StorageConnectionString, App.Host.Queues.MessageEncoding);
+        // Trigger queues are part of the layout (FunctionAppDefinition refuses one that is not), so this covers them.
         await Storage.ProvisionAsync(App.Storage, cancellationToken);
-        foreach (var function in App.WithTrigger(BindingDefinition.QueueTrigger))
-        {
-            var queue = function.Trigger.QueueName!;
-            await Storage.Queues.GetQueueClient(queue).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-            await Storage.Queues.GetQueueClient(App.Host.Queues.PoisonQueueName(queue)).CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        }
 
         settings["AzureWebJobsStorage"] = StorageConnectionString;
         HandlerSettings = settings;
@@ -136,7 +134,7 @@ public sealed class LocalHub : IAsyncDisposable
 
         if (_options.EnableQueueTriggers)
         {
-            foreach (var function in App.WithTrigger(BindingDefinition.QueueTrigger))
+            foreach (var function in Enabled(BindingDefinition.QueueTrigger, settings))
             {
                 var listener = new QueueTriggerListener(function, App.Host.Queues, Storage.Queues, _invoker, _options.TimeProvider, _log);
                 Loop($"queue trigger {function.Name}", () => listener.RunAsync(_stopping.Token, _aborting.Token));
@@ -145,7 +143,7 @@ public sealed class LocalHub : IAsyncDisposable
 
         if (_options.EnableTimerTriggers)
         {
-            foreach (var function in App.WithTrigger(BindingDefinition.TimerTrigger))
+            foreach (var function in Enabled(BindingDefinition.TimerTrigger, settings))
             {
                 var timer = new TimerTrigger(function, _invoker, _options.TimeProvider, _log);
                 Loop($"timer trigger {function.Name}", () => timer.RunAsync(_stopping.Token, _aborting.Token));
@@ -171,6 +169,24 @@ public sealed class LocalHub : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Functions of a trigger type, minus those switched off by the app setting <c>AzureWebJobs.&lt;Name&gt;.Disabled</c>
+    /// (or its Linux-safe form <c>AzureWebJobs__&lt;Name&gt;__Disabled</c>), as in Azure.
+    /// </summary>
+    private IEnumerable<FunctionDefinition> Enabled(string triggerType, IReadOnlyDictionary<string, string> settings) =>
+        App.WithTrigger(triggerType).Where(function =>
+        {
+            var disabled = (settings.TryGetValue($"AzureWebJobs.{function.Name}.Disabled", out var value)
+                    || settings.TryGetValue($"AzureWebJobs__{function.Name}__Disabled", out value))
+                && bool.TryParse(value, out var off) && off;
+            if (disabled)
+            {
+                _log($"{function.Name} is disabled by app setting.");
+            }
+
+            return !disabled;
+        });
 
     private void Loop(string name, Func<Task> run) => _loops.Add(Task.Run(async () =>
     {

@@ -34,7 +34,8 @@ public sealed class NotificationMessageTests
     }
 
     [Theory]
-    [InlineData("hello", "notification message is not valid JSON ('h' is an invalid start of a value. Path: $ | LineNumber: 0 | BytePositionInLine: 0.); send a JSON object with subscriber, url, type and data")]
+    [InlineData("hello", "notification message is not valid JSON (line 1, byte 1); send a JSON object with subscriber, url, type and data")]
+    [InlineData("{\"subscriber\": Rosa Delgado}", "notification message is not valid JSON (line 1, byte 16); send a JSON object with subscriber, url, type and data")]
     [InlineData("null", "notification message is JSON null; send a JSON object with subscriber, url, type and data")]
     [InlineData("""{"subscriber":"plan-a","type":"t"}""", "notification message has no 'url'; set it to the subscriber's absolute https endpoint")]
     [InlineData("""{"url":"https://x.example","type":"t"}""", "notification message has no 'subscriber'; set it to the configured subscriber id whose secret signs the delivery")]
@@ -56,5 +57,26 @@ public sealed class NotificationMessageTests
         Assert.Equal("http", NotificationMessage.Parse(text, requireHttps: false).Url.Scheme);
         Assert.Equal("notification 'url' must be an absolute http or https URL",
             Assert.Throws<FunctionFailure>(() => NotificationMessage.Parse("""{"subscriber":"plan-a","url":"ftp://x","type":"t"}""", requireHttps: false)).Message);
+    }
+}
+
+public sealed class FailureReasonTests
+{
+    [Fact]
+    public void A_json_error_keeps_only_the_position_never_the_offending_text()
+    {
+        var error = Assert.ThrowsAny<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>("{\"name\": Rosa Delgado}"));
+
+        var reason = CalAimHub.Functions.Invocations.FunctionEndpointExtensions.FailureReason(error);
+
+        Assert.Equal("invalid JSON at $.name (line 1, byte 10)", reason);
+    }
+
+    [Fact]
+    public void A_storage_error_is_its_status_and_code()
+    {
+        var reason = CalAimHub.Functions.Invocations.FunctionEndpointExtensions.FailureReason(new Azure.RequestFailedException(503, "busy", "ServerBusy", null));
+
+        Assert.Equal("storage answered 503 ServerBusy", reason);
     }
 }

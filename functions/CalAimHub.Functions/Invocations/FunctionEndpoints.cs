@@ -56,7 +56,7 @@ public static class FunctionEndpointExtensions
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                var reason = e is FunctionFailure ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                var reason = FailureReason(e);
                 return await FailAsync(services, queueInvocation, reason, logger, cancellationToken);
             }
         }).ExcludeFromDescription();
@@ -85,6 +85,18 @@ public static class FunctionEndpointExtensions
             }
         }).ExcludeFromDescription();
     }
+
+    /// <summary>
+    /// The reason recorded for a failed attempt; it is logged and kept in the poison queue, so it must not echo member
+    /// data: a JSON parser's message can quote the offending text, so only its position is kept.
+    /// </summary>
+    internal static string FailureReason(Exception e) => e switch
+    {
+        FunctionFailure => e.Message,
+        System.Text.Json.JsonException json => $"invalid JSON at {json.Path ?? "$"} (line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1})",
+        Azure.RequestFailedException storage => $"storage answered {storage.Status} {storage.ErrorCode}",
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
 
     /// <summary>Fails fast at startup when a function folder has no handler: the host would invoke a 404.</summary>
     public static void EnsureEveryFunctionIsHandled(this WebApplication app)

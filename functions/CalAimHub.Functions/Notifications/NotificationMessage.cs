@@ -42,7 +42,8 @@ public sealed record NotificationMessage(
         }
         catch (JsonException e)
         {
-            throw new FunctionFailure($"notification message is not valid JSON ({e.Message}); send a JSON object with subscriber, url, type and data");
+            // Only the position: the parser's own message can quote the offending text, which may be member data.
+            throw new FunctionFailure($"notification message is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}); send a JSON object with subscriber, url, type and data");
         }
 
         if (message is null)
