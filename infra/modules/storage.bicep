@@ -25,9 +25,6 @@ param softDeleteRetentionDays int = 30
 param logAnalyticsWorkspaceId string
 
 var layout = loadJsonContent('../../functions/CalAimHub.Functions/storage-layout.json')
-var containerNames = concat(layout.containers, [deploymentContainerName])
-var queueNames = flatten(map(layout.queues, q => [q, '${q}-poison']))
-var tableNames = layout.tables
 
 resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
   name: name
@@ -80,7 +77,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01'
 }
 
 resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = [
-  for container in containerNames: {
+  for container in layout.containers: {
     parent: blobService
     name: container
     properties: {
@@ -89,15 +86,31 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
   parent: account
   name: 'default'
 }
 
 resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
-  for queue in queueNames: {
+  for queue in layout.queues: {
     parent: queueService
     name: queue
+  }
+]
+
+// Messages that fail maxDequeueCount times (host.json) land here; the PoisonQueueMonitor function watches them.
+resource poisonQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
+  for queue in layout.queues: {
+    parent: queueService
+    name: '${queue}-poison'
   }
 ]
 
@@ -107,7 +120,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2024-01-0
 }
 
 resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2024-01-01' = [
-  for table in tableNames: {
+  for table in layout.tables: {
     parent: tableService
     name: table
   }
@@ -152,6 +165,4 @@ output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
 output tableEndpoint string = account.properties.primaryEndpoints.table
-output containerNames string[] = [for (c, i) in containerNames: containers[i].name]
-output queueNames string[] = [for (q, i) in queueNames: queues[i].name]
-output tableNames string[] = [for (t, i) in tableNames: tables[i].name]
+output deploymentContainerName string = deploymentContainer.name

@@ -1,0 +1,199 @@
+using System.Text.Json.Nodes;
+using CalAimHub.Infrastructure.Tests.Support;
+
+namespace CalAimHub.Infrastructure.Tests;
+
+/// <summary>The Flex Consumption plan and the custom-handler function app in the compiled template.</summary>
+[Collection(CompiledTemplateCollection.Name)]
+public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
+{
+    private const string IdentityId = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/idtest";
+
+    private static readonly Dictionary<string, JsonNode?> StandIns = new()
+    {
+        ["name"] = "func-test",
+        ["planName"] = "plan-test",
+        ["location"] = "westus3",
+        ["tags"] = new JsonObject { ["azd-env-name"] = "dev" },
+        ["identityId"] = IdentityId,
+        ["identityClientId"] = "client-id",
+        ["storageBlobEndpoint"] = "https://sttest.blob.core.windows.net/",
+        ["storageQueueEndpoint"] = "https://sttest.queue.core.windows.net/",
+        ["storageTableEndpoint"] = "https://sttest.table.core.windows.net/",
+        ["deploymentContainerName"] = "app-package-test",
+        ["applicationInsightsConnectionString"] = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westus3-1.in.applicationinsights.azure.com/",
+        ["keyVaultUri"] = "https://kvtest.vault.azure.net/",
+        ["logAnalyticsWorkspaceId"] = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log",
+        ["instanceMemoryMB"] = 2048,
+        ["maximumInstanceCount"] = 100,
+        ["notificationSubscribers"] = new JsonArray(),
+        ["webhookPlatforms"] = new JsonArray(),
+    };
+
+    private JsonObject App => compiled.Module("functionapp");
+
+    [Fact]
+    public void Plan_is_flex_consumption_fc1_on_linux()
+    {
+        var (plan, scope) = Assert.Single(ArmTemplate.Expand(App, Scope(), "Microsoft.Web/serverfarms"));
+
+        Assert.Equal("FC1", ArmTemplate.Evaluate(plan, scope, "sku.name")!.GetValue<string>());
+        Assert.Equal("FlexConsumption", ArmTemplate.Evaluate(plan, scope, "sku.tier")!.GetValue<string>());
+        Assert.True(ArmTemplate.Evaluate(plan, scope, "properties.reserved")!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void App_runs_the_custom_handler_runtime_from_the_identity_authenticated_package_container()
+    {
+        var (site, scope) = Site();
+
+        Assert.Equal("functionapp,linux", ArmTemplate.Evaluate(site, scope, "kind")!.GetValue<string>());
+        Assert.Equal("""{"name":"custom","version":"1.0"}""", ArmTemplate.Evaluate(site, scope, "properties.functionAppConfig.runtime")!.ToJsonString());
+        Assert.Equal(
+            $$$"""{"type":"blobContainer","value":"https://sttest.blob.core.windows.net/app-package-test","authentication":{"type":"UserAssignedIdentity","userAssignedIdentityResourceId":"{{{IdentityId}}}"}}""",
+            ArmTemplate.Evaluate(site, scope, "properties.functionAppConfig.deployment.storage")!.ToJsonString());
+        Assert.Equal("""{"instanceMemoryMB":2048,"maximumInstanceCount":100}""", ArmTemplate.Evaluate(site, scope, "properties.functionAppConfig.scaleAndConcurrency")!.ToJsonString());
+        Assert.Equal(IdentityId, ArmTemplate.Evaluate(site, scope, "properties.keyVaultReferenceIdentity")!.GetValue<string>());
+        Assert.Equal(new JsonObject { ["type"] = "UserAssigned", ["userAssignedIdentities"] = new JsonObject { [IdentityId] = new JsonObject() } }.ToJsonString(), ArmTemplate.Evaluate(site, scope, "identity")!.ToJsonString());
+    }
+
+    [Fact]
+    public void Instance_memory_and_maximum_instances_are_parameters_of_main()
+    {
+        var main = compiled.Template["parameters"]!;
+
+        Assert.Equal("[parameters('instanceMemoryMB')]", ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "instanceMemoryMB")!.GetValue<string>());
+        Assert.Equal("[parameters('maximumInstanceCount')]", ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "maximumInstanceCount")!.GetValue<string>());
+        Assert.Equal("[512,2048,4096]", main["instanceMemoryMB"]!["allowedValues"]!.ToJsonString());
+        Assert.Equal(2048, main["instanceMemoryMB"]!["defaultValue"]!.GetValue<int>());
+        Assert.Equal(1, main["maximumInstanceCount"]!["minValue"]!.GetValue<int>());
+        Assert.Equal(1000, main["maximumInstanceCount"]!["maxValue"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void App_is_https_only_with_tls_1_2_and_no_ftp_or_basic_auth_publishing()
+    {
+        var (site, scope) = Site();
+
+        Assert.True(ArmTemplate.Evaluate(site, scope, "properties.httpsOnly")!.GetValue<bool>());
+        Assert.Equal("1.2", ArmTemplate.Evaluate(site, scope, "properties.siteConfig.minTlsVersion")!.GetValue<string>());
+        Assert.Equal("1.2", ArmTemplate.Evaluate(site, scope, "properties.siteConfig.scmMinTlsVersion")!.GetValue<string>());
+        Assert.Equal("Disabled", ArmTemplate.Evaluate(site, scope, "properties.siteConfig.ftpsState")!.GetValue<string>());
+        var basicAuth = ArmTemplate.Expand(App, scope, "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+            .Select(p => $"{ArmTemplate.Evaluate(p.Resource, p.Scope, "name")} {ArmTemplate.Evaluate(p.Resource, p.Scope, "properties.allow")}")
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["func-test/ftp false", "func-test/scm false"], basicAuth);
+    }
+
+    [Fact]
+    public void Azd_service_tag_matches_the_service_in_azure_yaml()
+    {
+        var (site, _) = Site();
+        var serviceName = ArmExpression.EvaluateString(
+            ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "serviceName")!.GetValue<string>(), new ArmScope(compiled.Template))!.GetValue<string>();
+
+        var tags = ArmTemplate.Evaluate(site, Scope(new() { ["serviceName"] = serviceName }), "tags")!;
+
+        Assert.Equal(AzureYaml.Load().ServiceNames.Single(), tags["azd-service-name"]!.GetValue<string>());
+        Assert.Equal("dev", tags["azd-env-name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Host_storage_settings_are_identity_based()
+    {
+        var settings = AppSettings(Scope());
+
+        Assert.Equal("https://sttest.blob.core.windows.net/", settings["AzureWebJobsStorage__blobServiceUri"]);
+        Assert.Equal("https://sttest.queue.core.windows.net/", settings["AzureWebJobsStorage__queueServiceUri"]);
+        Assert.Equal("https://sttest.table.core.windows.net/", settings["AzureWebJobsStorage__tableServiceUri"]);
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Equal("client-id", settings["AzureWebJobsStorage__clientId"]);
+        Assert.False(settings.ContainsKey("AzureWebJobsStorage"));
+        Assert.DoesNotContain(settings.Keys, k => k.Contains("accountKey", StringComparison.OrdinalIgnoreCase) || k.Contains("connectionString", StringComparison.OrdinalIgnoreCase) && k != "APPLICATIONINSIGHTS_CONNECTION_STRING");
+        Assert.DoesNotContain(settings.Values, v => v.Contains("AccountKey=", StringComparison.OrdinalIgnoreCase) || v.Contains("SharedAccessSignature", StringComparison.OrdinalIgnoreCase));
+        // Flex Consumption takes the runtime from functionAppConfig; these settings are rejected there.
+        Assert.False(settings.ContainsKey("FUNCTIONS_WORKER_RUNTIME"));
+        Assert.False(settings.ContainsKey("FUNCTIONS_EXTENSION_VERSION"));
+    }
+
+    [Fact]
+    public void Application_insights_telemetry_authenticates_with_the_app_identity()
+    {
+        var settings = AppSettings(Scope());
+
+        Assert.Equal("ClientId=client-id;Authorization=AAD", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
+        Assert.StartsWith("InstrumentationKey=", settings["APPLICATIONINSIGHTS_CONNECTION_STRING"], StringComparison.Ordinal);
+        Assert.Equal(
+            "[reference('monitoring').outputs.applicationInsightsConnectionString.value]",
+            ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "applicationInsightsConnectionString")!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Signing_secrets_are_key_vault_references_one_setting_per_active_secret()
+    {
+        var settings = AppSettings(Scope(new()
+        {
+            ["notificationSubscribers"] = JsonNode.Parse("""[{"id":"plan-a"},{"id":"plan-b","secretNames":["notify-plan-b-2025","notify-plan-b-2026"]}]"""),
+            ["webhookPlatforms"] = JsonNode.Parse("""[{"id":"findhelp"}]"""),
+        }));
+
+        var secrets = settings.Where(s => s.Key.Contains("__Secrets__", StringComparison.Ordinal)).OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}");
+
+        Assert.Equal(
+            [
+                "Notifications__Subscribers__plan-a__Secrets__0=@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/notify-plan-a)",
+                "Notifications__Subscribers__plan-b__Secrets__0=@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/notify-plan-b-2025)",
+                "Notifications__Subscribers__plan-b__Secrets__1=@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/notify-plan-b-2026)",
+                "Webhooks__Platforms__findhelp__Secrets__0=@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/webhook-findhelp)",
+            ],
+            secrets);
+    }
+
+    [Fact]
+    public void No_secret_setting_exists_without_a_subscriber_or_platform()
+    {
+        var settings = AppSettings(Scope());
+
+        Assert.DoesNotContain(settings.Keys, k => k.Contains("__Secrets__", StringComparison.Ordinal));
+        Assert.Equal(7, settings.Count);
+    }
+
+    [Fact]
+    public void Compiled_template_has_no_keys_or_connection_strings_anywhere()
+    {
+        foreach (var forbidden in new[] { "listKeys", "listAccountSas", "listServiceSas", "AccountKey", "DefaultEndpointsProtocol", "SharedAccessSignature", "\"AzureWebJobsStorage\"", "InstrumentationKey=" })
+        {
+            Assert.DoesNotContain(forbidden, compiled.Text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        Assert.NotEmpty(compiled.Text);
+    }
+
+    [Fact]
+    public void Function_logs_go_to_log_analytics()
+    {
+        var (diagnostics, scope) = Assert.Single(ArmTemplate.Expand(App, Scope(), "Microsoft.Insights/diagnosticSettings"));
+
+        Assert.Equal("""[{"category":"FunctionAppLogs","enabled":true}]""", ArmTemplate.Evaluate(diagnostics, scope, "properties.logs")!.ToJsonString());
+    }
+
+    private (JsonObject Site, ArmScope Scope) Site() => Assert.Single(ArmTemplate.Expand(App, Scope(), "Microsoft.Web/sites"));
+
+    private Dictionary<string, string> AppSettings(ArmScope scope)
+    {
+        var (site, _) = Site();
+        return ArmTemplate.Evaluate(site, scope, "properties.siteConfig.appSettings")!.AsArray()
+            .ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!["value"]!.GetValue<string>(), StringComparer.Ordinal);
+    }
+
+    private ArmScope Scope(Dictionary<string, JsonNode?>? overrides = null)
+    {
+        var standIns = new Dictionary<string, JsonNode?>(StandIns);
+        foreach (var (key, value) in overrides ?? [])
+        {
+            standIns[key] = value;
+        }
+
+        return ModuleScope.For(compiled.Template, "functionapp", standIns);
+    }
+}
