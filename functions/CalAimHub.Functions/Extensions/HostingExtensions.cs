@@ -50,6 +50,7 @@ public static class HostingExtensions
             return;
         }
 
+        builder.Services.Configure<OpenTelemetry.Instrumentation.AspNetCore.AspNetCoreTraceInstrumentationOptions>(TraceRedaction.Configure);
         var clientId = builder.Configuration["AzureWebJobsStorage:clientId"];
         builder.Services.AddOpenTelemetry()
             .WithMetrics(m => m.AddMeter(HubTelemetry.MeterName))
