@@ -1,8 +1,13 @@
+using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
+using CalAimHub.Functions.Ingestion;
 using CalAimHub.Functions.Invocations;
 using CalAimHub.Functions.Notifications;
 using CalAimHub.Functions.Operations;
+using CalAimHub.Functions.Referrals;
+using CalAimHub.Functions.Workflows;
+using CalAimHub.Workflows;
 
 // The Azure Functions custom handler: the Functions host starts this process, forwards HTTP requests to /api/...
 // and POSTs queue/timer invocations to /{FunctionName}. Slim builder: cold start is billed and felt on Flex Consumption.
@@ -11,6 +16,10 @@ builder.AddFunctionAppHosting();
 builder.AddHubStorage();
 builder.AddHubTelemetry();
 builder.AddNotifications();
+builder.AddIngestion();
+builder.AddWorkflows();
+builder.AddAuthorizations();
+builder.AddReferrals();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -20,7 +29,13 @@ app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescri
 app.MapHealthApi();
 
 app.MapQueueFunction<NotifyFunction>("Notify");
+app.MapQueueFunction<IngestPartnerFile>("IngestPartnerFile");
+app.MapFileValidationApi();
 app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
+app.MapWorkflowFunctions();
+app.MapWorkflowsApi();
+app.MapAuthorizationsApi();
+app.MapReferrals();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();

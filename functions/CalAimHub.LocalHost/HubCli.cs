@@ -82,7 +82,7 @@ internal sealed class HubCli
 
         return new RootCommand("CalAimHub local host: the Functions host and Event Grid, played locally from host.json and function.json.")
         {
-            run, status, replay, notify,
+            run, status, replay, notify, HubDrop.Create(_out, _error),
         };
     }
 

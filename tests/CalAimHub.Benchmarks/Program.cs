@@ -14,8 +14,14 @@ switch (command)
     case "coldstart":
         await ColdStart.RunAsync(root, runs);
         return 0;
+    case "workflows":
+        await WorkflowsBenchmark.RunAsync(root, args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(2000));
+        return 0;
+    case "ingestion":
+        await IngestionBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--parallelism").Skip(1).Select(int.Parse).FirstOrDefault(8), args.Contains("--dry-run-only"));
+        return 0;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, ingestion");
         return 2;
 }
 

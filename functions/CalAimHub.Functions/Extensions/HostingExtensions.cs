@@ -26,6 +26,18 @@ public static class HostingExtensions
         builder.Services.AddProblemDetails();
     }
 
+    /// <summary>
+    /// Refuses a test-only setting in Azure: App Service sets WEBSITE_INSTANCE_ID and WEBSITE_SITE_NAME on every
+    /// instance; the local host and tests never do.
+    /// </summary>
+    public static void RefuseInAzure(this IConfiguration configuration, string setting)
+    {
+        if (!string.IsNullOrEmpty(configuration["WEBSITE_INSTANCE_ID"]) || !string.IsNullOrEmpty(configuration["WEBSITE_SITE_NAME"]))
+        {
+            throw new InvalidOperationException($"{setting} is a test setting and is refused in Azure; remove it");
+        }
+    }
+
     public static void AddHubStorage(this WebApplicationBuilder builder) =>
         builder.Services.AddSingleton(sp => StorageAccount.FromConfiguration(
             sp.GetRequiredService<IConfiguration>(),

@@ -1,0 +1,27 @@
+namespace CalAimHub.Domain.Referrals;
+
+/// <summary>The 58 California counties, the unit of Medi-Cal managed care service areas (routing by county).</summary>
+public static class CaliforniaCounties
+{
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "Alameda", "Alpine", "Amador", "Butte", "Calaveras", "Colusa", "Contra Costa", "Del Norte", "El Dorado", "Fresno",
+        "Glenn", "Humboldt", "Imperial", "Inyo", "Kern", "Kings", "Lake", "Lassen", "Los Angeles", "Madera", "Marin",
+        "Mariposa", "Mendocino", "Merced", "Modoc", "Mono", "Monterey", "Napa", "Nevada", "Orange", "Placer", "Plumas",
+        "Riverside", "Sacramento", "San Benito", "San Bernardino", "San Diego", "San Francisco", "San Joaquin",
+        "San Luis Obispo", "San Mateo", "Santa Barbara", "Santa Clara", "Santa Cruz", "Shasta", "Sierra", "Siskiyou",
+        "Solano", "Sonoma", "Stanislaus", "Sutter", "Tehama", "Trinity", "Tulare", "Tuolumne", "Ventura", "Yolo", "Yuba",
+    ];
+
+    /// <summary>The county's canonical name ("los angeles county" → "Los Angeles"), or null.</summary>
+    public static string? Find(string? name)
+    {
+        var text = name?.Trim() ?? "";
+        if (text.EndsWith(" County", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[..^" County".Length].TrimEnd();
+        }
+
+        return Names.FirstOrDefault(n => string.Equals(n, text, StringComparison.OrdinalIgnoreCase));
+    }
+}

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Hosting.Storage;
+
+namespace CalAimHub.Functions.Referrals;
+
+/// <summary>
+/// The referral ledger on Azure Storage until the referral workflow replaces it. Table <c>Referrals</c>: one partition
+/// per referral with a <c>referral</c> row (the current <see cref="ReferralSnapshot"/>, ETag-guarded) and one
+/// <c>event|{eventId}</c> row per accepted event (the event, its sequence number and whether it is queued yet).
+/// The event row is the idempotency record: it is inserted (AddEntity) in the same entity-group transaction as the new
+/// state, so a redelivery finds it and a concurrent duplicate loses the insert.
+/// </summary>
+/// <remarks>
+/// Why record-then-queue, and why nothing is lost or doubled:
+/// <list type="bullet">
+/// <item>Commit first (state + event row, one transaction), then send to the <c>referral-events</c> queue, then mark
+/// the row dispatched; answer 202 only after the send succeeded.</item>
+/// <item>Crash after the commit, before the send: the platform got no 2xx, so it redelivers with the same
+/// <c>webhook-id</c>; the redelivery finds the event row not yet dispatched and sends it then. Nothing is lost.</item>
+/// <item>Crash after the send, before the mark: the redelivery sends the same event again. The record holds it once;
+/// the queue may hold it twice with the same event id, which the consumer drops (queues are at-least-once anyway,
+/// so the consumer must dedupe on the event id regardless).</item>
+/// <item>Queue-then-dedupe would double events on every such crash with no record to tell; dedupe-row-first without
+/// a dispatched flag would answer a redelivery 202 for an event that was never queued: both rejected.</item>
+/// </list>
+/// The event rows stay as the referral's history (longer than any platform's retry horizon). If a platform stops
+/// redelivering after a crash, the event stays recorded but unsent; <see cref="UndispatchedAsync"/> lists such rows for a
+/// sweeper (the workflow runtime's sweeper takes this role once it owns referrals).
+/// </remarks>
+public sealed class TableReferralLedger(StorageAccount storage) : IReferralLedger
+{
+    public const string TableName = "Referrals";
+    public const string QueueName = "referral-events";
+    private const string ReferralRow = "referral";
+    private const string EventPrefix = "event|";
+    private const int MaxAttempts = 5;
+
+    private TableClient Table => storage.Tables.GetTableClient(TableName);
+
+    public async Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
+    {
+        var partition = referralEvent.ReferralId;
+        for (var attempt = 1; ; attempt++)
+        {
+            var seen = await Table.GetEntityIfExistsAsync<TableEntity>(partition, EventPrefix + referralEvent.EventId, cancellationToken: cancellationToken);
+            if (seen.HasValue)
+            {
+                var first = ReadEvent(seen.Value!);
+                if (seen.Value!.GetBoolean("Dispatched") != true)
+                {
+                    await DispatchAsync(partition, first, cancellationToken);
+                }
+
+                return new LedgerResult(LedgerOutcome.Duplicate, first);
+            }
+
+            var stored = await Table.GetEntityIfExistsAsync<TableEntity>(partition, ReferralRow, cancellationToken: cancellationToken);
+            var current = stored.HasValue ? ReadSnapshot(stored.Value!) : null;
+            if (ReferralTransitions.Problem(current?.Status, referralEvent.Kind, referralEvent.Status, referralEvent.ReferralId) is { } problem)
+            {
+                return new LedgerResult(LedgerOutcome.Conflict, referralEvent, problem, current?.Status);
+            }
+
+            var next = current is null ? ReferralSnapshot.Start(referralEvent) : current.Apply(referralEvent);
+            var state = new TableEntity(partition, ReferralRow)
+            {
+                ["Snapshot"] = JsonSerializer.Serialize(next, ReferralJson.Options),
+                ["Status"] = next.Status.DhcsName(),
+                ["Platform"] = next.Platform,
+                ["EventCount"] = next.EventCount,
+            };
+            var row = new TableEntity(partition, EventPrefix + referralEvent.EventId)
+            {
+                ["Seq"] = next.EventCount,
+                ["Event"] = JsonSerializer.Serialize(referralEvent, ReferralJson.Options),
+                ["Dispatched"] = false,
+            };
+            TableTransactionAction[] commit =
+            [
+                stored.HasValue
+                    ? new(TableTransactionActionType.UpdateReplace, state, stored.Value!.ETag)
+                    : new(TableTransactionActionType.Add, state),
+                new(TableTransactionActionType.Add, row),
+            ];
+            try
+            {
+                await Table.SubmitTransactionAsync(commit, cancellationToken);
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
+            {
+                // Another writer got there first (same event redelivered concurrently, or another event for this
+                // referral): read again; the dedupe or the transition check decides on the new state.
+                continue;
+            }
+
+            await DispatchAsync(partition, referralEvent, cancellationToken);
+            return new LedgerResult(LedgerOutcome.Accepted, referralEvent);
+        }
+    }
+
+    public async Task<ReferralHistory?> GetAsync(string referralId, CancellationToken cancellationToken)
+    {
+        ReferralSnapshot? snapshot = null;
+        var events = new List<(int Seq, ReferralEvent Event)>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {referralId}");
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            if (entity.RowKey == ReferralRow)
+            {
+                snapshot = ReadSnapshot(entity);
+            }
+            else if (entity.RowKey.StartsWith(EventPrefix, StringComparison.Ordinal))
+            {
+                events.Add((entity.GetInt32("Seq") ?? 0, ReadEvent(entity)));
+            }
+        }
+
+        return snapshot is null ? null : new ReferralHistory(snapshot, [.. events.OrderBy(e => e.Seq).Select(e => e.Event)]);
+    }
+
+    /// <summary>Recorded events not (known to be) on the queue yet, for a sweeper.</summary>
+    public async Task<IReadOnlyList<ReferralEvent>> UndispatchedAsync(CancellationToken cancellationToken)
+    {
+        var found = new List<ReferralEvent>();
+        await foreach (var entity in Table.QueryAsync<TableEntity>("Dispatched eq false", cancellationToken: cancellationToken))
+        {
+            found.Add(ReadEvent(entity));
+        }
+
+        return found;
+    }
+
+    private async Task DispatchAsync(string partition, ReferralEvent referralEvent, CancellationToken cancellationToken)
+    {
+        await storage.Queues.GetQueueClient(QueueName).SendMessageAsync(JsonSerializer.Serialize(referralEvent, ReferralJson.Options), cancellationToken);
+        var mark = new TableEntity(partition, EventPrefix + referralEvent.EventId) { ["Dispatched"] = true };
+        await Table.UpdateEntityAsync(mark, ETag.All, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    private static ReferralSnapshot ReadSnapshot(TableEntity entity) =>
+        JsonSerializer.Deserialize<ReferralSnapshot>(entity.GetString("Snapshot"), ReferralJson.Options)!;
+
+    private static ReferralEvent ReadEvent(TableEntity entity) =>
+        JsonSerializer.Deserialize<ReferralEvent>(entity.GetString("Event"), ReferralJson.Options)!;
+}

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Hosting.Webhooks;
+using CalAimHub.Referrals;
+
+namespace CalAimHub.Functions.Referrals;
+
+/// <summary>
+/// <c>POST /api/webhooks/{platform}</c>: referral events from referral platforms, signed per Standard Webhooks (the
+/// signature is the authentication; the function is anonymous). Checks, in order, each answered with problem+json and
+/// nothing stored: unknown platform 404; unusable secrets 503; oversized body 413; bad or stale signature 401; bad
+/// <c>webhook-id</c> 400; wrong content type 415; malformed or invalid payload 400 naming the field; a status the
+/// referral cannot take now 409. Accepted: 202 with the referral id once the event is recorded and queued; a
+/// redelivery (same <c>webhook-id</c>) gets the same 202 and changes nothing.
+/// </summary>
+public static partial class WebhookIntake
+{
+    public const string Route = "/api/webhooks/{platform}";
+
+    /// <summary>Set on the 202 of a redelivery, so a platform can tell (the body is the same as the first answer's).</summary>
+    public const string DuplicateHeader = "Webhook-Duplicate";
+
+    public static void MapWebhookIntake(this WebApplication app) => app.MapPost(Route, ReceiveAsync);
+
+    private static async Task<IResult> ReceiveAsync(
+        string platform, HttpRequest http, WebhookPlatforms platforms, IReferralLedger ledger, TimeProvider time, ILogger<WebhookPlatforms> logger, CancellationToken ct)
+    {
+        if (platforms.Find(platform) is not { } source)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such webhook platform",
+                detail: ReferralIdentifiers.IsPlatformName(platform) ? $"no webhook platform '{platform}' is configured" : "no webhook platform with that name is configured");
+        }
+
+        if (source.SecretProblem is { } secretProblem)
+        {
+            LogSecretProblem(logger, platform, secretProblem);
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Webhook verification unavailable",
+                detail: $"platform '{platform}' cannot be verified now: its signing secret is not usable; the hub's operators have been told");
+        }
+
+        var max = platforms.MaxBodyBytes;
+        var body = await ReadLimitedAsync(http, max, ct);
+        if (body is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large",
+                detail: $"the body is larger than {max} bytes; send one referral event per webhook");
+        }
+
+        // Wall-clock time on purpose: the replay window is about real time between the platform and us, and must not
+        // follow an accelerated business clock in tests.
+        var headers = http.Headers;
+        var webhookId = headers[StandardWebhookSignature.IdHeader].ToString();
+        if (StandardWebhookSignature.Verify(
+                webhookId, headers[StandardWebhookSignature.TimestampHeader], headers[StandardWebhookSignature.SignatureHeader],
+                body, source.Secrets, TimeProvider.System.GetUtcNow()) is { } signatureProblem)
+        {
+            LogRejected(logger, platform, signatureProblem);
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Invalid webhook signature", detail: signatureProblem);
+        }
+
+        if (!ReferralIdentifiers.IsEventId(webhookId))
+        {
+            return Invalid([new(StandardWebhookSignature.IdHeader, "must be 1-128 letters, digits, '_', '-', ':', '=' or '+'")]);
+        }
+
+        var expected = source.Format == WebhookFormat.Fhir ? "application/fhir+json" : "application/json";
+        var mediaType = http.ContentType?.Split(';')[0].Trim();
+        if (!string.Equals(mediaType, expected, StringComparison.OrdinalIgnoreCase))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported content type",
+                detail: $"platform '{platform}' sends {(source.Format == WebhookFormat.Fhir ? "FHIR R4 JSON" : "the hub's referral event JSON")}: Content-Type must be {expected}");
+        }
+
+        var receivedAt = time.GetUtcNow();
+        var reading = source.Format == WebhookFormat.Fhir
+            ? FhirReferralAdapter.Read(body, webhookId, platform, receivedAt)
+            : ReadGeneric(body, webhookId, platform, receivedAt);
+        if (reading.Event is not { } referralEvent)
+        {
+            LogInvalid(logger, platform, webhookId, reading.Errors[0].Field);
+            return Invalid(reading.Errors);
+        }
+
+        var result = await ledger.AcceptAsync(referralEvent, ct);
+        if (result.Outcome == LedgerOutcome.Conflict)
+        {
+            LogConflict(logger, platform, webhookId, referralEvent.ReferralId, referralEvent.Status.DhcsName());
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Referral status not possible now", detail: result.Problem,
+                type: "https://calaimhub/problems/illegal-referral-transition",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["referralId"] = referralEvent.ReferralId,
+                    ["currentStatus"] = result.Current?.DhcsName(),
+                    ["requestedStatus"] = referralEvent.Status.DhcsName(),
+                });
+        }
+
+        var accepted = result.Event;
+        LogAccepted(logger, platform, webhookId, accepted.ReferralId, accepted.Kind, accepted.Status.DhcsName(), result.Outcome);
+        if (result.Outcome == LedgerOutcome.Duplicate)
+        {
+            http.HttpContext.Response.Headers[DuplicateHeader] = "true";
+        }
+
+        return Results.Accepted($"/api/referrals/{Uri.EscapeDataString(accepted.ReferralId)}", new WebhookAccepted(
+            accepted.ReferralId, accepted.PlatformReferralId, accepted.EventId, accepted.Kind, accepted.Status, accepted.TaskStatus));
+    }
+
+    private static ReferralReading ReadGeneric(byte[] body, string webhookId, string platform, DateTimeOffset receivedAt)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return GenericReferralEventReader.Read(document.RootElement, webhookId, platform, receivedAt);
+        }
+        catch (JsonException e)
+        {
+            return new(null, [new("$", $"is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})")]);
+        }
+    }
+
+    /// <summary>The raw body bytes (the signature covers them exactly), or null when longer than <paramref name="max"/>.</summary>
+    private static async Task<byte[]?> ReadLimitedAsync(HttpRequest http, int max, CancellationToken ct)
+    {
+        if (http.ContentLength > max)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await http.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > max)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    internal static IResult Invalid(IReadOnlyList<ReferralFieldError> errors) => Results.ValidationProblem(
+        errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
+        detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
+        title: "Invalid referral event");
+
+    // Only ids, statuses and field names are logged: payload values (CIN, names) never are.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} from {Platform}: referral {ReferralId} {Kind} '{Status}' {Outcome}")]
+    private static partial void LogAccepted(ILogger logger, string platform, string eventId, string referralId, ReferralEventKind kind, string status, LedgerOutcome outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook from {Platform} rejected: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string platform, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} from {Platform} invalid at field {Field}")]
+    private static partial void LogInvalid(ILogger logger, string platform, string eventId, string field);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} from {Platform}: referral {ReferralId} cannot take '{Status}' now")]
+    private static partial void LogConflict(ILogger logger, string platform, string eventId, string referralId, string status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook platform {Platform} refused: {Problem}")]
+    private static partial void LogSecretProblem(ILogger logger, string platform, string problem);
+}
+
+/// <param name="ReferralId">The hub's referral id, <c>{platform}:{platformReferralId}</c>.</param>
+public sealed record WebhookAccepted(string ReferralId, string PlatformReferralId, string EventId, ReferralEventKind Kind, ReferralStatus Status, string TaskStatus);

@@ -1,0 +1,88 @@
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Extensions;
+using CalAimHub.Functions.Invocations;
+using CalAimHub.Functions.Notifications;
+using CalAimHub.Hosting.Invocations;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Functions.Workflows;
+
+// Thin adapters: the runtime (CalAimHub.Workflows) knows nothing of the Functions app; these map its triggers and
+// notices onto the app's queue/timer functions and its one notification path.
+
+/// <summary><c>WorkflowWork</c> (queue <c>workflow-work</c>): applies one event to one instance.</summary>
+public sealed class WorkflowWorkFunction(WorkflowTriggers triggers) : IQueueFunction
+{
+    public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await triggers.ApplyWorkAsync(invocation.Message, cancellationToken);
+        }
+        catch (WorkflowMessageException e)
+        {
+            throw new FunctionFailure(e.Message);
+        }
+    }
+}
+
+/// <summary><c>WorkflowTimers</c> (queue <c>workflow-timers</c>, delayed messages): fires or re-arms one durable timer.</summary>
+public sealed class WorkflowTimersFunction(WorkflowTriggers triggers) : IQueueFunction
+{
+    public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await triggers.FireTimerAsync(invocation.Message, cancellationToken);
+        }
+        catch (WorkflowMessageException e)
+        {
+            throw new FunctionFailure(e.Message);
+        }
+    }
+}
+
+/// <summary><c>WorkflowSweeper</c> (timer): outbox leftovers, overdue timers, retention purge.</summary>
+public sealed class WorkflowSweeperFunction(WorkflowTriggers triggers) : ITimerFunction
+{
+    public async Task<string> RunAsync(InvocationMetadata metadata, CancellationToken cancellationToken) =>
+        (await triggers.SweepAsync(cancellationToken)).ToString();
+}
+
+/// <summary>Workflow notices go out like every other partner notice: onto the <c>notifications</c> queue for Notify.</summary>
+public sealed class NotificationQueueNotifier(NotificationQueue queue, IConfiguration configuration) : IWorkflowNotifier
+{
+    public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken)
+    {
+        // A decider may leave the URL to configuration, so endpoints change without touching workflow state.
+        var url = notice.Url ?? configuration[$"Notifications:Subscribers:{notice.Subscriber}:Url"]
+            ?? throw new FunctionFailure($"workflow notice '{notice.Type}' names subscriber '{notice.Subscriber}' without a URL, and Notifications__Subscribers__{notice.Subscriber}__Url is not set");
+        return queue.EnqueueAsync(
+            new NotificationMessage(deliveryId, notice.Subscriber, url, notice.Type, NotificationMessage.DefaultSource, notice.Subject, time, notice.Data),
+            cancellationToken);
+    }
+}
+
+public static class WorkflowFunctionsExtensions
+{
+    /// <summary>The workflow runtime and its notifier. Deciders are added with <c>builder.Services.AddWorkflowDecider(...)</c>.</summary>
+    public static void AddWorkflows(this WebApplicationBuilder builder)
+    {
+        if (builder.Configuration.GetSection("Workflows:FaultInjection").Exists())
+        {
+            // A fault point kills the process on purpose: only ever outside Azure (see FaultInjectionOptions).
+            builder.Configuration.RefuseInAzure("Workflows:FaultInjection");
+        }
+
+        builder.Services.AddWorkflowRuntime();
+        builder.Services.AddSingleton<IWorkflowNotifier, NotificationQueueNotifier>();
+    }
+
+    /// <summary>The three workflow functions (the management API is <c>app.MapWorkflowsApi()</c>).</summary>
+    public static void MapWorkflowFunctions(this WebApplication app)
+    {
+        app.MapQueueFunction<WorkflowWorkFunction>("WorkflowWork");
+        app.MapQueueFunction<WorkflowTimersFunction>("WorkflowTimers");
+        app.MapTimerFunction<WorkflowSweeperFunction>("WorkflowSweeper");
+    }
+}

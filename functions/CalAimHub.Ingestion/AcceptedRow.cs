@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+using System.Text;
+using CalAimHub.Ingestion.Formats;
+
+namespace CalAimHub.Ingestion;
+
+/// <summary>
+/// A row that passed validation, with its deterministic storage address: the same values in the key columns always give the
+/// same <see cref="PartitionKey"/>/<see cref="RowKey"/>, so storing it again replaces it instead of adding a second copy.
+/// </summary>
+public sealed record AcceptedRow(FileSchema Schema, int Row, string PartitionKey, string RowKey, string[] Values, IReadOnlyList<DomainEvent> Events)
+{
+    /// <summary>Rows of one partner and kind spread over this many partitions, so batches can be written in parallel.</summary>
+    public const int Buckets = 16;
+
+    /// <summary>Hex of the first 16 bytes of SHA-256 over kind and the key columns' normalized values (no PHI in the key).</summary>
+    public static (string RowKey, int Bucket) Key(string kind, FileSchema schema, int[] keyColumns, string[] values)
+    {
+        var text = new StringBuilder(kind);
+        foreach (var i in keyColumns)
+        {
+            text.Append('\u001f').Append(values[i].ToUpperInvariant());
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
+        _ = schema;
+        return (Convert.ToHexStringLower(hash[..16]), hash[0] % Buckets);
+    }
+
+    public static string Partition(string partnerId, string kind, int bucket) => $"{partnerId}~{kind}~{bucket:x2}";
+}
+
+/// <summary>
+/// Something downstream cares about, raised by one accepted row: CloudEvents attributes plus non-PHI data. <see cref="Id"/> is
+/// derived from the row key and the event's data, so processing the same row again raises the same id (receivers dedupe on it).
+/// </summary>
+public sealed record DomainEvent(string Id, string Type, string Source, string Subject, DateTimeOffset Time, IReadOnlyDictionary<string, string> Data)
+{
+    public const string QueueName = "domain-events";
+
+    public static string StableId(string type, string partitionKey, string rowKey, int[] dataColumns, string[] values)
+    {
+        var text = new StringBuilder(256).Append(type).Append('\u001f').Append(partitionKey).Append('\u001f').Append(rowKey);
+        foreach (var i in dataColumns)
+        {
+            text.Append('\u001f').Append(values[i]);
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
+        return "evt-" + Convert.ToHexStringLower(hash[..16]);
+    }
+}
+
+/// <summary>The destination step: where accepted rows go (tables and queues, or nowhere in a dry run).</summary>
+public interface IRowDestination
+{
+    ValueTask AcceptAsync(AcceptedRow row, CancellationToken cancellationToken);
+
+    /// <summary>Writes whatever is still buffered; after it returns every accepted row is stored.</summary>
+    Task CompleteAsync(CancellationToken cancellationToken);
+
+    int EventsEmitted { get; }
+}
+
+/// <summary>The dry-run destination: rows are validated and counted, nothing is stored or sent.</summary>
+public sealed class DryRunDestination : IRowDestination
+{
+    private int _events;
+
+    public int EventsEmitted => _events;
+
+    public ValueTask AcceptAsync(AcceptedRow row, CancellationToken cancellationToken)
+    {
+        _events += row.Events.Count;
+        return ValueTask.CompletedTask;
+    }
+
+    public Task CompleteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

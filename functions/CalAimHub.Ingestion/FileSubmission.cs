@@ -1,0 +1,28 @@
+using CalAimHub.Ingestion.Formats;
+
+namespace CalAimHub.Ingestion;
+
+/// <summary>One partner file to ingest (or dry-run): who sent it, what kind, under which name, and the run it belongs to.</summary>
+/// <param name="RunId">The ingest run; deterministic for a blob version, so a retried message continues the same run.</param>
+/// <param name="Partner">The registered partner, or null when <paramref name="PartnerId"/> is not registered.</param>
+public sealed record FileSubmission(
+    string RunId,
+    string PartnerId,
+    string Kind,
+    string FileName,
+    PartnerProfile? Partner,
+    DateTimeOffset ReceivedAt,
+    bool DryRun = false);
+
+/// <summary>Configuration section <c>Ingestion</c>.</summary>
+public sealed class IngestionOptions
+{
+    /// <summary>Files above this size are rejected without being read.</summary>
+    public long MaxFileBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Entity-group transactions in flight at once.</summary>
+    public int WriteParallelism { get; set; } = 8;
+
+    /// <summary>The partners' day: "no future dates" is judged in this time zone.</summary>
+    public string TimeZone { get; set; } = "America/Los_Angeles";
+}

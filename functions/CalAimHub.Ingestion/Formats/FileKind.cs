@@ -1,0 +1,14 @@
+namespace CalAimHub.Ingestion.Formats;
+
+/// <summary>The kinds of partner file the hub ingests: the <c>{kind}</c> segment of <c>inbound/{partnerId}/{kind}/{file}</c>.</summary>
+public static class FileKind
+{
+    public const string ReturnTransmissionFile = "rtf";
+    public const string OutreachTrackerFile = "otf";
+    public const string Invoice = "invoice";
+    public const string Referral = "referral";
+
+    public static IReadOnlyList<string> All { get; } = [ReturnTransmissionFile, OutreachTrackerFile, Invoice, Referral];
+
+    public static bool IsKnown(string? kind) => kind is not null && All.Contains(kind, StringComparer.Ordinal);
+}

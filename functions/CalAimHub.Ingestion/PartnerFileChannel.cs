@@ -1,0 +1,318 @@
+using System.Diagnostics;
+using CalAimHub.Ingestion.Formats;
+using CalAimHub.Ingestion.Reading;
+using CalAimHub.Ingestion.Reports;
+using CalAimHub.Ingestion.Validation;
+
+namespace CalAimHub.Ingestion;
+
+/// <summary>
+/// One partner file through the hub, read like a Mirth channel:
+/// <b>source</b> (<see cref="FileSniffer"/> → <see cref="CsvRecordReader"/> / <see cref="XlsxRecordReader"/>, streamed) →
+/// <b>filter</b> (<see cref="SchemaMatch"/> picks the layout, <see cref="RowValidator"/> checks each row, duplicates across rows) →
+/// <b>transformer</b> (normalized values, deterministic row key, domain events) →
+/// <b>destinations</b> (<see cref="IRowDestination"/>: tables and queues, or nothing in a dry run).
+/// Returns the result report. Pure: no storage types, no clock but the submission's.
+/// </summary>
+public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions options)
+{
+    public FormatCatalog Catalog => catalog;
+
+    /// <param name="content">The file, seekable (a blob read stream or a spooled request body); read once, front to back.</param>
+    /// <param name="length">The file's size in bytes, as stored.</param>
+    public async Task<IngestReport> RunAsync(FileSubmission submission, Stream content, long length, IRowDestination destination, CancellationToken cancellationToken)
+    {
+        var started = submission.ReceivedAt;
+        var watch = Stopwatch.StartNew();
+        var log = new ProblemLog();
+        var state = new RunState();
+        IngestReport Report(string outcome) => new()
+        {
+            RunId = submission.RunId,
+            PartnerId = submission.PartnerId,
+            Kind = submission.Kind,
+            File = submission.FileName,
+            DryRun = submission.DryRun,
+            Schema = state.Schema?.Name,
+            SchemaVersion = state.Schema?.Version,
+            Format = state.Format,
+            Outcome = outcome,
+            RowsRead = state.Read,
+            RowsAccepted = state.Accepted,
+            RowsRejected = state.Rejected,
+            EventsEmitted = destination.EventsEmitted,
+            StartedAt = started,
+            CompletedAt = started + watch.Elapsed,
+            ProblemCount = log.Count,
+            ProblemsByRule = log.ByRule,
+            Problems = log.Listed,
+        };
+        IngestReport Reject(Problem problem)
+        {
+            log.Add(problem);
+            return Report(IngestOutcome.Rejected);
+        }
+
+        if (Precheck(submission, length) is { } precheck)
+        {
+            return Reject(precheck);
+        }
+
+        var prefix = new byte[(int)Math.Min(FileSniffer.PrefixLength, Math.Max(length, 0))];
+        var got = await content.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, cancellationToken);
+        var sniff = FileSniffer.Sniff(prefix.AsSpan(0, got), complete: got >= length);
+        content.Position = 0;
+        state.Format = sniff.Format switch { FileFormat.Xlsx => "xlsx", FileFormat.Csv => DelimiterName(sniff.Delimiter), _ => null };
+        switch (sniff.Format)
+        {
+            case FileFormat.Empty:
+                return Reject(Problem.File(Rules.FileEmpty, "the file is empty", "export the file again; it must have a header row and at least one data row"));
+            case FileFormat.Binary:
+                return Reject(Problem.File(Rules.FileBinary, "the file is not text (CSV) and not an XLSX workbook",
+                    "send CSV (UTF-8, comma, tab or pipe delimited) or an XLSX workbook; not XLS, PDF or a zipped file"));
+            case FileFormat.UnsupportedEncoding:
+                return Reject(Problem.File(Rules.FileEncoding, "the file is UTF-16 encoded", "save the file as 'CSV UTF-8' (UTF-8, with or without BOM)"));
+        }
+
+        var candidates = catalog.ForKind(submission.Kind).Select(submission.Partner!.Apply).ToArray();
+        RecordReader reader;
+        try
+        {
+            reader = sniff.Format == FileFormat.Xlsx
+                ? XlsxRecordReader.Open(content, PickSheet(XlsxRecordReader.SheetNames(content), candidates))
+                : await CsvRecordReader.OpenAsync(content, sniff.Delimiter, sniff.HasByteOrderMark, cancellationToken);
+        }
+        catch (FileStructureException e)
+        {
+            return Reject(Problem.File(e.Rule, e.Message, StructureHint(e.Rule), e.Row));
+        }
+
+        await using (reader)
+        {
+            var match = SchemaMatch.Choose(candidates, reader.Headers);
+            state.Schema = match.Schema;
+            foreach (var p in match.Problems)
+            {
+                log.Add(p);
+            }
+
+            if (match.Rejected)
+            {
+                return Report(IngestOutcome.Rejected);
+            }
+
+            var validator = new RowValidator(match, catalog.CodeSets, catalog.ServiceCodes, Today(submission.ReceivedAt), reader.Headers.Count);
+            var transformer = new RowTransformer(submission, validator);
+            // 16-byte key hashes, not strings: ~32 bytes per accepted row, so 1M rows cost ~32 MB, not ~120 MB.
+            var seen = new Dictionary<UInt128, int>();
+            var rowProblems = new List<Problem>();
+            try
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    if (reader.IsBlank())
+                    {
+                        continue;
+                    }
+
+                    state.Read++;
+                    rowProblems.Clear();
+                    var values = new string[match.Schema.Columns.Count];
+                    if (validator.Validate(reader, values, rowProblems))
+                    {
+                        var row = transformer.Transform(reader.RowNumber, values);
+                        var hash = UInt128.Parse(row.RowKey, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
+                        if (seen.TryGetValue(hash, out var first))
+                        {
+                            rowProblems.Add(new Problem(reader.RowNumber, null, null, Rules.Duplicate,
+                                $"row repeats row {first}: same {string.Join(" + ", match.Schema.Key)}",
+                                $"remove one of rows {first} and {reader.RowNumber}, or correct the key columns"));
+                        }
+                        else
+                        {
+                            seen.Add(hash, reader.RowNumber);
+                            await destination.AcceptAsync(row, cancellationToken);
+                            state.Accepted++;
+                            continue;
+                        }
+                    }
+
+                    state.Rejected++;
+                    foreach (var p in rowProblems)
+                    {
+                        log.Add(p);
+                    }
+                }
+            }
+            catch (FileStructureException e)
+            {
+                state.Stopped = true;
+                log.Add(Problem.File(e.Rule, e.Message + "; rows from here on were not read", StructureHint(e.Rule), e.Row));
+            }
+        }
+
+        await destination.CompleteAsync(cancellationToken);
+        if (state.Read == 0 && !state.Stopped)
+        {
+            log.Add(Problem.File(Rules.FileNoRows, "the file has a header but no data rows", "add the data rows under the header", 2));
+        }
+
+        return Report(state.Accepted == 0 ? IngestOutcome.Rejected
+            : state.Rejected > 0 || state.Stopped ? IngestOutcome.PartiallyAccepted
+            : IngestOutcome.Accepted);
+    }
+
+    /// <summary>The file-level checks that need no content: kind, partner, size. Null when the file may be read.</summary>
+    public Problem? Precheck(FileSubmission submission, long length)
+    {
+        if (!FileKind.IsKnown(submission.Kind))
+        {
+            return Problem.File(Rules.FileUnknownKind, $"'{submission.Kind}' is not a file kind the hub takes",
+                $"put the file under inbound/{{partnerId}}/{{kind}}/ with kind one of: {string.Join(", ", FileKind.All)}");
+        }
+
+        if (submission.Partner is not { } partner)
+        {
+            return Problem.File(Rules.FileUnknownPartner, $"partner '{submission.PartnerId}' is not registered with the hub",
+                "check the partner id in the path (inbound/{partnerId}/…) or ask the hub team to register the partner");
+        }
+
+        if (!partner.Sends(submission.Kind))
+        {
+            return Problem.File(Rules.FileKindNotAllowed, $"partner '{partner.Id}' is not set up to send '{submission.Kind}' files",
+                $"send only: {string.Join(", ", partner.Kinds)}; or ask the hub team to enable '{submission.Kind}'");
+        }
+
+        return length > options.MaxFileBytes
+            ? Problem.File(Rules.FileTooLarge, $"the file is {length:N0} bytes; the limit is {options.MaxFileBytes:N0}",
+                "split the file into smaller files (one per reporting period or provider) and send each")
+            : null;
+    }
+
+    /// <summary>A report that rejects the whole file for one reason, without reading it.</summary>
+    public static IngestReport Rejected(FileSubmission submission, Problem problem) => new()
+    {
+        RunId = submission.RunId,
+        PartnerId = submission.PartnerId,
+        Kind = submission.Kind,
+        File = submission.FileName,
+        DryRun = submission.DryRun,
+        Outcome = IngestOutcome.Rejected,
+        StartedAt = submission.ReceivedAt,
+        CompletedAt = submission.ReceivedAt,
+        ProblemCount = 1,
+        ProblemsByRule = new Dictionary<string, int> { [problem.Rule] = 1 },
+        Problems = [problem],
+    };
+
+    private DateOnly Today(DateTimeOffset now)
+    {
+        try
+        {
+            return DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone)).DateTime);
+        }
+        catch (TimeZoneNotFoundException)
+        {
+            return DateOnly.FromDateTime(now.UtcDateTime);
+        }
+    }
+
+    private static string PickSheet(IReadOnlyList<string> sheets, IReadOnlyList<FileSchema> candidates) =>
+        sheets.FirstOrDefault(s => candidates.Any(c => string.Equals(c.Sheet, s.Trim(), StringComparison.OrdinalIgnoreCase)))
+        ?? sheets.FirstOrDefault()
+        ?? throw new FileStructureException(Rules.FileEmpty, 1, "the workbook has no worksheets");
+
+    private static string DelimiterName(char delimiter) => delimiter switch { '\t' => "csv-tab", '|' => "csv-pipe", _ => "csv-comma" };
+
+    private static string StructureHint(string rule) => rule switch
+    {
+        Rules.CsvUnbalancedQuote => "close the quote: a value that contains the delimiter, a quote or a line break is wrapped in \"…\" and inner quotes are doubled (\"\")",
+        Rules.FileEncoding => "save the file as 'CSV UTF-8'",
+        _ => "export the file again from the source system",
+    };
+
+    private sealed class RunState
+    {
+        public FileSchema? Schema;
+        public string? Format;
+        public int Read;
+        public int Accepted;
+        public int Rejected;
+        public bool Stopped;
+    }
+}
+
+/// <summary>The transformer step: a validated row's values → its deterministic key and its domain events.</summary>
+internal sealed class RowTransformer
+{
+    private readonly FileSubmission _submission;
+    private readonly RowValidator _validator;
+    private readonly int[] _keyColumns;
+    private readonly (EventDefinition Definition, int[] Data)[] _events;
+    private readonly string _source;
+
+    public RowTransformer(FileSubmission submission, RowValidator validator)
+    {
+        _submission = submission;
+        _validator = validator;
+        _keyColumns = validator.Schema.Key.Select(validator.ColumnOf).ToArray();
+        _events = validator.Schema.Events.Select(e => (e, e.Data.Select(validator.ColumnOf).ToArray())).ToArray();
+        _source = $"/calaimhub/ingestion/{submission.PartnerId}/{submission.Kind}";
+    }
+
+    public AcceptedRow Transform(int rowNumber, string[] values)
+    {
+        var schema = _validator.Schema;
+        var (rowKey, bucket) = AcceptedRow.Key(schema.Kind, schema, _keyColumns, values);
+        var partitionKey = AcceptedRow.Partition(_submission.PartnerId, _submission.Kind, bucket);
+        List<DomainEvent>? events = null;
+        foreach (var (definition, data) in _events)
+        {
+            if (definition.When is { } when && !_validator.Holds(when, values))
+            {
+                continue;
+            }
+
+            var payload = new Dictionary<string, string>(data.Length + 4, StringComparer.Ordinal)
+            {
+                ["partnerId"] = _submission.PartnerId,
+                ["kind"] = _submission.Kind,
+                ["partitionKey"] = partitionKey,
+                ["rowKey"] = rowKey,
+            };
+            foreach (var i in data)
+            {
+                if (values[i].Length > 0)
+                {
+                    payload[schema.Columns[i].Field] = values[i];
+                }
+            }
+
+            var id = DomainEvent.StableId(definition.Type, partitionKey, rowKey, data, values);
+            (events ??= []).Add(new DomainEvent(id, definition.Type, _source, $"{partitionKey}/{rowKey}", _submission.ReceivedAt, payload));
+        }
+
+        return new AcceptedRow(schema, rowNumber, partitionKey, rowKey, values, events ?? (IReadOnlyList<DomainEvent>)[]);
+    }
+}
+
+/// <summary>Problems of a run: all counted by rule, the first <see cref="IngestReport.MaxListedProblems"/> listed (memory stays flat).</summary>
+internal sealed class ProblemLog
+{
+    private readonly List<Problem> _listed = [];
+    private readonly Dictionary<string, int> _byRule = new(StringComparer.Ordinal);
+
+    public int Count { get; private set; }
+    public IReadOnlyList<Problem> Listed => _listed;
+    public IReadOnlyDictionary<string, int> ByRule => _byRule;
+
+    public void Add(Problem problem)
+    {
+        Count++;
+        _byRule[problem.Rule] = _byRule.GetValueOrDefault(problem.Rule) + 1;
+        if (_listed.Count < IngestReport.MaxListedProblems)
+        {
+            _listed.Add(problem);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+
+namespace CalAimHub.Ingestion.Storage;
+
+/// <summary>
+/// The storing destination: accepted rows go to the <see cref="TableName"/> table with upsert (insert-or-replace) in
+/// entity-group transactions of up to 100 rows per partition, several transactions in flight; after each transaction commits,
+/// its rows' domain events go to the <see cref="DomainEvent.QueueName"/> queue as one CloudEvents JSON batch message.
+/// Upsert by deterministic key makes a re-run store each row exactly once; events carry stable ids, so a re-run re-sends the same
+/// ids (at-least-once), which consumers dedupe.
+/// </summary>
+public sealed class TableRowDestination : IRowDestination
+{
+    public const string TableName = "IngestedRows";
+    public const int MaxBatch = 100;
+
+    /// <summary>Queue messages are at most 64 KiB after base64 (×4/3): keep the JSON under 45 000 bytes.</summary>
+    public const int MaxEventMessageBytes = 45_000;
+
+    private readonly TableServiceClient _tables;
+    private readonly QueueClient _events;
+    private readonly FileSubmission _submission;
+    private readonly Dictionary<string, List<AcceptedRow>> _buffers = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _slots;
+    private readonly List<Task> _inFlight = [];
+    private int _eventsEmitted;
+
+    public TableRowDestination(TableServiceClient tables, QueueClient events, FileSubmission submission, int parallelism)
+    {
+        _tables = tables;
+        _events = events;
+        _submission = submission;
+        _slots = new SemaphoreSlim(Math.Max(1, parallelism));
+    }
+
+    public int EventsEmitted => Volatile.Read(ref _eventsEmitted);
+
+    /// <summary>Transactions committed and rows written, for the run record's timings.</summary>
+    public int Transactions { get; private set; }
+
+    public async ValueTask AcceptAsync(AcceptedRow row, CancellationToken cancellationToken)
+    {
+        if (!_buffers.TryGetValue(row.PartitionKey, out var buffer))
+        {
+            _buffers[row.PartitionKey] = buffer = new List<AcceptedRow>(MaxBatch);
+        }
+
+        buffer.Add(row);
+        if (buffer.Count == MaxBatch)
+        {
+            _buffers.Remove(row.PartitionKey);
+            await StartAsync(buffer, cancellationToken);
+        }
+    }
+
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        foreach (var buffer in _buffers.Values.ToArray())
+        {
+            await StartAsync(buffer, cancellationToken);
+        }
+
+        _buffers.Clear();
+        await Task.WhenAll(_inFlight);
+        _inFlight.Clear();
+    }
+
+    private async Task StartAsync(List<AcceptedRow> batch, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        _inFlight.RemoveAll(t =>
+        {
+            if (t.IsFaulted || t.IsCanceled)
+            {
+                t.GetAwaiter().GetResult(); // surface the first failure: the run fails and is retried as a whole
+            }
+
+            return t.IsCompleted;
+        });
+        _inFlight.Add(WriteAsync(batch, cancellationToken));
+        Transactions++;
+    }
+
+    private async Task WriteAsync(List<AcceptedRow> batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Yield();
+            var table = _tables.GetTableClient(TableName);
+            var actions = batch.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(r))).ToArray();
+            await table.SubmitTransactionAsync(actions, cancellationToken);
+            var events = batch.SelectMany(r => r.Events).ToArray();
+            if (events.Length > 0)
+            {
+                foreach (var message in EventMessages(events))
+                {
+                    await _events.SendMessageAsync(message, cancellationToken);
+                }
+
+                Interlocked.Add(ref _eventsEmitted, events.Length);
+            }
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private TableEntity ToEntity(AcceptedRow row)
+    {
+        var entity = new TableEntity(row.PartitionKey, row.RowKey)
+        {
+            ["IngestSchema"] = row.Schema.Name,
+            ["IngestSchemaVersion"] = row.Schema.Version,
+            ["IngestPartnerId"] = _submission.PartnerId,
+            ["IngestKind"] = _submission.Kind,
+            ["IngestFile"] = _submission.FileName,
+            ["IngestRow"] = row.Row,
+            ["IngestRunId"] = _submission.RunId,
+        };
+        var columns = row.Schema.Columns;
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (row.Values[i].Length > 0)
+            {
+                entity[columns[i].Field] = row.Values[i];
+            }
+        }
+
+        return entity;
+    }
+
+    /// <summary>CloudEvents JSON batches (<c>application/cloudevents-batch+json</c>), each under the queue's message size limit.</summary>
+    public static IEnumerable<string> EventMessages(IReadOnlyList<DomainEvent> events)
+    {
+        var batch = new JsonArray();
+        var size = 2;
+        foreach (var e in events)
+        {
+            var node = ToCloudEvent(e);
+            var json = node.ToJsonString();
+            if (batch.Count > 0 && size + json.Length + 1 > MaxEventMessageBytes)
+            {
+                yield return batch.ToJsonString();
+                batch = [];
+                size = 2;
+            }
+
+            batch.Add(JsonNode.Parse(json));
+            size += json.Length + 1;
+        }
+
+        if (batch.Count > 0)
+        {
+            yield return batch.ToJsonString();
+        }
+    }
+
+    private static JsonObject ToCloudEvent(DomainEvent e)
+    {
+        var data = new JsonObject();
+        foreach (var (key, value) in e.Data)
+        {
+            data[key] = value;
+        }
+
+        return new JsonObject
+        {
+            ["specversion"] = "1.0",
+            ["id"] = e.Id,
+            ["type"] = e.Type,
+            ["source"] = e.Source,
+            ["subject"] = e.Subject,
+            ["time"] = e.Time.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            ["datacontenttype"] = "application/json",
+            ["data"] = data,
+        };
+    }
+
+    /// <summary>Reads the events of a queue message written by <see cref="EventMessages"/>.</summary>
+    public static IReadOnlyList<JsonElement> ReadEvents(string message)
+    {
+        using var document = JsonDocument.Parse(message);
+        return document.RootElement.EnumerateArray().Select(e => e.Clone()).ToArray();
+    }
+}

@@ -1,0 +1,47 @@
+namespace CalAimHub.Workflows;
+
+/// <summary>Configuration section <c>Workflows</c>.</summary>
+public sealed class WorkflowOptions
+{
+    public const string TableName = "Workflows";
+    public const string IndexTableName = "WorkflowIndex";
+    public const string WorkQueueName = "workflow-work";
+    public const string TimerQueueName = "workflow-timers";
+
+    /// <summary>
+    /// Longest delay of one timer message. Azure Queues accept at most 7 days of visibility delay; a longer timer is
+    /// re-armed on delivery. Configurable so a test can prove the re-arm chain in seconds.
+    /// </summary>
+    public TimeSpan MaxTimerDelay { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// How early (whole seconds) a timer message becomes visible; the WorkflowTimers handler waits the rest in process,
+    /// so a timer fires at its due time rather than one poll interval after it. 0 = visible at due (rounded up).
+    /// </summary>
+    public TimeSpan TimerLead { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Completed, failed and terminated instances are purged this long after their last update.</summary>
+    public TimeSpan CompletedRetention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>The sweeper leaves younger outbox rows alone: their committer is most likely still dispatching them.</summary>
+    public TimeSpan SweepGrace { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The sweeper checks index rows written this recently against their instance (crash repair).</summary>
+    public TimeSpan ReconcileWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Commit attempts per event when other writers keep winning the ETag race.</summary>
+    public int MaxCommitAttempts { get; set; } = 30;
+
+    /// <summary>Test-only fault points (<c>Workflows:FaultInjection</c>); see <see cref="FaultInjectionOptions"/>.</summary>
+    public FaultInjectionOptions FaultInjection { get; set; } = new();
+}
+
+/// <summary>
+/// Test-only: <see cref="ExitAfterCommit"/> = N kills the process (Environment.FailFast) on the N-th commit that has an
+/// outbox row, after the commit and before its dispatch, so an end-to-end test can prove the sweeper delivers what a
+/// crash left behind. 0 (default) = off; the Functions app refuses to start in Azure when this section is set.
+/// </summary>
+public sealed class FaultInjectionOptions
+{
+    public int ExitAfterCommit { get; set; }
+}

@@ -1,0 +1,310 @@
+using System.Text.Json;
+using Azure;
+using Azure.Storage.Queues;
+using CalAimHub.Domain.Workflows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CalAimHub.Workflows;
+
+/// <param name="CommittedAt">When the commit returned (before dispatch); null when nothing was committed.</param>
+public sealed record ApplyResult(ApplyOutcome Outcome, WorkflowInstance? Instance, DateTimeOffset? CommittedAt = null);
+
+public sealed record StartResult(WorkflowInstance Instance, bool Created);
+
+/// <summary>A start asked for an instance id that already belongs to another workflow type.</summary>
+public sealed class WorkflowInstanceConflictException(string instanceId, string existingType)
+    : Exception($"instance '{instanceId}' already exists as a '{existingType}' workflow")
+{
+    public string ExistingType { get; } = existingType;
+}
+
+/// <summary>
+/// Runs deciders against storage: load (one query: state row + dedupe row), decide (pure), commit (one
+/// entity-group transaction guarded by the state ETag), dispatch the outbox. Every path into an instance —
+/// HTTP, <c>workflow-work</c>, <c>workflow-timers</c>, the sweeper — goes through <see cref="ApplyAsync"/>.
+/// </summary>
+public sealed class WorkflowRuntime(
+    WorkflowStore store,
+    WorkflowRegistry registry,
+    WorkflowQueues queues,
+    IWorkflowNotifier notifier,
+    TimeProvider time,
+    IOptions<WorkflowOptions> options,
+    ILogger<WorkflowRuntime> logger)
+{
+    /// <summary>Event id of the start event: one start per instance id, so a repeated start is idempotent.</summary>
+    public const string StartEventId = "start";
+
+    private const int MaxCachedInstances = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StoredInstance> cache = new(StringComparer.Ordinal);
+    private int commitsWithOutbox;
+
+    public WorkflowStore Store => store;
+    public WorkflowRegistry Registry => registry;
+
+    /// <summary>Starts an instance; with an existing <paramref name="instanceId"/> of the same type, answers that instance (idempotent).</summary>
+    /// <exception cref="WorkflowTypeNotRegisteredException">Unknown type.</exception>
+    /// <exception cref="WorkflowInstanceConflictException">The id belongs to another type.</exception>
+    public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken)
+    {
+        var definition = registry.Find(type) ?? throw new WorkflowTypeNotRegisteredException(type);
+        var id = instanceId ?? Guid.NewGuid().ToString("N");
+        var now = time.GetUtcNow();
+        var commit = InstanceTransition.Start(definition, id, new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now), now);
+        await IndexBeforeCommitAsync(commit, cancellationToken);
+        try
+        {
+            var (outbox, etag) = await store.CommitAsync(commit, null, cancellationToken);
+            Remember(commit.After, etag);
+            await DispatchAfterCommitAsync(outbox, cancellationToken);
+            return new StartResult(commit.After, true);
+        }
+        catch (WorkflowConcurrencyException)
+        {
+            var (existing, _) = await store.LoadAsync(id, null, cancellationToken);
+            if (existing is null)
+            {
+                throw;
+            }
+
+            // The index was written for a start that did not happen: put back what the existing instance shows.
+            await store.UpsertIndexAsync(WorkflowIndexEntry.Of(existing.Instance), cancellationToken);
+            return existing.Instance.Type == type
+                ? new StartResult(existing.Instance, false)
+                : throw new WorkflowInstanceConflictException(id, existing.Instance.Type);
+        }
+    }
+
+    /// <summary>Raises a named event on an instance and commits it before returning.</summary>
+    public Task<ApplyResult> RaiseEventAsync(string instanceId, string name, JsonElement? data, string? eventId, CancellationToken cancellationToken) =>
+        ApplyAsync(instanceId, new WorkflowEvent(eventId ?? Guid.NewGuid().ToString("N"), name, data, time.GetUtcNow()), cancellationToken);
+
+    public Task<ApplyResult> TerminateAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
+        Control(instanceId, InstanceTransition.Terminate, reason, cancellationToken);
+
+    public Task<ApplyResult> SuspendAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
+        Control(instanceId, InstanceTransition.Suspend, reason, cancellationToken);
+
+    public Task<ApplyResult> ResumeAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
+        Control(instanceId, InstanceTransition.Resume, reason, cancellationToken);
+
+    /// <summary>Queues an event for <c>WorkflowWork</c> (webhooks, ingestion: callers that must not wait for the instance).</summary>
+    public Task EnqueueEventAsync(WorkflowWorkMessage message, CancellationToken cancellationToken) =>
+        queues.Work.SendMessageAsync(JsonSerializer.Serialize(message, WorkflowJson.Options), cancellationToken);
+
+    public async Task<WorkflowInstance?> GetAsync(string instanceId, CancellationToken cancellationToken) =>
+        (await store.LoadAsync(instanceId, null, cancellationToken)).Instance?.Instance;
+
+    /// <summary>The instance state as its decider's current state type (migrated in memory if stored by an older version).</summary>
+    public async Task<TState?> GetStateAsync<TState>(string instanceId, CancellationToken cancellationToken)
+        where TState : class
+    {
+        var instance = await GetAsync(instanceId, cancellationToken);
+        if (instance is null)
+        {
+            return null;
+        }
+
+        var definition = registry.Find(instance.Type) ?? throw new WorkflowTypeNotRegisteredException(instance.Type);
+        return (TState)definition.ReadState(instance.State, instance.Version);
+    }
+
+    /// <summary>
+    /// Applies one event: load, decide, commit, dispatch. Losing the ETag race reloads and decides again (the other
+    /// writer's change is kept); an event id seen before changes nothing.
+    /// </summary>
+    public async Task<ApplyResult> ApplyAsync(string instanceId, WorkflowEvent @event, CancellationToken cancellationToken)
+    {
+        var attempts = options.Value.MaxCommitAttempts;
+        var indexAhead = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            // The state this process committed last saves the load round trip. It is only a guess: a stale guess
+            // fails the ETag (412) and a duplicate fails the dedupe insert (409); both reload below.
+            StoredInstance? stored = null;
+            var fromCache = attempt == 1 && cache.TryGetValue(instanceId, out stored);
+            if (!fromCache)
+            {
+                (stored, var duplicate) = await store.LoadAsync(instanceId, @event.EventId, cancellationToken);
+                if (indexAhead && stored is not null)
+                {
+                    // A lost attempt wrote the index for a change that did not happen; show the stored state again.
+                    await store.UpsertIndexAsync(WorkflowIndexEntry.Of(stored.Instance), cancellationToken);
+                    indexAhead = false;
+                }
+
+                if (duplicate)
+                {
+                    return new ApplyResult(ApplyOutcome.AlreadyApplied, stored?.Instance);
+                }
+
+                if (stored is null)
+                {
+                    return new ApplyResult(ApplyOutcome.NotFound, null);
+                }
+            }
+
+            var now = time.GetUtcNow();
+            var (outcome, commit) = InstanceTransition.Apply(registry.Find(stored!.Instance.Type), stored.Instance, @event with { RecordedAt = now }, now);
+            if (commit is null)
+            {
+                if (fromCache)
+                {
+                    // "Nothing to do" (stale timer, finished instance) must come from the stored state, not a guess.
+                    continue;
+                }
+
+                return new ApplyResult(outcome, stored.Instance);
+            }
+
+            indexAhead |= await IndexBeforeCommitAsync(commit, cancellationToken);
+            try
+            {
+                var (outbox, etag) = await store.CommitAsync(commit, stored.ETag, cancellationToken);
+                Remember(commit.After, etag);
+                var committedAt = time.GetUtcNow();
+                await DispatchAfterCommitAsync(outbox, cancellationToken);
+                return new ApplyResult(outcome, commit.After, committedAt);
+            }
+            catch (WorkflowConcurrencyException) when (attempt < attempts)
+            {
+                cache.TryRemove(instanceId, out _);
+                if (attempt > 1 || !fromCache)
+                {
+                    // Another writer committed first; exponential jitter so contenders do not collide again in lockstep.
+                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, Math.Min(5 << Math.Min(attempt, 6), 250))), time, cancellationToken);
+                }
+            }
+        }
+    }
+
+    private void Remember(WorkflowInstance instance, ETag etag)
+    {
+        if (instance.IsTerminal || etag == default)
+        {
+            cache.TryRemove(instance.InstanceId, out _);
+            return;
+        }
+
+        // Bounded without bookkeeping: a full cache starts over (a miss costs one load, nothing else).
+        if (cache.Count >= MaxCachedInstances)
+        {
+            cache.Clear();
+        }
+
+        cache[instance.InstanceId] = new StoredInstance(instance, etag);
+    }
+
+    /// <summary>
+    /// Carries out one outbox row, then removes it. Every item has a deterministic id, so running this twice (crash,
+    /// sweeper) is safe: timer events dedupe on (timer, due), notices on their delivery id, child starts on the
+    /// instance id, raised events on their event id.
+    /// </summary>
+    public async Task DispatchAsync(OutboxRow row, CancellationToken cancellationToken)
+    {
+        foreach (var work in row.Work)
+        {
+            switch (work)
+            {
+                case ArmTimer timer:
+                    await queues.ArmTimerAsync(new WorkflowTimerMessage(row.InstanceId, timer.TimerId, timer.DueAt), time.GetUtcNow(), options.Value, cancellationToken);
+                    break;
+                case DeliverNotice notice:
+                    await notifier.SendAsync(notice.DeliveryId, notice.Notice, notice.Time, cancellationToken);
+                    break;
+                case StartChild child:
+                    await StartAsync(child.Start.Type, child.Start.InstanceId, child.Start.Input, cancellationToken);
+                    break;
+                case SendEvent send:
+                    await EnqueueEventAsync(new WorkflowWorkMessage(send.Event.InstanceId, send.EventId, send.Event.EventName, send.Event.Data), cancellationToken);
+                    break;
+                default:
+                    throw new NotSupportedException($"outbound work {work.GetType().Name} is not supported");
+            }
+        }
+
+        await store.DeleteOutboxAsync(row, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the index row before a commit that changes what a listing shows, so no committed change is ever
+    /// missing from listings (the index cannot join the partition's transaction). Returns whether it wrote.
+    /// </summary>
+    private async Task<bool> IndexBeforeCommitAsync(WorkflowCommit commit, CancellationToken cancellationToken)
+    {
+        var after = WorkflowIndexEntry.Of(commit.After);
+        if (commit.Before is not null && WorkflowIndexEntry.Of(commit.Before).Lists(after))
+        {
+            return false;
+        }
+
+        await store.UpsertIndexAsync(after, cancellationToken);
+        return true;
+    }
+
+    /// <summary>Dispatch right after a commit. A failure here loses nothing: the row stays for the sweeper.</summary>
+    private async Task DispatchAfterCommitAsync(OutboxRow? outbox, CancellationToken cancellationToken)
+    {
+        if (outbox is null)
+        {
+            return;
+        }
+
+        if (options.Value.FaultInjection.ExitAfterCommit is > 0 and var exitAt && Interlocked.Increment(ref commitsWithOutbox) == exitAt)
+        {
+            Environment.FailFast($"Workflows:FaultInjection:ExitAfterCommit: killed after commit {exitAt} with an outbox, before its dispatch");
+        }
+
+        try
+        {
+            await DispatchAsync(outbox, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Dispatch of outbox row {RowKey} of workflow instance {InstanceId} failed; the sweeper retries it", outbox.RowKey, outbox.InstanceId);
+        }
+    }
+
+    private Task<ApplyResult> Control(string instanceId, string name, string? reason, CancellationToken cancellationToken) =>
+        ApplyAsync(instanceId, new WorkflowEvent(Guid.NewGuid().ToString("N"), name, WorkflowJson.ToElement(new ControlData(reason)), time.GetUtcNow()), cancellationToken);
+}
+
+/// <summary>The runtime's two queues.</summary>
+public sealed class WorkflowQueues(QueueClient work, QueueClient timers)
+{
+    public QueueClient Work => work;
+    public QueueClient Timers => timers;
+
+    /// <summary>
+    /// Sends a timer message that becomes visible shortly before its due time (see <see cref="TimerDelay"/>); a timer
+    /// beyond <see cref="WorkflowOptions.MaxTimerDelay"/> is re-armed on delivery. Messages never expire (TTL −1):
+    /// a months-long deadline must not vanish with the 7-day default.
+    /// </summary>
+    public Task ArmTimerAsync(WorkflowTimerMessage message, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken) =>
+        timers.SendMessageAsync(
+            JsonSerializer.Serialize(message, WorkflowJson.Options),
+            TimerDelay(message.DueAt, now, options.MaxTimerDelay, options.TimerLead),
+            TimeSpan.FromSeconds(-1),
+            cancellationToken);
+
+    /// <summary>
+    /// The queue takes whole seconds and rounds down, so the time to due is rounded UP (never early by rounding),
+    /// then <paramref name="lead"/> whole seconds are taken off so the message is already in hand at the due time:
+    /// the handler waits the rest in process and fires on time instead of one poll and one receive late. Firing
+    /// before due is impossible either way: the handler checks the due time itself.
+    /// </summary>
+    public static TimeSpan TimerDelay(DateTimeOffset dueAt, DateTimeOffset now, TimeSpan maxDelay, TimeSpan lead)
+    {
+        var remaining = dueAt - now;
+        if (remaining <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var seconds = Math.Ceiling(remaining.TotalSeconds) - Math.Floor(lead.TotalSeconds);
+        var delay = TimeSpan.FromSeconds(Math.Max(seconds, 0));
+        var max = TimeSpan.FromSeconds(Math.Floor(maxDelay.TotalSeconds));
+        return delay < max ? delay : max;
+    }
+}

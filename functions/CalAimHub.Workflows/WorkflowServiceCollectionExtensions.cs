@@ -1,0 +1,52 @@
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace CalAimHub.Workflows;
+
+public static class WorkflowServiceCollectionExtensions
+{
+    /// <summary>
+    /// The runtime on the hub's storage account (needs a <see cref="StorageAccount"/> and an
+    /// <see cref="IWorkflowNotifier"/> registered). Options come from configuration section <c>Workflows</c>.
+    /// </summary>
+    public static IServiceCollection AddWorkflowRuntime(this IServiceCollection services)
+    {
+        services.AddOptions<WorkflowOptions>().BindConfiguration("Workflows");
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp =>
+        {
+            var tables = sp.GetRequiredService<StorageAccount>().Tables;
+            return new WorkflowStore(tables.GetTableClient(WorkflowOptions.TableName), tables.GetTableClient(WorkflowOptions.IndexTableName));
+        });
+        services.AddSingleton(sp =>
+        {
+            var queues = sp.GetRequiredService<StorageAccount>().Queues;
+            return new WorkflowQueues(queues.GetQueueClient(WorkflowOptions.WorkQueueName), queues.GetQueueClient(WorkflowOptions.TimerQueueName));
+        });
+        services.AddSingleton(sp => new WorkflowRegistry(sp.GetServices<WorkflowDefinition>()));
+        services.AddSingleton<WorkflowRuntime>();
+        services.AddSingleton<WorkflowTriggers>();
+        services.AddWorkflowDecider(new WorkflowProbe());
+        return services;
+    }
+
+    /// <summary>Registers a workflow type: <c>builder.Services.AddWorkflowDecider(new AuthorizationDecider(...));</c></summary>
+    public static IServiceCollection AddWorkflowDecider<TState>(this IServiceCollection services, IWorkflowDecider<TState> decider)
+        where TState : notnull =>
+        services.AddSingleton(WorkflowDefinition.From(decider));
+
+    /// <summary>Registers a workflow type built by DI (for deciders that take configuration, e.g. a holiday calendar).</summary>
+    public static IServiceCollection AddWorkflowDecider<TDecider, TState>(this IServiceCollection services)
+        where TDecider : class, IWorkflowDecider<TState>
+        where TState : notnull
+    {
+        services.TryAddSingleton<TDecider>();
+        return services.AddSingleton(sp => WorkflowDefinition.From<TState>(sp.GetRequiredService<TDecider>()));
+    }
+
+    /// <summary>Options as seen by the runtime, for code outside DI (benchmarks, tests).</summary>
+    public static IOptions<WorkflowOptions> AsOptions(this WorkflowOptions options) => Options.Create(options);
+}

@@ -1,0 +1,295 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Workflows;
+
+namespace CalAimHub.Workflows;
+
+/// <summary>A state row and the ETag that guards the next commit.</summary>
+public sealed record StoredInstance(WorkflowInstance Instance, ETag ETag);
+
+/// <summary>An outbox row: the outbound work of one commit.</summary>
+public sealed record OutboxRow(string InstanceId, string RowKey, IReadOnlyList<OutboundWork> Work, DateTimeOffset? Timestamp);
+
+/// <summary>One row of the <c>WorkflowIndex</c> table: what listings and the sweeper need, without loading partitions.</summary>
+public sealed record WorkflowIndexEntry(
+    string InstanceId,
+    string Type,
+    WorkflowRuntimeStatus Status,
+    DateTimeOffset CreatedTime,
+    DateTimeOffset LastUpdatedTime,
+    DateTimeOffset? NextDeadline,
+    long Seq)
+{
+    public bool IsTerminal => Status is WorkflowRuntimeStatus.Completed or WorkflowRuntimeStatus.Failed or WorkflowRuntimeStatus.Terminated;
+
+    public static WorkflowIndexEntry Of(WorkflowInstance i) =>
+        new(i.InstanceId, i.Type, i.Status, i.CreatedTime, i.LastUpdatedTime, i.NextDeadline, i.Seq);
+
+    /// <summary>Whether a listing could tell the two apart (the update time and sequence alone do not count).</summary>
+    public bool Lists(WorkflowIndexEntry other) =>
+        other.InstanceId == InstanceId && other.Type == Type && other.Status == Status && other.CreatedTime == CreatedTime && other.NextDeadline == NextDeadline;
+}
+
+/// <summary>The commit lost: another writer changed the state row first (ETag) or created the instance.</summary>
+public sealed class WorkflowConcurrencyException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Table I/O of the runtime. One instance = one partition of <c>Workflows</c>: row <c>state</c>, history rows
+/// <c>h:{seq}</c>, dedupe rows <c>d:{eventId}</c>, outbox rows <c>o:{seq}</c>. A second table, <c>WorkflowIndex</c>
+/// (partition = type, row = instance id), answers listings. It cannot join the partition's transaction, so the
+/// runtime writes it just *before* a commit that changes what a listing shows: a committed change is never missing
+/// from the index; a crash between the two leaves the index ahead of the instance until the sweeper reconciles it.
+/// </summary>
+public sealed class WorkflowStore(TableClient workflows, TableClient index)
+{
+    public const string StateRow = "state";
+    private const string HistoryPrefix = "h:";
+    private const string DedupePrefix = "d:";
+    private const string OutboxPrefix = "o:";
+
+    public TableClient Workflows => workflows;
+    public TableClient Index => index;
+
+    /// <summary>The state row and whether <paramref name="eventId"/> was already applied, in one query (one round trip).</summary>
+    public async Task<(StoredInstance? Instance, bool Duplicate)> LoadAsync(string instanceId, string? eventId, CancellationToken cancellationToken)
+    {
+        var filter = eventId is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {instanceId} and RowKey eq {StateRow}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {instanceId} and (RowKey eq {StateRow} or RowKey eq {DedupeKey(eventId)})");
+        StoredInstance? stored = null;
+        var duplicate = false;
+        await foreach (var row in workflows.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            if (row.RowKey == StateRow)
+            {
+                stored = new StoredInstance(ReadInstance(row), row.ETag);
+            }
+            else
+            {
+                duplicate = true;
+            }
+        }
+
+        return (stored, duplicate);
+    }
+
+    /// <summary>
+    /// Commits one event in one entity-group transaction: state row (insert, or replace if the ETag still matches),
+    /// history rows, dedupe rows (insert: a duplicate fails the whole batch) and the outbox row. Returns the outbox
+    /// row to dispatch (null when the commit has nothing to publish) and the new ETag.
+    /// </summary>
+    /// <exception cref="WorkflowConcurrencyException">Another writer won; reload and decide again.</exception>
+    public async Task<(OutboxRow? Outbox, ETag ETag)> CommitAsync(WorkflowCommit commit, ETag? etag, CancellationToken cancellationToken)
+    {
+        var after = commit.After;
+        var id = after.InstanceId;
+        var actions = new List<TableTransactionAction>(2 + commit.History.Count + commit.DedupeIds.Count)
+        {
+            commit.Before is null
+                ? new TableTransactionAction(TableTransactionActionType.Add, WriteInstance(after))
+                : new TableTransactionAction(TableTransactionActionType.UpdateReplace, WriteInstance(after), etag ?? throw new ArgumentNullException(nameof(etag))),
+        };
+        foreach (var entry in commit.History)
+        {
+            actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(id, HistoryKey(entry.Seq))
+            {
+                ["EventId"] = entry.EventId,
+                ["Name"] = entry.Name,
+                ["Entry"] = JsonSerializer.Serialize(entry, WorkflowJson.Options),
+            }));
+        }
+
+        foreach (var eventId in commit.DedupeIds)
+        {
+            actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(id, DedupeKey(eventId)) { ["EventId"] = eventId }));
+        }
+
+        OutboxRow? outbox = null;
+        if (commit.Outbound.Count > 0)
+        {
+            // Seq is unique per commit that has outbound work (only decider events produce it, and each adds history).
+            outbox = new OutboxRow(id, OutboxPrefix + after.Seq.ToString("D10", CultureInfo.InvariantCulture), commit.Outbound, null);
+            actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(id, outbox.RowKey)
+            {
+                ["Work"] = JsonSerializer.Serialize(commit.Outbound, WorkflowJson.Options),
+            }));
+        }
+
+        try
+        {
+            var response = await workflows.SubmitTransactionAsync(actions, cancellationToken);
+            return (outbox, response.Value[0].Headers.ETag ?? default);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        {
+            throw new WorkflowConcurrencyException($"commit on workflow instance '{id}' lost to another writer ({e.Status} {e.ErrorCode})", e);
+        }
+    }
+
+    /// <summary>Removes a dispatched outbox row (a missing row means another dispatcher finished it).</summary>
+    public async Task DeleteOutboxAsync(OutboxRow row, CancellationToken cancellationToken) =>
+        await workflows.DeleteEntityAsync(row.InstanceId, row.RowKey, ETag.All, cancellationToken);
+
+    /// <summary>Deletes an index row that names no instance (left by a crash between index write and commit).</summary>
+    public async Task DeleteIndexAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken) =>
+        await index.DeleteEntityAsync(entry.Type, entry.InstanceId, ETag.All, cancellationToken);
+
+    public async Task UpsertIndexAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken) =>
+        await index.UpsertEntityAsync(
+            new TableEntity(entry.Type, entry.InstanceId)
+            {
+                ["Status"] = entry.Status.ToString(),
+                ["Created"] = entry.CreatedTime,
+                ["Updated"] = entry.LastUpdatedTime,
+                ["Deadline"] = entry.NextDeadline,
+                ["Seq"] = entry.Seq,
+            },
+            TableUpdateMode.Replace,
+            cancellationToken);
+
+    /// <summary>
+    /// Outbox rows across all instances, oldest first per partition. A RowKey range is a scan in Azure Tables; the
+    /// sweeper runs every few minutes and retention purge keeps the table bounded, which keeps the scan affordable.
+    /// </summary>
+    public async IAsyncEnumerable<OutboxRow> OutboxRowsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"RowKey ge {OutboxPrefix} and RowKey lt {"o;"}");
+        await foreach (var row in workflows.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            yield return ReadOutbox(row);
+        }
+    }
+
+    /// <summary>Outbox rows of one instance (a test or a repair looks at them).</summary>
+    public async Task<IReadOnlyList<OutboxRow>> OutboxRowsAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {instanceId} and RowKey ge {OutboxPrefix} and RowKey lt {"o;"}");
+        var rows = new List<OutboxRow>();
+        await foreach (var row in workflows.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            rows.Add(ReadOutbox(row));
+        }
+
+        return rows;
+    }
+
+    public async Task<IReadOnlyList<WorkflowHistoryEntry>> HistoryAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {instanceId} and RowKey ge {HistoryPrefix} and RowKey lt {"h;"}");
+        var entries = new List<WorkflowHistoryEntry>();
+        await foreach (var row in workflows.QueryAsync<TableEntity>(filter, select: ["Entry"], cancellationToken: cancellationToken))
+        {
+            entries.Add(JsonSerializer.Deserialize<WorkflowHistoryEntry>(row.GetString("Entry"), WorkflowJson.Options)!);
+        }
+
+        return entries;
+    }
+
+    /// <summary>Deletes every row of the instance's partition and its index row; false when there was nothing.</summary>
+    public async Task<bool> PurgeAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        string? type = null;
+        await foreach (var row in workflows.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["RowKey", "Type"], cancellationToken: cancellationToken))
+        {
+            keys.Add(row.RowKey);
+            if (row.RowKey == StateRow)
+            {
+                type = row.GetString("Type");
+            }
+        }
+
+        // The state row goes last: while it exists, a half-finished purge is still visible and is simply repeated.
+        keys.Remove(StateRow);
+        foreach (var chunk in keys.Chunk(100))
+        {
+            await workflows.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(instanceId, k), ETag.All)), cancellationToken);
+        }
+
+        if (type is not null)
+        {
+            await index.DeleteEntityAsync(type, instanceId, ETag.All, cancellationToken);
+            await workflows.DeleteEntityAsync(instanceId, StateRow, ETag.All, cancellationToken);
+        }
+
+        return type is not null;
+    }
+
+    /// <summary>One page of index rows (of one type, or of all types), with the service's continuation token.</summary>
+    public async Task<(IReadOnlyList<WorkflowIndexEntry> Entries, string? Continuation)> IndexPageAsync(string? type, string? continuation, int pageSize, CancellationToken cancellationToken)
+    {
+        var filter = type is null ? null : TableClient.CreateQueryFilter($"PartitionKey eq {type}");
+        await foreach (var page in index.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuation, pageSize))
+        {
+            return (page.Values.Select(ReadIndex).ToArray(), page.ContinuationToken);
+        }
+
+        return ([], null);
+    }
+
+    public static string DedupeKey(string eventId) =>
+        DedupePrefix + (eventId.Length <= 200 && !eventId.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c))
+            ? eventId
+            : "~" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eventId))));
+
+    private static string HistoryKey(long seq) => HistoryPrefix + seq.ToString("D10", CultureInfo.InvariantCulture);
+
+    private static TableEntity WriteInstance(WorkflowInstance i) => new(i.InstanceId, StateRow)
+    {
+        ["Type"] = i.Type,
+        ["Version"] = i.Version,
+        ["Status"] = i.Status.ToString(),
+        ["Seq"] = i.Seq,
+        ["State"] = Json(i.State),
+        ["Input"] = Json(i.Input),
+        ["Output"] = Json(i.Output),
+        ["CustomStatus"] = Json(i.CustomStatus),
+        ["Reason"] = i.Reason,
+        ["Created"] = i.CreatedTime,
+        ["Updated"] = i.LastUpdatedTime,
+        ["Deadline"] = i.NextDeadline,
+        ["Timers"] = i.Timers.IsEmpty ? null : JsonSerializer.Serialize(i.Timers, WorkflowJson.Options),
+        ["Held"] = i.Held.IsEmpty ? null : JsonSerializer.Serialize(i.Held, WorkflowJson.Options),
+    };
+
+    private static WorkflowInstance ReadInstance(TableEntity row) => new(
+        row.PartitionKey,
+        row.GetString("Type"),
+        row.GetInt32("Version") ?? 1,
+        Enum.Parse<WorkflowRuntimeStatus>(row.GetString("Status")),
+        row.GetInt64("Seq") ?? 0,
+        Json(row.GetString("State")),
+        Json(row.GetString("Input")),
+        Json(row.GetString("Output")),
+        Json(row.GetString("CustomStatus")),
+        row.GetString("Reason"),
+        row.GetDateTimeOffset("Created") ?? default,
+        row.GetDateTimeOffset("Updated") ?? default,
+        row.GetDateTimeOffset("Deadline"),
+        row.GetString("Timers") is { } timers
+            ? JsonSerializer.Deserialize<Dictionary<string, DateTimeOffset>>(timers, WorkflowJson.Options)!.ToImmutableSortedDictionary(StringComparer.Ordinal)
+            : ImmutableSortedDictionary<string, DateTimeOffset>.Empty.WithComparers(StringComparer.Ordinal),
+        row.GetString("Held") is { } held ? [.. JsonSerializer.Deserialize<List<WorkflowEvent>>(held, WorkflowJson.Options)!] : []);
+
+    private static OutboxRow ReadOutbox(TableEntity row) => new(
+        row.PartitionKey,
+        row.RowKey,
+        JsonSerializer.Deserialize<List<OutboundWork>>(row.GetString("Work"), WorkflowJson.Options)!,
+        row.Timestamp);
+
+    private static WorkflowIndexEntry ReadIndex(TableEntity row) => new(
+        row.RowKey,
+        row.PartitionKey,
+        Enum.Parse<WorkflowRuntimeStatus>(row.GetString("Status")),
+        row.GetDateTimeOffset("Created") ?? default,
+        row.GetDateTimeOffset("Updated") ?? default,
+        row.GetDateTimeOffset("Deadline"),
+        row.GetInt64("Seq") ?? 0);
+
+    private static string? Json(JsonElement? value) => value is { ValueKind: not JsonValueKind.Undefined } v ? v.GetRawText() : null;
+
+    private static JsonElement? Json(string? text) => text is null ? null : JsonDocument.Parse(text).RootElement.Clone();
+}

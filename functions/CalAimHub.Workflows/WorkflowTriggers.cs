@@ -1,0 +1,188 @@
+using System.Text.Json;
+using CalAimHub.Domain.Workflows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CalAimHub.Workflows;
+
+/// <summary>A queue message the runtime cannot use; the reason names the problem (never member data).</summary>
+public sealed class WorkflowMessageException(string reason) : Exception(reason);
+
+/// <summary>The work behind the <c>WorkflowWork</c>, <c>WorkflowTimers</c> and <c>WorkflowSweeper</c> functions.</summary>
+public sealed class WorkflowTriggers(WorkflowRuntime runtime, WorkflowQueues queues, TimeProvider time, IOptions<WorkflowOptions> options, ILogger<WorkflowTriggers> logger)
+{
+    /// <summary>
+    /// Up to this before due, a timer message waits in process instead of re-arming (a re-armed message would come
+    /// back a whole second later at best): the lead it was sent with, plus a second for clock skew.
+    /// </summary>
+    private TimeSpan InProcessWait => options.Value.TimerLead + TimeSpan.FromSeconds(1);
+
+    /// <summary><c>WorkflowWork</c>: applies one event to one instance.</summary>
+    public async Task<string> ApplyWorkAsync(string message, CancellationToken cancellationToken)
+    {
+        var work = Parse<WorkflowWorkMessage>(message, "workflow-work", "instanceId, eventId, name and data");
+        if (string.IsNullOrEmpty(work.InstanceId) || string.IsNullOrEmpty(work.EventId) || string.IsNullOrEmpty(work.Name))
+        {
+            throw new WorkflowMessageException("workflow-work message needs instanceId, eventId and name");
+        }
+
+        if (work.Name.StartsWith('$') || work.Name is WorkflowEvent.Started or WorkflowEvent.TimerFired)
+        {
+            throw new WorkflowMessageException($"workflow-work message names reserved event '{work.Name}'; raise an application event name");
+        }
+
+        var result = await runtime.ApplyAsync(work.InstanceId, new WorkflowEvent(work.EventId, work.Name, work.Data, time.GetUtcNow()), cancellationToken);
+        return result.Outcome switch
+        {
+            ApplyOutcome.NotFound => throw new WorkflowMessageException($"workflow instance '{work.InstanceId}' does not exist"),
+            // Retried by the queue (and dead-lettered with this reason) until someone resumes the instance.
+            ApplyOutcome.SuspendedFull => throw new WorkflowMessageException($"workflow instance '{work.InstanceId}' is suspended and holds {InstanceTransition.MaxHeldEvents} events; resume it"),
+            _ => $"event '{work.Name}' on {work.InstanceId}: {result.Outcome}",
+        };
+    }
+
+    /// <summary>
+    /// <c>WorkflowTimers</c>: fires a due timer, re-arms one that is not due yet (long timers, early delivery), drops
+    /// stale ones. Never fires before the due time.
+    /// </summary>
+    public async Task<string> FireTimerAsync(string message, CancellationToken cancellationToken) =>
+        (await HandleTimerAsync(message, cancellationToken)).Log;
+
+    /// <summary><see cref="FireTimerAsync"/> with the apply result (its commit time measures timer lateness).</summary>
+    public async Task<TimerHandling> HandleTimerAsync(string message, CancellationToken cancellationToken)
+    {
+        var timer = Parse<WorkflowTimerMessage>(message, "workflow-timers", "instanceId, timerId and dueAt");
+        if (string.IsNullOrEmpty(timer.InstanceId) || string.IsNullOrEmpty(timer.TimerId))
+        {
+            throw new WorkflowMessageException("workflow-timers message needs instanceId, timerId and dueAt");
+        }
+
+        var remaining = timer.DueAt - time.GetUtcNow();
+        if (remaining > InProcessWait)
+        {
+            var instance = await runtime.GetAsync(timer.InstanceId, cancellationToken);
+            if (instance is null || !instance.Timers.TryGetValue(timer.TimerId, out var due) || due != timer.DueAt)
+            {
+                return new TimerHandling(timer, $"timer '{timer.TimerId}' on {timer.InstanceId}: stale, not re-armed", null);
+            }
+
+            await queues.ArmTimerAsync(timer, time.GetUtcNow(), options.Value, cancellationToken);
+            return new TimerHandling(timer, $"timer '{timer.TimerId}' on {timer.InstanceId}: re-armed, {remaining.TotalSeconds:0} s to go", null);
+        }
+
+        // Timers may wake a millisecond or so early (clock granularity): wait until the clock really says due.
+        while ((remaining = timer.DueAt - time.GetUtcNow()) > TimeSpan.Zero)
+        {
+            await Task.Delay(remaining < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : remaining, time, cancellationToken);
+        }
+
+        var fired = WorkflowEvent.ForTimer(InstanceTransition.TimerEventId(timer.TimerId, timer.DueAt), timer.TimerId, timer.DueAt, time.GetUtcNow());
+        var result = await runtime.ApplyAsync(timer.InstanceId, fired, cancellationToken);
+        return new TimerHandling(timer, $"timer '{timer.TimerId}' on {timer.InstanceId}: {result.Outcome}", result);
+    }
+
+    /// <summary>
+    /// <c>WorkflowSweeper</c>: re-dispatches outbox rows a crash left behind (timer messages included, so a crash
+    /// cannot lose a timer), reconciles recently written index rows, and purges finished instances past retention.
+    /// </summary>
+    public async Task<SweepReport> SweepAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var settings = options.Value;
+        int redispatched = 0, reconciled = 0, purged = 0, failed = 0;
+
+        await foreach (var row in runtime.Store.OutboxRowsAsync(cancellationToken))
+        {
+            if (row.Timestamp is { } written && now - written < settings.SweepGrace)
+            {
+                continue;
+            }
+
+            try
+            {
+                await runtime.DispatchAsync(row, cancellationToken);
+                redispatched++;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                failed++;
+                logger.LogWarning(e, "Sweeper could not dispatch outbox row {RowKey} of workflow instance {InstanceId}", row.RowKey, row.InstanceId);
+            }
+        }
+
+        string? continuation = null;
+        do
+        {
+            var (entries, next) = await runtime.Store.IndexPageAsync(null, continuation, 1000, cancellationToken);
+            continuation = next;
+            foreach (var entry in entries)
+            {
+                var age = now - entry.LastUpdatedTime;
+                if (entry.IsTerminal && age > settings.CompletedRetention)
+                {
+                    // The index may be ahead of the instance after a crash: purge only what the state row says is finished.
+                    var instance = await runtime.GetAsync(entry.InstanceId, cancellationToken);
+                    if (instance is null || instance.IsTerminal)
+                    {
+                        purged += await runtime.Store.PurgeAsync(entry.InstanceId, cancellationToken) ? 1 : 0;
+                        if (instance is null)
+                        {
+                            await runtime.Store.DeleteIndexAsync(entry, cancellationToken);
+                        }
+                    }
+                }
+                else if (age > settings.SweepGrace && age < settings.ReconcileWindow)
+                {
+                    reconciled += await ReconcileAsync(entry, cancellationToken) ? 1 : 0;
+                }
+            }
+        }
+        while (continuation is not null);
+
+        return new SweepReport(redispatched, reconciled, purged, failed);
+    }
+
+    /// <summary>
+    /// Index rows are written just before their commit; a crash in between leaves a row ahead of its instance (or
+    /// naming one that was never created). Recently written rows are checked against the state row and repaired.
+    /// </summary>
+    private async Task<bool> ReconcileAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken)
+    {
+        var instance = await runtime.GetAsync(entry.InstanceId, cancellationToken);
+        if (instance is null)
+        {
+            await runtime.Store.DeleteIndexAsync(entry, cancellationToken);
+            return true;
+        }
+
+        var actual = WorkflowIndexEntry.Of(instance);
+        if (actual.Lists(entry))
+        {
+            return false;
+        }
+
+        await runtime.Store.UpsertIndexAsync(actual, cancellationToken);
+        return true;
+    }
+
+    private static T Parse<T>(string message, string queue, string fields)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(message, WorkflowJson.Options)
+                ?? throw new WorkflowMessageException($"{queue} message is JSON null; send an object with {fields}");
+        }
+        catch (JsonException e)
+        {
+            throw new WorkflowMessageException($"{queue} message is not valid JSON ({e.Message}); send an object with {fields}");
+        }
+    }
+}
+
+/// <summary>What one timer message did: fired (with the apply result), re-armed, or dropped.</summary>
+public sealed record TimerHandling(WorkflowTimerMessage Timer, string Log, ApplyResult? Result);
+
+public sealed record SweepReport(int Redispatched, int IndexRowsReconciled, int Purged, int Failed)
+{
+    public override string ToString() => $"outbox rows re-dispatched: {Redispatched}, index rows reconciled: {IndexRowsReconciled}, instances purged: {Purged}, dispatch failures: {Failed}";
+}

@@ -1,0 +1,333 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CalAimHub.Domain.Workflows;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace CalAimHub.Workflows;
+
+/// <summary>
+/// The management API, shaped like Durable Functions' HTTP API (anchors C) so operators who know it feel at home:
+/// check-status payload on start, status with <c>runtimeStatus</c>/<c>customStatus</c>/<c>input</c>/<c>output</c>,
+/// 202 while running and 200 when finished, 410 for events on finished instances, purge answering
+/// <c>instancesDeleted</c>, list continuation in <c>x-ms-continuation-token</c>. Bad input is a 400 problem+json
+/// and changes nothing.
+/// </summary>
+public static partial class WorkflowsApi
+{
+    public const string ContinuationHeader = "x-ms-continuation-token";
+    private const string Base = "/api/workflows";
+
+    /// <summary>Status JSON keeps nulls (<c>"output": null</c>), as Durable Functions does.</summary>
+    private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web);
+
+    public static void MapWorkflowsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost(Base + "/{type}", StartAsync);
+        app.MapGet(Base + "/{instanceId}", StatusAsync);
+        app.MapGet(Base, ListAsync);
+        app.MapPost(Base + "/{instanceId}/events/{eventName}", RaiseEventAsync);
+        app.MapPost(Base + "/{instanceId}/terminate", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.TerminateAsync(instanceId, reason, ct)));
+        app.MapPost(Base + "/{instanceId}/suspend", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.SuspendAsync(instanceId, reason, ct)));
+        app.MapPost(Base + "/{instanceId}/resume", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.ResumeAsync(instanceId, reason, ct)));
+        app.MapDelete(Base + "/{instanceId}", PurgeAsync);
+    }
+
+    /// <summary>Instance ids are table partition keys and URL segments: a safe, bounded alphabet.</summary>
+    public static bool IsValidInstanceId(string id) => InstanceIdPattern().IsMatch(id);
+
+    private static async Task<IResult> StartAsync(string type, string? instanceId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    {
+        if (runtime.Registry.Find(type) is null)
+        {
+            return Problem(StatusCodes.Status404NotFound, "Unknown workflow type", $"no workflow type '{Shorten(type)}'; known types: {string.Join(", ", runtime.Registry.Types.Order(StringComparer.Ordinal))}");
+        }
+
+        if (instanceId is not null && !IsValidInstanceId(instanceId))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+        }
+
+        var (input, problem) = await ReadJsonAsync(request, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        try
+        {
+            var started = await runtime.StartAsync(type, instanceId, input, ct);
+            var payload = CheckStatus(request, started.Instance.InstanceId);
+            // 202 for a new instance, 200 when the id already named one (idempotent start): same payload either way.
+            return new WithLocation(Results.Json(payload, statusCode: started.Created ? StatusCodes.Status202Accepted : StatusCodes.Status200OK), payload.StatusQueryGetUri);
+        }
+        catch (WorkflowInstanceConflictException e)
+        {
+            return Problem(StatusCodes.Status409Conflict, "Instance id in use", $"instance '{instanceId}' already exists as a '{e.ExistingType}' workflow; choose another id");
+        }
+    }
+
+    private static async Task<IResult> StatusAsync(string instanceId, bool? showHistory, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    {
+        if (!IsValidInstanceId(instanceId))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+        }
+
+        var instance = await runtime.GetAsync(instanceId, ct);
+        if (instance is null)
+        {
+            return NotFound(instanceId);
+        }
+
+        var history = showHistory == true ? await runtime.Store.HistoryAsync(instanceId, ct) : null;
+        var status = new WorkflowStatus(
+            instance.Type, instance.InstanceId, instance.Status, instance.Input, instance.CustomStatus, instance.Output,
+            DurableTime(instance.CreatedTime), DurableTime(instance.LastUpdatedTime), instance.Version, instance.NextDeadline, instance.Reason,
+            instance.Timers.Count == 0 ? null : instance.Timers, history);
+        // Like Durable Functions: 202 (poll again) while the instance runs, 200 once it has finished.
+        return instance.IsTerminal
+            ? Results.Json(status, StatusJson)
+            : new WithLocation(Results.Json(status, StatusJson, statusCode: StatusCodes.Status202Accepted), CheckStatus(request, instanceId).StatusQueryGetUri, retryAfterSeconds: 5);
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    {
+        var query = request.Query;
+        var statuses = new HashSet<WorkflowRuntimeStatus>();
+        foreach (var text in query["runtimeStatus"].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+        {
+            if (!Enum.TryParse<WorkflowRuntimeStatus>(text, ignoreCase: true, out var status) || int.TryParse(text, out _))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Invalid runtimeStatus", $"runtimeStatus '{Shorten(text)}' is not one of {string.Join(", ", Enum.GetNames<WorkflowRuntimeStatus>())}");
+            }
+
+            statuses.Add(status);
+        }
+
+        DateTimeOffset? Time(string name, string? alias, out IResult? problem)
+        {
+            problem = null;
+            var text = query[name].FirstOrDefault() ?? (alias is null ? null : query[alias].FirstOrDefault());
+            if (text is null)
+            {
+                return null;
+            }
+
+            if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value))
+            {
+                return value;
+            }
+
+            problem = Problem(StatusCodes.Status400BadRequest, $"Invalid {name}", $"{name} '{Shorten(text)}' is not an ISO 8601 date-time such as 2026-01-31T00:00:00Z");
+            return null;
+        }
+
+        var createdFrom = Time("createdFrom", "createdTimeFrom", out var p1);
+        var createdTo = Time("createdTo", "createdTimeTo", out var p2);
+        var deadlineBefore = Time("deadlineBefore", null, out var p3);
+        if ((p1 ?? p2 ?? p3) is { } timeProblem)
+        {
+            return timeProblem;
+        }
+
+        var top = 100;
+        if (query["top"].FirstOrDefault() is { } topText && (!int.TryParse(topText, CultureInfo.InvariantCulture, out top) || top is < 1 or > 1000))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid top", "top must be a whole number from 1 to 1000");
+        }
+
+        var type = query["type"].FirstOrDefault();
+        var continuation = request.Headers[ContinuationHeader].FirstOrDefault() ?? query["continuationToken"].FirstOrDefault();
+        IReadOnlyList<WorkflowIndexEntry> entries;
+        string? next;
+        try
+        {
+            (entries, next) = await runtime.Store.IndexPageAsync(type, continuation, top, ct);
+        }
+        catch (Azure.RequestFailedException) when (continuation is not null)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid continuation token", "pass back the x-ms-continuation-token of the previous page unchanged");
+        }
+
+        // Filters beyond the type are applied to each page here: Azurite supports only simple table filters, and a
+        // page that filters down to nothing still carries the token to the next one (as Durable Functions' list does).
+        var matches = entries
+            .Where(e => statuses.Count == 0 || statuses.Contains(e.Status))
+            .Where(e => createdFrom is null || e.CreatedTime >= createdFrom)
+            .Where(e => createdTo is null || e.CreatedTime <= createdTo)
+            .Where(e => deadlineBefore is null || (e.NextDeadline is { } d && d < deadlineBefore))
+            .Select(e => new WorkflowSummary(e.Type, e.InstanceId, e.Status, DurableTime(e.CreatedTime), DurableTime(e.LastUpdatedTime), e.NextDeadline))
+            .ToArray();
+        return new WithContinuation(Results.Json(matches, WorkflowJson.Options), next);
+    }
+
+    private static async Task<IResult> RaiseEventAsync(string instanceId, string eventName, string? eventId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    {
+        if (!IsValidInstanceId(instanceId))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+        }
+
+        if (eventName.StartsWith('$') || eventName is WorkflowEvent.Started or WorkflowEvent.TimerFired || eventName.Length > 100)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Reserved event name", $"event name '{Shorten(eventName)}' is reserved or too long; use your own name (up to 100 characters, not starting with '$')");
+        }
+
+        var id = request.Headers["Idempotency-Key"].FirstOrDefault() ?? eventId;
+        if (id is not null && (id.Length is 0 or > 200))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid event id", "the Idempotency-Key header (or eventId) must be 1-200 characters");
+        }
+
+        var (data, problem) = await ReadJsonAsync(request, ct);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        // Committed to the instance inside this request (one transaction, no queue poller in the path).
+        var result = await runtime.RaiseEventAsync(instanceId, eventName, data, id, ct);
+        return Answer(instanceId, result);
+    }
+
+    private static async Task<IResult> ControlAsync(string instanceId, Func<Task<ApplyResult>> control)
+    {
+        if (!IsValidInstanceId(instanceId))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+        }
+
+        return Answer(instanceId, await control());
+    }
+
+    private static async Task<IResult> PurgeAsync(string instanceId, WorkflowRuntime runtime, CancellationToken ct)
+    {
+        if (!IsValidInstanceId(instanceId))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+        }
+
+        return await runtime.Store.PurgeAsync(instanceId, ct)
+            ? Results.Json(new { instancesDeleted = 1 })
+            : NotFound(instanceId);
+    }
+
+    private static IResult Answer(string instanceId, ApplyResult result) => result.Outcome switch
+    {
+        ApplyOutcome.NotFound => NotFound(instanceId),
+        ApplyOutcome.SuspendedFull => Problem(StatusCodes.Status409Conflict, "Instance is suspended", $"instance '{instanceId}' is suspended and already holds {InstanceTransition.MaxHeldEvents} events; resume it first"),
+        ApplyOutcome.Gone => Problem(StatusCodes.Status410Gone, "Instance has finished", $"instance '{instanceId}' is {result.Instance!.Status} and takes no more events"),
+        _ => Results.Json(new { instanceId, outcome = result.Outcome.ToString(), runtimeStatus = result.Instance?.Status.ToString() }, statusCode: StatusCodes.Status202Accepted),
+    };
+
+    private static async Task<(JsonElement? Value, IResult? Problem)> ReadJsonAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, ct);
+        if (body.Length == 0)
+        {
+            return (null, null);
+        }
+
+        if (body.Length > 32 * 1024)
+        {
+            return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", "workflow input and event data are limited to 32 KiB; store larger content elsewhere and pass its id"));
+        }
+
+        try
+        {
+            return (JsonDocument.Parse(body.ToArray()).RootElement.Clone(), null);
+        }
+        catch (JsonException)
+        {
+            return (null, Problem(StatusCodes.Status400BadRequest, "Body is not JSON", "send a JSON value (object, array, string, number) or no body at all"));
+        }
+    }
+
+    private static CheckStatusPayload CheckStatus(HttpRequest request, string instanceId)
+    {
+        var root = $"{request.Scheme}://{request.Host}{request.PathBase}{Base}/{Uri.EscapeDataString(instanceId)}";
+        return new CheckStatusPayload(instanceId, root, root + "/events/{eventName}", root + "/terminate?reason={text}", root, root + "/suspend?reason={text}", root + "/resume?reason={text}");
+    }
+
+    private static IResult NotFound(string instanceId) =>
+        Problem(StatusCodes.Status404NotFound, "No such instance", $"workflow instance '{instanceId}' does not exist (or was purged)");
+
+    private static IResult Problem(int status, string title, string detail) => Results.Problem(title: title, detail: detail, statusCode: status);
+
+    /// <summary>Durable Functions formats instance times to the second, in UTC.</summary>
+    private static string DurableTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
+
+    [GeneratedRegex("^[A-Za-z0-9_.:@-]{1,100}$")]
+    private static partial Regex InstanceIdPattern();
+
+    private sealed class WithLocation(IResult inner, string location, int? retryAfterSeconds = null) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.Location = location;
+            if (retryAfterSeconds is { } seconds)
+            {
+                httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            }
+
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+
+    private sealed class WithContinuation(IResult inner, string? continuation) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (continuation is not null)
+            {
+                httpContext.Response.Headers[ContinuationHeader] = continuation;
+            }
+
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}
+
+/// <summary>Durable Functions' check-status payload (every property a string).</summary>
+public sealed record CheckStatusPayload(
+    [property: System.Text.Json.Serialization.JsonPropertyName("id")] string Id,
+    [property: System.Text.Json.Serialization.JsonPropertyName("statusQueryGetUri")] string StatusQueryGetUri,
+    [property: System.Text.Json.Serialization.JsonPropertyName("sendEventPostUri")] string SendEventPostUri,
+    [property: System.Text.Json.Serialization.JsonPropertyName("terminatePostUri")] string TerminatePostUri,
+    [property: System.Text.Json.Serialization.JsonPropertyName("purgeHistoryDeleteUri")] string PurgeHistoryDeleteUri,
+    [property: System.Text.Json.Serialization.JsonPropertyName("suspendPostUri")] string SuspendPostUri,
+    [property: System.Text.Json.Serialization.JsonPropertyName("resumePostUri")] string ResumePostUri);
+
+/// <summary>Durable Functions' status payload, plus what a stuck instance needs to be understood: version, deadline, reason, timers.</summary>
+public sealed record WorkflowStatus(
+    string Name,
+    string InstanceId,
+    WorkflowRuntimeStatus RuntimeStatus,
+    JsonElement? Input,
+    JsonElement? CustomStatus,
+    JsonElement? Output,
+    string CreatedTime,
+    string LastUpdatedTime,
+    int DefinitionVersion,
+    DateTimeOffset? NextDeadline,
+    string? Reason,
+    IReadOnlyDictionary<string, DateTimeOffset>? Timers,
+    IReadOnlyList<WorkflowHistoryEntry>? HistoryEvents);
+
+/// <summary>One instance in a listing (from the index: no input or output).</summary>
+public sealed record WorkflowSummary(
+    string Name,
+    string InstanceId,
+    WorkflowRuntimeStatus RuntimeStatus,
+    string CreatedTime,
+    string LastUpdatedTime,
+    DateTimeOffset? NextDeadline);

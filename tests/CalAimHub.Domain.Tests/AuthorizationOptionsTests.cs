@@ -1,0 +1,63 @@
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Functions.Authorizations;
+using Microsoft.Extensions.Configuration;
+
+namespace CalAimHub.Domain.Tests;
+
+public class AuthorizationOptionsTests
+{
+    private static AuthorizationOptions Bind(params (string Key, string Value)[] settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))).Build()
+            .GetSection("Authorizations").Get<AuthorizationOptions>() ?? new AuthorizationOptions();
+
+    [Fact]
+    public void Plan_settings_reach_the_policy_and_leave_the_regulatory_clocks_alone()
+    {
+        var policy = Bind(
+            ("Authorizations:TrustedProviderNpis:0", "1003000126"),
+            ("Authorizations:Subscribers:0", "plan-ops"),
+            ("Authorizations:RoutineReminderLead", "04:00:00"),
+            ("Authorizations:ReauthorizationReminderLead", "45.00:00:00"),
+            ("Authorizations:CommunitySupportsPeriods:recuperative-care:InitialMonths", "3"),
+            ("Authorizations:CommunitySupportsPeriods:recuperative-care:ReauthorizationMonths", "3")).ToPolicy();
+
+        Assert.Contains("1003000126", policy.TrustedProviderNpis);
+        Assert.Equal(["plan-ops"], policy.Subscribers);
+        Assert.Equal(TimeSpan.FromHours(4), policy.Deadlines.RoutineReminderLead);
+        Assert.Equal(TimeSpan.FromDays(45), policy.Periods.ReauthorizationReminderLead);
+        Assert.Equal(new ServicePeriod(3, 3), policy.Periods.CommunitySupports["recuperative-care"]);
+        Assert.Equal(new ServicePeriod(6, 6), policy.Periods.CommunitySupports["transitional-rent"]);
+        Assert.Equal((5, 14, TimeSpan.FromHours(72), 2), (policy.Deadlines.RoutineDecisionWorkingDays, policy.Deadlines.ExtendedDecisionCalendarDays, policy.Deadlines.ExpeditedDecision, policy.Deadlines.DecisionNoticeBusinessDays));
+    }
+
+    [Fact]
+    public void A_trusted_NPI_that_fails_its_check_digit_stops_the_app()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Bind(("Authorizations:TrustedProviderNpis:0", "1003000127")).ToPolicy());
+        Assert.Equal("Authorizations:TrustedProviderNpis has an entry that fails the NPI check digit (Luhn with prefix 80840); check for a mistyped digit", e.Message);
+    }
+
+    [Fact]
+    public void A_period_for_an_unknown_service_stops_the_app()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Bind(("Authorizations:CommunitySupportsPeriods:rent-help:InitialMonths", "3"), ("Authorizations:CommunitySupportsPeriods:rent-help:ReauthorizationMonths", "3")).ToPolicy());
+        Assert.Equal("Authorizations:CommunitySupportsPeriods:rent-help is not a Community Supports service id", e.Message);
+    }
+
+    [Fact]
+    public async Task The_accelerated_clock_starts_where_told_and_runs_and_waits_at_its_speed()
+    {
+        var start = new DateTimeOffset(2026, 5, 4, 9, 0, 0, TimeSpan.FromHours(-7));
+        var clock = new AcceleratedTimeProvider(start, 3600);
+        Assert.InRange(clock.GetUtcNow(), start, start.AddMinutes(1));
+
+        // One virtual hour is one real second: the wait must end well before the 5 s real guard.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromHours(1), clock).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.InRange(waited.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(4));
+        Assert.True(clock.GetUtcNow() >= start.AddHours(1));
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new AcceleratedTimeProvider(start, 0.5));
+        Assert.Equal("speed", e.ParamName);
+    }
+}
