@@ -6,7 +6,7 @@
 
 targetScope = 'subscription'
 
-import { secretOwner } from 'modules/types.bicep'
+import { secretOwner, webhookPlatform } from 'modules/types.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -40,7 +40,7 @@ param maximumInstanceCount int = 100
 param notificationSubscribers secretOwner[] = []
 
 @description('Webhook platforms; each gets Key Vault referenced Webhooks__Platforms__<id>__Secrets__<n> settings.')
-param webhookPlatforms secretOwner[] = []
+param webhookPlatforms webhookPlatform[] = []
 
 @description('Partner ids that get their own upload identity, restricted to inbound/<partnerId>/ (ABAC).')
 param partnerIds string[] = []

@@ -2,7 +2,7 @@
 // The app package is the self-contained linux-x64 publish output of functions/CalAimHub.Functions; azd uploads it
 // to the deployment container, which the platform reads with the user-assigned identity.
 
-import { secretOwner } from 'types.bicep'
+import { secretOwner, webhookPlatform } from 'types.bicep'
 
 @description('Function app name.')
 param name string
@@ -59,7 +59,7 @@ param maximumInstanceCount int
 param notificationSubscribers secretOwner[]
 
 @description('Webhook platforms whose deliveries the hub accepts; each gets Webhooks__Platforms__<id>__Secrets__<n> Key Vault references.')
-param webhookPlatforms secretOwner[]
+param webhookPlatforms webhookPlatform[]
 
 var notificationSecretSettings = flatten(map(
   notificationSubscribers,
@@ -76,6 +76,12 @@ var webhookSecretSettings = flatten(map(
     value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretName})'
   })
 ))
+
+// Only FHIR platforms need the setting: generic JSON is the default format.
+var webhookFormatSettings = map(filter(webhookPlatforms, p => p.?format == 'fhir'), p => {
+  name: 'Webhooks__Platforms__${p.id}__Format'
+  value: 'fhir'
+})
 
 // Identity-based host storage: no AzureWebJobsStorage connection string and no account key anywhere.
 var baseSettings = [
@@ -125,7 +131,7 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
-      appSettings: concat(baseSettings, notificationSecretSettings, webhookSecretSettings)
+      appSettings: concat(baseSettings, notificationSecretSettings, webhookSecretSettings, webhookFormatSettings)
     }
     functionAppConfig: {
       deployment: {

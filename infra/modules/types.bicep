@@ -11,3 +11,18 @@ type secretOwner = {
   @description('Names of the Key Vault secrets that are active for this id, in order: entry n becomes __Secrets__n. Defaults to one secret named <prefix>-<id>. List two during a rotation.')
   secretNames: string[]?
 }
+
+@export()
+@description('A referral platform that calls POST /api/webhooks/{id}, its active Key Vault secrets and its payload format.')
+type webhookPlatform = {
+  @description('Platform id: lowercase letters and digits only (it becomes part of the URL, app setting and Key Vault secret names).')
+  @minLength(1)
+  @maxLength(40)
+  id: string
+
+  @description('Names of the Key Vault secrets that are active for this platform, in order: entry n becomes __Secrets__n. Defaults to webhook-<id>. List two during a rotation.')
+  secretNames: string[]?
+
+  @description('Payload format: our generic referral JSON (default) or FHIR R4 ServiceRequest/Task.')
+  format: ('generic' | 'fhir')?
+}

@@ -150,6 +150,19 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
     }
 
     [Fact]
+    public void Only_fhir_platforms_get_a_format_setting()
+    {
+        var settings = AppSettings(Scope(new()
+        {
+            ["webhookPlatforms"] = JsonNode.Parse("""[{"id":"findhelp"},{"id":"epicfhir","format":"fhir"},{"id":"unite","format":"generic"}]"""),
+        }));
+
+        var formats = settings.Where(s => s.Key.EndsWith("__Format", StringComparison.Ordinal)).Select(s => $"{s.Key}={s.Value}");
+
+        Assert.Equal(["Webhooks__Platforms__epicfhir__Format=fhir"], formats);
+    }
+
+    [Fact]
     public void No_secret_setting_exists_without_a_subscriber_or_platform()
     {
         var settings = AppSettings(Scope());

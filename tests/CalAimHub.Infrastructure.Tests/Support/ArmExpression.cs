@@ -225,9 +225,13 @@ public sealed class ArmExpression
             switch (Name)
             {
                 case "lambda":
-                    throw new InvalidOperationException("a lambda can only be an argument of map");
+                    throw new InvalidOperationException("a lambda can only be an argument of map or filter");
                 case "map":
                     return Map(scope);
+                case "filter":
+                    return Filter(scope);
+                case "equals":
+                    return JsonValue.Create(JsonNode.DeepEquals(Arg(scope, 0), Arg(scope, 1)));
                 case "lambdaVariables":
                     return scope.LambdaVariable(String(scope, 0));
                 case "parameters":
@@ -364,12 +368,19 @@ public sealed class ArmExpression
             return result;
         }
 
+        private JsonArray Filter(ArmScope scope)
+        {
+            var source = Arg(scope, 0) as JsonArray ?? throw new InvalidOperationException("filter needs an array");
+            var kept = Map(scope);
+            return new JsonArray(source.Where((_, i) => kept[i]!.GetValue<bool>()).Select(x => x?.DeepClone()).ToArray());
+        }
+
         private JsonArray Map(ArmScope scope)
         {
-            var source = Arg(scope, 0) as JsonArray ?? throw new InvalidOperationException("map needs an array");
+            var source = Arg(scope, 0) as JsonArray ?? throw new InvalidOperationException($"{Name} needs an array");
             if (Arguments[1] is not Call { Name: "lambda" } lambda)
             {
-                throw new InvalidOperationException("map needs a lambda");
+                throw new InvalidOperationException($"{Name} needs a lambda");
             }
 
             var names = lambda.Arguments.Take(lambda.Arguments.Count - 1).Select(a => a.Evaluate(scope)!.GetValue<string>()).ToArray();
