@@ -20,12 +20,9 @@ public sealed class EndToEndTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        // The handler's build output is a complete function app folder: executable, host.json, function folders, storage layout.
-        var appDirectory = Path.Combine(AzuriteFixture.RepositoryRoot, "functions/CalAimHub.Functions/bin/Debug/net10.0");
+        // The default app folder is the handler's build output in this build's configuration: a complete function app.
         hub = await LocalHub.StartAsync(new LocalHubOptions
         {
-            AppDirectory = appDirectory,
-            RepositoryRoot = AzuriteFixture.RepositoryRoot,
             InMemoryStorage = true,
             HttpPort = 0,
             UseLocalSettingsFile = false,
