@@ -28,9 +28,12 @@ public sealed class WebhookHub : IAsyncLifetime
             InMemoryStorage = true,
             HttpPort = 0,
             UseLocalSettingsFile = false,
-            // Nothing consumes referral-events yet; the queue is inspected by the tests.
+            // The referral workflow functions are switched off here: these tests inspect the referral-events queue
+            // (ReferralWorkflowEndToEndTests run them).
             AppSettings = new Dictionary<string, string>
             {
+                ["AzureWebJobs__ReferralEvents__Disabled"] = "true",
+                ["AzureWebJobs__ReferralStatusFiles__Disabled"] = "true",
                 [$"Webhooks__Platforms__{GenericPlatform}__Secrets__0"] = RotatedSecret,
                 [$"Webhooks__Platforms__{GenericPlatform}__Secrets__1"] = Secret,
                 [$"Webhooks__Platforms__{FhirPlatform}__Secrets__0"] = Secret,

@@ -14,7 +14,13 @@ public static class AuthorizationEvents
 
     /// <summary>The provider asks to reauthorize an active authorization: <see cref="ReauthorizationRequestData"/>.</summary>
     public const string ReauthorizationRequested = "reauthorization-requested";
+
+    /// <summary>Raised on the parent instance (<see cref="AuthorizationRequest.ParentInstanceId"/>) for each decision: <see cref="ParentDecisionData"/>.</summary>
+    public const string DecidedForParent = "authorization-decided";
 }
+
+/// <summary>What a parent workflow is told of a decision: ids, outcome and the reason (no member data).</summary>
+public sealed record ParentDecisionData(string AuthorizationId, DecisionOutcome Outcome, string? Reason);
 
 /// <param name="DecidedBy">Plan staff id (not a member identifier).</param>
 /// <param name="ConsentReference">Consent received while pended for consent.</param>

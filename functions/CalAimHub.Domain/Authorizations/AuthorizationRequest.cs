@@ -12,6 +12,7 @@ namespace CalAimHub.Domain.Authorizations;
 /// <param name="ReceivedAt">First receipt by any delegated entity: the clock starts here and forwarding never resets it.</param>
 /// <param name="SupportingFacts">Criterion codes the referrer attests to (<see cref="CodeSets.Criterion.Code"/>), plus <see cref="Part2Information"/>.</param>
 /// <param name="ConsentReference">ASCMI (or other) consent on file, by reference; required when 42 CFR Part 2 information is shared.</param>
+/// <param name="ParentInstanceId">The workflow instance (e.g. a <c>referral</c>) that started this one and is told each decision.</param>
 public sealed record AuthorizationRequest(
     string AuthorizationId,
     string MemberCin,
@@ -21,7 +22,8 @@ public sealed record AuthorizationRequest(
     Urgency Urgency,
     IReadOnlyList<string> SupportingFacts,
     string? ConsentReference,
-    DateTimeOffset ReceivedAt)
+    DateTimeOffset ReceivedAt,
+    string? ParentInstanceId = null)
 {
     /// <summary>The supporting fact saying the referral carries SUD records from a 42 CFR Part 2 program.</summary>
     public const string Part2Information = "includes-42-cfr-part-2-information";

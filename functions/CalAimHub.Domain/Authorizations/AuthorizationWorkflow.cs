@@ -87,6 +87,11 @@ public sealed class AuthorizationWorkflow(AuthorizationPolicy policy) : IWorkflo
         foreach (var decision in next.Decisions.Skip(state.Decisions.Count))
         {
             actions.AddRange(Notify($"decided:{decision.Number}", Decided, id, next, null, decision.Outcome));
+            if (next.Request.ParentInstanceId is { } parent)
+            {
+                actions.Add(new RaiseWorkflowEvent($"parent-decided:{decision.Number}", parent, AuthorizationEvents.DecidedForParent,
+                    WorkflowJson.ToElement(new ParentDecisionData(id, decision.Outcome, decision.Reason))));
+            }
         }
 
         actions.Add(new SetCustomStatus(WorkflowJson.ToElement(CustomStatus(next))));

@@ -1,10 +1,23 @@
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Functions.Invocations;
+using CalAimHub.Workflows;
+
 namespace CalAimHub.Functions.Referrals;
 
 public static class ReferralExtensions
 {
-    /// <summary>Webhook platforms, the referral ledger (until the referral workflow takes it over) and the provider directory.</summary>
+    /// <summary>Webhook platforms, the referral ledger, the <c>referral</c> workflow (section <c>Referrals</c>) and the provider directory.</summary>
     public static void AddReferrals(this WebApplicationBuilder builder)
     {
+        var options = builder.Configuration.GetSection("Referrals").Get<ReferralOptions>() ?? new ReferralOptions();
+        var policy = options.ToPolicy();
+        builder.Services.AddSingleton(policy);
+        builder.Services.AddSingleton(new ReferralWorkflow(policy));
+        builder.Services.AddWorkflowDecider<ReferralWorkflow, ReferralState>();
+        builder.Services.AddSingleton<ReferralDirectory>();
+        builder.Services.AddSingleton<ReferralMemberIndex>();
+        builder.Services.AddSingleton<IReferralStatusSource, WorkflowReferralStatusSource>();
+
         builder.Services.AddSingleton<WebhookPlatforms>();
         builder.Services.AddSingleton<TableReferralLedger>();
         builder.Services.AddSingleton<IReferralLedger>(sp => sp.GetRequiredService<TableReferralLedger>());
@@ -15,5 +28,7 @@ public static class ReferralExtensions
         app.MapWebhookIntake();
         app.MapReferralsApi();
         app.MapProviderDirectoryApi();
+        app.MapQueueFunction<ReferralEventsFunction>("ReferralEvents");
+        app.MapQueueFunction<ReferralStatusFilesFunction>("ReferralStatusFiles");
     }
 }

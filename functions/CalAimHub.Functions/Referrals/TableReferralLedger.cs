@@ -29,8 +29,10 @@ namespace CalAimHub.Functions.Referrals;
 /// The event rows stay as the referral's history (longer than any platform's retry horizon). If a platform stops
 /// redelivering after a crash, the event stays recorded but unsent; <see cref="UndispatchedAsync"/> lists such rows for a
 /// sweeper (the workflow runtime's sweeper takes this role once it owns referrals).
+/// <para>Once the referral workflow runs, it is the source of truth for the status: the transition check asks it first
+/// (<see cref="IReferralStatusSource"/>; a re-routed referral is Pending again there while this snapshot still says Declined).</para>
 /// </remarks>
-public sealed class TableReferralLedger(StorageAccount storage) : IReferralLedger
+public sealed class TableReferralLedger(StorageAccount storage, IReferralStatusSource? statusSource = null) : IReferralLedger
 {
     public const string TableName = "Referrals";
     public const string QueueName = "referral-events";
@@ -59,9 +61,12 @@ public sealed class TableReferralLedger(StorageAccount storage) : IReferralLedge
 
             var stored = await Table.GetEntityIfExistsAsync<TableEntity>(partition, ReferralRow, cancellationToken: cancellationToken);
             var current = stored.HasValue ? ReadSnapshot(stored.Value!) : null;
-            if (ReferralTransitions.Problem(current?.Status, referralEvent.Kind, referralEvent.Status, referralEvent.ReferralId) is { } problem)
+            var status = current is not null && statusSource is not null
+                ? await statusSource.CurrentAsync(referralEvent.ReferralId, cancellationToken) ?? current.Status
+                : current?.Status;
+            if (ReferralTransitions.Problem(status, referralEvent.Kind, referralEvent.Status, referralEvent.ReferralId) is { } problem)
             {
-                return new LedgerResult(LedgerOutcome.Conflict, referralEvent, problem, current?.Status);
+                return new LedgerResult(LedgerOutcome.Conflict, referralEvent, problem, status);
             }
 
             var next = current is null ? ReferralSnapshot.Start(referralEvent) : current.Apply(referralEvent);

@@ -1,0 +1,140 @@
+using System.Text.Json.Serialization;
+using CalAimHub.Domain.Authorizations;
+
+namespace CalAimHub.Domain.Referrals;
+
+/// <summary>Names and payloads of the external events a referral instance accepts (besides started and timer-fired).</summary>
+public static class ReferralWorkflowEvents
+{
+    /// <summary>A referral status reported by a platform (webhook) or a provider's RTF: <see cref="StatusReport"/>.</summary>
+    public const string StatusReported = "status-reported";
+
+    /// <summary>The child <c>authorization</c> workflow decided: <see cref="AuthorizationDecidedData"/> (raised by it).</summary>
+    public const string AuthorizationDecided = AuthorizationEvents.DecidedForParent;
+
+    /// <summary>
+    /// The event id of a status report: the same (referral, status, status date) from a webhook and from an RTF file
+    /// gives the same id, so the runtime's dedupe applies it once.
+    /// </summary>
+    public static string StatusEventId(string referralId, ReferralStatus status, DateOnly statusDate)
+    {
+        var text = $"{referralId}\u001f{status.DhcsName()}\u001f{statusDate:yyyy-MM-dd}";
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
+        return "status-" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
+    }
+}
+
+/// <summary>Start input of a <c>referral</c> instance: the referral as created and the directory candidates to route it to.</summary>
+/// <param name="ReferralId">The hub referral id (<c>{platform}:{platformReferralId}</c>); also the instance id.</param>
+/// <param name="MemberCin">PHI: stored (the authorization child needs it), never in a notice, status or log.</param>
+/// <param name="County">The member's county when known; routing then only offers providers serving it.</param>
+/// <param name="Directory">Directory entries offering the service (the wiring reads them; the ranking is pure, <see cref="ReferralRouting"/>).</param>
+public sealed record ReferralStart(
+    string ReferralId,
+    string Platform,
+    ReferralService Service,
+    string? MemberCin,
+    ReferringEntity? ReferringEntity,
+    string? ReceivingProviderNpi,
+    ReferralUrgency Urgency,
+    string? County,
+    DateTimeOffset ReferredAt,
+    IReadOnlyList<ProviderDirectoryEntry> Directory);
+
+/// <summary>A DHCS referral status for the referral, from any channel.</summary>
+/// <param name="ProviderNpi">Who reported it, when known: an answer from a provider no longer offered the referral is ignored.</param>
+/// <param name="Source"><c>webhook</c> or <c>rtf</c>.</param>
+public sealed record StatusReport(ReferralStatus Status, string? Reason, string? ProviderNpi, DateOnly StatusDate, string Source);
+
+public sealed record AuthorizationDecidedData(string AuthorizationId, DecisionOutcome Outcome, string? Reason);
+
+[JsonConverter(typeof(KebabCaseEnumConverter<ReferralPhase>))]
+public enum ReferralPhase
+{
+    New,
+    AwaitingAuthorization,
+    AwaitingAcknowledgement,
+    Accepted,
+    OutreachInitiated,
+    Escalated,
+    Closed,
+}
+
+[JsonConverter(typeof(KebabCaseEnumConverter<AttemptOutcome>))]
+public enum AttemptOutcome
+{
+    Accepted,
+    Declined,
+    TimedOut,
+    Withdrawn,
+}
+
+/// <summary>One offer of the referral to a provider: the acknowledgement clock and how it ended.</summary>
+public sealed record RoutingAttempt(int Number, string Npi, string Name, DateTimeOffset OfferedAt, DateTimeOffset DueAt, AttemptOutcome? Outcome, string? Reason, DateTimeOffset? AnsweredAt)
+{
+    [JsonIgnore]
+    public bool Open => Outcome is null;
+
+    [JsonIgnore]
+    public string TimerId => $"ack:{Number}";
+}
+
+/// <summary>One DHCS status entry with its own date (DHCS tracks each status separately).</summary>
+public sealed record StatusEntry(ReferralStatus Status, DateOnly StatusDate, string Source, string? Reason, DateTimeOffset RecordedAt);
+
+/// <summary>The stored state of a referral instance.</summary>
+public sealed record ReferralState(
+    ReferralPhase Phase,
+    ReferralStatus Status,
+    string? ReferralId,
+    string? Platform,
+    ReferralService? Service,
+    string? MemberCin,
+    ReferringEntity? ReferringEntity,
+    ReferralUrgency Urgency,
+    DateTimeOffset? ReferredAt,
+    IReadOnlyList<RoutingCandidate> Candidates,
+    IReadOnlyList<RoutingAttempt> Attempts,
+    string? AuthorizationId,
+    DecisionOutcome? AuthorizationOutcome,
+    string? AuthorizationReason,
+    DateTimeOffset? EscalatedAt,
+    string? ClosureReason,
+    DateTimeOffset? ClosedAt,
+    bool ExemptFromTracking,
+    IReadOnlyList<StatusEntry> History)
+{
+    public static ReferralState Initial { get; } = new(
+        ReferralPhase.New, ReferralStatus.Pending, null, null, null, null, null, ReferralUrgency.Routine, null, [], [], null, null, null, null, null, null, false, []);
+
+    [JsonIgnore]
+    public bool Closed => Phase == ReferralPhase.Closed;
+
+    [JsonIgnore]
+    public RoutingAttempt? OpenAttempt => Attempts.Count > 0 && Attempts[^1].Open ? Attempts[^1] : null;
+
+    /// <summary>The provider that accepted (or, while one is open, is being offered) the referral.</summary>
+    [JsonIgnore]
+    public RoutingAttempt? CurrentAttempt => Attempts.Count > 0 && Attempts[^1].Outcome is null or AttemptOutcome.Accepted ? Attempts[^1] : null;
+
+    public ReferralState WithAttempt(RoutingAttempt attempt) =>
+        this with { Attempts = [.. Attempts.Where(a => a.Number != attempt.Number), attempt] };
+}
+
+/// <summary>Custom status shown by listings and the management API: ids and statuses, no PHI.</summary>
+public sealed record ReferralCustomStatus(
+    ReferralStatus Status, ReferralPhase Phase, string? ProviderNpi, int Attempt, DateTimeOffset? AcknowledgementDue, bool Escalated, string? ClosureReason);
+
+/// <summary>The CloudEvent data of every referral notice: ids, statuses, the provider (an organization) and reasons; no member data.</summary>
+public sealed record ReferralNotice(
+    string ReferralId,
+    ReferralStatus Status,
+    ReferralPhase Phase,
+    string? ProviderNpi,
+    string? ProviderName,
+    string? Reason,
+    string? ClosureReason,
+    string? AuthorizationId,
+    DecisionOutcome? AuthorizationOutcome,
+    bool? Rerouted,
+    bool? Escalated);

@@ -1,0 +1,283 @@
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Calendar;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Invocations;
+using CalAimHub.Hosting.Storage;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Functions.Referrals;
+
+/// <summary>Configuration section <c>Referrals</c>: the referral workflow's deadlines and notice subscribers.</summary>
+public sealed class ReferralOptions
+{
+    public int AcknowledgementBusinessDays { get; set; } = 2;
+
+    public double DischargeAcknowledgementHours { get; set; } = 24;
+
+    /// <summary>Comma-separated services whose referrals need authorization first; unset = ECM and every Community Support but sobering centers; empty = none.</summary>
+    public string? AuthorizationServices { get; set; }
+
+    public string MemberSubscriber { get; set; } = "members";
+
+    public string PlanStaffSubscriber { get; set; } = "plan-staff";
+
+    /// <summary>Platform → notification subscriber of its referring entities; unlisted platforms are their own subscriber id.</summary>
+    public Dictionary<string, string> ReferrerSubscribers { get; set; } = new(StringComparer.Ordinal);
+
+    public ReferralPolicy ToPolicy() => new(
+        AcknowledgementBusinessDays,
+        TimeSpan.FromHours(DischargeAcknowledgementHours),
+        CaliforniaWorkingDays.Current,
+        AuthorizationServices is null
+            ? ReferralPolicy.DefaultAuthorizationServices
+            : AuthorizationServices.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal),
+        MemberSubscriber,
+        PlanStaffSubscriber,
+        ReferrerSubscribers);
+}
+
+/// <summary>The routing input: directory entries (table <c>Providers</c>) that offer a service and have capacity left.</summary>
+public sealed class ReferralDirectory(StorageAccount storage)
+{
+    public async Task<IReadOnlyList<ProviderDirectoryEntry>> OfferingAsync(string service, CancellationToken cancellationToken)
+    {
+        var found = new List<ProviderDirectoryEntry>();
+        var table = storage.Tables.GetTableClient(ProviderDirectoryApi.TableName);
+        await foreach (var row in table.QueryAsync<TableEntity>("Available gt 0", cancellationToken: cancellationToken))
+        {
+            if (row.GetString("Services")?.Contains($"|{service}|", StringComparison.Ordinal) == true
+                && JsonSerializer.Deserialize<ProviderDirectoryEntry>(row.GetString("Entry"), ReferralJson.Options) is { } entry)
+            {
+                found.Add(entry);
+            }
+        }
+
+        return found;
+    }
+}
+
+/// <summary>
+/// Table <c>ReferralMembers</c>: member CIN (partition, as <c>MemberAuthorizations</c> does) → the member's referral ids, so an
+/// RTF row (which names the member and the provider, not the referral) finds its referral. Stored, never logged.
+/// </summary>
+public sealed class ReferralMemberIndex(StorageAccount storage)
+{
+    public const string TableName = "ReferralMembers";
+
+    private TableClient Table => storage.Tables.GetTableClient(TableName);
+
+    public Task AddAsync(string cin, string referralId, CancellationToken cancellationToken) =>
+        Table.UpsertEntityAsync(new TableEntity(Key(cin), referralId), TableUpdateMode.Merge, cancellationToken);
+
+    public async Task<IReadOnlyList<string>> ReferralsOfAsync(string cin, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Key(cin)}"), select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            ids.Add(row.RowKey);
+        }
+
+        return ids;
+    }
+
+    private static string Key(string cin) => cin.Trim().ToUpperInvariant();
+}
+
+/// <summary>The referral's status as its workflow holds it (the source of truth once the workflow runs), for the intake's transition check.</summary>
+public interface IReferralStatusSource
+{
+    Task<ReferralStatus?> CurrentAsync(string referralId, CancellationToken cancellationToken);
+}
+
+public sealed class WorkflowReferralStatusSource(WorkflowRuntime runtime) : IReferralStatusSource
+{
+    public async Task<ReferralStatus?> CurrentAsync(string referralId, CancellationToken cancellationToken) =>
+        await runtime.GetAsync(referralId, cancellationToken) is { Type: ReferralWorkflow.TypeName } instance
+        && runtime.Registry.Find(ReferralWorkflow.TypeName)?.ReadState(instance.State, instance.Version) is ReferralState state
+            ? state.Status
+            : null;
+}
+
+/// <summary>
+/// <c>ReferralEvents</c> (queue <c>referral-events</c>): canonical webhook events → the <c>referral</c> workflow instance
+/// whose id is the hub referral id (<c>{platform}:{platformReferralId}</c>, never member data). Created starts it with the
+/// directory candidates; a status change becomes a <c>status-reported</c> event whose id derives from (referral, status,
+/// status date), so the same status reported again here or by an RTF file is applied once.
+/// </summary>
+public sealed partial class ReferralEventsFunction(
+    WorkflowRuntime runtime, ReferralDirectory directory, ReferralMemberIndex members, ReferralPolicy policy, ILogger<ReferralEventsFunction> logger) : IQueueFunction
+{
+    public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
+    {
+        ReferralEvent? e;
+        try
+        {
+            e = JsonSerializer.Deserialize<ReferralEvent>(invocation.Message, ReferralJson.Options);
+        }
+        catch (JsonException)
+        {
+            e = null;
+        }
+
+        if (e is null || ReferralIdentifiers.Split(e.ReferralId) is null)
+        {
+            LogIgnored(logger, invocation.Metadata.MessageId);
+            return $"Ignored message {invocation.Metadata.MessageId}: not a referral event.";
+        }
+
+        if (e.Kind == ReferralEventKind.Created)
+        {
+            if (e.Service is null)
+            {
+                return $"Ignored created event {e.EventId}: no service.";
+            }
+
+            if (e.Member?.Cin is { } cin)
+            {
+                // Before the start: an RTF row arriving right after must find the referral.
+                await members.AddAsync(cin, e.ReferralId, cancellationToken);
+            }
+
+            var start = new ReferralStart(e.ReferralId, e.Platform, e.Service, e.Member?.Cin, e.ReferringEntity, e.ReceivingProviderNpi, e.Urgency, null,
+                e.OccurredAt, await directory.OfferingAsync(e.Service.Code, cancellationToken));
+            var started = await runtime.StartAsync(ReferralWorkflow.TypeName, e.ReferralId, WorkflowJson.ToElement(start), cancellationToken);
+            LogStarted(logger, e.ReferralId, started.Created);
+            if (e.Status == ReferralStatus.Pending)
+            {
+                return $"Referral {e.ReferralId} {(started.Created ? "started" : "already started")}.";
+            }
+        }
+
+        var report = new StatusReport(e.Status, e.Reason, e.ReceivingProviderNpi, policy.Calendar.DateOf(e.OccurredAt), "webhook");
+        var result = await ReferralStatusApplier.ApplyAsync(runtime, e.ReferralId, report, cancellationToken);
+        LogApplied(logger, e.ReferralId, e.Status.DhcsName(), result.Outcome);
+        return result.Outcome == ApplyOutcome.NotFound
+            ? throw new FunctionFailure($"referral {e.ReferralId} has no workflow yet (its created event is not processed); retried")
+            : $"Referral {e.ReferralId} '{e.Status.DhcsName()}': {result.Outcome}.";
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral event message {MessageId} ignored: not a referral event")]
+    private static partial void LogIgnored(ILogger logger, string? messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral workflow {ReferralId} start (created: {Created})")]
+    private static partial void LogStarted(ILogger logger, string referralId, bool created);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Referral {ReferralId} status '{Status}' from webhook: {Outcome}")]
+    private static partial void LogApplied(ILogger logger, string referralId, string status, ApplyOutcome outcome);
+}
+
+/// <summary>One path for status reports from every channel: same event name, same deterministic event id.</summary>
+public static class ReferralStatusApplier
+{
+    public static Task<ApplyResult> ApplyAsync(WorkflowRuntime runtime, string referralId, StatusReport report, CancellationToken cancellationToken) =>
+        runtime.RaiseEventAsync(referralId, ReferralWorkflowEvents.StatusReported, WorkflowJson.ToElement(report),
+            ReferralWorkflowEvents.StatusEventId(referralId, report.Status, report.StatusDate), cancellationToken);
+}
+
+/// <summary>
+/// <c>ReferralStatusFiles</c> (queue <c>referral-status-events</c>): RTF referral-status rows from ingestion
+/// (<c>calaimhub.rtf.referral-status-updated</c>, the <c>domain-events</c> CloudEvents batch JSON as it is) →
+/// <c>status-reported</c> on the referral. Its own queue, not <c>domain-events</c> itself: a queue trigger consumes what it
+/// reads, and <c>domain-events</c> is the ingestion's published contract (its end-to-end tests read it). Ingestion (or a
+/// fan-out) must copy these batches to <c>referral-status-events</c>; until then file statuses do not reach referrals. The
+/// event carries no member data, so the referral is found through the ingested row (its CIN) and
+/// <see cref="ReferralMemberIndex"/>: the member's open referral offered to or accepted by the row's ECM provider. Other
+/// event types on the queue are completed untouched.
+/// </summary>
+public sealed partial class ReferralStatusFilesFunction(
+    WorkflowRuntime runtime, StorageAccount storage, ReferralMemberIndex members, ILogger<ReferralStatusFilesFunction> logger) : IQueueFunction
+{
+    public const string EventType = "calaimhub.rtf.referral-status-updated";
+
+    public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
+    {
+        JsonElement[] events;
+        try
+        {
+            using var document = JsonDocument.Parse(invocation.Message);
+            events = document.RootElement.ValueKind == JsonValueKind.Array
+                ? [.. document.RootElement.EnumerateArray().Select(e => e.Clone())]
+                : [document.RootElement.Clone()];
+        }
+        catch (JsonException)
+        {
+            return $"Ignored message {invocation.Metadata.MessageId}: not CloudEvents JSON.";
+        }
+
+        int applied = 0, duplicate = 0, unmatched = 0, other = 0;
+        foreach (var e in events)
+        {
+            if (!(e.TryGetProperty("type", out var type) && type.GetString() == EventType && e.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object))
+            {
+                other++;
+                continue;
+            }
+
+            var outcome = await ApplyAsync(data, cancellationToken);
+            _ = outcome switch
+            {
+                ApplyOutcome.Applied => applied++,
+                ApplyOutcome.AlreadyApplied => duplicate++,
+                _ => unmatched++,
+            };
+        }
+
+        LogBatch(logger, invocation.Metadata.MessageId, applied, duplicate, unmatched, other);
+        return $"RTF referral statuses: {applied} applied, {duplicate} already applied, {unmatched} without an open referral, {other} other events.";
+    }
+
+    private async Task<ApplyOutcome?> ApplyAsync(JsonElement data, CancellationToken cancellationToken)
+    {
+        string? Text(string name) => data.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        if (ReferralStatuses.Parse(Text("ReferralStatus")) is not { } status
+            || !DateOnly.TryParseExact(Text("DateOfReferralStatusUpdate"), "yyyy-MM-dd", out var date)
+            || Text("partitionKey") is not { } partition || Text("rowKey") is not { } row)
+        {
+            return null;
+        }
+
+        var npi = Text("EcmProviderNpi");
+        var stored = await storage.Tables.GetTableClient(CalAimHub.Ingestion.Storage.TableRowDestination.TableName)
+            .GetEntityIfExistsAsync<TableEntity>(partition, row, select: ["MemberCin"], cancellationToken: cancellationToken);
+        if (!stored.HasValue || stored.Value!.GetString("MemberCin") is not { } cin)
+        {
+            return null;
+        }
+
+        if (await FindReferralAsync(cin, npi, cancellationToken) is not { } referralId)
+        {
+            return null;
+        }
+
+        var report = new StatusReport(status, Text("ReasonForReferralLoopClosure"), npi, date, "rtf");
+        return (await ReferralStatusApplier.ApplyAsync(runtime, referralId, report, cancellationToken)).Outcome;
+    }
+
+    /// <summary>The member's referral this provider was offered last (open first; then the most recent one).</summary>
+    private async Task<string?> FindReferralAsync(string cin, string? npi, CancellationToken cancellationToken)
+    {
+        (string Id, bool Open, DateTimeOffset At)? best = null;
+        foreach (var id in await members.ReferralsOfAsync(cin, cancellationToken))
+        {
+            if (await runtime.GetAsync(id, cancellationToken) is not { Type: ReferralWorkflow.TypeName } instance
+                || runtime.Registry.Find(ReferralWorkflow.TypeName)?.ReadState(instance.State, instance.Version) is not ReferralState state
+                || state.Attempts.LastOrDefault(a => npi is null || a.Npi == npi) is not { } attempt)
+            {
+                continue;
+            }
+
+            var candidate = (id, !state.Closed, attempt.OfferedAt);
+            if (best is null || (candidate.Item2, candidate.OfferedAt).CompareTo((best.Value.Open, best.Value.At)) > 0)
+            {
+                best = candidate;
+            }
+        }
+
+        return best?.Id;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Domain events {MessageId}: RTF referral statuses {Applied} applied, {Duplicate} duplicate, {Unmatched} unmatched, {Other} other")]
+    private static partial void LogBatch(ILogger logger, string? messageId, int applied, int duplicate, int unmatched, int other);
+}

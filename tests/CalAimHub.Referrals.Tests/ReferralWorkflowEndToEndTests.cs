@@ -1,0 +1,194 @@
+using System.Net;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Referrals;
+
+namespace CalAimHub.Referrals.Tests;
+
+/// <summary>
+/// The closed loop end to end through the local host: signed webhooks in, the ReferralEvents / ReferralStatusFiles
+/// functions, the referral workflow on the runtime (accelerated clock), signed CloudEvents notices out. Each test uses its
+/// own Community Supports service, so its providers are the only candidates in the shared directory.
+/// </summary>
+public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixture<ReferralHub>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static bool Phase(JsonElement workflow, string phase) => workflow.GetProperty("phase").GetString() == phase;
+
+    private static int Offers(JsonElement workflow) => workflow.GetProperty("offers").GetArrayLength();
+
+    private static string OfferNpi(JsonElement workflow, int index) => workflow.GetProperty("offers")[index].GetProperty("npi").GetString()!;
+
+    [Fact]
+    public async Task Webhook_referral_is_routed_accepted_and_closed_with_signed_notices_once_per_step()
+    {
+        const string id = "R-E2E-1";
+        await hub.PutProviderAsync("1000000004", "Meals Second", "medically-tailored-meals", available: 2);
+        await hub.PutProviderAsync("1000000012", "Meals First", "medically-tailored-meals", available: 9);
+
+        var created = await hub.WebhookAsync(ReferralHub.Created(id, "medically-tailored-meals"));
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        var routed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+        Assert.Equal("1000000012", OfferNpi(routed, 0));
+        Assert.NotEqual(JsonValueKind.Null, routed.GetProperty("nextDeadline").ValueKind);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", "1000000012"))).StatusCode);
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "accepted"), Wait, "accepted");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Outreach Initiated", "1000000012", occurredAt: "2026-05-06T10:00:00-07:00"))).StatusCode);
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "outreach-initiated"), Wait, "outreach");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Referral Loop Closed", "1000000012", "Services Received", "2026-05-07T10:00:00-07:00"))).StatusCode);
+        var closed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "closed"), Wait, "closed");
+
+        Assert.Equal("Services Received", closed.GetProperty("closureReason").GetString());
+        Assert.Equal("Completed", closed.GetProperty("runtimeStatus").GetString());
+        Assert.Equal(["Pending", "Accepted", "Outreach Initiated", "Referral Loop Closed"],
+            closed.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("status").GetString()));
+        var view = await hub.ReferralAsync(referralId);
+        Assert.Equal(("Referral Loop Closed", "completed"), (view.GetProperty("status").GetString(), view.GetProperty("taskStatus").GetString()));
+
+        var notices = await hub.WaitForNoticesAsync(referralId, n => n.Count >= 4, Wait);
+        await Task.Delay(500);
+        notices = hub.NoticesFor(referralId);
+        string[] expected = [$"{ReferralHub.Platform}:{ReferralWorkflow.Assigned}", $"members:{ReferralWorkflow.Assigned}", $"{ReferralHub.Platform}:{ReferralWorkflow.Closed}", $"members:{ReferralWorkflow.Closed}"];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), notices.Select(n => $"{n.Subscriber}:{n.Type}").Order(StringComparer.Ordinal));
+        Assert.Equal(0, hub.DuplicateDeliveries);
+        Assert.Equal("Services Received", notices.First(n => n.Type == ReferralWorkflow.Closed).Data.GetProperty("closureReason").GetString());
+        Assert.All(notices, n => Assert.DoesNotContain(ReferralSamples.Cin, n.Raw));
+        Assert.Equal(0, hub.SignatureFailures);
+
+        var list = JsonDocument.Parse(await hub.Api.GetStringAsync(new Uri("/api/referrals?status=Referral%20Loop%20Closed", UriKind.Relative))).RootElement;
+        Assert.Contains(list.GetProperty("items").EnumerateArray(), i => i.GetProperty("referralId").GetString() == referralId);
+        var pending = JsonDocument.Parse(await hub.Api.GetStringAsync(new Uri("/api/referrals?status=Pending", UriKind.Relative))).RootElement;
+        Assert.DoesNotContain(pending.GetProperty("items").EnumerateArray(), i => i.GetProperty("referralId").GetString() == referralId);
+        Assert.Equal(HttpStatusCode.BadRequest, (await hub.Api.GetAsync(new Uri("/api/referrals?status=Lost", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Decline_reroutes_to_the_next_provider_and_the_next_provider_can_accept()
+    {
+        const string id = "R-E2E-2";
+        await hub.PutProviderAsync("1000000020", "Respite First", "respite-services", available: 9);
+        await hub.PutProviderAsync("1000000038", "Respite Second", "respite-services", available: 2);
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "respite-services"))).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Declined", "1000000020", "no capacity"))).StatusCode);
+        var rerouted = await hub.WaitForWorkflowAsync(referralId, w => Offers(w) == 2, Wait, "re-routed");
+
+        Assert.Equal("1000000038", OfferNpi(rerouted, 1));
+        Assert.Equal("declined", rerouted.GetProperty("offers")[0].GetProperty("outcome").GetString());
+        var declined = await hub.WaitForNoticesAsync(referralId, n => n.Count(x => x.Type == ReferralWorkflow.Declined) == 2, Wait);
+        Assert.All(declined, n => Assert.Equal("no capacity", n.Data.GetProperty("reason").GetString()));
+
+        // The intake takes the workflow's status as current: Pending again after the re-route, so Accepted is legal.
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", "1000000038", occurredAt: "2026-05-06T10:00:00-07:00"))).StatusCode);
+        var accepted = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "accepted"), Wait, "accepted by the second");
+        Assert.Equal("accepted", accepted.GetProperty("offers")[1].GetProperty("outcome").GetString());
+    }
+
+    [Fact]
+    public async Task No_answer_by_the_deadline_reroutes_then_the_end_of_the_list_escalates_to_plan_staff()
+    {
+        const string id = "R-E2E-3";
+        await hub.PutProviderAsync("1000000046", "Asthma First", "asthma-remediation", available: 9);
+        await hub.PutProviderAsync("1000000053", "Asthma Second", "asthma-remediation", available: 2);
+        // Discharge: 24 virtual hours to answer, 4 real seconds at this speed.
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "asthma-remediation", "discharge"))).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+
+        var rerouted = await hub.WaitForWorkflowAsync(referralId, w => Offers(w) == 2, Wait, "re-routed at the deadline");
+        var first = rerouted.GetProperty("offers")[0];
+        Assert.Equal(("timed-out", "1000000053"), (first.GetProperty("outcome").GetString(), OfferNpi(rerouted, 1)));
+        Assert.Equal(first.GetProperty("dueAt").GetDateTimeOffset() - first.GetProperty("offeredAt").GetDateTimeOffset(), TimeSpan.FromHours(24));
+
+        var escalated = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "escalated"), Wait, "escalated");
+        Assert.NotEqual(JsonValueKind.Null, escalated.GetProperty("escalatedAt").ValueKind);
+        var notices = await hub.WaitForNoticesAsync(referralId, n => n.Any(x => x.Type == ReferralWorkflow.Escalated), Wait);
+        var escalation = Assert.Single(notices, n => n.Type == ReferralWorkflow.Escalated);
+        Assert.Equal("plan-staff", escalation.Subscriber);
+
+        var list = JsonDocument.Parse(await hub.Api.GetStringAsync(new Uri("/api/referrals?status=escalated", UriKind.Relative))).RootElement;
+        Assert.Contains(list.GetProperty("items").EnumerateArray(), i => i.GetProperty("referralId").GetString() == referralId);
+    }
+
+    [Fact]
+    public async Task The_same_status_from_an_rtf_file_and_a_webhook_is_applied_once()
+    {
+        const string id = "R-E2E-4";
+        const string npi = "1000000061";
+        await hub.PutProviderAsync(npi, "Rent Only", "transitional-rent");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "transitional-rent"))).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+
+        // What ingestion leaves for an RTF row reporting Accepted on 5 May: the row (with the CIN) and its domain event batch.
+        await SendRtfStatusAsync("rtf-row-1", npi, "Accepted", "2026-05-05");
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "accepted"), Wait, "accepted from the file");
+
+        // The provider's platform reports the same status for the same day: 202 (legal), and applied no second time.
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", npi, occurredAt: "2026-05-05T16:00:00-07:00"))).StatusCode);
+        await SendRtfStatusAsync("rtf-row-1", npi, "Accepted", "2026-05-05");
+        await DrainAsync("referral-events");
+        await DrainAsync("referral-status-events");
+
+        var eventId = ReferralWorkflowEvents.StatusEventId(referralId, ReferralStatus.Accepted, new DateOnly(2026, 5, 5));
+        var history = await hub.Api.GetStringAsync(new Uri($"/api/workflows/{Uri.EscapeDataString(referralId)}?showHistory=true", UriKind.Relative));
+        Assert.Equal(1, Occurrences(history, eventId));
+        var workflow = (await hub.ReferralAsync(referralId)).GetProperty("workflow");
+        Assert.Single(workflow.GetProperty("history").EnumerateArray(), h => h.GetProperty("status").GetString() == "Accepted");
+        Assert.Equal("rtf", workflow.GetProperty("history")[1].GetProperty("source").GetString());
+        var assigned = await hub.WaitForNoticesAsync(referralId, n => n.Count(x => x.Type == ReferralWorkflow.Assigned) >= 2, Wait);
+        await Task.Delay(500);
+        Assert.Equal(2, hub.NoticesFor(referralId).Count(x => x.Type == ReferralWorkflow.Assigned));
+
+        // And the file path moves the loop on too.
+        await SendRtfStatusAsync("rtf-row-2", npi, "Outreach Initiated", "2026-05-06");
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "outreach-initiated"), Wait, "outreach from the file");
+    }
+
+    private async Task SendRtfStatusAsync(string rowKey, string npi, string status, string date)
+    {
+        const string partition = "partner1~rtf~00";
+        await hub.Hub.Storage.Tables.GetTableClient("IngestedRows").UpsertEntityAsync(new TableEntity(partition, rowKey)
+        {
+            ["MemberCin"] = ReferralSamples.Cin,
+            ["EcmProviderNpi"] = npi,
+            ["ReferralStatus"] = status,
+            ["DateOfReferralStatusUpdate"] = date,
+        });
+        var batch = $$"""
+            [{"specversion":"1.0","id":"evt-{{rowKey}}","type":"calaimhub.rtf.referral-status-updated","source":"/calaimhub/ingestion/partner1/rtf",
+              "subject":"{{partition}}/{{rowKey}}","time":"2026-05-07T00:00:00Z","datacontenttype":"application/json",
+              "data":{"partnerId":"partner1","kind":"rtf","partitionKey":"{{partition}}","rowKey":"{{rowKey}}","ReferralStatus":"{{status}}",
+                      "DateOfReferralStatusUpdate":"{{date}}","EcmProviderNpi":"{{npi}}" } },
+             {"specversion":"1.0","id":"evt-other-{{rowKey}}","type":"calaimhub.referral.received","source":"/x","subject":"y","time":"2026-05-07T00:00:00Z","data":{ } }]
+            """;
+        await hub.Hub.Storage.Queues.GetQueueClient("referral-status-events").SendMessageAsync(batch);
+    }
+
+    private async Task DrainAsync(string queue)
+    {
+        var client = hub.Hub.Storage.Queues.GetQueueClient(queue);
+        var deadline = DateTimeOffset.UtcNow + Wait;
+        while (DateTimeOffset.UtcNow < deadline && (await client.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0)
+        {
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(500);
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+}
