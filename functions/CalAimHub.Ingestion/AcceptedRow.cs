@@ -16,16 +16,52 @@ public sealed record AcceptedRow(FileSchema Schema, int Row, string PartitionKey
     /// <summary>Hex of the first 16 bytes of SHA-256 over kind and the key columns' normalized values (no PHI in the key).</summary>
     public static (string RowKey, int Bucket) Key(string kind, FileSchema schema, int[] keyColumns, string[] values)
     {
-        var text = new StringBuilder(kind);
+        Span<byte> hash = stackalloc byte[32];
+        KeyHash(kind, keyColumns, values, hash);
+        _ = schema;
+        return KeyOf(hash);
+    }
+
+    /// <summary>The row key and bucket of a hash from <see cref="KeyHash"/>.</summary>
+    internal static (string RowKey, int Bucket) KeyOf(ReadOnlySpan<byte> hash) => (Convert.ToHexStringLower(hash[..16]), hash[0] % Buckets);
+
+    /// <summary>
+    /// SHA-256 over UTF-8 of kind + (U+001F + upper-cased value) per key column, into <paramref name="hash"/> (32 bytes): the
+    /// same bytes as building the text as a string, without the string.
+    /// </summary>
+    internal static void KeyHash(string kind, int[] keyColumns, string[] values, Span<byte> hash)
+    {
+        var length = kind.Length;
         foreach (var i in keyColumns)
         {
-            text.Append('\u001f').Append(values[i].ToUpperInvariant());
+            length += 1 + values[i].Length;
         }
 
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()), hash);
-        _ = schema;
-        return (Convert.ToHexStringLower(hash[..16]), hash[0] % Buckets);
+        char[]? rentedChars = null;
+        byte[]? rentedBytes = null;
+        var text = length <= 512 ? stackalloc char[512] : (rentedChars = System.Buffers.ArrayPool<char>.Shared.Rent(length));
+        kind.CopyTo(text);
+        var at = kind.Length;
+        foreach (var i in keyColumns)
+        {
+            text[at++] = '\u001f';
+            at += values[i].AsSpan().ToUpperInvariant(text[at..]);
+        }
+
+        var chars = text[..at];
+        var byteCount = Encoding.UTF8.GetMaxByteCount(at);
+        var bytes = byteCount <= 1536 ? stackalloc byte[1536] : (rentedBytes = System.Buffers.ArrayPool<byte>.Shared.Rent(byteCount));
+        var written = Encoding.UTF8.GetBytes(chars, bytes);
+        SHA256.HashData(bytes[..written], hash);
+        if (rentedChars is not null)
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(rentedChars);
+        }
+
+        if (rentedBytes is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rentedBytes);
+        }
     }
 
     public static string Partition(string partnerId, string kind, int bucket) => $"{partnerId}~{kind}~{bucket:x2}";
@@ -38,6 +74,16 @@ public sealed record AcceptedRow(FileSchema Schema, int Row, string PartitionKey
 public sealed record DomainEvent(string Id, string Type, string Source, string Subject, DateTimeOffset Time, IReadOnlyDictionary<string, string> Data)
 {
     public const string QueueName = "domain-events";
+
+    /// <summary>RTF referral-status updates have a consumer of their own (the referral workflow), so they get its queue.</summary>
+    public const string ReferralStatusUpdated = "calaimhub.rtf.referral-status-updated";
+    public const string ReferralStatusQueueName = "referral-status-events";
+
+    /// <summary>
+    /// The queue an event type is published on: a storage queue has competing consumers, so each consumer owns a queue;
+    /// events nobody consumes yet wait on <see cref="QueueName"/>.
+    /// </summary>
+    public static string QueueFor(string type) => type == ReferralStatusUpdated ? ReferralStatusQueueName : QueueName;
 
     public static string StableId(string type, string partitionKey, string rowKey, int[] dataColumns, string[] values)
     {
@@ -78,4 +124,7 @@ public sealed class DryRunDestination : IRowDestination
     }
 
     public Task CompleteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>An accepted row the channel did not build (a dry run builds no row objects), with the events it would raise.</summary>
+    internal void Count(int events) => _events += events;
 }

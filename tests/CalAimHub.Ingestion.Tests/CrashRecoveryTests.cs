@@ -41,7 +41,7 @@ public sealed class CrashRecoveryTests(HubFixture hub)
         new PartnerFileChannel(FormatCatalog.Default, new IngestionOptions()),
         hub.Hub.Storage.Blobs,
         tables,
-        hub.Hub.Storage.Queues.GetQueueClient(DomainEvent.QueueName),
+        hub.Hub.Storage.Queues,
         new IngestionOptions { WriteParallelism = 4 },
         TimeProvider.System,
         Container);

@@ -37,6 +37,7 @@ public sealed class HubFixture : IAsyncLifetime
     public TableClient Rows => Hub.Storage.Tables.GetTableClient(TableRowDestination.TableName);
     public TableClient Runs => Hub.Storage.Tables.GetTableClient(IngestRuns.TableName);
     public QueueClient DomainEvents => Hub.Storage.Queues.GetQueueClient(DomainEvent.QueueName);
+    public QueueClient ReferralStatusEvents => Hub.Storage.Queues.GetQueueClient(DomainEvent.ReferralStatusQueueName);
 
     public async Task InitializeAsync()
     {
@@ -67,6 +68,8 @@ public sealed class HubFixture : IAsyncLifetime
                 [$"Ingestion__Partners__{Partner}__NotificationUrl"] = hook,
                 [$"Ingestion__Partners__{Silent}__Kinds__0"] = "referral",
                 ["Notifications__RequireHttps"] = "false",
+                // These tests read the published events themselves; the referral workflow would consume its queue.
+                ["AzureWebJobs.ReferralStatusFiles.Disabled"] = "true",
                 [$"Notifications__Subscribers__{Subscriber}__Secrets__0"] = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             },
         });
@@ -119,13 +122,16 @@ public sealed class HubFixture : IAsyncLifetime
     }
 
     /// <summary>Every domain event on the queue (peeked, not consumed: at most 32 messages per peek, so received and restored).</summary>
-    public async Task<List<JsonElement>> DomainEventsAsync()
+    /// <summary>Every domain event published, whichever consumer's queue it went to.</summary>
+    public async Task<List<JsonElement>> DomainEventsAsync() => [.. await EventsOnAsync(DomainEvents), .. await EventsOnAsync(ReferralStatusEvents)];
+
+    private static async Task<List<JsonElement>> EventsOnAsync(QueueClient queue)
     {
         var events = new List<JsonElement>();
         var seen = new HashSet<string>();
         while (true)
         {
-            var batch = (await DomainEvents.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30))).Value;
+            var batch = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30))).Value;
             if (batch.Length == 0)
             {
                 break;

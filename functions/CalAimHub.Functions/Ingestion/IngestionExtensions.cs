@@ -22,7 +22,7 @@ public static class IngestionExtensions
                 sp.GetRequiredService<PartnerFileChannel>(),
                 storage.Blobs,
                 storage.Tables,
-                storage.Queues.GetQueueClient(DomainEvent.QueueName),
+                storage.Queues,
                 sp.GetRequiredService<IngestionOptions>(),
                 sp.GetRequiredService<TimeProvider>());
         });

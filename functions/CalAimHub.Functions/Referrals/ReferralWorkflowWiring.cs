@@ -178,10 +178,8 @@ public static class ReferralStatusApplier
 
 /// <summary>
 /// <c>ReferralStatusFiles</c> (queue <c>referral-status-events</c>): RTF referral-status rows from ingestion
-/// (<c>calaimhub.rtf.referral-status-updated</c>, the <c>domain-events</c> CloudEvents batch JSON as it is) →
-/// <c>status-reported</c> on the referral. Its own queue, not <c>domain-events</c> itself: a queue trigger consumes what it
-/// reads, and <c>domain-events</c> is the ingestion's published contract (its end-to-end tests read it). Ingestion (or a
-/// fan-out) must copy these batches to <c>referral-status-events</c>; until then file statuses do not reach referrals. The
+/// (<c>calaimhub.rtf.referral-status-updated</c> CloudEvents batches, which ingestion publishes on this queue — see
+/// <c>DomainEvent.QueueFor</c>) → <c>status-reported</c> on the referral. The
 /// event carries no member data, so the referral is found through the ingested row (its CIN) and
 /// <see cref="ReferralMemberIndex"/>: the member's open referral offered to or accepted by the row's ECM provider. Other
 /// event types on the queue are completed untouched.

@@ -12,13 +12,22 @@ public sealed record CodeSet
     [JsonPropertyName("note")] public string? Note { get; init; }
     [JsonPropertyName("codes")] public IReadOnlyList<CodeEntry> Codes { get; init; } = [];
 
-    private Dictionary<string, string>? _lookup;
+    private Lookup? _lookup;
+
+    /// <summary>Built once, published by one reference write (code sets are shared by concurrent runs).</summary>
+    private sealed class Lookup(Dictionary<string, string> codes)
+    {
+        public readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Spans = codes.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>The canonical code for a value (code, label or alias, case-insensitive), or null when it is not in the set.</summary>
-    public string? Canonical(string value)
+    public string? Canonical(string value) => Canonical(value.AsSpan());
+
+    /// <inheritdoc cref="Canonical(string)"/>
+    public string? Canonical(ReadOnlySpan<char> value)
     {
-        _lookup ??= Build();
-        return _lookup.GetValueOrDefault(value.Trim());
+        _lookup ??= new Lookup(Build());
+        return _lookup.Spans.TryGetValue(value.Trim(), out var code) ? code : null;
     }
 
     private Dictionary<string, string> Build()

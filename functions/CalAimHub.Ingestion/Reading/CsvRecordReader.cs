@@ -9,11 +9,11 @@ public sealed class CsvRecordReader : RecordReader
     /// <summary>A record longer than this is a runaway quoted field (an unbalanced quote), not data.</summary>
     public const int MaxRecordChars = 1 << 20;
 
-    private readonly StreamReader _text;
+    private readonly ReplacementWatch _text;
     private readonly CsvDataReader _csv;
     private readonly string[] _headers;
 
-    private CsvRecordReader(StreamReader text, CsvDataReader csv)
+    private CsvRecordReader(ReplacementWatch text, CsvDataReader csv)
     {
         _text = text;
         _csv = csv;
@@ -39,6 +39,10 @@ public sealed class CsvRecordReader : RecordReader
         }
     }
 
+    public override ReadOnlySpan<char> Field(int index) => index >= _csv.RowFieldCount ? default : _csv.GetFieldSpan(index).Trim();
+
+    public override bool MayHoldReplacementCharacter => _text.SawReplacement;
+
     public override bool IsBlank()
     {
         for (var i = 0; i < _csv.RowFieldCount; i++)
@@ -62,7 +66,7 @@ public sealed class CsvRecordReader : RecordReader
             stream.Position = 3;
         }
 
-        var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+        var text = new ReplacementWatch(new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16));
 
         try
         {
@@ -113,5 +117,93 @@ public sealed class CsvRecordReader : RecordReader
         _csv.Dispose();
         _text.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Passes text through and notes whether any of it was U+FFFD. The CSV parser reads ahead of the record it returns, so
+    /// while this is false no record returned so far can hold one; the validator then skips its per-field search.
+    /// </summary>
+    private sealed class ReplacementWatch(TextReader inner) : TextReader
+    {
+        public bool SawReplacement { get; private set; }
+
+        private int Saw(ReadOnlySpan<char> read)
+        {
+            if (!SawReplacement && read.Contains('\uFFFD'))
+            {
+                SawReplacement = true;
+            }
+
+            return read.Length;
+        }
+
+        public override int Peek() => inner.Peek();
+
+        public override int Read()
+        {
+            var c = inner.Read();
+            if (c == '\uFFFD')
+            {
+                SawReplacement = true;
+            }
+
+            return c;
+        }
+
+        public override int Read(char[] buffer, int index, int count) => Saw(buffer.AsSpan(index, inner.Read(buffer, index, count)));
+
+        public override int Read(Span<char> buffer) => Saw(buffer[..inner.Read(buffer)]);
+
+        public override int ReadBlock(char[] buffer, int index, int count) => Saw(buffer.AsSpan(index, inner.ReadBlock(buffer, index, count)));
+
+        public override int ReadBlock(Span<char> buffer) => Saw(buffer[..inner.ReadBlock(buffer)]);
+
+        public override async Task<int> ReadAsync(char[] buffer, int index, int count)
+        {
+            var read = await inner.ReadAsync(buffer, index, count).ConfigureAwait(false);
+            return Saw(buffer.AsSpan(index, read));
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<char> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return Saw(buffer.Span[..read]);
+        }
+
+        public override async Task<int> ReadBlockAsync(char[] buffer, int index, int count)
+        {
+            var read = await inner.ReadBlockAsync(buffer, index, count).ConfigureAwait(false);
+            return Saw(buffer.AsSpan(index, read));
+        }
+
+        public override async ValueTask<int> ReadBlockAsync(Memory<char> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadBlockAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return Saw(buffer.Span[..read]);
+        }
+
+        public override string? ReadLine()
+        {
+            var line = inner.ReadLine();
+            Saw(line);
+            return line;
+        }
+
+        public override string ReadToEnd()
+        {
+            var all = inner.ReadToEnd();
+            Saw(all);
+            return all;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 }

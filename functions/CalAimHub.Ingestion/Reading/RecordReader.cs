@@ -18,6 +18,18 @@ public abstract class RecordReader : IAsyncDisposable
     /// <summary>Field <paramref name="index"/> of the current record, trimmed; empty when the record is shorter.</summary>
     public abstract string this[int index] { get; }
 
+    /// <summary>
+    /// Field <paramref name="index"/> of the current record, trimmed, as characters (empty when the record is shorter): valid
+    /// until the next call on this reader. Readers override it to avoid a string per field.
+    /// </summary>
+    public virtual ReadOnlySpan<char> Field(int index) => this[index];
+
+    /// <summary>
+    /// False only when the reader knows that no field read so far or in the current record holds U+FFFD (the character invalid
+    /// UTF-8 decodes to), so the per-field check for it can be skipped.
+    /// </summary>
+    public virtual bool MayHoldReplacementCharacter => true;
+
     /// <summary>True when every field of the current record is empty or white space (a blank line, or a row of bare delimiters).</summary>
     public virtual bool IsBlank()
     {

@@ -27,7 +27,7 @@ public sealed class BlobFileIngestion(
     PartnerFileChannel channel,
     BlobServiceClient blobs,
     TableServiceClient tables,
-    QueueClient domainEvents,
+    QueueServiceClient queues,
     IngestionOptions options,
     TimeProvider time,
     string inboundContainer = InboundPath.Container)
@@ -90,7 +90,7 @@ public sealed class BlobFileIngestion(
                 BufferSize = 4 * 1024 * 1024,
                 Conditions = new BlobRequestConditions { IfMatch = properties.ETag },
             }, cancellationToken);
-            var destination = new TableRowDestination(tables, domainEvents, submission, options.WriteParallelism);
+            var destination = new TableRowDestination(tables, queues, submission, options.WriteParallelism);
             report = await channel.RunAsync(submission, content, properties.ContentLength, destination, cancellationToken);
         }
 

@@ -8,7 +8,7 @@ namespace CalAimHub.Ingestion.Storage;
 /// <summary>
 /// The storing destination: accepted rows go to the <see cref="TableName"/> table with upsert (insert-or-replace) in
 /// entity-group transactions of up to 100 rows per partition, several transactions in flight; after each transaction commits,
-/// its rows' domain events go to the <see cref="DomainEvent.QueueName"/> queue as one CloudEvents JSON batch message.
+/// its rows' domain events go to their consumer's queue (<see cref="DomainEvent.QueueFor"/>) as CloudEvents JSON batch messages.
 /// Upsert by deterministic key makes a re-run store each row exactly once; events carry stable ids, so a re-run re-sends the same
 /// ids (at-least-once), which consumers dedupe.
 /// </summary>
@@ -21,17 +21,17 @@ public sealed class TableRowDestination : IRowDestination
     public const int MaxEventMessageBytes = 45_000;
 
     private readonly TableServiceClient _tables;
-    private readonly QueueClient _events;
+    private readonly QueueServiceClient _queues;
     private readonly FileSubmission _submission;
     private readonly Dictionary<string, List<AcceptedRow>> _buffers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
     private readonly List<Task> _inFlight = [];
     private int _eventsEmitted;
 
-    public TableRowDestination(TableServiceClient tables, QueueClient events, FileSubmission submission, int parallelism)
+    public TableRowDestination(TableServiceClient tables, QueueServiceClient queues, FileSubmission submission, int parallelism)
     {
         _tables = tables;
-        _events = events;
+        _queues = queues;
         _submission = submission;
         _slots = new SemaphoreSlim(Math.Max(1, parallelism));
     }
@@ -92,12 +92,13 @@ public sealed class TableRowDestination : IRowDestination
             var table = _tables.GetTableClient(TableName);
             var actions = batch.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(r))).ToArray();
             await table.SubmitTransactionAsync(actions, cancellationToken);
-            var events = batch.SelectMany(r => r.Events).ToArray();
-            if (events.Length > 0)
+            foreach (var route in batch.SelectMany(r => r.Events).GroupBy(e => DomainEvent.QueueFor(e.Type), StringComparer.Ordinal))
             {
+                var events = route.ToArray();
+                var queue = _queues.GetQueueClient(route.Key);
                 foreach (var message in EventMessages(events))
                 {
-                    await _events.SendMessageAsync(message, cancellationToken);
+                    await queue.SendMessageAsync(message, cancellationToken);
                 }
 
                 Interlocked.Add(ref _eventsEmitted, events.Length);

@@ -61,6 +61,12 @@ public static class Identifiers
     public static string? NormalizeTin(string value)
     {
         Span<char> digits = stackalloc char[9];
+        return TryNormalizeTin(value, digits) ? new string(digits) : null;
+    }
+
+    /// <summary><see cref="NormalizeTin(string)"/> into <paramref name="digits"/> (9 characters), without allocating.</summary>
+    public static bool TryNormalizeTin(ReadOnlySpan<char> value, Span<char> digits)
+    {
         var n = 0;
         foreach (var c in value)
         {
@@ -71,7 +77,7 @@ public static class Identifiers
 
             if (!char.IsAsciiDigit(c) || n == 9)
             {
-                return null;
+                return false;
             }
 
             digits[n++] = c;
@@ -79,20 +85,20 @@ public static class Identifiers
 
         if (n != 9 || value.Length is not (9 or 10 or 11) || (value.Length == 10 && value[2] != '-') || (value.Length == 11 && (value[3] != '-' || value[6] != '-')))
         {
-            return null;
+            return false;
         }
 
         if (digits.IndexOfAnyExcept(digits[0]) < 0)
         {
-            return null;
+            return false;
         }
 
         var prefix = ((digits[0] - '0') * 10) + (digits[1] - '0');
         if (value.Length != 11 && prefix is 0 or 7 or 8 or 9 or 17 or 18 or 19 or 28 or 29 or 49 or 69 or 70 or 78 or 79 or 89 or 96 or 97)
         {
-            return null;
+            return false;
         }
 
-        return new string(digits);
+        return true;
     }
 }

@@ -18,6 +18,18 @@ public sealed class RowValidator
     private readonly ServiceCodeTable _serviceCodes;
     private readonly DateOnly _today;
     private readonly int _headerCount;
+    private readonly int[] _whenColumn;
+    private readonly int[] _unlessColumn;
+    private readonly (CrossFieldRule Rule, int Start, int End)[] _rules;
+    private readonly StringPool?[] _pools;
+    private readonly bool[] _valid;
+    private bool[] _keep;
+    private readonly Kind[] _types;
+    private readonly bool[] _checksRequired;
+    private bool _mayHoldReplacement = true;
+
+    /// <summary>Column types resolved once per file (a switch on the type name per field cost more than the check).</summary>
+    private enum Kind : byte { Other, Date, Month, Cin, Npi, Tin, Integer, Decimal, Phone, Zip, Email, State, Code, Hcpcs, Modifier }
 
     public RowValidator(SchemaMatch match, IReadOnlyDictionary<string, CodeSet> codeSets, ServiceCodeTable serviceCodes, DateOnly today, int headerCount)
     {
@@ -29,11 +41,86 @@ public sealed class RowValidator
         _serviceCodes = serviceCodes;
         _today = today;
         _headerCount = headerCount;
+
+        // Everything that does not depend on the row is resolved once per file: condition columns, rule columns, pools.
+        _whenColumn = _columns.Select(c => c.RequiredWhen is { } when ? _byName[when.Column] : -1).ToArray();
+        _unlessColumn = _columns.Select(c => c.RequiredUnless is { } other ? _byName[other] : -1).ToArray();
+        _rules = _schema.Rules.Select(r => r.Rule switch
+        {
+            "date-order" => (r, _byName[r.Start!], _byName[r.End!]),
+            _ => (r, -1, -1),
+        }).ToArray();
+        _pools = _columns.Select(c => StringPool.Worth(c) ? new StringPool() : null).ToArray();
+        _valid = new bool[_columns.Length];
+        _checksRequired = _columns.Select(c => c.Required || c.RequiredWhen is not null || c.RequiredUnless is not null).ToArray();
+        _types = _columns.Select(c => c.Type switch
+        {
+            ColumnType.Date => Kind.Date,
+            ColumnType.Month => Kind.Month,
+            ColumnType.Cin => Kind.Cin,
+            ColumnType.Npi => Kind.Npi,
+            ColumnType.Tin => Kind.Tin,
+            ColumnType.Integer => Kind.Integer,
+            ColumnType.Decimal => Kind.Decimal,
+            ColumnType.Phone => Kind.Phone,
+            ColumnType.Zip => Kind.Zip,
+            ColumnType.Email => Kind.Email,
+            ColumnType.State => Kind.State,
+            ColumnType.Code => Kind.Code,
+            ColumnType.Hcpcs => Kind.Hcpcs,
+            ColumnType.Modifier => Kind.Modifier,
+            _ => Kind.Other,
+        }).ToArray();
+        _keep = Enumerable.Repeat(true, _columns.Length).ToArray();
     }
 
     public FileSchema Schema => _schema;
 
     public int ColumnOf(string name) => _byName[name];
+
+    /// <summary>
+    /// Stands in for a value that passed its checks but was not copied out of the record (see <see cref="KeepOnly"/>): not
+    /// empty, so required checks see it as present; never compared, stored or reported.
+    /// </summary>
+    internal const string NotKept = "\u0000";
+
+    /// <summary>
+    /// Columns whose rule-checking or later steps read the value: conditions (requiredWhen / requiredUnless) and cross-field
+    /// rules. The channel adds the key and event columns before calling <see cref="KeepOnly"/>.
+    /// </summary>
+    internal IEnumerable<int> ColumnsReadByRules()
+    {
+        foreach (var i in _whenColumn.Concat(_unlessColumn).Where(i => i >= 0))
+        {
+            yield return i;
+        }
+
+        foreach (var rule in _schema.Rules)
+        {
+            foreach (var name in new[] { rule.Start, rule.End, rule.Code }.Concat(rule.Modifiers))
+            {
+                if (name is not null)
+                {
+                    yield return _byName[name];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// When nothing is stored (a dry run), only these columns' values are copied out of the record as strings; the others are
+    /// checked on the record's own buffer and left as <see cref="NotKept"/> (or "" when empty). Problems are identical.
+    /// </summary>
+    internal void KeepOnly(IEnumerable<int> columns)
+    {
+        var keep = new bool[_columns.Length];
+        foreach (var i in columns)
+        {
+            keep[i] = true;
+        }
+
+        _keep = keep;
+    }
 
     /// <summary>Validates the reader's current record into <paramref name="values"/> (one per schema column); adds its problems.</summary>
     public bool Validate(RecordReader record, string[] values, List<Problem> problems)
@@ -48,29 +135,35 @@ public sealed class RowValidator
             return false;
         }
 
-        var valid = new bool[_columns.Length];
+        var valid = _valid;
+        _mayHoldReplacement = record.MayHoldReplacementCharacter;
         for (var i = 0; i < _columns.Length; i++)
         {
-            var raw = _indexes[i] >= 0 ? record[_indexes[i]] : "";
-            values[i] = raw;
-            valid[i] = raw.Length == 0 || CheckType(i, raw, row, values, problems);
+            var raw = _indexes[i] >= 0 ? record.Field(_indexes[i]) : default;
+            if (raw.IsEmpty)
+            {
+                values[i] = "";
+                valid[i] = true;
+            }
+            else
+            {
+                valid[i] = CheckType(i, raw, row, values, problems);
+            }
         }
 
         for (var i = 0; i < _columns.Length; i++)
         {
-            if (values[i].Length == 0)
+            if (_checksRequired[i] && values[i].Length == 0)
             {
                 CheckRequired(i, row, values, problems);
             }
         }
 
-        foreach (var rule in _schema.Rules)
+        foreach (var (rule, start, end) in _rules)
         {
             switch (rule.Rule)
             {
                 case "date-order":
-                    var start = _byName[rule.Start!];
-                    var end = _byName[rule.End!];
                     if (valid[start] && valid[end] && values[start].Length > 0 && values[end].Length > 0 &&
                         string.CompareOrdinal(values[end], values[start]) < 0)
                     {
@@ -96,30 +189,34 @@ public sealed class RowValidator
         {
             problems.Add(Problem(row, i, "", Rules.Required, $"'{column.Name}' is required", $"fill in '{column.Name}'" + TypeHint(i)));
         }
-        else if (column.RequiredWhen is { } when && Holds(when, values))
+        else if (column.RequiredWhen is { } when && Holds(when, _whenColumn[i], values))
         {
             var condition = when.Present ? $"'{when.Column}' has a value" : $"'{when.Column}' is {string.Join(" or ", when.In)}";
             problems.Add(Problem(row, i, "", Rules.RequiredWhen, $"'{column.Name}' is required when {condition}",
                 $"fill in '{column.Name}'" + TypeHint(i) + $", or clear '{when.Column}'"));
         }
-        else if (column.RequiredUnless is { } other && values[_byName[other]].Length == 0)
+        else if (column.RequiredUnless is { } other && values[_unlessColumn[i]].Length == 0)
         {
             problems.Add(Problem(row, i, "", Rules.RequiredUnless, $"'{column.Name}' or '{other}' is required",
                 $"fill in '{column.Name}' or '{other}'"));
         }
     }
 
-    public bool Holds(ColumnCondition condition, string[] values)
+    public bool Holds(ColumnCondition condition, string[] values) => Holds(condition, _byName[condition.Column], values);
+
+    /// <summary><see cref="Holds(ColumnCondition, string[])"/> with the condition's column already resolved.</summary>
+    internal static bool Holds(ColumnCondition condition, int column, string[] values)
     {
-        var value = values[_byName[condition.Column]];
+        var value = values[column];
         if (condition.Present || value.Length == 0)
         {
             return value.Length > 0;
         }
 
-        foreach (var candidate in condition.In)
+        var candidates = condition.In;
+        for (var k = 0; k < candidates.Count; k++)
         {
-            if (string.Equals(candidate, value, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(candidates[k], value, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }
@@ -138,90 +235,115 @@ public sealed class RowValidator
     private Problem Problem(int row, int column, string value, string rule, string message, string hint) =>
         new(row, _columns[column].Name, value.Length == 0 ? null : Masking.Mask(value, _columns[column].Phi), rule, message, hint);
 
-    private bool CheckType(int i, string raw, int row, string[] values, List<Problem> problems)
+    /// <summary>A value as stored: pooled for short repeated values, a new string otherwise, <see cref="NotKept"/> when not needed.</summary>
+    private string Keep(int i, ReadOnlySpan<char> value) =>
+        !_keep[i] ? NotKept : _pools[i] is { } pool ? pool.Get(value) : new string(value);
+
+    /// <summary>
+    /// Type checks on the record's own characters (no string per field); only a value that is kept is copied out, and a failing
+    /// value is copied for its problem. Normalized values are as before: dates yyyy-MM-dd, months yyyy-MM, codes canonical …
+    /// </summary>
+    private bool CheckType(int i, ReadOnlySpan<char> raw, int row, string[] values, List<Problem> problems)
     {
         var column = _columns[i];
-        bool Fail(string rule, string message, string hint)
+        if (_mayHoldReplacement && raw.Contains('\uFFFD'))
         {
-            problems.Add(Problem(row, i, raw, rule, $"'{column.Name}' {message}", hint));
-            return false;
-        }
-
-        if (raw.Contains('\uFFFD', StringComparison.Ordinal))
-        {
-            return Fail(Rules.InvalidCharacters, "holds bytes that are not UTF-8 text", "save the file as 'CSV UTF-8' and check the value for characters from another encoding (e.g. Windows-1252)");
+            return Fail(i, raw, row, values, problems, Rules.InvalidCharacters, "holds bytes that are not UTF-8 text", "save the file as 'CSV UTF-8' and check the value for characters from another encoding (e.g. Windows-1252)");
         }
 
         if (column.MaxLength is { } max && raw.Length > max)
         {
-            return Fail(Rules.TooLong, $"is {raw.Length} characters long; at most {max} are allowed", $"shorten it to {max} characters");
+            return Fail(i, raw, row, values, problems, Rules.TooLong, $"is {raw.Length} characters long; at most {max} are allowed", $"shorten it to {max} characters");
         }
 
-        switch (column.Type)
+        switch (_types[i])
         {
-            case ColumnType.Date:
+            case Kind.Date:
                 if (!TryDate(raw, out var date))
                 {
-                    return Fail(Rules.Date, "is not a date in MM/DD/YYYY form", "write the date as MM/DD/YYYY, e.g. 07/15/2025");
+                    return Fail(i, raw, row, values, problems, Rules.Date, "is not a date in MM/DD/YYYY form", "write the date as MM/DD/YYYY, e.g. 07/15/2025");
                 }
 
                 if (column.NotFuture && date > _today)
                 {
-                    return Fail(Rules.DateFuture, "is in the future", $"use a date on or before {_today:MM/dd/yyyy}, the day the file was processed");
+                    return Fail(i, raw, row, values, problems, Rules.DateFuture, "is in the future", $"use a date on or before {_today:MM/dd/yyyy}, the day the file was processed");
                 }
 
-                values[i] = IsoDate(date);
+                values[i] = _keep[i] ? IsoDate(date) : NotKept;
                 return true;
-            case ColumnType.Month:
+            case Kind.Month:
                 if (!TryMonth(raw, out var month))
                 {
-                    return Fail(Rules.Month, "is not a month in MM/YYYY form", "write the reporting period as MM/YYYY, e.g. 07/2025");
+                    return Fail(i, raw, row, values, problems, Rules.Month, "is not a month in MM/YYYY form", "write the reporting period as MM/YYYY, e.g. 07/2025");
                 }
 
-                values[i] = month;
+                values[i] = _keep[i] ? month : NotKept;
                 return true;
-            case ColumnType.Cin:
-                var cin = raw.ToUpperInvariant();
-                if (!Identifiers.IsCin(cin))
+            case Kind.Cin:
+            {
+                // ToUpperInvariant keeps the length, so a value that is not 9 characters is not a CIN either way.
+                Span<char> cin = stackalloc char[9];
+                if (raw.Length != 9 || raw.ToUpperInvariant(cin) != 9 || !Identifiers.IsCin(cin))
                 {
-                    return Fail(Rules.Cin, "is not a Medi-Cal CIN", "a CIN is 9 characters: 8 digits followed by a letter, e.g. 91234567A");
+                    return Fail(i, raw, row, values, problems, Rules.Cin, "is not a Medi-Cal CIN", "a CIN is 9 characters: 8 digits followed by a letter, e.g. 91234567A");
                 }
 
-                values[i] = cin;
+                values[i] = Keep(i, cin);
                 return true;
-            case ColumnType.Npi:
+            }
+            case Kind.Npi:
                 if (!Identifiers.IsNpi(raw))
                 {
-                    return Fail(Rules.Npi, raw.Length == 10 && raw.All(char.IsAsciiDigit) ? "fails the NPI check digit" : "is not a 10-digit NPI",
+                    return Fail(i, raw, row, values, problems, Rules.Npi, raw.Length == 10 && raw.IndexOfAnyExceptInRange('0', '9') < 0 ? "fails the NPI check digit" : "is not a 10-digit NPI",
                         "copy the 10-digit NPI from NPPES; its last digit is a Luhn check digit over 80840 + the first 9 digits");
                 }
 
+                values[i] = Keep(i, raw);
                 return true;
-            case ColumnType.Tin:
-                if (Identifiers.NormalizeTin(raw) is not { } tin)
+            case Kind.Tin:
+            {
+                Span<char> tin = stackalloc char[9];
+                if (!Identifiers.TryNormalizeTin(raw, tin))
                 {
-                    return Fail(Rules.Tin, "is not a valid TIN", "write the 9-digit EIN as NN-NNNNNNN (or 9 digits); prefixes like 00 or 07 are never issued");
+                    return Fail(i, raw, row, values, problems, Rules.Tin, "is not a valid TIN", "write the 9-digit EIN as NN-NNNNNNN (or 9 digits); prefixes like 00 or 07 are never issued");
                 }
 
-                values[i] = tin;
+                values[i] = Keep(i, tin);
                 return true;
-            case ColumnType.Integer:
+            }
+            case Kind.Integer:
                 if (!long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
                 {
-                    return Fail(Rules.Integer, "is not a whole number", "write digits only, e.g. 3");
+                    return Fail(i, raw, row, values, problems, Rules.Integer, "is not a whole number", "write digits only, e.g. 3");
                 }
 
-                return InRange(integer) || Fail(Rules.Range, $"is outside {column.Min}–{column.Max}", $"use a value from {column.Min} to {column.Max}");
-            case ColumnType.Decimal:
+                if (!InRange(column, integer))
+                {
+                    return Fail(i, raw, row, values, problems, Rules.Range, $"is outside {column.Min}–{column.Max}", $"use a value from {column.Min} to {column.Max}");
+                }
+
+                values[i] = Keep(i, raw);
+                return true;
+            case Kind.Decimal:
                 var number = raw.StartsWith('$') ? raw[1..] : raw;
                 if (!decimal.TryParse(number, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var dec))
                 {
-                    return Fail(Rules.Decimal, "is not a number", "write a number such as 125.50 (no currency symbols other than a leading $)");
+                    return Fail(i, raw, row, values, problems, Rules.Decimal, "is not a number", "write a number such as 125.50 (no currency symbols other than a leading $)");
                 }
 
-                values[i] = dec.ToString(CultureInfo.InvariantCulture);
-                return InRange(dec) || Fail(Rules.Range, $"is outside {column.Min}–{column.Max}", $"use a value from {column.Min} to {column.Max}");
-            case ColumnType.Phone:
+                if (!InRange(column, dec))
+                {
+                    // As before: the value holds the normalized number, the problem shows the raw text.
+                    var normalized = dec.ToString(CultureInfo.InvariantCulture);
+                    values[i] = normalized;
+                    problems.Add(Problem(row, i, raw.ToString(), Rules.Range, $"'{column.Name}' is outside {column.Min}–{column.Max}", $"use a value from {column.Min} to {column.Max}"));
+                    return false;
+                }
+
+                values[i] = _keep[i] ? dec.ToString(CultureInfo.InvariantCulture) : NotKept;
+                return true;
+            case Kind.Phone:
+            {
                 Span<char> digits = stackalloc char[16];
                 var count = 0;
                 foreach (var c in raw)
@@ -230,81 +352,112 @@ public sealed class RowValidator
                     {
                         if (count == digits.Length)
                         {
-                            return Fail(Rules.Phone, "is not a 10-digit US phone number", "write it as (555) 555-0100 or 5555550100");
+                            return Fail(i, raw, row, values, problems, Rules.Phone, "is not a 10-digit US phone number", "write it as (555) 555-0100 or 5555550100");
                         }
 
                         digits[count++] = c;
                     }
                     else if (c is not (' ' or '(' or ')' or '-' or '.' or '+'))
                     {
-                        return Fail(Rules.Phone, "is not a 10-digit US phone number", "write it as (555) 555-0100 or 5555550100");
+                        return Fail(i, raw, row, values, problems, Rules.Phone, "is not a 10-digit US phone number", "write it as (555) 555-0100 or 5555550100");
                     }
                 }
 
                 var phone = count == 11 && digits[0] == '1' ? digits[1..11] : digits[..count];
                 if (phone.Length != 10)
                 {
-                    return Fail(Rules.Phone, "is not a 10-digit US phone number", "write it as (555) 555-0100 or 5555550100");
+                    return Fail(i, raw, row, values, problems, Rules.Phone, "is not a 10-digit US phone number", "write it as (555) 555-0100 or 5555550100");
                 }
 
-                values[i] = raw.Length == 10 && count == 10 ? raw : new string(phone);
+                values[i] = Keep(i, phone);
                 return true;
-            case ColumnType.Zip:
-                if (!(raw.Length == 5 && raw.All(char.IsAsciiDigit)) && !(raw.Length == 10 && raw[5] == '-' && raw.Remove(5, 1).All(char.IsAsciiDigit)))
+            }
+            case Kind.Zip:
+                if (!(raw.Length == 5 && raw.IndexOfAnyExceptInRange('0', '9') < 0) &&
+                    !(raw.Length == 10 && raw[5] == '-' && raw[..5].IndexOfAnyExceptInRange('0', '9') < 0 && raw[6..].IndexOfAnyExceptInRange('0', '9') < 0))
                 {
-                    return Fail(Rules.Zip, "is not a ZIP code", "write 5 digits or ZIP+4 as 12345-6789");
+                    return Fail(i, raw, row, values, problems, Rules.Zip, "is not a ZIP code", "write 5 digits or ZIP+4 as 12345-6789");
                 }
 
+                values[i] = Keep(i, raw);
                 return true;
-            case ColumnType.Email:
-                var at = raw.IndexOf('@', StringComparison.Ordinal);
-                if (at <= 0 || at != raw.LastIndexOf('@') || raw.IndexOf('.', at) < at + 2 || raw.EndsWith('.') || raw.Contains(' ', StringComparison.Ordinal))
+            case Kind.Email:
+                var at = raw.IndexOf('@');
+                var dot = at < 0 ? -1 : raw[at..].IndexOf('.');
+                if (at <= 0 || at != raw.LastIndexOf('@') || dot < 0 || dot + at < at + 2 || raw.EndsWith('.') || raw.Contains(' '))
                 {
-                    return Fail(Rules.Email, "is not an email address", "write it as name@example.org");
+                    return Fail(i, raw, row, values, problems, Rules.Email, "is not an email address", "write it as name@example.org");
                 }
 
+                values[i] = Keep(i, raw);
                 return true;
-            case ColumnType.State:
-                if (raw.Length != 2 || !raw.All(char.IsAsciiLetter))
+            case Kind.State:
+            {
+                if (raw.Length != 2 || raw.IndexOfAnyExcept(AsciiLetters) >= 0)
                 {
-                    return Fail(Rules.State, "is not a 2-letter state code", "write the USPS code, e.g. CA");
+                    return Fail(i, raw, row, values, problems, Rules.State, "is not a 2-letter state code", "write the USPS code, e.g. CA");
                 }
 
-                values[i] = raw.ToUpperInvariant();
+                Span<char> state = stackalloc char[2];
+                raw.ToUpperInvariant(state);
+                values[i] = Keep(i, state);
                 return true;
-            case ColumnType.Code:
+            }
+            case Kind.Code:
                 if (_codeSets[i]!.Canonical(raw) is not { } code)
                 {
                     var set = _codeSets[i]!;
-                    return Fail(Rules.Code, $"is not in code set {set.Name} (version {set.Version})", $"use one of: {set.Hint()}");
+                    return Fail(i, raw, row, values, problems, Rules.Code, $"is not in code set {set.Name} (version {set.Version})", $"use one of: {set.Hint()}");
                 }
 
                 values[i] = code;
                 return true;
-            case ColumnType.Hcpcs:
-                var hcpcs = raw.ToUpperInvariant();
-                if (hcpcs.Length != 5 || !char.IsAsciiLetter(hcpcs[0]) || !hcpcs[1..].All(char.IsAsciiDigit))
+            case Kind.Hcpcs:
+            {
+                Span<char> hcpcs = stackalloc char[5];
+                if (raw.Length != 5 || raw.ToUpperInvariant(hcpcs) != 5 || !char.IsAsciiLetter(hcpcs[0]) || hcpcs[1..].IndexOfAnyExceptInRange('0', '9') >= 0)
                 {
-                    return Fail(Rules.Hcpcs, "is not a HCPCS code", "write the 5-character HCPCS Level II code, e.g. G9012");
+                    return Fail(i, raw, row, values, problems, Rules.Hcpcs, "is not a HCPCS code", "write the 5-character HCPCS Level II code, e.g. G9012");
                 }
 
-                values[i] = hcpcs;
+                values[i] = Keep(i, hcpcs);
                 return true;
-            case ColumnType.Modifier:
-                var modifier = raw.ToUpperInvariant();
-                if (modifier.Length != 2 || !modifier.All(char.IsAsciiLetterOrDigit))
+            }
+            case Kind.Modifier:
+            {
+                Span<char> modifier = stackalloc char[2];
+                if (raw.Length != 2 || raw.ToUpperInvariant(modifier) != 2 || modifier.IndexOfAnyExcept(AsciiLettersOrDigits) >= 0)
                 {
-                    return Fail(Rules.Modifier, "is not a 2-character modifier", "write one modifier per column, e.g. U6");
+                    return Fail(i, raw, row, values, problems, Rules.Modifier, "is not a 2-character modifier", "write one modifier per column, e.g. U6");
                 }
 
-                values[i] = modifier;
+                values[i] = Keep(i, modifier);
                 return true;
+            }
             default:
+                values[i] = Keep(i, raw);
                 return true;
         }
 
-        bool InRange(decimal value) => (column.Min is not { } min || value >= min) && (column.Max is not { } max2 || value <= max2);
     }
+
+    private static bool InRange(ColumnDefinition column, decimal value) =>
+        (column.Min is not { } min || value >= min) && (column.Max is not { } max || value <= max);
+
+    /// <summary>A failed type check: the raw value stays in <paramref name="values"/> (as before) and the problem is added.</summary>
+    private bool Fail(int i, ReadOnlySpan<char> raw, int row, string[] values, List<Problem> problems, string rule, string message, string hint)
+    {
+        var text = raw.ToString();
+        values[i] = text;
+        problems.Add(Problem(row, i, text, rule, $"'{_columns[i].Name}' {message}", hint));
+        return false;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> AsciiLetters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+    private static readonly System.Buffers.SearchValues<char> AsciiLettersOrDigits =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 
     /// <summary>HCPCS code + modifiers against the DHCS ECM/CS table, checking every modifier slot, as DHCS requires.</summary>
     private void CheckServiceCode(CrossFieldRule rule, int row, string[] values, bool[] valid, List<Problem> problems)
@@ -367,10 +520,12 @@ public sealed class RowValidator
     }
 
     /// <summary>MM/DD/YYYY (also M/D/YYYY, MM-DD-YYYY) or YYYY-MM-DD, years 1900–2100. Hand-parsed: it runs for every date cell.</summary>
-    public static bool TryDate(string raw, out DateOnly date)
+    public static bool TryDate(string raw, out DateOnly date) => TryDate(raw.AsSpan(), out date);
+
+    /// <inheritdoc cref="TryDate(string, out DateOnly)"/>
+    public static bool TryDate(ReadOnlySpan<char> s, out DateOnly date)
     {
         date = default;
-        var s = raw.AsSpan();
         int year, month, day;
         if (s.Length == 10 && s[4] == '-' && s[7] == '-')
         {
@@ -407,10 +562,9 @@ public sealed class RowValidator
     }
 
     /// <summary>MM/YYYY (also M/YYYY, YYYY-MM, YYYYMM, MMYYYY) → yyyy-MM.</summary>
-    private static bool TryMonth(string raw, out string month)
+    private static bool TryMonth(ReadOnlySpan<char> s, out string month)
     {
         month = "";
-        var s = raw.AsSpan();
         int y, m;
         var slash = s.IndexOf('/');
         if (slash is 1 or 2 && s.Length - slash - 1 == 4)
@@ -445,7 +599,9 @@ public sealed class RowValidator
             return false;
         }
 
-        month = string.Create(7, (y, m), static (span, v) =>
+        // Months 2000-01 … 2100-12: one shared string each, made on first use.
+        var slot = ((y - 2000) * 12) + m - 1;
+        month = Months[slot] ??= string.Create(7, (y, m), static (span, v) =>
         {
             v.y.TryFormat(span, out _, "0000", CultureInfo.InvariantCulture);
             span[4] = '-';
@@ -475,7 +631,20 @@ public sealed class RowValidator
         return true;
     }
 
-    private static string IsoDate(DateOnly date) => string.Create(10, date, static (span, d) =>
+    private static readonly string?[] Months = new string?[101 * 12];
+
+    private static readonly int FirstDay = new DateOnly(1900, 1, 1).DayNumber;
+
+    /// <summary>Dates 1900-01-01 … 2100-12-31 (the only ones <see cref="TryDate(ReadOnlySpan{char}, out DateOnly)"/> accepts): one shared string each.</summary>
+    private static readonly string?[] IsoDates = new string?[new DateOnly(2100, 12, 31).DayNumber - FirstDay + 1];
+
+    private static string IsoDate(DateOnly date)
+    {
+        var slot = date.DayNumber - FirstDay;
+        return (uint)slot < (uint)IsoDates.Length ? IsoDates[slot] ??= FormatIsoDate(date) : FormatIsoDate(date);
+    }
+
+    private static string FormatIsoDate(DateOnly date) => string.Create(10, date, static (span, d) =>
     {
         d.Year.TryFormat(span, out _, "0000", CultureInfo.InvariantCulture);
         span[4] = '-';
@@ -483,4 +652,55 @@ public sealed class RowValidator
         span[7] = '-';
         d.Day.TryFormat(span[8..], out _, "00", CultureInfo.InvariantCulture);
     });
+}
+
+/// <summary>
+/// Short values that repeat (payer ids, NPIs, states, HCPCS codes, modifiers, ZIPs): one string per distinct value in a file
+/// instead of one per row. Bounded: after <see cref="Capacity"/> distinct values it only looks up, and when most lookups miss
+/// (the column is not repetitive after all) it stops being used.
+/// </summary>
+internal sealed class StringPool
+{
+    public const int Capacity = 4096;
+    public const int MaxLength = 32;
+
+    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private int _hits;
+    private int _misses;
+    private bool _off;
+
+    public StringPool() => _lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Not PHI (a member's values are not kept around beyond the row) and a type whose values are short codes or ids.</summary>
+    public static bool Worth(ColumnDefinition column) => !column.Phi && column.Type is ColumnType.Text or ColumnType.Npi or ColumnType.Tin
+        or ColumnType.Zip or ColumnType.State or ColumnType.Hcpcs or ColumnType.Modifier or ColumnType.Integer;
+
+    public string Get(ReadOnlySpan<char> value)
+    {
+        if (_off || value.Length > MaxLength)
+        {
+            return new string(value);
+        }
+
+        if (_lookup.TryGetValue(value, out var pooled))
+        {
+            _hits++;
+            return pooled;
+        }
+
+        var made = new string(value);
+        if (_strings.Count < Capacity)
+        {
+            _strings.Add(made, made);
+        }
+        else if (++_misses > 4 * (_hits + 1024))
+        {
+            _off = true;
+            _strings.Clear();
+            _strings.TrimExcess();
+        }
+
+        return made;
+    }
 }
