@@ -17,11 +17,14 @@ switch (command)
     case "workflows":
         await WorkflowsBenchmark.RunAsync(root, args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(2000));
         return 0;
+    case "workflows-hub":
+        await WorkflowsHubBenchmark.RunAsync(args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(300));
+        return 0;
     case "ingestion":
         await IngestionBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--parallelism").Skip(1).Select(int.Parse).FirstOrDefault(8), args.Contains("--dry-run-only"));
         return 0;
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, ingestion");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion");
         return 2;
 }
 
