@@ -8,9 +8,11 @@ namespace CalAimHub.LocalHost;
 
 /// <summary>
 /// One queueTrigger function, with the Storage extension's semantics (host.json <c>extensions.queues</c>):
-/// receive up to batchSize messages invisible for 10 minutes, invoke in parallel; success deletes; failure releases
-/// the message after visibilityTimeout, or, at maxDequeueCount, copies the body to <c>&lt;queue&gt;-poison</c> and
-/// deletes it. Idle polling backs off from 100 ms, doubling, up to maxPollingInterval.
+/// receive up to batchSize messages invisible for 10 minutes, invoke in parallel, and fetch the next batch as soon as
+/// no more than newBatchThreshold are still running (so at most batchSize + newBatchThreshold run at once, and a slow
+/// message never holds back the ones behind it); success deletes; failure releases the message after
+/// visibilityTimeout, or, at maxDequeueCount, copies the body to <c>&lt;queue&gt;-poison</c> and deletes it.
+/// Idle polling backs off from 100 ms, doubling, up to maxPollingInterval.
 /// </summary>
 internal sealed class QueueTriggerListener
 {
@@ -38,13 +40,22 @@ internal sealed class QueueTriggerListener
         _log = log;
     }
 
-    /// <summary>Polls until <paramref name="stopping"/>; the batch in flight then completes (unless <paramref name="aborting"/>).</summary>
+    /// <summary>Polls until <paramref name="stopping"/>; the messages in flight then complete (unless <paramref name="aborting"/>).</summary>
     public async Task RunAsync(CancellationToken stopping, CancellationToken aborting)
     {
         var delay = MinimumPollingInterval;
         var batchSize = Math.Clamp(_settings.BatchSize, 1, 32);
+        var newBatchThreshold = Math.Max(0, _settings.NewBatchThreshold);
+        var inFlight = new HashSet<Task>();
         while (!stopping.IsCancellationRequested)
         {
+            inFlight.RemoveWhere(t => t.IsCompleted);
+            if (inFlight.Count > newBatchThreshold)
+            {
+                inFlight.Remove(await Task.WhenAny(inFlight));
+                continue;
+            }
+
             QueueMessage[] batch;
             try
             {
@@ -63,7 +74,7 @@ internal sealed class QueueTriggerListener
             if (batch.Length > 0)
             {
                 delay = MinimumPollingInterval;
-                await Task.WhenAll(batch.Select(m => ProcessAsync(m, aborting)));
+                inFlight.UnionWith(batch.Select(m => ProcessAsync(m, aborting)));
                 continue;
             }
 
@@ -79,6 +90,8 @@ internal sealed class QueueTriggerListener
             var max = _settings.MaxPollingInterval < MinimumPollingInterval ? MinimumPollingInterval : _settings.MaxPollingInterval;
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, max.Ticks));
         }
+
+        await Task.WhenAll(inFlight);
     }
 
     private async Task ProcessAsync(QueueMessage message, CancellationToken aborting)

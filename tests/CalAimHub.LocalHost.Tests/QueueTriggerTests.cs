@@ -55,6 +55,44 @@ public sealed class QueueTriggerTests
     }
 
     [Fact]
+    public async Task A_slow_message_does_not_hold_back_the_next_batch_once_in_flight_work_drops_to_newBatchThreshold()
+    {
+        using var app = TestApp.Create(WorkFunction());
+        await using var handler = await StandInHandler.StartAsync();
+        var slowFinished = DateTimeOffset.MaxValue;
+        var arrivals = new System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset>();
+        handler.InvocationStatus = request =>
+        {
+            var item = InvocationRequest.Parse(Encoding.UTF8.GetBytes(request.Body)).GetText("item");
+            arrivals[item] = DateTimeOffset.UtcNow;
+            if (item == "slow")
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(4));
+                slowFinished = DateTimeOffset.UtcNow;
+            }
+
+            return 200;
+        };
+        await using var hub = await LocalHub.StartAsync(Hubs.For(app, handler) with
+        {
+            HostOverrides = new Dictionary<string, string>
+            {
+                ["extensions:queues:batchSize"] = "2",
+                ["extensions:queues:newBatchThreshold"] = "1",
+                ["extensions:queues:maxPollingInterval"] = "00:00:00.200",
+            },
+        });
+        var queue = hub.Storage.Queues.GetQueueClient("work");
+
+        await queue.SendMessageAsync("slow");
+        await Eventually.TrueAsync(() => arrivals.ContainsKey("slow"), Wait, "the slow message to start");
+        await queue.SendMessageAsync("fast");
+        await Eventually.TrueAsync(() => arrivals.ContainsKey("fast"), Wait, "the fast message");
+
+        Assert.True(arrivals["fast"] < slowFinished, "the fast message ran while the slow one was still in flight");
+    }
+
+    [Fact]
     public async Task A_successful_invocation_deletes_the_message_after_one_attempt()
     {
         using var app = TestApp.Create(WorkFunction());
