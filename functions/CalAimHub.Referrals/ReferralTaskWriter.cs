@@ -66,4 +66,14 @@ public static class ReferralTaskWriter
     }
 
     public static string ToJson(ReferralSnapshot referral) => Serializer.SerializeToString(ToTask(referral));
+
+    /// <summary>
+    /// The Task as sent in a notice (CloudEvent data, <c>application/fhir+json</c>) to a FHIR platform: the same Task
+    /// without <c>for</c>, so no member identifier (CIN) or name leaves the hub in a notice. The platform knows the
+    /// patient through <c>focus</c> (its own ServiceRequest) and the hub's referral id in <c>identifier</c>; a client that
+    /// needs <c>for</c> reads <c>GET /api/referrals/{id}/fhir</c>.
+    /// </summary>
+    public static FhirTask ToNoticeTask(ReferralSnapshot referral) => ToTask(referral with { Member = null });
+
+    public static string ToNoticeJson(ReferralSnapshot referral) => Serializer.SerializeToString(ToNoticeTask(referral));
 }

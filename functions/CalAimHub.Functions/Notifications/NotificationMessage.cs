@@ -18,6 +18,8 @@ namespace CalAimHub.Functions.Notifications;
 /// <param name="Subject">CloudEvent subject (an id, never member data).</param>
 /// <param name="Time">When the event happened.</param>
 /// <param name="Data">The event payload.</param>
+/// <param name="DataContentType">The payload's media type (CloudEvent <c>datacontenttype</c>): <c>application/json</c> when
+/// absent; any other JSON type (<c>application/*+json</c>, e.g. <c>application/fhir+json</c> for a FHIR notice) is allowed.</param>
 public sealed record NotificationMessage(
     [property: JsonPropertyName("deliveryId")] string? DeliveryId,
     [property: JsonPropertyName("subscriber")] string? Subscriber,
@@ -26,9 +28,11 @@ public sealed record NotificationMessage(
     [property: JsonPropertyName("source")] string? Source,
     [property: JsonPropertyName("subject")] string? Subject,
     [property: JsonPropertyName("time")] DateTimeOffset? Time,
-    [property: JsonPropertyName("data")] JsonElement? Data)
+    [property: JsonPropertyName("data")] JsonElement? Data,
+    [property: JsonPropertyName("dataContentType"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? DataContentType = null)
 {
     public const string DefaultSource = "/calaimhub";
+    public const string JsonContentType = "application/json";
 
     public string ToJson() => JsonSerializer.Serialize(this);
 
@@ -61,13 +65,25 @@ public sealed record NotificationMessage(
                 : "notification 'url' must be an absolute http or https URL");
         }
 
+        var dataContentType = message.DataContentType is { Length: > 0 } given ? given.Trim() : JsonContentType;
+        if (!IsJsonMediaType(dataContentType))
+        {
+            throw new FunctionFailure("notification 'dataContentType' must be a JSON media type: application/json or application/*+json (e.g. application/fhir+json)");
+        }
+
         var deliveryId = message.DeliveryId is { Length: > 0 } id ? id : "ntf-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
-        return new ValidNotification(deliveryId, subscriber, url, type, message.Source is { Length: > 0 } s ? s : DefaultSource, message.Subject, message.Time, message.Data);
+        return new ValidNotification(deliveryId, subscriber, url, type, message.Source is { Length: > 0 } s ? s : DefaultSource, message.Subject, message.Time, message.Data, dataContentType);
     }
+
+    private static bool IsJsonMediaType(string mediaType) =>
+        mediaType.Equals(JsonContentType, StringComparison.OrdinalIgnoreCase)
+        || (mediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase) && !mediaType.Contains(';', StringComparison.Ordinal));
 
     private static string Required(string? value, string field, string hint) =>
         string.IsNullOrWhiteSpace(value) ? throw new FunctionFailure($"notification message has no '{field}'; set it to {hint}") : value;
 }
 
 /// <summary>A notification that passed <see cref="NotificationMessage.Parse"/>.</summary>
-public sealed record ValidNotification(string DeliveryId, string Subscriber, Uri Url, string Type, string Source, string? Subject, DateTimeOffset? Time, JsonElement? Data);
+public sealed record ValidNotification(
+    string DeliveryId, string Subscriber, Uri Url, string Type, string Source, string? Subject, DateTimeOffset? Time, JsonElement? Data,
+    string DataContentType = NotificationMessage.JsonContentType);

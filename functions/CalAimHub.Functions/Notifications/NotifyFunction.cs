@@ -62,7 +62,7 @@ public sealed partial class NotifyFunction(
         Type = notification.Type,
         Subject = notification.Subject,
         Time = notification.Time ?? invocation.Metadata.InsertionTime ?? time.GetUtcNow(),
-        DataContentType = "application/json",
+        DataContentType = notification.DataContentType,
         Data = notification.Data,
     };
 

@@ -13,10 +13,15 @@ namespace CalAimHub.Functions.Referrals;
 public static class ProviderDirectoryApi
 {
     public const string TableName = "Providers";
+    public const string ImportRoute = "/api/providers/import";
+
+    /// <summary>Default cap of an HSDS import body (<c>Providers:MaxImportBytes</c>).</summary>
+    public const int DefaultMaxImportBytes = 8 * 1024 * 1024;
     private const string Partition = "provider";
 
     public static void MapProviderDirectoryApi(this WebApplication app)
     {
+        app.MapPost(ImportRoute, ImportAsync);
         app.MapPut("/api/providers/{npi}", PutAsync);
         app.MapGet("/api/providers/{npi}", GetAsync);
     }
@@ -51,6 +56,87 @@ public static class ProviderDirectoryApi
         return existed ? Results.Json(entry, ReferralJson.Options) : Results.Json(entry, ReferralJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
+    /// <summary>
+    /// <c>POST /api/providers/import</c>: an Open Referral HSDS 3.x export (JSON) → directory entries, one per NPI, mapped
+    /// by <see cref="HsdsProviderMapping"/>. 200 with <see cref="HsdsImportSummary"/>. A body over
+    /// <c>Providers:MaxImportBytes</c> → 413, not JSON / malformed / wrong shape → 400 (415 for another content type); in
+    /// those cases nothing is stored. An entry equal to the stored one is not rewritten, so a re-import changes nothing.
+    /// </summary>
+    private static async Task<IResult> ImportAsync(HttpRequest http, StorageAccount storage, TimeProvider time, IConfiguration configuration, CancellationToken ct)
+    {
+        if (!(http.ContentType?.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase) ?? false))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "JSON expected", detail: "send the HSDS 3.x export as application/json");
+        }
+
+        var max = configuration.GetValue<int?>("Providers:MaxImportBytes") is { } configured and > 0 ? configured : DefaultMaxImportBytes;
+        var body = await ReadLimitedAsync(http, max, ct);
+        if (body is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large",
+                detail: $"the export is larger than {max} bytes; split it by organization and import the parts");
+        }
+
+        HsdsMapping mapping;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var (mapped, errors) = HsdsProviderMapping.Map(document.RootElement);
+            if (mapped is null)
+            {
+                return Invalid(errors, "Invalid HSDS export");
+            }
+
+            mapping = mapped;
+        }
+        catch (JsonException e)
+        {
+            return Invalid([new("$", $"is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})")], "Invalid HSDS export");
+        }
+
+        var table = storage.Tables.GetTableClient(TableName);
+        int imported = 0, updated = 0, unchanged = 0;
+        var now = time.GetUtcNow();
+        foreach (var entry in mapping.Entries)
+        {
+            var stored = await table.GetEntityIfExistsAsync<TableEntity>(Partition, entry.Npi, select: ["Entry"], cancellationToken: ct);
+            if (stored.HasValue && stored.Value!.GetString("Entry") == JsonSerializer.Serialize(entry, ReferralJson.Options))
+            {
+                unchanged++;
+                continue;
+            }
+
+            await table.UpsertEntityAsync(ToEntity(entry, now), TableUpdateMode.Replace, ct);
+            _ = stored.HasValue ? updated++ : imported++;
+        }
+
+        return Results.Json(new HsdsImportSummary(imported, updated, unchanged, mapping.Skipped), ReferralJson.Options);
+    }
+
+    /// <summary>The body, or null when longer than <paramref name="max"/> bytes (checked while reading, not only by Content-Length).</summary>
+    private static async Task<byte[]?> ReadLimitedAsync(HttpRequest http, int max, CancellationToken ct)
+    {
+        if (http.ContentLength > max)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int read;
+        while ((read = await http.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > max)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
     private static async Task<IResult> GetAsync(string npi, StorageAccount storage, CancellationToken ct)
     {
         if (Domain.Authorizations.NationalProviderIdentifier.IsValid(npi)
@@ -74,8 +160,14 @@ public static class ProviderDirectoryApi
         ["UpdatedAt"] = updatedAt,
     };
 
-    private static IResult Invalid(IReadOnlyList<ReferralFieldError> errors) => Results.ValidationProblem(
+    private static IResult Invalid(IReadOnlyList<ReferralFieldError> errors, string title = "Invalid provider") => Results.ValidationProblem(
         errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
         detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
-        title: "Invalid provider");
+        title: title);
 }
+
+/// <param name="Imported">New directory entries.</param>
+/// <param name="Updated">Entries that existed and changed.</param>
+/// <param name="Unchanged">Entries equal to the stored ones (not rewritten).</param>
+/// <param name="Skipped">HSDS objects left out, each with its id and the reason.</param>
+public sealed record HsdsImportSummary(int Imported, int Updated, int Unchanged, IReadOnlyList<HsdsSkipped> Skipped);

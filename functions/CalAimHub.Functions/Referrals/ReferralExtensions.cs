@@ -21,6 +21,9 @@ public static class ReferralExtensions
         builder.Services.AddSingleton<WebhookPlatforms>();
         builder.Services.AddSingleton<TableReferralLedger>();
         builder.Services.AddSingleton<IReferralLedger>(sp => sp.GetRequiredService<TableReferralLedger>());
+
+        // Referral notices as FHIR Task for FHIR platforms (and subscribers with Notifications:Subscribers:{id}:Format=fhir).
+        builder.Services.AddSingleton<Notifications.INotificationFormatter, ReferralFhirNoticeFormatter>();
     }
 
     public static void MapReferrals(this WebApplication app)
