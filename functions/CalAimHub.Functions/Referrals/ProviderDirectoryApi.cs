@@ -1,3 +1,4 @@
+using CalAimHub.Functions.Extensions;
 using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Referrals;
@@ -70,7 +71,7 @@ public static class ProviderDirectoryApi
         }
 
         var max = configuration.GetValue<int?>("Providers:MaxImportBytes") is { } configured and > 0 ? configured : DefaultMaxImportBytes;
-        var body = await ReadLimitedAsync(http, max, ct);
+        var body = await http.ReadLimitedAsync(max, ct);
         if (body is null)
         {
             return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large",
@@ -113,29 +114,6 @@ public static class ProviderDirectoryApi
         return Results.Json(new HsdsImportSummary(imported, updated, unchanged, mapping.Skipped), ReferralJson.Options);
     }
 
-    /// <summary>The body, or null when longer than <paramref name="max"/> bytes (checked while reading, not only by Content-Length).</summary>
-    private static async Task<byte[]?> ReadLimitedAsync(HttpRequest http, int max, CancellationToken ct)
-    {
-        if (http.ContentLength > max)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int read;
-        while ((read = await http.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > max)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
 
     private static async Task<IResult> GetAsync(string npi, StorageAccount storage, CancellationToken ct)
     {

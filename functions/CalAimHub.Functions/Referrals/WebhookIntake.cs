@@ -1,3 +1,4 @@
+using CalAimHub.Functions.Extensions;
 using System.Text.Json;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Hosting.Webhooks;
@@ -39,7 +40,7 @@ public static partial class WebhookIntake
         }
 
         var max = platforms.MaxBodyBytes;
-        var body = await ReadLimitedAsync(http, max, ct);
+        var body = await http.ReadLimitedAsync(max, ct);
         if (body is null)
         {
             return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Payload too large",
@@ -119,29 +120,6 @@ public static partial class WebhookIntake
         }
     }
 
-    /// <summary>The raw body bytes (the signature covers them exactly), or null when longer than <paramref name="max"/>.</summary>
-    private static async Task<byte[]?> ReadLimitedAsync(HttpRequest http, int max, CancellationToken ct)
-    {
-        if (http.ContentLength > max)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await http.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > max)
-            {
-                return null;
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
 
     internal static IResult Invalid(IReadOnlyList<ReferralFieldError> errors) => Results.ValidationProblem(
         errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),

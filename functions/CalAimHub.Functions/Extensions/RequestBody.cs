@@ -1,0 +1,31 @@
+namespace CalAimHub.Functions.Extensions;
+
+public static class RequestBody
+{
+    /// <summary>
+    /// The raw request body, or null when it is longer than <paramref name="maxBytes"/>: checked while reading, not only
+    /// by Content-Length, which a client may omit or understate. Raw bytes, because a signature covers them exactly.
+    /// </summary>
+    public static async Task<byte[]?> ReadLimitedAsync(this HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+}
