@@ -23,8 +23,14 @@ switch (command)
     case "ingestion":
         await IngestionBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--parallelism").Skip(1).Select(int.Parse).FirstOrDefault(8), args.Contains("--dry-run-only"));
         return 0;
+    case "webhooks":
+        await WebhooksBenchmark.RunAsync(args.SkipWhile(a => a != "--rate").Skip(1).Select(int.Parse).FirstOrDefault(200), args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(20), !args.Contains("--no-probe"));
+        return 0;
+    case "webhooks-load":
+        // The webhooks benchmark's load generator, run by it as a second process.
+        return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks");
         return 2;
 }
 

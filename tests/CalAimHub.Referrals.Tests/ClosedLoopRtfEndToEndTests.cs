@@ -1,0 +1,274 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Hosting.Webhooks;
+using CalAimHub.LocalHost;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CalAimHub.Referrals.Tests;
+
+/// <summary>
+/// The hub for the full closed loop with a real file drop: like <see cref="ReferralHub"/> (Azurite in memory, the real
+/// handler, accelerated clock, signed receiver per subscriber), plus blob events on the <c>inbound</c> container and a
+/// registered ingestion partner, so an RTF CSV uploaded under <c>inbound/{partner}/rtf/</c> goes through ingestion and its
+/// referral-status event reaches <c>ReferralStatusFiles</c>. The receiver keeps every raw delivery, so redeliveries count.
+/// </summary>
+public sealed class ClosedLoopHub : IAsyncLifetime
+{
+    public const string Partner = "ecm-rtf-e2e";
+
+    public LocalHub Hub { get; private set; } = null!;
+
+    public HttpClient Api { get; private set; } = null!;
+
+    /// <summary>Every delivery as received (raw, in arrival order), redeliveries included.</summary>
+    public ConcurrentQueue<Notice> Deliveries { get; } = new();
+
+    public int SignatureFailures;
+
+    private WebApplication? receiver;
+    private int order;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapPost("/events/{subscriber}", async (string subscriber, HttpRequest request) =>
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer);
+            var id = request.Headers["webhook-id"].ToString();
+            var timestamp = request.Headers["webhook-timestamp"].ToString();
+            // The signer stamps the hub's clock, which runs accelerated here: the HMAC over id.timestamp.body is what is checked
+            // (tolerance judged at the stamped time, as ReferralHub does); a wrong secret or altered body still fails.
+            var signedAt = long.TryParse(timestamp, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UnixEpoch;
+            if (StandardWebhookSignature.Verify(id, timestamp, request.Headers["webhook-signature"], buffer.ToArray(), [WebhookHub.Secret], signedAt) is not null)
+            {
+                Interlocked.Increment(ref SignatureFailures);
+                return Results.Unauthorized();
+            }
+
+            using var body = JsonDocument.Parse(buffer.ToArray());
+            var root = body.RootElement;
+            Deliveries.Enqueue(new Notice(id, subscriber, root.GetProperty("type").GetString()!, root.GetProperty("subject").GetString()!,
+                root.GetProperty("data").Clone(), root.GetRawText(), Interlocked.Increment(ref order)));
+            return Results.NoContent();
+        });
+        await app.StartAsync();
+        receiver = app;
+        var url = app.Urls.First() + "/events/";
+
+        var settings = new Dictionary<string, string>
+        {
+            [$"Webhooks__Platforms__{ReferralHub.Platform}__Secrets__0"] = WebhookHub.Secret,
+            ["Authorizations__AcceleratedClock__Start"] = "2026-05-04T09:00:00-07:00",
+            ["Authorizations__AcceleratedClock__Speed"] = ReferralHub.Speed.ToString(CultureInfo.InvariantCulture),
+            ["Referrals__AuthorizationServices"] = "",
+            ["Notifications__RequireHttps"] = "false",
+            ["Workflows__MaxTimerDelay"] = "00:00:01",
+            [$"Ingestion__Partners__{Partner}__Kinds__0"] = "rtf",
+        };
+        foreach (var subscriber in new[] { ReferralHub.Platform, "members", "plan-staff" })
+        {
+            settings[$"Notifications__Subscribers__{subscriber}__Url"] = url + subscriber;
+            settings[$"Notifications__Subscribers__{subscriber}__Secrets__0"] = WebhookHub.Secret;
+        }
+
+        Hub = await LocalHub.StartAsync(new LocalHubOptions
+        {
+            InMemoryStorage = true,
+            HttpPort = 0,
+            UseLocalSettingsFile = false,
+            EnableBlobEvents = true,
+            BlobPollInterval = TimeSpan.FromMilliseconds(200),
+            AppSettings = settings,
+            HostOverrides = new Dictionary<string, string> { ["extensions:queues:maxPollingInterval"] = "00:00:00.100" },
+        });
+        Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Api?.Dispose();
+        if (Hub is not null)
+        {
+            await Hub.DisposeAsync();
+        }
+
+        if (receiver is not null)
+        {
+            await receiver.DisposeAsync();
+        }
+    }
+
+    public async Task PutProviderAsync(string npi, string name, string service, int available)
+    {
+        var response = await Api.PutAsJsonAsync($"/api/providers/{npi}", new
+        {
+            name,
+            services = new[] { service },
+            counties = new[] { "Alameda" },
+            capacity = new { serving = 10 - available, ableToServe = 10 },
+        });
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    public async Task<HttpResponseMessage> WebhookAsync(string body)
+    {
+        var id = "evt_" + Guid.NewGuid().ToString("N");
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var at = DateTimeOffset.UtcNow;
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/webhooks/{ReferralHub.Platform}", UriKind.Relative)) { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
+        request.Headers.Add(StandardWebhookSignature.IdHeader, id);
+        request.Headers.Add(StandardWebhookSignature.TimestampHeader, at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(StandardWebhookSignature.SignatureHeader, StandardWebhookSignature.Sign(id, at, bytes, [WebhookHub.Secret]));
+        return await Api.SendAsync(request);
+    }
+
+    public async Task<JsonElement> ReferralAsync(string referralId)
+    {
+        var response = await Api.GetAsync(new Uri($"/api/referrals/{Uri.EscapeDataString(referralId)}", UriKind.Relative));
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    public async Task<JsonElement> WaitForWorkflowAsync(string referralId, Func<JsonElement, bool> until, TimeSpan timeout, string what)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        JsonElement last = default;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            last = await ReferralAsync(referralId);
+            if (last.TryGetProperty("workflow", out var workflow) && workflow.ValueKind == JsonValueKind.Object && until(workflow))
+            {
+                return workflow;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"referral {referralId}: {what} not reached in {timeout.TotalSeconds} s; last: {last}\nhandler:\n{string.Join('\n', Hub.HandlerOutput.TakeLast(40))}");
+    }
+}
+
+/// <summary>
+/// Issue 6, "Tests that must exist", the end-to-end case: referral created by a signed webhook → routed → the first provider
+/// stays silent → re-routed at the acknowledgement deadline (accelerated clock) → accepted by the second provider → closed by
+/// an RTF file dropped under <c>inbound/{partner}/rtf/</c> (real ingestion, real <c>ReferralStatusFiles</c> matching by CIN +
+/// NPI) → the referrer (and the member) notified exactly once per notifying step, every delivery validly signed.
+/// </summary>
+public sealed class ClosedLoopRtfEndToEndTests(ClosedLoopHub hub) : IClassFixture<ClosedLoopHub>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(45);
+
+    private const string Service = "housing-deposits";
+    private const string FirstNpi = "1000000012";
+    private const string SecondNpi = "1000000004";
+
+    private static bool Phase(JsonElement workflow, string phase) => workflow.GetProperty("phase").GetString() == phase;
+
+    [Fact]
+    public async Task Webhook_referral_times_out_reroutes_is_accepted_and_closed_by_an_rtf_drop_with_one_signed_notice_per_step()
+    {
+        const string id = "R-E2E-RTF-1";
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        await hub.PutProviderAsync(FirstNpi, "Deposits First", Service, available: 9);
+        await hub.PutProviderAsync(SecondNpi, "Deposits Second", Service, available: 2);
+
+        // 1. Created by a signed webhook (routine: 2 business days to answer, ~8 real seconds at 6 virtual hours per second).
+        var created = await hub.WebhookAsync(ReferralHub.Created(id, Service));
+        Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+
+        // 2. Routed to the best-ranked provider, with a deadline.
+        var routed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+        Assert.Equal(FirstNpi, routed.GetProperty("offers")[0].GetProperty("npi").GetString());
+        Assert.NotEqual(JsonValueKind.Null, routed.GetProperty("nextDeadline").ValueKind);
+
+        // 3. The first provider says nothing: at the deadline the referral goes to the next one.
+        var rerouted = await hub.WaitForWorkflowAsync(referralId, w => w.GetProperty("offers").GetArrayLength() == 2, Wait, "re-routed at the deadline");
+        var first = rerouted.GetProperty("offers")[0];
+        Assert.Equal("timed-out", first.GetProperty("outcome").GetString());
+        Assert.Equal(first.GetProperty("dueAt").GetDateTimeOffset(), first.GetProperty("answeredAt").GetDateTimeOffset());
+        Assert.Equal(SecondNpi, rerouted.GetProperty("offers")[1].GetProperty("npi").GetString());
+        Assert.Equal("awaiting-acknowledgement", rerouted.GetProperty("phase").GetString());
+
+        // 4. The second provider accepts (its platform's signed webhook).
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", SecondNpi, occurredAt: "2026-05-06T11:00:00-07:00"))).StatusCode);
+        var accepted = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "accepted"), Wait, "accepted by the second provider");
+        Assert.Equal("accepted", accepted.GetProperty("offers")[1].GetProperty("outcome").GetString());
+
+        // 5. Closed via a real RTF file drop: the member's CIN, the accepting provider's NPI, status, date and closure reason.
+        var blob = $"{ClosedLoopHub.Partner}/rtf/2026-05 RTF.csv";
+        var csv = RtfCsv(ReferralSamples.Cin, SecondNpi, "Referral Loop Closed", "05/06/2026", "Services Received");
+        await hub.Hub.Storage.Blobs.GetBlobContainerClient("inbound").GetBlobClient(blob).UploadAsync(BinaryData.FromString(csv), overwrite: true);
+        var closed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "closed"), Wait, "closed by the RTF drop");
+
+        Assert.Equal("Services Received", closed.GetProperty("closureReason").GetString());
+        Assert.Equal("Completed", closed.GetProperty("runtimeStatus").GetString());
+        var history = closed.GetProperty("history").EnumerateArray().Select(h => (h.GetProperty("status").GetString(), h.GetProperty("source").GetString())).ToArray();
+        Assert.Equal(("Accepted", "webhook"), history[^2]);
+        Assert.Equal(("Referral Loop Closed", "rtf"), history[^1]);
+        var view = await hub.ReferralAsync(referralId);
+        Assert.Equal(("Referral Loop Closed", "completed"), (view.GetProperty("status").GetString(), view.GetProperty("taskStatus").GetString()));
+
+        // 6. Notices: wait for the closure pair, let stragglers and redeliveries arrive, then count raw deliveries.
+        var deadline = DateTimeOffset.UtcNow + Wait;
+        while (DateTimeOffset.UtcNow < deadline && hub.Deliveries.Count(n => n.Subject == referralId && n.Type == ReferralWorkflow.Closed) < 2)
+        {
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(1500);
+        var raw = hub.Deliveries.Where(n => n.Subject == referralId).OrderBy(n => n.Order).ToArray();
+        Assert.Equal(0, hub.SignatureFailures);
+        Assert.Equal(raw.Length, raw.Select(n => n.Id).Distinct().Count()); // no redelivery of any webhook-id
+
+        string[] expected =
+        [
+            $"{ReferralHub.Platform}:{ReferralWorkflow.Assigned}", $"members:{ReferralWorkflow.Assigned}",
+            $"{ReferralHub.Platform}:{ReferralWorkflow.Closed}", $"members:{ReferralWorkflow.Closed}",
+        ];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), raw.Select(n => $"{n.Subscriber}:{n.Type}").Order(StringComparer.Ordinal));
+
+        // The referrer's view in order: assigned to the second provider, then closed with the file's reason.
+        var referrer = raw.Where(n => n.Subscriber == ReferralHub.Platform).ToArray();
+        Assert.Equal([ReferralWorkflow.Assigned, ReferralWorkflow.Closed], referrer.Select(n => n.Type));
+        Assert.All(referrer, n => Assert.Equal(SecondNpi, n.Data.GetProperty("providerNpi").GetString()));
+        Assert.Equal("Services Received", referrer[1].Data.GetProperty("closureReason").GetString());
+        Assert.All(raw, n => Assert.DoesNotContain(ReferralSamples.Cin, n.Raw));
+    }
+
+    /// <summary>A one-row RTF (layout A) as a partner would send it; column names and codes from the rtf-a schema.</summary>
+    private static string RtfCsv(string cin, string npi, string status, string date, string reason)
+    {
+        var row = new (string Column, string Value)[]
+        {
+            ("Primary Payer (MCP) Identifier", "MCP001"), ("MCP Name", "Example Health Plan"), ("Member Client Index Number (CIN)", cin),
+            ("Member Last Name", "Quillfeather"), ("Member First Name", "Rosalind"), ("Member New Address Indicator", "N"),
+            ("Member Homelessness Indicator", "N"), ("Member Residential Address", ""), ("Member Residential City", ""),
+            ("Member Residential State", ""), ("Member Residential Zip", ""), ("Member New Phone Number Indicator", "N"),
+            ("Member Phone Number", ""), ("Member POF Indicator", "Y"), ("Member POF", "1a"), ("Member ECM Status", "Enrolled"),
+            ("Member Acuity Level", "High"), ("ECM Enrollment Start Date", "03/01/2026"), ("ECM Enrollment End Date", ""),
+            ("Date of Latest Care Plan Revision", "04/20/2026"), ("Date of Most Recent Care Conference", ""),
+            ("Date Assessment Started", "03/02/2026"), ("Date of Most Recent Completed Assessment", "03/09/2026"),
+            ("Date of Most Recent Encounter with Member", "04/28/2026"), ("ECM Lead Care Manager Name", "Casey Caremanager"),
+            ("ECM Lead Care Manager Phone Number", "(555) 555-0100"), ("ECM Lead Care Manager Email", "casey@provider.example"),
+            ("Discontinuation Date", ""), ("Discontinuation Reason Code", ""), ("Discontinuation Reason", ""), ("In Person", "2"),
+            ("Telephonic/Video", "1"), ("Member Information Return Transmission File Production Date", "05/01/2026"),
+            ("Member Information File Reporting Period", "04/2026"), ("ECM Provider Name", "Deposits Second"), ("ECM Provider NPI", npi),
+            ("ECM Provider TIN", "12-3456789"), ("ECM Provider Phone Number", "555-555-0101"), ("Referral Status", status),
+            ("Date of Referral Status Update", date), ("Reason for Referral Loop Closure", reason),
+        };
+        return string.Join(',', row.Select(c => c.Column)) + "\r\n" + string.Join(',', row.Select(c => c.Value)) + "\r\n";
+    }
+}
