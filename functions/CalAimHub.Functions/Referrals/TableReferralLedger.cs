@@ -47,11 +47,12 @@ public sealed class TableReferralLedger(StorageAccount storage, IReferralStatusS
         var partition = referralEvent.ReferralId;
         for (var attempt = 1; ; attempt++)
         {
-            var seen = await Table.GetEntityIfExistsAsync<TableEntity>(partition, EventPrefix + referralEvent.EventId, cancellationToken: cancellationToken);
-            if (seen.HasValue)
+            // One round trip for both rows this decision needs: the event's dedupe row and the referral's state row.
+            var (seen, stored) = await ReadRowsAsync(partition, EventPrefix + referralEvent.EventId, cancellationToken);
+            if (seen is not null)
             {
-                var first = ReadEvent(seen.Value!);
-                if (seen.Value!.GetBoolean("Dispatched") != true)
+                var first = ReadEvent(seen);
+                if (seen.GetBoolean("Dispatched") != true)
                 {
                     await DispatchAsync(partition, first, cancellationToken);
                 }
@@ -59,8 +60,7 @@ public sealed class TableReferralLedger(StorageAccount storage, IReferralStatusS
                 return new LedgerResult(LedgerOutcome.Duplicate, first);
             }
 
-            var stored = await Table.GetEntityIfExistsAsync<TableEntity>(partition, ReferralRow, cancellationToken: cancellationToken);
-            var current = stored.HasValue ? ReadSnapshot(stored.Value!) : null;
+            var current = stored is not null ? ReadSnapshot(stored) : null;
             var status = current is not null && statusSource is not null
                 ? await statusSource.CurrentAsync(referralEvent.ReferralId, cancellationToken) ?? current.Status
                 : current?.Status;
@@ -85,8 +85,8 @@ public sealed class TableReferralLedger(StorageAccount storage, IReferralStatusS
             };
             TableTransactionAction[] commit =
             [
-                stored.HasValue
-                    ? new(TableTransactionActionType.UpdateReplace, state, stored.Value!.ETag)
+                stored is not null
+                    ? new(TableTransactionActionType.UpdateReplace, state, stored.ETag)
                     : new(TableTransactionActionType.Add, state),
                 new(TableTransactionActionType.Add, row),
             ];
@@ -136,6 +136,25 @@ public sealed class TableReferralLedger(StorageAccount storage, IReferralStatusS
         }
 
         return found;
+    }
+
+    private async Task<(TableEntity? Event, TableEntity? Referral)> ReadRowsAsync(string partition, string eventRow, CancellationToken cancellationToken)
+    {
+        TableEntity? seen = null, stored = null;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and (RowKey eq {ReferralRow} or RowKey eq {eventRow})");
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            if (entity.RowKey == ReferralRow)
+            {
+                stored = entity;
+            }
+            else
+            {
+                seen = entity;
+            }
+        }
+
+        return (seen, stored);
     }
 
     private async Task DispatchAsync(string partition, ReferralEvent referralEvent, CancellationToken cancellationToken)
