@@ -110,55 +110,11 @@ public sealed class ClosedLoopHub : IAsyncLifetime
             await receiver.DisposeAsync();
         }
     }
-
-    public async Task PutProviderAsync(string npi, string name, string service, int available)
-    {
-        var response = await Api.PutAsJsonAsync($"/api/providers/{npi}", new
-        {
-            name,
-            services = new[] { service },
-            counties = new[] { "Alameda" },
-            capacity = new { serving = 10 - available, ableToServe = 10 },
-        });
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-    }
-
-    public async Task<HttpResponseMessage> WebhookAsync(string body)
-    {
-        var id = "evt_" + Guid.NewGuid().ToString("N");
-        var bytes = Encoding.UTF8.GetBytes(body);
-        var at = DateTimeOffset.UtcNow;
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/webhooks/{ReferralHub.Platform}", UriKind.Relative)) { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
-        request.Headers.Add(StandardWebhookSignature.IdHeader, id);
-        request.Headers.Add(StandardWebhookSignature.TimestampHeader, at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add(StandardWebhookSignature.SignatureHeader, StandardWebhookSignature.Sign(id, at, bytes, [WebhookHub.Secret]));
-        return await Api.SendAsync(request);
-    }
-
-    public async Task<JsonElement> ReferralAsync(string referralId)
-    {
-        var response = await Api.GetAsync(new Uri($"/api/referrals/{Uri.EscapeDataString(referralId)}", UriKind.Relative));
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
-
-    public async Task<JsonElement> WaitForWorkflowAsync(string referralId, Func<JsonElement, bool> until, TimeSpan timeout, string what)
-    {
-        var deadline = DateTimeOffset.UtcNow + timeout;
-        JsonElement last = default;
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            last = await ReferralAsync(referralId);
-            if (last.TryGetProperty("workflow", out var workflow) && workflow.ValueKind == JsonValueKind.Object && until(workflow))
-            {
-                return workflow;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"referral {referralId}: {what} not reached in {timeout.TotalSeconds} s; last: {last}\nhandler:\n{string.Join('\n', Hub.HandlerOutput.TakeLast(40))}");
-    }
+    public Task PutProviderAsync(string npi, string name, string service, int available) => Api.PutProviderAsync(npi, name, service, available);
+    public Task<HttpResponseMessage> WebhookAsync(string body) => Api.SendSignedWebhookAsync(ReferralHub.Platform, body);
+    public Task<JsonElement> ReferralAsync(string referralId) => Api.ReferralAsync(referralId);
+    public Task<JsonElement> WaitForWorkflowAsync(string referralId, Func<JsonElement, bool> until, TimeSpan timeout, string what) =>
+        Api.WaitForWorkflowAsync(referralId, until, timeout, what, () => $"\nhandler:\n{string.Join('\n', Hub.HandlerOutput.TakeLast(40))}");
 }
 
 /// <summary>

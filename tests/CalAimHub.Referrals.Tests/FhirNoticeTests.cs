@@ -102,18 +102,9 @@ public sealed class FhirNoticeHub : IAsyncLifetime
             await receiver.DisposeAsync();
         }
     }
-
     public async Task<HttpStatusCode> WebhookAsync(string platform, string body, string contentType)
     {
-        var id = "evt_" + Guid.NewGuid().ToString("N");
-        var bytes = Encoding.UTF8.GetBytes(body);
-        var at = DateTimeOffset.UtcNow;
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/webhooks/{platform}", UriKind.Relative)) { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        request.Headers.Add(StandardWebhookSignature.IdHeader, id);
-        request.Headers.Add(StandardWebhookSignature.TimestampHeader, at.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add(StandardWebhookSignature.SignatureHeader, StandardWebhookSignature.Sign(id, at, bytes, [WebhookHub.Secret]));
-        using var response = await Api.SendAsync(request);
+        using var response = await Api.SendSignedWebhookAsync(platform, body, contentType);
         return response.StatusCode;
     }
 
@@ -123,25 +114,8 @@ public sealed class FhirNoticeHub : IAsyncLifetime
             $$$"""{"name":"Provider {{{npi}}}","services":["{{{service}}}"],"counties":["Alameda"],"capacity":{"serving":1,"ableToServe":10}}""", Encoding.UTF8, "application/json"));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
-
-    public async Task WaitForPhaseAsync(string referralId, string phase)
-    {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        var last = "";
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            last = await Api.GetStringAsync(new Uri($"/api/referrals/{Uri.EscapeDataString(referralId)}", UriKind.Relative));
-            var root = JsonDocument.Parse(last).RootElement;
-            if (root.TryGetProperty("workflow", out var workflow) && workflow.ValueKind == JsonValueKind.Object && workflow.GetProperty("phase").GetString() == phase)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"referral {referralId} did not reach phase {phase}; last: {last}");
-    }
+    public Task WaitForPhaseAsync(string referralId, string phase) =>
+        Api.WaitForWorkflowAsync(referralId, w => w.GetProperty("phase").GetString() == phase, TimeSpan.FromSeconds(30), $"phase {phase}");
 
     /// <summary>(subscriber, CloudEvent, raw body) of the notices about a referral, once <paramref name="count"/> have arrived.</summary>
     public async Task<IReadOnlyList<(string Subscriber, JsonElement Event, string Raw)>> NoticesAsync(string referralId, int count)

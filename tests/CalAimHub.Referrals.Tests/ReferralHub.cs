@@ -108,31 +108,8 @@ public sealed class ReferralHub : IAsyncLifetime
             await receiver.DisposeAsync();
         }
     }
-
-    public async Task PutProviderAsync(string npi, string name, string service, int available = 5)
-    {
-        var response = await Api.PutAsJsonAsync($"/api/providers/{npi}", new
-        {
-            name,
-            services = new[] { service },
-            counties = new[] { "Alameda" },
-            capacity = new { serving = 10 - available, ableToServe = 10 },
-        });
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-    }
-
-    public async Task<HttpResponseMessage> WebhookAsync(string body, string? webhookId = null)
-    {
-        var id = webhookId ?? "evt_" + Guid.NewGuid().ToString("N");
-        var bytes = Encoding.UTF8.GetBytes(body);
-        var at = DateTimeOffset.UtcNow;
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/webhooks/{Platform}", UriKind.Relative)) { Content = new ByteArrayContent(bytes) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
-        request.Headers.Add(StandardWebhookSignature.IdHeader, id);
-        request.Headers.Add(StandardWebhookSignature.TimestampHeader, at.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add(StandardWebhookSignature.SignatureHeader, StandardWebhookSignature.Sign(id, at, bytes, [WebhookHub.Secret]));
-        return await Api.SendAsync(request);
-    }
+    public Task PutProviderAsync(string npi, string name, string service, int available = 5) => Api.PutProviderAsync(npi, name, service, available);
+    public Task<HttpResponseMessage> WebhookAsync(string body, string? webhookId = null) => Api.SendSignedWebhookAsync(Platform, body, webhookId: webhookId);
 
     public static string Created(string referralId, string service, string urgency = "routine", string occurredAt = "2026-05-01T09:30:00-07:00") => $$"""
         {
@@ -154,31 +131,9 @@ public sealed class ReferralHub : IAsyncLifetime
           "status": "{{status}}"{{(npi is null ? "" : $", \"receivingProviderNpi\": \"{npi}\"")}}{{(reason is null ? "" : $", \"reason\": \"{reason}\"")}}
         }
         """;
-
-    public async Task<JsonElement> ReferralAsync(string referralId)
-    {
-        var response = await Api.GetAsync(new Uri($"/api/referrals/{Uri.EscapeDataString(referralId)}", UriKind.Relative));
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
-
-    /// <summary>Polls (real time) <c>GET /api/referrals/{id}</c> until its workflow view satisfies <paramref name="until"/>.</summary>
-    public async Task<JsonElement> WaitForWorkflowAsync(string referralId, Func<JsonElement, bool> until, TimeSpan timeout, string what)
-    {
-        var deadline = DateTimeOffset.UtcNow + timeout;
-        JsonElement last = default;
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            last = await ReferralAsync(referralId);
-            if (last.TryGetProperty("workflow", out var workflow) && workflow.ValueKind == JsonValueKind.Object && until(workflow))
-            {
-                return workflow;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"referral {referralId}: {what} not reached in {timeout.TotalSeconds} s; last: {last}");
-    }
+    public Task<JsonElement> ReferralAsync(string referralId) => Api.ReferralAsync(referralId);
+    public Task<JsonElement> WaitForWorkflowAsync(string referralId, Func<JsonElement, bool> until, TimeSpan timeout, string what) =>
+        Api.WaitForWorkflowAsync(referralId, until, timeout, what);
 
     public IReadOnlyList<Notice> NoticesFor(string referralId) => [.. Received.Values.Where(n => n.Subject == referralId).OrderBy(n => n.Order)];
 
