@@ -21,95 +21,20 @@ namespace CalAimHub.Referrals.Tests;
 /// registered ingestion partner, so an RTF CSV uploaded under <c>inbound/{partner}/rtf/</c> goes through ingestion and its
 /// referral-status event reaches <c>ReferralStatusFiles</c>. The receiver keeps every raw delivery, so redeliveries count.
 /// </summary>
-public sealed class ClosedLoopHub : IAsyncLifetime
+public sealed class ClosedLoopHub : SignedNoticeHub
 {
     public const string Partner = "ecm-rtf-e2e";
-
-    public LocalHub Hub { get; private set; } = null!;
-
-    public HttpClient Api { get; private set; } = null!;
 
     /// <summary>Every delivery as received (raw, in arrival order), redeliveries included.</summary>
     public ConcurrentQueue<Notice> Deliveries { get; } = new();
 
-    public int SignatureFailures;
+    protected override IReadOnlyList<string> Platforms => [ReferralHub.Platform];
 
-    private WebApplication? receiver;
-    private int order;
+    protected override bool BlobEvents => true;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapPost("/events/{subscriber}", async (string subscriber, HttpRequest request) =>
-        {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer);
-            var id = request.Headers["webhook-id"].ToString();
-            var timestamp = request.Headers["webhook-timestamp"].ToString();
-            // The signer stamps the hub's clock, which runs accelerated here: the HMAC over id.timestamp.body is what is checked
-            // (tolerance judged at the stamped time, as ReferralHub does); a wrong secret or altered body still fails.
-            var signedAt = long.TryParse(timestamp, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UnixEpoch;
-            if (StandardWebhookSignature.Verify(id, timestamp, request.Headers["webhook-signature"], buffer.ToArray(), [WebhookHub.Secret], signedAt) is not null)
-            {
-                Interlocked.Increment(ref SignatureFailures);
-                return Results.Unauthorized();
-            }
+    protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [new($"Ingestion__Partners__{Partner}__Kinds__0", "rtf")];
 
-            using var body = JsonDocument.Parse(buffer.ToArray());
-            var root = body.RootElement;
-            Deliveries.Enqueue(new Notice(id, subscriber, root.GetProperty("type").GetString()!, root.GetProperty("subject").GetString()!,
-                root.GetProperty("data").Clone(), root.GetRawText(), Interlocked.Increment(ref order)));
-            return Results.NoContent();
-        });
-        await app.StartAsync();
-        receiver = app;
-        var url = app.Urls.First() + "/events/";
-
-        var settings = new Dictionary<string, string>
-        {
-            [$"Webhooks__Platforms__{ReferralHub.Platform}__Secrets__0"] = WebhookHub.Secret,
-            ["Authorizations__AcceleratedClock__Start"] = "2026-05-04T09:00:00-07:00",
-            ["Authorizations__AcceleratedClock__Speed"] = ReferralHub.Speed.ToString(CultureInfo.InvariantCulture),
-            ["Referrals__AuthorizationServices"] = "",
-            ["Notifications__RequireHttps"] = "false",
-            ["Workflows__MaxTimerDelay"] = "00:00:01",
-            [$"Ingestion__Partners__{Partner}__Kinds__0"] = "rtf",
-        };
-        foreach (var subscriber in new[] { ReferralHub.Platform, "members", "plan-staff" })
-        {
-            settings[$"Notifications__Subscribers__{subscriber}__Url"] = url + subscriber;
-            settings[$"Notifications__Subscribers__{subscriber}__Secrets__0"] = WebhookHub.Secret;
-        }
-
-        Hub = await LocalHub.StartAsync(new LocalHubOptions
-        {
-            InMemoryStorage = true,
-            HttpPort = 0,
-            UseLocalSettingsFile = false,
-            EnableBlobEvents = true,
-            BlobPollInterval = TimeSpan.FromMilliseconds(200),
-            AppSettings = settings,
-            HostOverrides = new Dictionary<string, string> { ["extensions:queues:maxPollingInterval"] = "00:00:00.100" },
-        });
-        Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress };
-    }
-
-    public async Task DisposeAsync()
-    {
-        Api?.Dispose();
-        if (Hub is not null)
-        {
-            await Hub.DisposeAsync();
-        }
-
-        if (receiver is not null)
-        {
-            await receiver.DisposeAsync();
-        }
-    }
+    protected override void OnDelivery(SignedDelivery delivery) => Deliveries.Enqueue(Notice.From(delivery));
     public Task PutProviderAsync(string npi, string name, string service, int available) => Api.PutProviderAsync(npi, name, service, available);
     public Task<HttpResponseMessage> WebhookAsync(string body) => Api.SendSignedWebhookAsync(ReferralHub.Platform, body);
     public Task<JsonElement> ReferralAsync(string referralId) => Api.ReferralAsync(referralId);

@@ -18,90 +18,23 @@ namespace CalAimHub.Referrals.Tests;
 /// The hub with two referral platforms: <c>ciela</c> (generic JSON) and <c>ehrwest</c> (FHIR, <c>Format=fhir</c>), and a
 /// signed-CloudEvents receiver per subscriber that keeps each delivery's whole CloudEvent (to see <c>datacontenttype</c>).
 /// </summary>
-public sealed class FhirNoticeHub : IAsyncLifetime
+public sealed class FhirNoticeHub : SignedNoticeHub
 {
     public const string GenericPlatform = "ciela";
     public const string FhirPlatform = "ehrwest";
 
-    public LocalHub Hub { get; private set; } = null!;
-
-    public HttpClient Api { get; private set; } = null!;
-
     public ConcurrentDictionary<string, JsonElement> Received { get; } = new();
 
-    public int SignatureFailures;
+    protected override IReadOnlyList<string> Platforms => [GenericPlatform, FhirPlatform];
 
-    private WebApplication? receiver;
+    protected override string ClockStart => "2026-07-06T09:00:00-07:00";
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.MapPost("/events/{subscriber}", async (string subscriber, HttpRequest request) =>
-        {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer);
-            var id = request.Headers["webhook-id"].ToString();
-            var timestamp = request.Headers["webhook-timestamp"].ToString();
-            var signedAt = long.TryParse(timestamp, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UnixEpoch;
-            if (StandardWebhookSignature.Verify(id, timestamp, request.Headers["webhook-signature"], buffer.ToArray(), [WebhookHub.Secret], signedAt) is not null)
-            {
-                Interlocked.Increment(ref SignatureFailures);
-                return Results.Unauthorized();
-            }
+    protected override double ClockSpeed => 60;
 
-            using var body = JsonDocument.Parse(buffer.ToArray());
-            var root = body.RootElement.Clone();
-            Received.TryAdd(id, JsonSerializer.SerializeToElement(new { subscriber, cloudEvent = root, raw = Encoding.UTF8.GetString(buffer.ToArray()) }));
-            return Results.NoContent();
-        });
-        await app.StartAsync();
-        receiver = app;
-        var url = app.Urls.First() + "/events/";
+    protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [new($"Webhooks__Platforms__{FhirPlatform}__Format", "fhir")];
 
-        var settings = new Dictionary<string, string>
-        {
-            [$"Webhooks__Platforms__{GenericPlatform}__Secrets__0"] = WebhookHub.Secret,
-            [$"Webhooks__Platforms__{FhirPlatform}__Secrets__0"] = WebhookHub.Secret,
-            [$"Webhooks__Platforms__{FhirPlatform}__Format"] = "fhir",
-            ["Authorizations__AcceleratedClock__Start"] = "2026-07-06T09:00:00-07:00",
-            ["Authorizations__AcceleratedClock__Speed"] = "60",
-            ["Referrals__AuthorizationServices"] = "",
-            ["Notifications__RequireHttps"] = "false",
-            ["Workflows__MaxTimerDelay"] = "00:00:01",
-        };
-        foreach (var subscriber in new[] { GenericPlatform, FhirPlatform, "members", "plan-staff" })
-        {
-            settings[$"Notifications__Subscribers__{subscriber}__Url"] = url + subscriber;
-            settings[$"Notifications__Subscribers__{subscriber}__Secrets__0"] = WebhookHub.Secret;
-        }
-
-        Hub = await LocalHub.StartAsync(new LocalHubOptions
-        {
-            InMemoryStorage = true,
-            HttpPort = 0,
-            UseLocalSettingsFile = false,
-            EnableBlobEvents = false,
-            AppSettings = settings,
-            HostOverrides = new Dictionary<string, string> { ["extensions:queues:maxPollingInterval"] = "00:00:00.100" },
-        });
-        Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress };
-    }
-
-    public async Task DisposeAsync()
-    {
-        Api?.Dispose();
-        if (Hub is not null)
-        {
-            await Hub.DisposeAsync();
-        }
-
-        if (receiver is not null)
-        {
-            await receiver.DisposeAsync();
-        }
-    }
+    protected override void OnDelivery(SignedDelivery delivery) => Received.TryAdd(
+        delivery.Id, JsonSerializer.SerializeToElement(new { subscriber = delivery.Subscriber, cloudEvent = delivery.CloudEvent, raw = delivery.Raw }));
     public async Task<HttpStatusCode> WebhookAsync(string platform, string body, string contentType)
     {
         using var response = await Api.SendSignedWebhookAsync(platform, body, contentType);

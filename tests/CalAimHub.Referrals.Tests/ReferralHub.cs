@@ -16,96 +16,23 @@ namespace CalAimHub.Referrals.Tests;
 /// CloudEvents receiver on loopback per subscriber (referrer platform, members, plan staff), and an accelerated clock
 /// (6 virtual hours per real second) so acknowledgement deadlines pass in seconds with the real calendar.
 /// </summary>
-public sealed class ReferralHub : IAsyncLifetime
+public sealed class ReferralHub : SignedNoticeHub
 {
     public const string Platform = "ciela";
     public const double Speed = 21_600;
-
-    public LocalHub Hub { get; private set; } = null!;
-
-    public HttpClient Api { get; private set; } = null!;
 
     /// <summary>Deliveries by webhook-id: a redelivery of the same id is recorded once.</summary>
     public ConcurrentDictionary<string, Notice> Received { get; } = new();
 
     public int DuplicateDeliveries;
 
-    public int SignatureFailures;
+    protected override IReadOnlyList<string> Platforms => [Platform];
 
-    private WebApplication? receiver;
-    private int order;
-
-    public async Task InitializeAsync()
+    protected override void OnDelivery(SignedDelivery delivery)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.MapPost("/events/{subscriber}", async (string subscriber, HttpRequest request) =>
+        if (!Received.TryAdd(delivery.Id, Notice.From(delivery)))
         {
-            using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer);
-            var id = request.Headers["webhook-id"].ToString();
-            var timestamp = request.Headers["webhook-timestamp"].ToString();
-            var signedAt = long.TryParse(timestamp, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UnixEpoch;
-            if (StandardWebhookSignature.Verify(id, timestamp, request.Headers["webhook-signature"], buffer.ToArray(), [WebhookHub.Secret], signedAt) is not null)
-            {
-                Interlocked.Increment(ref SignatureFailures);
-                return Results.Unauthorized();
-            }
-
-            using var body = JsonDocument.Parse(buffer.ToArray());
-            var root = body.RootElement;
-            var notice = new Notice(id, subscriber, root.GetProperty("type").GetString()!, root.GetProperty("subject").GetString()!, root.GetProperty("data").Clone(),
-                root.GetRawText(), Interlocked.Increment(ref order));
-            if (!Received.TryAdd(id, notice))
-            {
-                Interlocked.Increment(ref DuplicateDeliveries);
-            }
-
-            return Results.NoContent();
-        });
-        await app.StartAsync();
-        receiver = app;
-        var url = app.Urls.First() + "/events/";
-
-        var settings = new Dictionary<string, string>
-        {
-            [$"Webhooks__Platforms__{Platform}__Secrets__0"] = WebhookHub.Secret,
-            ["Authorizations__AcceleratedClock__Start"] = "2026-05-04T09:00:00-07:00",
-            ["Authorizations__AcceleratedClock__Speed"] = Speed.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Referrals__AuthorizationServices"] = "",
-            ["Notifications__RequireHttps"] = "false",
-            ["Workflows__MaxTimerDelay"] = "00:00:01",
-        };
-        foreach (var subscriber in new[] { Platform, "members", "plan-staff" })
-        {
-            settings[$"Notifications__Subscribers__{subscriber}__Url"] = url + subscriber;
-            settings[$"Notifications__Subscribers__{subscriber}__Secrets__0"] = WebhookHub.Secret;
-        }
-
-        Hub = await LocalHub.StartAsync(new LocalHubOptions
-        {
-            InMemoryStorage = true,
-            HttpPort = 0,
-            UseLocalSettingsFile = false,
-            EnableBlobEvents = false,
-            AppSettings = settings,
-            HostOverrides = new Dictionary<string, string> { ["extensions:queues:maxPollingInterval"] = "00:00:00.100" },
-        });
-        Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress };
-    }
-
-    public async Task DisposeAsync()
-    {
-        Api?.Dispose();
-        if (Hub is not null)
-        {
-            await Hub.DisposeAsync();
-        }
-
-        if (receiver is not null)
-        {
-            await receiver.DisposeAsync();
+            Interlocked.Increment(ref DuplicateDeliveries);
         }
     }
     public Task PutProviderAsync(string npi, string name, string service, int available = 5) => Api.PutProviderAsync(npi, name, service, available);
@@ -154,4 +81,9 @@ public sealed class ReferralHub : IAsyncLifetime
     }
 }
 
-public sealed record Notice(string Id, string Subscriber, string Type, string Subject, JsonElement Data, string Raw, int Order);
+public sealed record Notice(string Id, string Subscriber, string Type, string Subject, JsonElement Data, string Raw, int Order)
+{
+    public static Notice From(SignedDelivery d) => new(
+        d.Id, d.Subscriber, d.CloudEvent.GetProperty("type").GetString()!, d.CloudEvent.GetProperty("subject").GetString()!,
+        d.CloudEvent.GetProperty("data"), d.Raw, d.Order);
+}
