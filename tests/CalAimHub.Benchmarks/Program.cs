@@ -21,7 +21,8 @@ switch (command)
         await WorkflowsHubBenchmark.RunAsync(args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(300));
         return 0;
     case "ingestion":
-        await IngestionBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--parallelism").Skip(1).Select(int.Parse).FirstOrDefault(8), args.Contains("--dry-run-only"));
+        await IngestionBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--parallelism").Skip(1).Select(int.Parse).FirstOrDefault(8), args.Contains("--dry-run-only"),
+            args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(2), args.Contains("--fresh-emulator"));
         return 0;
     case "webhooks":
         await WebhooksBenchmark.RunAsync(args.SkipWhile(a => a != "--rate").Skip(1).Select(int.Parse).FirstOrDefault(200), args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(20), !args.Contains("--no-probe"));
