@@ -116,80 +116,29 @@ public static class WorkflowsBenchmark
     /// <summary>(b): the runtime drives every instance to completion.</summary>
     private static async Task<RuntimeRun> RuntimeAsync(TableServiceClient tables, QueueServiceClient queues, string name, int instances)
     {
-        var workflows = tables.GetTableClient("Workflows" + name);
-        var index = tables.GetTableClient("WorkflowIndex" + name);
-        var work = queues.GetQueueClient("workflow-work-" + name);
-        var timers = queues.GetQueueClient("workflow-timers-" + name);
-        await workflows.CreateIfNotExistsAsync();
-        await index.CreateIfNotExistsAsync();
-        await work.CreateIfNotExistsAsync();
-        await timers.CreateIfNotExistsAsync();
-        var options = new WorkflowOptions().AsOptions();
-        var workflowQueues = new WorkflowQueues(work, timers);
-        var runtime = new WorkflowRuntime(
-            new WorkflowStore(workflows, index), new WorkflowRegistry([WorkflowDefinition.From(new ThreeStepWorkflow())]), workflowQueues,
-            new NoNotices(), TimeProvider.System, options, NullLogger<WorkflowRuntime>.Instance);
-        var triggers = new WorkflowTriggers(runtime, workflowQueues, TimeProvider.System, options, NullLogger<WorkflowTriggers>.Instance);
-
+        await using var inProcess = await InProcessWorkflows.CreateAsync(tables, queues, name, new ThreeStepWorkflow(), new WorkflowOptions());
+        var runtime = inProcess.Runtime;
         var lateness = new ConcurrentBag<double>();
         var eventToCommit = new ConcurrentBag<double>();
         var eventToAnswer = new ConcurrentBag<double>();
         var completed = 0;
-        using var stop = new CancellationTokenSource();
         var allDone = new TaskCompletionSource();
 
         // The role of the WorkflowTimers function: receive due timer messages and handle each as soon as it arrives.
-        var inFlight = new SemaphoreSlim(48);
-        async Task PollTimersAsync()
+        inProcess.ConsumeTimers(TimerPollers, handled =>
         {
-            while (!stop.IsCancellationRequested)
+            if (handled.Result is { Outcome: ApplyOutcome.Applied, CommittedAt: { } committed })
             {
-                QueueMessage[] messages;
-                try
+                // Lateness = due time → TimerFired committed to the instance.
+                lateness.Add((committed - handled.Timer.DueAt).TotalMilliseconds);
+                if (Interlocked.Increment(ref completed) == instances)
                 {
-                    messages = await timers.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30), stop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                if (messages.Length == 0)
-                {
-                    // The host's poller backs off while idle; this one stays at 50 ms.
-                    await Task.Delay(50, CancellationToken.None);
-                    continue;
-                }
-
-                foreach (var m in messages)
-                {
-                    await inFlight.WaitAsync(CancellationToken.None);
-                    _ = Task.Run(async () =>
-                    {
-                        try
-                        {
-                            var handled = await triggers.HandleTimerAsync(m.Body.ToString(), CancellationToken.None);
-                            await timers.DeleteMessageAsync(m.MessageId, m.PopReceipt, CancellationToken.None);
-                            if (handled.Result is { Outcome: ApplyOutcome.Applied, CommittedAt: { } committed })
-                            {
-                                // Lateness = due time → TimerFired committed to the instance.
-                                lateness.Add((committed - handled.Timer.DueAt).TotalMilliseconds);
-                                if (Interlocked.Increment(ref completed) == instances)
-                                {
-                                    allDone.TrySetResult();
-                                }
-                            }
-                        }
-                        finally
-                        {
-                            inFlight.Release();
-                        }
-                    });
+                    allDone.TrySetResult();
                 }
             }
-        }
 
-        var pollers = Enumerable.Range(0, TimerPollers).Select(_ => Task.Run(PollTimersAsync)).ToArray();
+            return Task.CompletedTask;
+        });
         var watch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
         {
@@ -202,8 +151,6 @@ public static class WorkflowsBenchmark
         });
         await allDone.Task.WaitAsync(TimeSpan.FromMinutes(10));
         var elapsed = watch.Elapsed;
-        await stop.CancelAsync();
-        await Task.WhenAll(pollers);
         return new RuntimeRun(elapsed, [.. lateness], [.. eventToCommit], [.. eventToAnswer]);
     }
 
@@ -232,11 +179,6 @@ public static class WorkflowsBenchmark
     }
 
     private sealed record ThreeStepState(string Step);
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 
     private static async Task WaitForPortAsync(int port)
     {

@@ -196,73 +196,20 @@ public static class WorkflowsHubBenchmark
     /// <summary>The baseline: the runtime in this process on the hub's Azurite, own tables and queues.</summary>
     private static async Task<Run> InProcessRunAsync(LocalHub hub, WorkflowOptions settings, (TimeSpan At, string Phase, int DelaySeconds)[] schedule)
     {
-        var tables = hub.Storage.Tables;
         var queues = new QueueServiceClient(hub.StorageConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        var workflows = tables.GetTableClient("BenchWorkflows");
-        var index = tables.GetTableClient("BenchWorkflowIndex");
-        var work = queues.GetQueueClient("bench-workflow-work");
-        var timers = queues.GetQueueClient("bench-workflow-timers");
-        await workflows.CreateIfNotExistsAsync();
-        await index.CreateIfNotExistsAsync();
-        await work.CreateIfNotExistsAsync();
-        await timers.CreateIfNotExistsAsync();
-        var options = settings.AsOptions();
-        var workflowQueues = new WorkflowQueues(work, timers);
-        var runtime = new WorkflowRuntime(
-            new WorkflowStore(workflows, index), new WorkflowRegistry([WorkflowDefinition.From(new WorkflowProbe())]), workflowQueues,
-            new NoNotices(), TimeProvider.System, options, NullLogger<WorkflowRuntime>.Instance);
-        var triggers = new WorkflowTriggers(runtime, workflowQueues, TimeProvider.System, options, NullLogger<WorkflowTriggers>.Instance);
-
+        await using var inProcess = await InProcessWorkflows.CreateAsync(hub.Storage.Tables, queues, "Bench", new WorkflowProbe(), settings);
+        var runtime = inProcess.Runtime;
         var lateness = new ConcurrentDictionary<string, double>();
-        using var stop = new CancellationTokenSource();
-        var inFlight = new SemaphoreSlim(48);
-        async Task PollAsync()
+        inProcess.ConsumeTimers(3, async handled =>
         {
-            while (!stop.IsCancellationRequested)
+            if (handled.Result is { Outcome: ApplyOutcome.Applied })
             {
-                QueueMessage[] messages;
-                try
-                {
-                    messages = await timers.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(30), stop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                if (messages.Length == 0)
-                {
-                    await Task.Delay(50, CancellationToken.None);
-                    continue;
-                }
-
-                foreach (var m in messages)
-                {
-                    await inFlight.WaitAsync(CancellationToken.None);
-                    _ = Task.Run(async () =>
-                    {
-                        try
-                        {
-                            var handled = await triggers.HandleTimerAsync(m.Body.ToString(), CancellationToken.None);
-                            await timers.DeleteMessageAsync(m.MessageId, m.PopReceipt, CancellationToken.None);
-                            if (handled.Result is { Outcome: ApplyOutcome.Applied })
-                            {
-                                // Same measure as the hub run: the committed timer-fired event's recordedAt − due.
-                                var history = await runtime.Store.HistoryAsync(handled.Timer.InstanceId, CancellationToken.None);
-                                var fired = history.Single(e => e.Name == WorkflowEvent.TimerFired).RecordedAt;
-                                lateness[handled.Timer.InstanceId] = (fired - handled.Timer.DueAt).TotalMilliseconds;
-                            }
-                        }
-                        finally
-                        {
-                            inFlight.Release();
-                        }
-                    });
-                }
+                // Same measure as the hub run: the committed timer-fired event's recordedAt − due.
+                var history = await runtime.Store.HistoryAsync(handled.Timer.InstanceId, CancellationToken.None);
+                var fired = history.Single(e => e.Name == WorkflowEvent.TimerFired).RecordedAt;
+                lateness[handled.Timer.InstanceId] = (fired - handled.Timer.DueAt).TotalMilliseconds;
             }
-        }
-
-        var pollers = Enumerable.Range(0, 3).Select(_ => Task.Run(PollAsync)).ToArray();
+        });
         var watch = Stopwatch.StartNew();
         var tasks = new List<Task>();
         var phaseOf = new Dictionary<string, string>();
@@ -291,8 +238,6 @@ public static class WorkflowsHubBenchmark
             await Task.Delay(200);
         }
 
-        await stop.CancelAsync();
-        await Task.WhenAll(pollers);
         if (lateness.Count < schedule.Length)
         {
             throw new TimeoutException($"in-process baseline: {lateness.Count} of {schedule.Length} timers fired");
@@ -339,9 +284,4 @@ public static class WorkflowsHubBenchmark
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }
