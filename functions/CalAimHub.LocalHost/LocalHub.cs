@@ -136,7 +136,7 @@ public sealed class LocalHub : IAsyncDisposable
         {
             foreach (var function in Enabled(BindingDefinition.QueueTrigger, settings))
             {
-                var listener = new QueueTriggerListener(function, App.Host.Queues, Storage.Queues, _invoker, _options.TimeProvider, _log);
+                var listener = new QueueTriggerListener(function, App.Host.Queues, Storage.Queues, _invoker, _options.TimeProvider, _log, _options.QueueMessageLease);
                 Loop($"queue trigger {function.Name}", () => listener.RunAsync(_stopping.Token, _aborting.Token));
             }
         }

@@ -43,6 +43,10 @@ public sealed record LocalHubOptions
     /// host.json's executable. For tests with a stand-in handler.</summary>
     public Uri? HandlerUrl { get; init; }
 
+    /// <summary>How long a received queue message stays invisible, renewed at half-time while its invocation runs, as the
+    /// Functions host does (10 minutes there). Only tests shorten it.</summary>
+    public TimeSpan QueueMessageLease { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Clock for timer schedules, timer waits and envelope timestamps. Queue and blob polling use real time.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -8,7 +8,8 @@ namespace CalAimHub.LocalHost;
 
 /// <summary>
 /// One queueTrigger function, with the Storage extension's semantics (host.json <c>extensions.queues</c>):
-/// receive up to batchSize messages invisible for 10 minutes, invoke in parallel, and fetch the next batch as soon as
+/// receive up to batchSize messages invisible for 10 minutes (the lease, renewed at half-time while the invocation runs, so
+/// a long file is never handed to a second invocation), invoke in parallel, and fetch the next batch as soon as
 /// no more than newBatchThreshold are still running (so at most batchSize + newBatchThreshold run at once, and a slow
 /// message never holds back the ones behind it); success deletes; failure releases the message after
 /// visibilityTimeout, or, at maxDequeueCount, copies the body to <c>&lt;queue&gt;-poison</c> and deletes it.
@@ -16,7 +17,6 @@ namespace CalAimHub.LocalHost;
 /// </summary>
 internal sealed class QueueTriggerListener
 {
-    internal static readonly TimeSpan ReceiveVisibility = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MinimumPollingInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly FunctionDefinition _function;
@@ -26,10 +26,13 @@ internal sealed class QueueTriggerListener
     private readonly FunctionInvoker _invoker;
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
+    private readonly TimeSpan _lease;
 
     public QueueTriggerListener(
-        FunctionDefinition function, QueueTriggerSettings settings, QueueServiceClient queues, FunctionInvoker invoker, TimeProvider time, Action<string> log)
+        FunctionDefinition function, QueueTriggerSettings settings, QueueServiceClient queues, FunctionInvoker invoker, TimeProvider time, Action<string> log,
+        TimeSpan lease)
     {
+        _lease = lease;
         _function = function;
         _settings = settings;
         var queueName = function.Trigger.QueueName!;
@@ -59,7 +62,7 @@ internal sealed class QueueTriggerListener
             QueueMessage[] batch;
             try
             {
-                batch = (await _queue.ReceiveMessagesAsync(batchSize, ReceiveVisibility, stopping)).Value;
+                batch = (await _queue.ReceiveMessagesAsync(batchSize, _lease, stopping)).Value;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -114,7 +117,13 @@ internal sealed class QueueTriggerListener
                 message.ExpiresOn,
                 message.NextVisibleOn);
             var envelope = InvocationEnvelope.ForQueueMessage(_function.Trigger.Name, facts, _time.GetUtcNow());
-            var result = await _invoker.InvokeAsync(_function.Name, envelope, aborting);
+            InvocationResult result;
+            await using (var lease = MessageLease.Hold(_queue, message, _lease, _log, aborting))
+            {
+                result = await _invoker.InvokeAsync(_function.Name, envelope, aborting);
+                message = await lease.ReleaseAsync();
+            }
+
             var line = $"{_function.Name} message {message.MessageId} attempt {message.DequeueCount}: {(result.Succeeded ? "succeeded" : "failed")} ({result.Status}) in {result.Duration.TotalMilliseconds:0} ms [{result.InvocationId}]";
             if (result.Succeeded)
             {
@@ -134,7 +143,7 @@ internal sealed class QueueTriggerListener
         }
         catch (OperationCanceledException) when (aborting.IsCancellationRequested)
         {
-            // Shutting down mid-invocation: the message stays invisible for the rest of its 10 minutes, as when a host dies.
+            // Shutting down mid-invocation: the message stays invisible for the rest of its lease, as when a host dies.
             _log($"{_function.Name} message {message.MessageId}: abandoned at shutdown.");
         }
         catch (Exception e) when (e is RequestFailedException or HttpRequestException)

@@ -93,6 +93,33 @@ public sealed class QueueTriggerTests
     }
 
     [Fact]
+    public async Task An_invocation_longer_than_the_message_lease_keeps_the_message_invisible_and_runs_once()
+    {
+        using var app = TestApp.Create(WorkFunction());
+        await using var handler = await StandInHandler.StartAsync();
+        handler.InvocationStatus = _ =>
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(5)); // 2.5 leases
+            return 200;
+        };
+        await using var hub = await LocalHub.StartAsync(Hubs.For(app, handler) with
+        {
+            QueueMessageLease = TimeSpan.FromSeconds(2),
+            HostOverrides = new Dictionary<string, string> { ["extensions:queues:maxPollingInterval"] = "00:00:00.200" },
+        });
+        var queue = hub.Storage.Queues.GetQueueClient("work");
+
+        await queue.SendMessageAsync("a large file");
+        await Eventually.TrueAsync(() => handler.Invocations("Work").Count == 1, Wait, "the invocation to start");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // past the first lease: still invisible, not handed out again
+        Assert.Empty((await queue.PeekMessagesAsync(10)).Value);
+        await Eventually.ValueAsync(async () => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount, n => n == 0, Wait, "the message deleted");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        Assert.Single(handler.Invocations("Work"));
+    }
+
+    [Fact]
     public async Task A_successful_invocation_deletes_the_message_after_one_attempt()
     {
         using var app = TestApp.Create(WorkFunction());
