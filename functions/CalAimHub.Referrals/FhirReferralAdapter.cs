@@ -111,6 +111,7 @@ public static class FhirReferralAdapter
         string? receiving = null;
         if (request is not null)
         {
+            patients = WithContained(patients, request);
             service = Service(request, errors);
             member = Member(request.Subject, "ServiceRequest.subject", patients, errors) ?? (task is null ? null : Member(task.For, "Task.for", patients, new List<ReferralFieldError>()));
             referrer = Referrer(request.Requester, "ServiceRequest.requester", errors);
@@ -124,7 +125,7 @@ public static class FhirReferralAdapter
                 errors.Add(new("ServiceRequest.code", $"is required: a coding with system '{ServiceSystem}' and code 'ecm' or a Community Supports service id"));
             }
 
-            if (member is null && !errors.Any(e => e.Field.StartsWith("ServiceRequest.subject", StringComparison.Ordinal)))
+            if (member is null && !errors.Any(e => e.Field.StartsWith("ServiceRequest.subject", StringComparison.Ordinal) || e.Field.StartsWith("Patient.", StringComparison.Ordinal)))
             {
                 errors.Add(new("ServiceRequest.subject", $"is required: the member, as an identifier (system '{CinSystem}') or a reference to a Patient in the Bundle that has one"));
             }
@@ -248,11 +249,10 @@ public static class FhirReferralAdapter
             return null;
         }
 
+        var patient = subject.Reference is { } reference ? patients.GetValueOrDefault(reference) : null;
         var identifier = subject.Identifier is { System: CinSystem } direct
             ? direct
-            : subject.Reference is { } reference && patients.TryGetValue(reference, out var patient)
-                ? patient.Identifier.FirstOrDefault(i => i.System == CinSystem)
-                : null;
+            : patient?.Identifier.FirstOrDefault(i => i.System == CinSystem);
         if (identifier is null)
         {
             errors.Add(new(field, $"must identify the member by Medi-Cal CIN: identifier with system '{CinSystem}', or a reference to a Patient in the Bundle that has one"));
@@ -267,7 +267,62 @@ public static class FhirReferralAdapter
             return null;
         }
 
-        return new MemberReference(cin);
+        var before = errors.Count;
+        var county = patient is null ? null : County(patient, errors);
+        return errors.Count > before ? null : new MemberReference(cin, county);
+    }
+
+    /// <summary>
+    /// The member's county of residence: <c>Address.district</c> ("county", FHIR R4) of the Patient's current home address.
+    /// </summary>
+    /// <remarks>
+    /// Why the address and not an extension: Gravity SDOHCC's subject is a US Core Patient, whose address is a plain R4
+    /// Address; a conformant EHR fills <c>district</c> with the county when it knows it, and no published extension
+    /// carries a member's county. Old and billing addresses are skipped, a home address wins over others, and an address
+    /// in another state has no California county (routing then ignores the county). The value is never echoed.
+    /// </remarks>
+    private static string? County(Patient patient, List<ReferralFieldError> errors)
+    {
+        var found = patient.Address
+            .Select((address, index) => (Address: address, Index: index))
+            .Where(a => !string.IsNullOrWhiteSpace(a.Address.District) && a.Address.Use is not (Address.AddressUse.Old or Address.AddressUse.Billing))
+            .Where(a => string.IsNullOrWhiteSpace(a.Address.State) || InCalifornia(a.Address.State))
+            .OrderByDescending(a => a.Address.Use == Address.AddressUse.Home)
+            .Cast<(Address Address, int Index)?>()
+            .FirstOrDefault();
+        if (found is not { } home)
+        {
+            return null;
+        }
+
+        var county = CaliforniaCounties.Find(home.Address.District);
+        if (county is null)
+        {
+            errors.Add(new($"Patient.address[{home.Index}].district", CaliforniaCounties.NotACounty));
+        }
+
+        return county;
+    }
+
+    private static bool InCalifornia(string state) =>
+        string.Equals(state.Trim(), "CA", StringComparison.OrdinalIgnoreCase) || string.Equals(state.Trim(), "California", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The Bundle's Patients plus those contained in the ServiceRequest (<c>subject</c> = <c>#id</c>).</summary>
+    private static IReadOnlyDictionary<string, Patient> WithContained(IReadOnlyDictionary<string, Patient> patients, ServiceRequest request)
+    {
+        var contained = request.Contained.OfType<Patient>().Where(p => !string.IsNullOrEmpty(p.Id)).ToList();
+        if (contained.Count == 0)
+        {
+            return patients;
+        }
+
+        var all = new Dictionary<string, Patient>(patients, StringComparer.Ordinal);
+        foreach (var patient in contained)
+        {
+            all["#" + patient.Id] = patient;
+        }
+
+        return all;
     }
 
     private static ReferringEntity? Referrer(ResourceReference? requester, string field, List<ReferralFieldError> errors)

@@ -1,6 +1,9 @@
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.Workflows;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CalAimHub.Domain.Tests;
 
@@ -59,5 +62,57 @@ public class AuthorizationOptionsTests
 
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new AcceleratedTimeProvider(start, 0.5));
         Assert.Equal("speed", e.ParamName);
+    }
+
+    private static WebApplicationBuilder Builder(params (string Key, string Value)[] settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
+        builder.Services.AddSingleton(TimeProvider.System);
+        return builder;
+    }
+
+    private static readonly (string, string)[] FastClock = [("Authorizations:AcceleratedClock:Start", "2026-05-04T09:00:00-07:00"), ("Authorizations:AcceleratedClock:Speed", "3600")];
+
+    [Fact]
+    public void The_accelerated_clock_drives_the_business_clock_and_leaves_the_app_clock_real()
+    {
+        var builder = Builder(FastClock);
+        builder.AddWorkflows();
+        builder.AddAuthorizations();
+        using var services = builder.Services.BuildServiceProvider();
+
+        var business = services.GetRequiredKeyedService<TimeProvider>(BusinessClock.Key);
+        Assert.IsType<AcceleratedTimeProvider>(business);
+        Assert.InRange(business.GetUtcNow(), DateTimeOffset.Parse("2026-05-04T09:00:00-07:00"), DateTimeOffset.Parse("2026-05-04T10:00:00-07:00"));
+        Assert.Same(TimeProvider.System, services.GetRequiredService<TimeProvider>());
+    }
+
+    [Fact]
+    public void Without_the_accelerated_clock_the_business_clock_is_the_app_clock()
+    {
+        var builder = Builder();
+        builder.AddWorkflows();
+        builder.AddAuthorizations();
+        using var services = builder.Services.BuildServiceProvider();
+
+        Assert.Same(TimeProvider.System, services.GetRequiredKeyedService<TimeProvider>(BusinessClock.Key));
+    }
+
+    [Fact]
+    public void The_accelerated_clock_is_refused_in_Azure()
+    {
+        var builder = Builder([.. FastClock, ("WEBSITE_SITE_NAME", "calaimhub-prod")]);
+        builder.AddWorkflows();
+
+        var e = Assert.Throws<InvalidOperationException>(builder.AddAuthorizations);
+        Assert.Equal("Authorizations:AcceleratedClock is a test setting and is refused in Azure; remove it", e.Message);
+    }
+
+    [Fact]
+    public void The_accelerated_clock_needs_the_workflow_runtime_registered_first()
+    {
+        var e = Assert.Throws<InvalidOperationException>(Builder(FastClock).AddAuthorizations);
+        Assert.Equal("WorkflowRuntime is not registered yet: call AddWorkflows before AddAuthorizations", e.Message);
     }
 }

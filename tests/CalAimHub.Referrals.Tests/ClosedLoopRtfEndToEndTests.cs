@@ -44,9 +44,10 @@ public sealed class ClosedLoopHub : SignedNoticeHub
 
 /// <summary>
 /// Issue 6, "Tests that must exist", the end-to-end case: referral created by a signed webhook → routed → the first provider
-/// stays silent → re-routed at the acknowledgement deadline (accelerated clock) → accepted by the second provider → closed by
-/// an RTF file dropped under <c>inbound/{partner}/rtf/</c> (real ingestion, real <c>ReferralStatusFiles</c> matching by CIN +
-/// NPI) → the referrer (and the member) notified exactly once per notifying step, every delivery validly signed.
+/// stays silent → re-routed at the acknowledgement deadline (accelerated clock), the referrer told → accepted by the second
+/// provider → closed by an RTF file dropped under <c>inbound/{partner}/rtf/</c> (real ingestion, real
+/// <c>ReferralStatusFiles</c> matching by CIN + NPI) → the referrer (and the member) notified exactly once per notifying
+/// step, every delivery validly signed.
 /// </summary>
 public sealed class ClosedLoopRtfEndToEndTests(ClosedLoopHub hub) : IClassFixture<ClosedLoopHub>
 {
@@ -116,16 +117,20 @@ public sealed class ClosedLoopRtfEndToEndTests(ClosedLoopHub hub) : IClassFixtur
 
         string[] expected =
         [
+            $"{ReferralHub.Platform}:{ReferralWorkflow.NoResponse}",
             $"{ReferralHub.Platform}:{ReferralWorkflow.Assigned}", $"members:{ReferralWorkflow.Assigned}",
             $"{ReferralHub.Platform}:{ReferralWorkflow.Closed}", $"members:{ReferralWorkflow.Closed}",
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), raw.Select(n => $"{n.Subscriber}:{n.Type}").Order(StringComparer.Ordinal));
 
-        // The referrer's view in order: assigned to the second provider, then closed with the file's reason.
+        // The referrer's view in order: the first provider did not answer by its deadline (re-routed), assigned to the
+        // second provider, then closed with the file's reason.
         var referrer = raw.Where(n => n.Subscriber == ReferralHub.Platform).ToArray();
-        Assert.Equal([ReferralWorkflow.Assigned, ReferralWorkflow.Closed], referrer.Select(n => n.Type));
-        Assert.All(referrer, n => Assert.Equal(SecondNpi, n.Data.GetProperty("providerNpi").GetString()));
-        Assert.Equal("Services Received", referrer[1].Data.GetProperty("closureReason").GetString());
+        Assert.Equal([ReferralWorkflow.NoResponse, ReferralWorkflow.Assigned, ReferralWorkflow.Closed], referrer.Select(n => n.Type));
+        Assert.Equal((FirstNpi, true), (referrer[0].Data.GetProperty("providerNpi").GetString(), referrer[0].Data.GetProperty("rerouted").GetBoolean()));
+        Assert.StartsWith("no answer by ", referrer[0].Data.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.All(referrer[1..], n => Assert.Equal(SecondNpi, n.Data.GetProperty("providerNpi").GetString()));
+        Assert.Equal("Services Received", referrer[2].Data.GetProperty("closureReason").GetString());
         Assert.All(raw, n => Assert.DoesNotContain(ReferralSamples.Cin, n.Raw));
     }
 

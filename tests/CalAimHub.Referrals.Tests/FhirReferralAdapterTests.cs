@@ -28,6 +28,56 @@ public sealed class FhirReferralAdapterTests
         Assert.Equal(new DateTimeOffset(2026, 7, 3, 8, 0, 0, TimeSpan.FromHours(-7)), e.OccurredAt);
     }
 
+    [Fact]
+    public void The_member_county_comes_from_the_patients_home_address_district()
+    {
+        var e = Read(ReferralSamples.FhirBundle(addresses: """[ { "use": "home", "line": [ "12 Harbor Way" ], "city": "Oakland", "district": "Alameda County", "state": "CA", "postalCode": "94607" } ]""")).Event;
+
+        Assert.NotNull(e);
+        Assert.Equal(new MemberReference(ReferralSamples.Cin, "Alameda"), e.Member);
+    }
+
+    [Fact]
+    public void Without_a_district_the_county_is_unknown() =>
+        Assert.Null(Read(ReferralSamples.FhirBundle(addresses: """[ { "use": "home", "city": "Oakland", "state": "CA" } ]""")).Event!.Member!.County);
+
+    [Fact]
+    public void A_home_address_wins_and_old_or_billing_addresses_are_skipped() =>
+        Assert.Equal("Kern", Read(ReferralSamples.FhirBundle(addresses: """
+            [ { "use": "old", "district": "Fresno" }, { "use": "billing", "district": "Marin" }, { "use": "work", "district": "Inyo" }, { "use": "home", "district": "Kern", "state": "California" } ]
+            """)).Event!.Member!.County);
+
+    [Fact]
+    public void An_address_in_another_state_has_no_california_county()
+    {
+        var reading = Read(ReferralSamples.FhirBundle(addresses: """[ { "use": "home", "city": "Reno", "district": "Washoe", "state": "NV" } ]"""));
+
+        Assert.Empty(reading.Errors);
+        Assert.Null(reading.Event!.Member!.County);
+    }
+
+    [Fact]
+    public void An_unknown_county_names_the_address_element_and_does_not_echo_the_value()
+    {
+        var reading = Read(ReferralSamples.FhirBundle(addresses: """[ { "use": "old", "district": "Fresno" }, { "use": "home", "district": "Gotham", "state": "CA" } ]"""));
+
+        Assert.Null(reading.Event);
+        Assert.Equal(
+            new ReferralFieldError("Patient.address[1].district", "is not a California county: use one of the 58 county names, e.g. 'Los Angeles' or 'Los Angeles County'"),
+            Assert.Single(reading.Errors));
+        Assert.DoesNotContain(reading.Errors, e => e.Message.Contains("Gotham", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_patient_contained_in_a_lone_service_request_gives_the_cin_and_county()
+    {
+        var e = Read(ReferralSamples.FhirServiceRequestWithContainedPatient("San Mateo")).Event;
+
+        Assert.NotNull(e);
+        Assert.Equal((ReferralEventKind.Created, "ehreast:sr-88"), (e.Kind, e.ReferralId));
+        Assert.Equal(new MemberReference(ReferralSamples.Cin, "San Mateo"), e.Member);
+    }
+
     [Theory]
     [InlineData("requested", null, ReferralStatus.Pending, ReferralEventKind.StatusChanged, null)]
     [InlineData("accepted", null, ReferralStatus.Accepted, ReferralEventKind.StatusChanged, null)]

@@ -90,6 +90,47 @@ public sealed class GenericReferralEventReaderTests
         Assert.Equal(new ReferralFieldError(field, message), reading.Errors[0]);
     }
 
+    [Theory]
+    [InlineData("Los Angeles", "Los Angeles")]
+    [InlineData("los angeles county", "Los Angeles")]
+    [InlineData(" San Luis Obispo County ", "San Luis Obispo")]
+    public void A_member_county_is_read_as_its_canonical_california_name(string sent, string county)
+    {
+        var e = Read(ReferralSamples.GenericCreated(county: sent)).Event!;
+
+        Assert.Equal(new MemberReference(ReferralSamples.Cin, county), e.Member);
+    }
+
+    [Fact]
+    public void The_member_county_is_optional() =>
+        Assert.Null(Read(ReferralSamples.GenericCreated()).Event!.Member!.County);
+
+    [Fact]
+    public void An_unknown_county_names_the_field_and_does_not_echo_the_value()
+    {
+        var reading = Read(ReferralSamples.GenericCreated(county: "Gotham County"));
+
+        Assert.Null(reading.Event);
+        Assert.Equal(
+            new ReferralFieldError("member.county", "is not a California county: use one of the 58 county names, e.g. 'Los Angeles' or 'Los Angeles County'"),
+            Assert.Single(reading.Errors));
+        Assert.DoesNotContain(reading.Errors, e => e.Message.Contains("Gotham", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_county_that_is_not_a_string_names_the_field() =>
+        Assert.Equal(new ReferralFieldError("member.county", "must be a string"),
+            Assert.Single(Read(ReferralSamples.GenericCreated().Replace("\"cin\": \"91234567A\"", "\"cin\": \"91234567A\", \"county\": 19", StringComparison.Ordinal)).Errors));
+
+    [Fact]
+    public void An_unknown_member_field_is_refused_so_a_misspelt_county_is_not_dropped() =>
+        Assert.Equal(new ReferralFieldError("member.conty", "is not a field of the member; use cin and county"),
+            Assert.Single(Read(ReferralSamples.GenericCreated().Replace("\"cin\": \"91234567A\"", "\"cin\": \"91234567A\", \"conty\": \"Kern\"", StringComparison.Ordinal)).Errors));
+
+    [Fact]
+    public void The_member_county_never_shows_in_the_event_text() =>
+        Assert.DoesNotContain("Alameda", Read(ReferralSamples.GenericCreated(county: "Alameda")).Event!.ToString(), StringComparison.Ordinal);
+
     [Fact]
     public void A_bad_cin_is_never_echoed()
     {

@@ -25,14 +25,14 @@ public static class ReferralApi
         return await api.SendAsync(request);
     }
 
-    /// <summary>A provider in Alameda county offering one service, with <paramref name="available"/> of 10 places free.</summary>
-    public static async Task PutProviderAsync(this HttpClient api, string npi, string name, string service, int available)
+    /// <summary>A provider in one county (Alameda unless told) offering one service, with <paramref name="available"/> of 10 places free.</summary>
+    public static async Task PutProviderAsync(this HttpClient api, string npi, string name, string service, int available, string county = "Alameda")
     {
         using var response = await api.PutAsJsonAsync($"/api/providers/{npi}", new
         {
             name,
             services = new[] { service },
-            counties = new[] { "Alameda" },
+            counties = new[] { county },
             capacity = new { serving = 10 - available, ableToServe = 10 },
         });
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());

@@ -26,7 +26,12 @@ public sealed class ReferralHub : SignedNoticeHub
 
     public int DuplicateDeliveries;
 
+    /// <summary>Services whose referrals start an authorization child here; every other service is routed at once.</summary>
+    public static readonly string[] AuthorizedServices = ["recuperative-care", "short-term-post-hospitalization-housing"];
+
     protected override IReadOnlyList<string> Platforms => [Platform];
+
+    protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings => [new("Referrals__AuthorizationServices", string.Join(',', AuthorizedServices))];
 
     protected override void OnDelivery(SignedDelivery delivery)
     {
@@ -35,16 +40,16 @@ public sealed class ReferralHub : SignedNoticeHub
             Interlocked.Increment(ref DuplicateDeliveries);
         }
     }
-    public Task PutProviderAsync(string npi, string name, string service, int available = 5) => Api.PutProviderAsync(npi, name, service, available);
+    public Task PutProviderAsync(string npi, string name, string service, int available = 5, string county = "Alameda") => Api.PutProviderAsync(npi, name, service, available, county);
     public Task<HttpResponseMessage> WebhookAsync(string body, string? webhookId = null) => Api.SendSignedWebhookAsync(Platform, body, webhookId: webhookId);
 
-    public static string Created(string referralId, string service, string urgency = "routine", string occurredAt = "2026-05-01T09:30:00-07:00") => $$"""
+    public static string Created(string referralId, string service, string urgency = "routine", string occurredAt = "2026-05-01T09:30:00-07:00", string? county = null) => $$"""
         {
           "type": "referral.created",
           "referralId": "{{referralId}}",
           "occurredAt": "{{occurredAt}}",
           "service": { "code": "{{service}}" },
-          "member": { "cin": "{{ReferralSamples.Cin}}" },
+          "member": { "cin": "{{ReferralSamples.Cin}}"{{(county is null ? "" : $", \"county\": \"{county}\"")}} },
           "referringEntity": { "name": "St. Rosa Delgado Medical Center", "npi": "{{ReferralSamples.ReferrerNpi}}" },
           "urgency": "{{urgency}}"
         }
@@ -81,9 +86,9 @@ public sealed class ReferralHub : SignedNoticeHub
     }
 }
 
-public sealed record Notice(string Id, string Subscriber, string Type, string Subject, JsonElement Data, string Raw, int Order)
+public sealed record Notice(string Id, string Subscriber, string Type, string Subject, JsonElement Data, string Raw, int Order, DateTimeOffset SignedAt, DateTimeOffset ReceivedAt)
 {
     public static Notice From(SignedDelivery d) => new(
         d.Id, d.Subscriber, d.CloudEvent.GetProperty("type").GetString()!, d.CloudEvent.GetProperty("subject").GetString()!,
-        d.CloudEvent.GetProperty("data"), d.Raw, d.Order);
+        d.CloudEvent.GetProperty("data"), d.Raw, d.Order, d.SignedAt, d.ReceivedAt);
 }

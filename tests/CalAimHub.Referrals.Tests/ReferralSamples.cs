@@ -6,13 +6,14 @@ public static class ReferralSamples
     public const string Cin = "91234567A";
     public const string ReferrerNpi = "1234567893";
 
-    public static string GenericCreated(string referralId = "R-1001", string service = """{"code":"ecm","populationsOfFocus":["experiencing-homelessness-adults"]}""") => $$"""
+    public static string GenericCreated(
+        string referralId = "R-1001", string service = """{"code":"ecm","populationsOfFocus":["experiencing-homelessness-adults"]}""", string? county = null) => $$"""
         {
           "type": "referral.created",
           "referralId": "{{referralId}}",
           "occurredAt": "2026-07-02T09:30:00-07:00",
           "service": {{service}},
-          "member": { "cin": "{{Cin}}" },
+          "member": { "cin": "{{Cin}}"{{(county is null ? "" : $", \"county\": \"{county}\"")}} },
           "referringEntity": { "name": "St. Rosa Delgado Medical Center", "npi": "{{ReferrerNpi}}" },
           "urgency": "discharge"
         }
@@ -43,7 +44,9 @@ public static class ReferralSamples
         }
         """;
 
-    public static string FhirBundle(string serviceRequestId = "sr-77", string taskStatus = "requested", string serviceCode = "ecm", string population = "experiencing-homelessness-adults") => $$"""
+    /// <param name="addresses">The Patient's <c>address</c> array (JSON), e.g. with the county in <c>district</c>; none when null.</param>
+    public static string FhirBundle(
+        string serviceRequestId = "sr-77", string taskStatus = "requested", string serviceCode = "ecm", string population = "experiencing-homelessness-adults", string? addresses = null) => $$"""
         {
           "resourceType": "Bundle",
           "type": "transaction",
@@ -54,7 +57,7 @@ public static class ReferralSamples
                 "resourceType": "Patient",
                 "id": "p1",
                 "identifier": [ { "system": "urn:calaimhub:medi-cal-cin", "value": "{{Cin}}" } ],
-                "name": [ { "family": "Delgado", "given": [ "Rosa" ] } ],
+                "name": [ { "family": "Delgado", "given": [ "Rosa" ] } ],{{(addresses is null ? "" : $"\n                \"address\": {addresses},")}}
                 "birthDate": "1961-04-02"
               },
               "request": { "method": "PUT", "url": "Patient/p1" }
@@ -80,6 +83,28 @@ public static class ReferralSamples
               "request": { "method": "PUT", "url": "Task/task-{{serviceRequestId}}" }
             }
           ]
+        }
+        """;
+
+    /// <summary>A lone SDOHCC ServiceRequest (a new referral) whose subject is a Patient contained in it.</summary>
+    public static string FhirServiceRequestWithContainedPatient(string district) => $$"""
+        {
+          "resourceType": "ServiceRequest",
+          "id": "sr-88",
+          "contained": [
+            {
+              "resourceType": "Patient",
+              "id": "member",
+              "identifier": [ { "system": "urn:calaimhub:medi-cal-cin", "value": "{{Cin}}" } ],
+              "address": [ { "use": "home", "line": [ "12 Harbor Way" ], "city": "Oakland", "district": "{{district}}", "state": "CA" } ]
+            }
+          ],
+          "status": "active",
+          "intent": "order",
+          "code": { "coding": [ { "system": "urn:calaimhub:calaim-service", "code": "medically-tailored-meals" } ] },
+          "subject": { "reference": "#member" },
+          "authoredOn": "2026-07-02T09:30:00-07:00",
+          "requester": { "display": "Valley Clinic", "identifier": { "system": "http://hl7.org/fhir/sid/us-npi", "value": "{{ReferrerNpi}}" } }
         }
         """;
 }

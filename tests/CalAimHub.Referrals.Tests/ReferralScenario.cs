@@ -50,10 +50,11 @@ internal sealed class ReferralScenario
     ];
 
     public ReferralStart Referral(
-        IReadOnlyList<ProviderDirectoryEntry>? directory = null, ReferralUrgency urgency = ReferralUrgency.Routine, string service = "ecm", string? preferredNpi = null) =>
+        IReadOnlyList<ProviderDirectoryEntry>? directory = null, ReferralUrgency urgency = ReferralUrgency.Routine, string service = "ecm", string? preferredNpi = null,
+        string? county = "Alameda") =>
         new(ReferralId, "findhelp",
             new ReferralService(service, service == "ecm" ? ["experiencing-homelessness-adults"] : []),
-            "91234567A", new ReferringEntity("County Hospital", "1144221847"), preferredNpi, urgency, "Alameda", Time.GetUtcNow(),
+            "91234567A", new ReferringEntity("County Hospital", "1144221847"), preferredNpi, urgency, county, Time.GetUtcNow(),
             directory ?? ThreeProviders);
 
     public IReadOnlyList<WorkflowAction> Start(ReferralStart start) => When(WorkflowEvent.Started, start);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Referrals;
@@ -106,9 +107,27 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
 
         var escalated = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "escalated"), Wait, "escalated");
         Assert.NotEqual(JsonValueKind.Null, escalated.GetProperty("escalatedAt").ValueKind);
-        var notices = await hub.WaitForNoticesAsync(referralId, n => n.Any(x => x.Type == ReferralWorkflow.Escalated), Wait);
+        var notices = await hub.WaitForNoticesAsync(
+            referralId, n => n.Any(x => x.Type == ReferralWorkflow.Escalated) && n.Count(x => x.Type == ReferralWorkflow.NoResponse) >= 2, Wait);
         var escalation = Assert.Single(notices, n => n.Type == ReferralWorkflow.Escalated);
         Assert.Equal("plan-staff", escalation.Subscriber);
+
+        // The referrer hears of each silent provider once, with its deadline; the second one says it went to plan staff.
+        await Task.Delay(500);
+        var silent = hub.NoticesFor(referralId).Where(n => n.Type == ReferralWorkflow.NoResponse).OrderBy(n => n.Data.GetProperty("providerNpi").GetString(), StringComparer.Ordinal).ToArray();
+        Assert.Equal(2, silent.Length);
+        Assert.All(silent, n => Assert.Equal(ReferralHub.Platform, n.Subscriber));
+        Assert.Equal(["1000000046", "1000000053"], silent.Select(n => n.Data.GetProperty("providerNpi").GetString()));
+        var offers = escalated.GetProperty("offers");
+        for (var i = 0; i < 2; i++)
+        {
+            var due = offers[i].GetProperty("dueAt").GetDateTimeOffset();
+            Assert.Equal($"no answer by {due.ToOffset(TimeSpan.FromHours(-7)):yyyy-MM-dd'T'HH:mm:sszzz}", silent[i].Data.GetProperty("reason").GetString());
+        }
+
+        Assert.Equal((true, false), (silent[0].Data.GetProperty("rerouted").GetBoolean(), silent[1].Data.GetProperty("rerouted").GetBoolean()));
+        Assert.True(silent[1].Data.GetProperty("escalated").GetBoolean());
+        Assert.Equal(0, hub.DuplicateDeliveries);
 
         var list = JsonDocument.Parse(await hub.Api.GetStringAsync(new Uri("/api/referrals?status=escalated", UriKind.Relative))).RootElement;
         Assert.Contains(list.GetProperty("items").EnumerateArray(), i => i.GetProperty("referralId").GetString() == referralId);
@@ -147,6 +166,120 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
         // And the file path moves the loop on too.
         await SendRtfStatusAsync("rtf-row-2", npi, "Outreach Initiated", "2026-05-06");
         await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "outreach-initiated"), Wait, "outreach from the file");
+    }
+
+    [Fact]
+    public async Task A_member_county_from_the_webhook_routes_to_the_provider_serving_that_county()
+    {
+        const string id = "R-E2E-COUNTY";
+        const string service = "community-transition-services";
+        // Without the county, Alameda's provider (more room) would be offered first.
+        await hub.PutProviderAsync("1000000079", "Transition Alameda", service, available: 9, county: "Alameda");
+        await hub.PutProviderAsync("1000000087", "Transition Fresno", service, available: 2, county: "Fresno");
+
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, service, county: "Fresno County"))).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        var routed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+
+        Assert.Equal("1000000087", OfferNpi(routed, 0));
+        Assert.DoesNotContain(hub.Hub.HandlerOutput, l => l.Contains("Fresno County", StringComparison.OrdinalIgnoreCase)); // member data, never logged
+    }
+
+    [Fact]
+    public async Task A_service_needing_authorization_waits_for_the_plan_then_is_routed_and_the_referrer_hears_it_authorized()
+    {
+        const string id = "R-E2E-AUTH-1";
+        const string npi = "1000000095";
+        await hub.PutProviderAsync(npi, "Recuperative Care Only", ReferralHub.AuthorizedServices[0]);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, ReferralHub.AuthorizedServices[0]))).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        var waiting = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-authorization"), Wait, "awaiting authorization");
+        var authorizationId = waiting.GetProperty("authorizationId").GetString()!;
+        Assert.Equal(ReferralWorkflow.AuthorizationInstanceId(referralId), authorizationId);
+        Assert.Equal(0, Offers(waiting));
+
+        // The child is an authorization like any other: plan staff see and decide it through the authorizations API.
+        var authorization = await WaitForAuthorizationAsync(authorizationId);
+        Assert.Equal(("in-review", referralId), (authorization.GetProperty("status").GetString(), authorization.GetProperty("request").GetProperty("parentInstanceId").GetString()));
+        using (var decided = await hub.Api.PostAsJsonAsync($"/api/authorizations/{authorizationId}/decision", new { outcome = "approve", decidedBy = "staff-17" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
+            Assert.Equal("authorized", (await decided.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+        }
+
+        var routed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed after the approval");
+        Assert.Equal(("approve", npi), (routed.GetProperty("authorizationOutcome").GetString(), OfferNpi(routed, 0)));
+        var notices = await hub.WaitForNoticesAsync(referralId, n => n.Count(x => x.Type == ReferralWorkflow.Authorization) == 2, Wait);
+        var toReferrer = Assert.Single(notices, n => n.Type == ReferralWorkflow.Authorization && n.Subscriber == ReferralHub.Platform);
+        Assert.Equal(("approve", authorizationId), (toReferrer.Data.GetProperty("authorizationOutcome").GetString(), toReferrer.Data.GetProperty("authorizationId").GetString()));
+        Assert.Equal(0, hub.SignatureFailures); // the receiver keeps only notices whose signature verified
+        Assert.All(notices, n => Assert.DoesNotContain(ReferralSamples.Cin, n.Raw));
+    }
+
+    [Fact]
+    public async Task A_denied_authorization_closes_the_referral_and_tells_the_referrer_why()
+    {
+        const string id = "R-E2E-AUTH-2";
+        await hub.PutProviderAsync("1000000103", "Post-Hospital Housing Only", ReferralHub.AuthorizedServices[1]);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, ReferralHub.AuthorizedServices[1]))).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        var waiting = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-authorization"), Wait, "awaiting authorization");
+        var authorizationId = waiting.GetProperty("authorizationId").GetString()!;
+        await WaitForAuthorizationAsync(authorizationId);
+        using (var denied = await hub.Api.PostAsJsonAsync(
+            $"/api/authorizations/{authorizationId}/decision", new { outcome = "deny", reason = "no qualifying hospital stay", decidedBy = "staff-17" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
+        }
+
+        var closed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "closed"), Wait, "closed by the denial");
+        Assert.Equal(("Not authorized: no qualifying hospital stay", 0), (closed.GetProperty("closureReason").GetString(), Offers(closed)));
+        var notices = await hub.WaitForNoticesAsync(referralId, n => n.Count(x => x.Subscriber == ReferralHub.Platform) == 2, Wait);
+        var decided = Assert.Single(notices, n => n.Subscriber == ReferralHub.Platform && n.Type == ReferralWorkflow.Authorization);
+        var closure = Assert.Single(notices, n => n.Subscriber == ReferralHub.Platform && n.Type == ReferralWorkflow.Closed);
+        Assert.Equal(("deny", "no qualifying hospital stay"), (decided.Data.GetProperty("authorizationOutcome").GetString(), decided.Data.GetProperty("reason").GetString()));
+        Assert.Equal("Not authorized: no qualifying hospital stay", closure.Data.GetProperty("closureReason").GetString());
+    }
+
+    [Fact]
+    public async Task Notices_are_stamped_with_real_time_while_the_business_clock_runs_fast()
+    {
+        const string id = "R-E2E-CLOCK";
+        const string npi = "1000000111";
+        await hub.PutProviderAsync(npi, "Homemaker Only", "personal-care-and-homemaker");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "personal-care-and-homemaker"))).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", npi))).StatusCode);
+
+        var notices = await hub.WaitForNoticesAsync(referralId, n => n.Count(x => x.Type == ReferralWorkflow.Assigned) == 2, Wait);
+
+        // The fixture's business clock started on 4 May 2026 at 6 virtual hours per second: the event's own time follows it ...
+        var assigned = notices.First(n => n.Type == ReferralWorkflow.Assigned);
+        var eventTime = JsonDocument.Parse(assigned.Raw).RootElement.GetProperty("time").GetDateTimeOffset();
+        Assert.InRange(eventTime, DateTimeOffset.Parse("2026-05-04T09:00:00-07:00"), DateTimeOffset.Parse("2026-05-04T09:00:00-07:00").AddDays(90));
+        // ... while webhook-timestamp is real time, so any receiver's replay window accepts it.
+        Assert.All(notices, n => Assert.InRange(n.ReceivedAt - n.SignedAt, TimeSpan.FromSeconds(-1), TimeSpan.FromSeconds(5)));
+    }
+
+    /// <summary>Polls <c>GET /api/authorizations/{id}</c> until the child workflow the referral started exists.</summary>
+    private async Task<JsonElement> WaitForAuthorizationAsync(string authorizationId)
+    {
+        var deadline = DateTimeOffset.UtcNow + Wait;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            using var response = await hub.Api.GetAsync(new Uri($"/api/authorizations/{authorizationId}", UriKind.Relative));
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return await response.Content.ReadFromJsonAsync<JsonElement>();
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"authorization {authorizationId} not started in {Wait.TotalSeconds} s");
     }
 
     private async Task SendRtfStatusAsync(string rowKey, string npi, string status, string date)

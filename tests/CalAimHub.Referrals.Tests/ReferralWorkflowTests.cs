@@ -131,7 +131,50 @@ public sealed class ReferralWorkflowTests
         Assert.Equal((SecondNpi, MondayDue, DateTimeOffset.Parse("2026-05-12T00:00:00-07:00")), (second.Npi, second.OfferedAt, second.DueAt));
         Assert.Contains(new ScheduleTimer("ack:2", second.DueAt), actions);
         Assert.DoesNotContain(actions, a => a is CancelTimer);
-        Assert.Empty(Notices(actions));
+        Assert.Equal(["no-response:1:referrer"], NoticeKeys(actions));
+    }
+
+    [Fact]
+    public void No_answer_by_the_deadline_tells_the_referrer_who_timed_out_and_that_the_referral_moved_on()
+    {
+        var s = new ReferralScenario(Monday);
+        s.Start(s.Referral());
+
+        var notice = Assert.Single(Notices(s.AdvanceTo(MondayDue)));
+
+        Assert.Equal((ReferralWorkflow.NoResponse, "findhelp", ReferralId), (notice.Type, notice.Subscriber, notice.Subject));
+        var data = notice.Data!.Value;
+        Assert.Equal((FirstNpi, "First CBO"), (data.GetProperty("providerNpi").GetString(), data.GetProperty("providerName").GetString()));
+        Assert.Equal("no answer by 2026-05-07T00:00:00-07:00", data.GetProperty("reason").GetString());
+        Assert.Equal("Pending", data.GetProperty("status").GetString());
+        Assert.True(data.GetProperty("rerouted").GetBoolean());
+        Assert.False(data.TryGetProperty("escalated", out _));
+    }
+
+    [Fact]
+    public void Each_timed_out_offer_gets_its_own_notice_once_even_when_its_timer_is_delivered_again()
+    {
+        var s = new ReferralScenario(Monday);
+        s.Start(s.Referral());
+        var first = s.AdvanceTo(MondayDue);
+
+        Assert.Empty(s.When(WorkflowEvent.TimerFired, new TimerFiredData("ack:1", MondayDue)));
+        var second = s.AdvanceTo(s.State.Attempts[1].DueAt);
+
+        Assert.Equal(["no-response:1:referrer"], NoticeKeys(first));
+        Assert.Equal(["no-response:2:referrer"], NoticeKeys(second));
+        Assert.Equal("no answer by 2026-05-12T00:00:00-07:00", Notices(second)[0].Data!.Value.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public void A_deadline_in_winter_is_stated_in_pacific_standard_time()
+    {
+        var s = new ReferralScenario(DateTimeOffset.Parse("2026-12-07T10:00:00-08:00"));
+        s.Start(s.Referral(urgency: ReferralUrgency.Discharge));
+
+        var notice = Assert.Single(Notices(s.AdvanceTo(DateTimeOffset.Parse("2026-12-08T10:00:00-08:00"))));
+
+        Assert.Equal("no answer by 2026-12-08T10:00:00-08:00", notice.Data!.Value.GetProperty("reason").GetString());
     }
 
     [Fact]
@@ -146,8 +189,11 @@ public sealed class ReferralWorkflowTests
 
         Assert.Equal(ReferralPhase.Escalated, s.State.Phase);
         Assert.Equal(s.State.Attempts[2].DueAt, s.State.EscalatedAt);
-        var escalation = Assert.Single(Notices(actions));
-        Assert.Equal((ReferralWorkflow.Escalated, "plan-staff", "escalated"), (escalation.Type, escalation.Subscriber, escalation.ActionKey));
+        Assert.Equal(["no-response:3:referrer", "escalated"], NoticeKeys(actions));
+        var noResponse = Notices(actions)[0].Data!.Value;
+        Assert.Equal((ThirdNpi, false, true), (noResponse.GetProperty("providerNpi").GetString(), noResponse.GetProperty("rerouted").GetBoolean(), noResponse.GetProperty("escalated").GetBoolean()));
+        var escalation = Notices(actions)[1];
+        Assert.Equal((ReferralWorkflow.Escalated, "plan-staff"), (escalation.Type, escalation.Subscriber));
         Assert.Null(Assert.Single(actions.OfType<SetNextDeadline>()).Deadline);
         Assert.Empty(s.ArmedTimers);
         Assert.DoesNotContain(actions, a => a is CompleteWorkflow);
@@ -399,10 +445,27 @@ public sealed class ReferralWorkflowTests
         foreach (var action in all.Where(a => a is SendNotification or SetCustomStatus or CompleteWorkflow))
         {
             Assert.DoesNotContain("91234567A", JsonSerializer.Serialize(action, WorkflowJson.Options));
+            Assert.DoesNotContain("Alameda", JsonSerializer.Serialize(action, WorkflowJson.Options)); // the member's county
         }
 
         Assert.Equal(8, Notices(all).Count);
         Assert.Equal(Notices(all).Count, Notices(all).Select(n => n.ActionKey).Distinct().Count());
+    }
+
+    [Fact]
+    public void The_members_county_decides_which_provider_is_offered()
+    {
+        IReadOnlyList<ProviderDirectoryEntry> directory =
+        [
+            Provider(FirstNpi, "Alameda CBO", available: 8, county: "Alameda"),
+            Provider(SecondNpi, "Fresno CBO", available: 2, county: "Fresno"),
+        ];
+        var s = new ReferralScenario(Monday);
+
+        s.Start(s.Referral(directory: directory, county: "Fresno"));
+
+        Assert.Equal([SecondNpi], s.State.Candidates.Select(c => c.Npi));
+        Assert.Equal(SecondNpi, Assert.Single(s.State.Attempts).Npi);
     }
 
     [Fact]
@@ -461,5 +524,20 @@ public sealed class ReferralRoutingTests
 
         Assert.Equal(["5", "6", "7", "9"], ReferralRouting.Rank(directory, Ecm, "Alameda").Select(c => c.Npi));
         Assert.Equal(["9", "5"], ReferralRouting.Rank(directory, Ecm, "Alameda", preferredNpi: "9", maxCandidates: 2).Select(c => c.Npi));
+    }
+
+    [Fact]
+    public void The_county_changes_the_chosen_provider()
+    {
+        IReadOnlyList<ProviderDirectoryEntry> directory =
+        [
+            Provider("1", "Los Angeles, lots of room", available: 9, county: "Los Angeles"),
+            Provider("2", "Kern, little room", available: 1, county: "Kern"),
+        ];
+
+        Assert.Equal("1", ReferralRouting.Rank(directory, Ecm, null)[0].Npi);
+        Assert.Equal("1", ReferralRouting.Rank(directory, Ecm, "Los Angeles")[0].Npi);
+        Assert.Equal(["2"], ReferralRouting.Rank(directory, Ecm, "Kern County").Select(c => c.Npi));
+        Assert.Empty(ReferralRouting.Rank(directory, Ecm, "Fresno"));
     }
 }

@@ -10,12 +10,15 @@ using Microsoft.Extensions.Logging;
 namespace CalAimHub.Referrals.Tests;
 
 /// <summary>One signed notice as the subscriber's endpoint received it.</summary>
-public sealed record SignedDelivery(string Id, string Subscriber, JsonElement CloudEvent, string Raw, int Order);
+/// <param name="SignedAt">Its <c>webhook-timestamp</c>.</param>
+/// <param name="ReceivedAt">The receiver's (real) clock when it arrived.</param>
+public sealed record SignedDelivery(string Id, string Subscriber, JsonElement CloudEvent, string Raw, int Order, DateTimeOffset SignedAt, DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// What the referral end-to-end fixtures share: the hub with the referral workflow (Azurite in memory, the real handler
-/// behind the local host, an accelerated clock so acknowledgement deadlines pass in seconds with the real calendar) and a
-/// signed-CloudEvents receiver on loopback with one endpoint per subscriber. Each fixture says which platforms and extra
+/// behind the local host, an accelerated business clock so acknowledgement deadlines pass in seconds with the real
+/// calendar) and a signed-CloudEvents receiver on loopback with one endpoint per subscriber, which verifies signatures
+/// against the real clock. Each fixture says which platforms and extra
 /// settings it needs and what it keeps of a delivery.
 /// </summary>
 public abstract class SignedNoticeHub : IAsyncLifetime
@@ -56,17 +59,18 @@ public abstract class SignedNoticeHub : IAsyncLifetime
             await request.Body.CopyToAsync(buffer);
             var id = request.Headers[StandardWebhookSignature.IdHeader].ToString();
             var timestamp = request.Headers[StandardWebhookSignature.TimestampHeader].ToString();
-            // The signer stamps the hub's clock, which runs accelerated here: the HMAC over id.timestamp.body is what is
-            // checked (tolerance judged at the stamped time); a wrong secret or an altered body still fails.
-            var signedAt = long.TryParse(timestamp, out var seconds) ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UnixEpoch;
-            if (StandardWebhookSignature.Verify(id, timestamp, request.Headers[StandardWebhookSignature.SignatureHeader], buffer.ToArray(), [WebhookHub.Secret], signedAt) is not null)
+            // Verified as any partner would: against the real clock, with the standard tolerance. The accelerated clock
+            // drives the hub's deadlines only; a notice stamped with it would fail here.
+            var receivedAt = DateTimeOffset.UtcNow;
+            if (StandardWebhookSignature.Verify(id, timestamp, request.Headers[StandardWebhookSignature.SignatureHeader], buffer.ToArray(), [WebhookHub.Secret], receivedAt) is not null)
             {
                 Interlocked.Increment(ref signatureFailures);
                 return Results.Unauthorized();
             }
 
             using var body = JsonDocument.Parse(buffer.ToArray());
-            OnDelivery(new SignedDelivery(id, subscriber, body.RootElement.Clone(), body.RootElement.GetRawText(), Interlocked.Increment(ref order)));
+            var signedAt = DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, CultureInfo.InvariantCulture));
+            OnDelivery(new SignedDelivery(id, subscriber, body.RootElement.Clone(), body.RootElement.GetRawText(), Interlocked.Increment(ref order), signedAt, receivedAt));
             return Results.NoContent();
         });
         await app.StartAsync();
@@ -86,7 +90,8 @@ public abstract class SignedNoticeHub : IAsyncLifetime
             settings[$"Webhooks__Platforms__{platform}__Secrets__0"] = WebhookHub.Secret;
         }
 
-        foreach (var subscriber in Platforms.Concat(["members", "plan-staff"]))
+        // "authorizations": where the authorization workflow (a referral's child) sends its own notices.
+        foreach (var subscriber in Platforms.Concat(["members", "plan-staff", "authorizations"]))
         {
             settings[$"Notifications__Subscribers__{subscriber}__Url"] = url + subscriber;
             settings[$"Notifications__Subscribers__{subscriber}__Secrets__0"] = WebhookHub.Secret;

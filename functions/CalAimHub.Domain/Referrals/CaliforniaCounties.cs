@@ -13,6 +13,12 @@ public static class CaliforniaCounties
         "Solano", "Sonoma", "Stanislaus", "Sutter", "Tehama", "Trinity", "Tulare", "Tuolumne", "Ventura", "Yolo", "Yuba",
     ];
 
+    /// <summary>
+    /// What is wrong with a member's county that is not one of these. The value is not echoed: a member's county is a
+    /// HIPAA geographic identifier, kept out of answers and logs like the CIN.
+    /// </summary>
+    public const string NotACounty = "is not a California county: use one of the 58 county names, e.g. 'Los Angeles' or 'Los Angeles County'";
+
     /// <summary>The county's canonical name ("los angeles county" → "Los Angeles"), or null.</summary>
     public static string? Find(string? name)
     {

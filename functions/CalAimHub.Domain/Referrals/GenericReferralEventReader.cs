@@ -27,6 +27,8 @@ public static class GenericReferralEventReader
         "type", "referralId", "occurredAt", "status", "reason", "service", "member", "referringEntity", "receivingProviderNpi", "urgency",
     };
 
+    private static readonly HashSet<string> MemberFields = new(StringComparer.Ordinal) { "cin", "county" };
+
     public static ReferralReading Read(JsonElement body, string eventId, string platform, DateTimeOffset receivedAt)
     {
         var errors = new List<ReferralFieldError>();
@@ -208,10 +210,16 @@ public static class GenericReferralEventReader
 
         if (member.ValueKind != JsonValueKind.Object)
         {
-            errors.Add(new("member", "must be an object: {\"cin\":…}"));
+            errors.Add(new("member", "must be an object: {\"cin\":…,\"county\":…}"));
             return null;
         }
 
+        foreach (var property in member.EnumerateObject().Where(p => !MemberFields.Contains(p.Name)))
+        {
+            errors.Add(new("member." + property.Name, "is not a field of the member; use cin and county"));
+        }
+
+        var county = County(member, errors);
         var cin = Text(member, "cin", errors, "member.")?.ToUpperInvariant();
         if (cin is null)
         {
@@ -230,7 +238,26 @@ public static class GenericReferralEventReader
             return null;
         }
 
-        return new MemberReference(cin);
+        return errors.Any(e => e.Field.StartsWith("member.", StringComparison.Ordinal)) ? null : new MemberReference(cin, county);
+    }
+
+    /// <summary>The member's county of residence, canonical ("los angeles county" → "Los Angeles"); optional.</summary>
+    private static string? County(JsonElement member, List<ReferralFieldError> errors)
+    {
+        var text = Text(member, "county", errors, "member.");
+        if (text is null)
+        {
+            return null;
+        }
+
+        // The value is not echoed either: a county is a HIPAA identifier.
+        var county = CaliforniaCounties.Find(text);
+        if (county is null)
+        {
+            errors.Add(new("member.county", CaliforniaCounties.NotACounty));
+        }
+
+        return county;
     }
 
     private static ReferringEntity? Referrer(JsonElement body, List<ReferralFieldError> errors)

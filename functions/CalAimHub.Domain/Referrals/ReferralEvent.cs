@@ -14,7 +14,7 @@ namespace CalAimHub.Domain.Referrals;
 /// <param name="TaskStatus">The FHIR <c>Task.status</c> the event carried or implies (see <see cref="ReferralStatusMap"/>).</param>
 /// <param name="Reason">Decline reason or loop-closure reason; required for Declined and Referral Loop Closed.</param>
 /// <param name="Service">What is referred; required when the referral is created.</param>
-/// <param name="Member">Who is referred; required when the referral is created.</param>
+/// <param name="Member">Who is referred (CIN, county when known); required when the referral is created.</param>
 /// <param name="ReceivingProviderNpi">The provider the platform sent it to, when the platform routed it itself.</param>
 public sealed record ReferralEvent(
     string EventId,
@@ -53,10 +53,14 @@ public enum ReferralUrgency
     Discharge,
 }
 
-/// <summary>The member. Only the CIN; masked in <see cref="ToString"/> so it cannot reach a log by accident.</summary>
-public sealed record MemberReference(string Cin)
+/// <summary>
+/// The member: the CIN and, when the platform sends it, the county of residence (canonical name from
+/// <see cref="CaliforniaCounties"/>), which routing uses to offer only providers serving it. Both are member data (a
+/// county is a HIPAA geographic identifier), so they are masked in <see cref="ToString"/> and cannot reach a log by accident.
+/// </summary>
+public sealed record MemberReference(string Cin, string? County = null)
 {
-    public override string ToString() => "MemberReference { Cin = *** }";
+    public override string ToString() => "MemberReference { Cin = ***, County = *** }";
 }
 
 /// <summary>Who referred the member (a hospital, clinic, county, CBO): an organization, not member data.</summary>

@@ -9,6 +9,8 @@ namespace CalAimHub.Domain.Referrals;
 /// deadline (2 California working days, 24 hours for a discharge) → accepted / declined with a reason / no answer → on a
 /// decline or at the deadline the next provider, until the list ends → escalated to plan staff → outreach initiated →
 /// loop closed with a closure reason. Sobering-center referrals are exempt from tracking: recorded and completed at once.
+/// Notices (DHCS CLR "supporting"): referrer and member on assignment, authorization, decline and closure; the referrer
+/// alone when an offer goes unanswered (<see cref="NoResponse"/>); plan staff on escalation.
 /// </summary>
 /// <remarks>
 /// As in <see cref="AuthorizationWorkflow"/>, Decide is derived from Evolve: the state is evolved and the difference
@@ -22,6 +24,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
     public const string Assigned = "calaim.referral.assigned";
     public const string Authorization = "calaim.referral.authorization-decided";
     public const string Declined = "calaim.referral.declined";
+    public const string NoResponse = "calaim.referral.no-response";
     public const string Escalated = "calaim.referral.escalated";
     public const string Closed = "calaim.referral.closed";
 
@@ -80,6 +83,13 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
             if (before?.Outcome != attempt.Outcome && attempt.Outcome == AttemptOutcome.Declined)
             {
                 actions.AddRange(NotifyBoth($"declined:{attempt.Number}", Declined, next, attempt, attempt.Reason));
+            }
+
+            if (before?.Outcome != attempt.Outcome && attempt.Outcome == AttemptOutcome.TimedOut)
+            {
+                // DHCS "supporting": the referring entity learns the referral moved on (or went to plan staff) and why. The
+                // member is told of the assignment, not of each silent provider. One notice per offer: keyed by its number.
+                actions.Add(Notice($"no-response:{attempt.Number}:referrer", NoResponse, policy.ReferrerSubscriber(next.Platform!), next, attempt, NoAnswerBy(attempt.DueAt)));
             }
         }
 
@@ -254,6 +264,10 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
         };
     }
 
+    /// <summary>The reason of a no-response notice, with the deadline in California time (the calendar the deadline follows).</summary>
+    private string NoAnswerBy(DateTimeOffset due) =>
+        "no answer by " + TimeZoneInfo.ConvertTime(due, policy.Calendar.TimeZone).ToString("yyyy-MM-dd'T'HH:mm:sszzz", System.Globalization.CultureInfo.InvariantCulture);
+
     private static string NotAuthorized(string? reason) => string.IsNullOrWhiteSpace(reason) ? "Not authorized" : $"Not authorized: {reason}";
 
     private static ReferralState Close(ReferralState state, string reason, DateTimeOffset at) =>
@@ -284,7 +298,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
         // Ids, statuses, the provider organization and reasons only: never the CIN or anything else about the member.
         var data = WorkflowJson.ToElement(new ReferralNotice(
             state.ReferralId!, state.Status, state.Phase, attempt?.Npi, attempt?.Name, reason, state.ClosureReason, state.AuthorizationId, state.AuthorizationOutcome,
-            type == Declined ? state.OpenAttempt is not null : null, state.EscalatedAt is not null ? true : null));
+            type is Declined or NoResponse ? state.OpenAttempt is not null : null, state.EscalatedAt is not null ? true : null));
         return new SendNotification(key, type, subscriber, null, state.ReferralId, data);
     }
 }

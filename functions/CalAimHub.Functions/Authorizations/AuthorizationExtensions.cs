@@ -1,6 +1,7 @@
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Workflows;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CalAimHub.Functions.Authorizations;
 
@@ -16,13 +17,32 @@ public static class AuthorizationExtensions
         builder.Services.AddWorkflowDecider<AuthorizationWorkflow, AuthorizationState>();
         builder.Services.AddSingleton<MemberAuthorizationIndex>();
 
-        if (options.AcceleratedClock is { } clock)
+        if (options.AcceleratedClock is not { } clock)
         {
-            // A fast clock in production would falsify every regulatory deadline: only ever outside Azure.
-            builder.Configuration.RefuseInAzure("Authorizations:AcceleratedClock");
-
-            // Replaces the app's clock (the last registration wins), so the workflow runtime sees the same time.
-            builder.Services.AddSingleton<TimeProvider>(new AcceleratedTimeProvider(clock.Start, clock.Speed));
+            builder.Services.AddKeyedSingleton(BusinessClock.Key, (sp, _) => sp.GetRequiredService<TimeProvider>());
+            return;
         }
+
+        // A fast clock in production would falsify every regulatory deadline: only ever outside Azure.
+        builder.Configuration.RefuseInAzure("Authorizations:AcceleratedClock");
+
+        // The business clock only: the app's TimeProvider (Notify's webhook-timestamp, the replay window) stays real.
+        var fast = new AcceleratedTimeProvider(clock.Start, clock.Speed);
+        builder.Services.AddKeyedSingleton<TimeProvider>(BusinessClock.Key, fast);
+        WithClock<WorkflowRuntime>(builder.Services, fast);
+        WithClock<WorkflowTriggers>(builder.Services, fast);
+    }
+
+    /// <summary>Re-registers <typeparamref name="T"/> (which takes a plain <see cref="TimeProvider"/>) built with <paramref name="clock"/>.</summary>
+    private static void WithClock<T>(IServiceCollection services, TimeProvider clock)
+        where T : class
+    {
+        if (!services.Any(d => d.ServiceType == typeof(T)))
+        {
+            // Replacing a registration that comes later would silently lose to it.
+            throw new InvalidOperationException($"{typeof(T).Name} is not registered yet: call AddWorkflows before AddAuthorizations");
+        }
+
+        services.Replace(ServiceDescriptor.Singleton(sp => ActivatorUtilities.CreateInstance<T>(sp, clock)));
     }
 }

@@ -140,7 +140,8 @@ public sealed partial class ReferralEventsFunction(
                 await members.AddAsync(cin, e.ReferralId, cancellationToken);
             }
 
-            var start = new ReferralStart(e.ReferralId, e.Platform, e.Service, e.Member?.Cin, e.ReferringEntity, e.ReceivingProviderNpi, e.Urgency, null,
+            // The member's county (when the platform sent it) narrows routing to providers serving it.
+            var start = new ReferralStart(e.ReferralId, e.Platform, e.Service, e.Member?.Cin, e.ReferringEntity, e.ReceivingProviderNpi, e.Urgency, e.Member?.County,
                 e.OccurredAt, await directory.OfferingAsync(e.Service.Code, cancellationToken));
             var started = await runtime.StartAsync(ReferralWorkflow.TypeName, e.ReferralId, WorkflowJson.ToElement(start), cancellationToken);
             LogStarted(logger, e.ReferralId, started.Created);
