@@ -3,6 +3,7 @@ using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.CodeSets;
 using CalAimHub.Domain.Workflows;
 using static CalAimHub.Domain.Tests.AuthorizationScenario;
+using static CalAimHub.Testing.DecidedNotices;
 
 namespace CalAimHub.Domain.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Azure.Messaging.EventGrid;
+using CalAimHub.Testing;
 
 namespace CalAimHub.EndToEnd.Tests;
 
@@ -14,7 +15,7 @@ public sealed class BlobCreatedEventTests
         await blob.UploadAsync(BinaryData.FromString("header\nrow\n"));
         var queue = hub.Storage.Queues.GetQueueClient("blob-created");
 
-        await TestHub.EventuallyAsync(async () => (await queue.PeekMessagesAsync(32)).Value.Length, n => n >= 1, TimeSpan.FromSeconds(30), "the BlobCreated event");
+        await Eventually.ValueAsync(async () => (await queue.PeekMessagesAsync(32)).Value.Length, n => n >= 1, TimeSpan.FromSeconds(30), "the BlobCreated event");
         await Task.Delay(TimeSpan.FromSeconds(2)); // several poll rounds: a duplicate would be here by now
 
         var message = Assert.Single((await queue.PeekMessagesAsync(32)).Value);

@@ -35,24 +35,4 @@ public static class TestHub
             },
         });
     }
-
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var value = await probe();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}.");
-            }
-
-            await Task.Delay(100);
-        }
-    }
 }

@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using CalAimHub.Hosting.Invocations;
 using CalAimHub.Hosting.Webhooks;
 using CalAimHub.LocalHost;
+using CalAimHub.Testing;
 
 namespace CalAimHub.EndToEnd.Tests;
 
@@ -39,7 +40,7 @@ public sealed class NotificationDeliveryTests
         var message = Message(receiver.Url, "delivery-ok-1", data: """{"cin":"91234567A","memberName":"Rosa Delgado","birthDate":"1961-04-02"}""");
 
         await Queue(hub).SendMessageAsync(message);
-        await TestHub.EventuallyAsync(() => Task.FromResult(receiver.Requests.Count), n => n >= 1, Patience, "the delivery");
+        await Eventually.ValueAsync(() => Task.FromResult(receiver.Requests.Count), n => n >= 1, Patience, "the delivery");
         await Task.Delay(TimeSpan.FromSeconds(2)); // a second delivery would show up by now
 
         var request = Assert.Single(receiver.Requests);
@@ -136,7 +137,7 @@ public sealed class NotificationDeliveryTests
     private static async Task<IReadOnlyList<string>> PoisonAsync(LocalHub hub, int expected)
     {
         var poisonQueue = hub.Storage.Queues.GetQueueClient("notifications-poison");
-        await TestHub.EventuallyAsync(async () => (await poisonQueue.PeekMessagesAsync(32)).Value.Length, n => n >= expected, Patience, "the poison message");
+        await Eventually.ValueAsync(async () => (await poisonQueue.PeekMessagesAsync(32)).Value.Length, n => n >= expected, Patience, "the poison message");
         await Task.Delay(TimeSpan.FromSeconds(1)); // a duplicate would arrive by now
         return (await poisonQueue.PeekMessagesAsync(32)).Value.Select(m => m.Body.ToString()).ToArray();
     }

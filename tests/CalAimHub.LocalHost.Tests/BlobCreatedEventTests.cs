@@ -2,6 +2,7 @@ using System.Text;
 using Azure.Messaging.EventGrid;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using CalAimHub.Testing;
 
 namespace CalAimHub.LocalHost.Tests;
 

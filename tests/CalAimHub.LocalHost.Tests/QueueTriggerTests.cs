@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using CalAimHub.Hosting.Invocations;
+using CalAimHub.Testing;
 
 namespace CalAimHub.LocalHost.Tests;
 

@@ -173,32 +173,6 @@ internal sealed class StandInHandler : IAsyncDisposable
     }
 }
 
-internal static class Eventually
-{
-    public static async Task<T> ValueAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var value = await probe();
-            if (done(value))
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}; last value: {JsonSerializer.Serialize(value)}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    public static Task TrueAsync(Func<bool> condition, TimeSpan timeout, string what) =>
-        ValueAsync(() => Task.FromResult(condition()), v => v, timeout, what);
-}
-
 internal static class Hubs
 {
     /// <summary>Options for a test hub: in-memory Azurite on free ports, a free HTTP port, the stand-in handler.</summary>

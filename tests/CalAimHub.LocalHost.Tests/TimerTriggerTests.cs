@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
+using CalAimHub.Testing;
 
 namespace CalAimHub.LocalHost.Tests;
 

@@ -3,6 +3,7 @@ using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Domain.Workflows;
 using static CalAimHub.Referrals.Tests.ReferralScenario;
+using static CalAimHub.Testing.DecidedNotices;
 
 namespace CalAimHub.Referrals.Tests;
 
