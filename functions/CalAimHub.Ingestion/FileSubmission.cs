@@ -25,4 +25,13 @@ public sealed class IngestionOptions
 
     /// <summary>The partners' day: "no future dates" is judged in this time zone.</summary>
     public string TimeZone { get; set; } = "America/Los_Angeles";
+
+    /// <summary>
+    /// Row keys the within-file duplicate index holds in memory (20 bytes each); a file with more spills sorted runs of keys to
+    /// a temporary file, so memory stays bounded for any file size. 2^18 = a 6.5 MB table.
+    /// </summary>
+    public int DuplicateIndexCapacity { get; set; } = Validation.KeyIndex.DefaultCapacity;
+
+    /// <summary>Folder for the duplicate index's temporary file (deleted when the run ends); empty = the system temp folder.</summary>
+    public string? SpillFolder { get; set; }
 }

@@ -114,7 +114,7 @@ public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions o
                 validator.KeepOnly(validator.ColumnsReadByRules().Concat(transformer.ColumnsRead));
             }
 
-            var seen = new KeyIndex(EstimateRows(prefix.AsSpan(0, got), length, sniff.Format));
+            using var seen = new KeyIndex(EstimateRows(prefix.AsSpan(0, got), length, sniff.Format), options.DuplicateIndexCapacity, options.SpillFolder);
             var rowProblems = new List<Problem>();
             var reused = dryRun is not null ? new string[match.Schema.Columns.Count] : null;
             var hash = new byte[32];
@@ -249,8 +249,8 @@ public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions o
         ?? throw new FileStructureException(Rules.FileEmpty, 1, "the workbook has no worksheets");
 
     /// <summary>
-    /// Rows to expect in a CSV, from the line length in the sniffed prefix (sizes the duplicate index so it need not grow);
-    /// 0 when unknown (XLSX, or no complete line in the prefix).
+    /// Rows to expect in a CSV, from the line length in the sniffed prefix (sizes the duplicate index so it need not grow up to
+    /// its in-memory capacity); 0 when unknown (XLSX, or no complete line in the prefix).
     /// </summary>
     private const long MaxPresizedRows = 2_000_000;
 

@@ -33,7 +33,7 @@ public static class IngestionBenchmark
         {
             var file = Path.Combine(work, "bench.csv");
             var generate = Stopwatch.StartNew();
-            Generate(file, rows);
+            RtfBenchmarkFile.Generate(file, rows);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generated {rows:N0} RTF rows, {new FileInfo(file).Length / 1048576.0:0} MiB, in {generate.Elapsed.TotalSeconds:0.0} s"));
 
             if (dryRunOnly)
@@ -157,7 +157,7 @@ public static class IngestionBenchmark
     {
         public static async Task<Emulator> StartAsync(string root, string file, string blobName)
         {
-            int blobPort = FreePort(), queuePort = FreePort(), tablePort = FreePort();
+            int blobPort = BenchmarkMachine.FreePort(), queuePort = BenchmarkMachine.FreePort(), tablePort = BenchmarkMachine.FreePort();
             var start = new ProcessStartInfo(Path.Combine(root, "node_modules/.bin/azurite"),
                 ["--blobPort", $"{blobPort}", "--queuePort", $"{queuePort}", "--tablePort", $"{tablePort}", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--loose"])
             {
@@ -214,13 +214,13 @@ public static class IngestionBenchmark
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        ResetPeakWorkingSet();
+        BenchmarkMachine.ResetPeakWorkingSet(Environment.ProcessId);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
         var rows = await phase();
         watch.Stop();
         _lastCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-        return (watch.Elapsed, PeakWorkingSet(), rows);
+        return (watch.Elapsed, BenchmarkMachine.MemoryStatus(Environment.ProcessId, "VmHWM:"), rows);
     }
 
     /// <summary>The plain loop: what any service would do to get these rows into a table, with nothing checked.</summary>
@@ -295,44 +295,6 @@ public static class IngestionBenchmark
         return count;
     }
 
-    /// <summary>A valid RTF version A file: unique members, every row with a referral status (one domain event each).</summary>
-    private static void Generate(string path, int rows)
-    {
-        var schema = FormatCatalog.Default.Schema("rtf-a");
-        var npis = Enumerable.Range(0, 50).Select(i => { var nine = (100000000 + (i * 7919)).ToString(CultureInfo.InvariantCulture); return nine + Identifiers.NpiCheckDigit(nine); }).ToArray();
-        string[] pofs = ["1a", "1b", "2", "3", "4", "5", "6", "7", "8", "9"];
-        string[] statuses = ["Pending", "Accepted", "Declined", "Outreach Initiated", "Referral Loop Closed"];
-        using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
-        writer.Write(string.Join(',', schema.Columns.Select(c => c.Name)));
-        writer.Write("\r\n");
-        for (var n = 0; n < rows; n++)
-        {
-            var status = statuses[n % statuses.Length];
-            writer.Write(string.Create(CultureInfo.InvariantCulture,
-                $"MCP001,Example Health Plan,{10000000 + n}{(char)('A' + (n % 26))},Member{n},Pat,N,N,,,,,N,,Y,{pofs[n % pofs.Length]},Enrolled,High,07/01/2025,,11/20/2025,,07/02/2025,07/09/2025,12/18/2025,Casey Caremanager,(555) 555-0100,casey@provider.example,,,,2,1,01/05/2026,12/2025,Example ECM Provider,{npis[n % npis.Length]},12-3456789,555-555-0101,{status},12/{(n % 28) + 1:00}/2025,{(status == "Referral Loop Closed" ? "Services Received" : "")}\r\n"));
-        }
-    }
-
-    private static void ResetPeakWorkingSet()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static long PeakWorkingSet()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? Process.GetCurrentProcess().PeakWorkingSet64 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
-
     private static async Task WaitForPortsAsync(params int[] ports)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -352,12 +314,5 @@ public static class IngestionBenchmark
                 }
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

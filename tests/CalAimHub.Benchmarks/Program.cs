@@ -24,6 +24,9 @@ switch (command)
         await IngestionBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--parallelism").Skip(1).Select(int.Parse).FirstOrDefault(8), args.Contains("--dry-run-only"),
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(2), args.Contains("--fresh-emulator"));
         return 0;
+    case "ingestion-handler":
+        await IngestionHandlerBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(1_000_000));
+        return 0;
     case "webhooks":
         await WebhooksBenchmark.RunAsync(args.SkipWhile(a => a != "--rate").Skip(1).Select(int.Parse).FirstOrDefault(200), args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(20), !args.Contains("--no-probe"));
         return 0;
@@ -49,8 +52,8 @@ namespace CalAimHub.Benchmarks
             var work = Directory.CreateTempSubdirectory("calaimhub-bench-").FullName;
             try
             {
-                var handler = await PublishAsync(Path.Combine(root, "functions/CalAimHub.Functions/CalAimHub.Functions.csproj"), Path.Combine(work, "handler"));
-                var baseline = await PublishAsync(Path.Combine(root, "tests/CalAimHub.Benchmarks.Baseline/CalAimHub.Benchmarks.Baseline.csproj"), Path.Combine(work, "baseline"));
+                var handler = await BenchmarkMachine.PublishAsync(Path.Combine(root, "functions/CalAimHub.Functions/CalAimHub.Functions.csproj"), Path.Combine(work, "handler"));
+                var baseline = await BenchmarkMachine.PublishAsync(Path.Combine(root, "tests/CalAimHub.Benchmarks.Baseline/CalAimHub.Benchmarks.Baseline.csproj"), Path.Combine(work, "baseline"));
                 var handlerExe = Path.Combine(handler, "CalAimHub.Functions");
                 var baselineExe = Path.Combine(baseline, "CalAimHub.Benchmarks.Baseline");
 
@@ -80,20 +83,9 @@ namespace CalAimHub.Benchmarks
             }
         }
 
-        private static async Task<string> PublishAsync(string project, string output)
-        {
-            using var publish = Process.Start(new ProcessStartInfo("dotnet", ["publish", project, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", output, "--nologo", "-v", "quiet"])
-            {
-                RedirectStandardOutput = true,
-            })!;
-            var log = await publish.StandardOutput.ReadToEndAsync();
-            await publish.WaitForExitAsync();
-            return publish.ExitCode == 0 ? output : throw new InvalidOperationException($"dotnet publish {project} failed:\n{log}");
-        }
-
         private static async Task<double> MeasureAsync(string executable)
         {
-            var port = FreePort();
+            var port = BenchmarkMachine.FreePort();
             using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
             var watch = Stopwatch.StartNew();
             using var process = Process.Start(new ProcessStartInfo(executable)
@@ -141,13 +133,6 @@ namespace CalAimHub.Benchmarks
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync();
             }
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
         private static double Median(List<double> values)

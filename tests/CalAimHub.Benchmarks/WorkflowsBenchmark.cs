@@ -29,7 +29,7 @@ public static class WorkflowsBenchmark
 
     public static async Task RunAsync(string root, int instances)
     {
-        int blob = FreePort(), queue = FreePort(), table = FreePort();
+        int blob = BenchmarkMachine.FreePort(), queue = BenchmarkMachine.FreePort(), table = BenchmarkMachine.FreePort();
         using var azurite = Process.Start(new ProcessStartInfo(Path.Combine(root, "node_modules/.bin/azurite"),
             ["--inMemoryPersistence", "--blobPort", $"{blob}", "--queuePort", $"{queue}", "--tablePort", $"{table}", "--skipApiVersionCheck", "--silent", "--loose", "--disableTelemetry"])
         {
@@ -197,12 +197,5 @@ public static class WorkflowsBenchmark
         }
 
         throw new TimeoutException($"Azurite did not listen on port {port}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

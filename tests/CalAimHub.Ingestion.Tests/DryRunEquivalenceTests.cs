@@ -81,7 +81,7 @@ public sealed class DryRunEquivalenceTests
     [Fact]
     public void The_duplicate_index_finds_every_repeat_with_its_first_row_across_growth()
     {
-        var index = new KeyIndex();
+        using var index = new KeyIndex();
         Span<byte> hash = stackalloc byte[32];
         for (var row = 2; row < 20_002; row++)
         {

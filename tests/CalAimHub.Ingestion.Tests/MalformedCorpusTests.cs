@@ -110,6 +110,83 @@ public sealed class MalformedCorpusTests
     }
 
     [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(97)]
+    [InlineData(200)]
+    [InlineData(512)]
+    public async Task Lone_cr_line_endings_end_every_row_even_after_an_empty_last_field_and_stay_in_quoted_values(int bytesPerRead)
+    {
+        // Classic-Mac line endings. Every RTF A sample row ends with an empty field (Reason for Referral Loop Closure): Sylvan
+        // alone merges rows when such a CR is the last character a read handed it (short reads, as from a network stream).
+        var rows = new List<Dictionary<string, string>>
+        {
+            Samples.RtfA(1).With("MCP Name", "Example\rHealth Plan"), // quoted, a lone CR inside: kept
+            Samples.RtfA(2),
+            Samples.RtfA(3).With("ECM Provider NPI", "1234567890"),
+            Samples.RtfA(4).With("MCP Name", "Example\r\nNorth"), // quoted, CRLF inside: kept
+            Samples.RtfA(5).With("Referral Status", "Referral Loop Closed").With("Reason for Referral Loop Closure", "Services Received"),
+        };
+        rows.AddRange(Enumerable.Range(6, 25).Select(Samples.RtfA));
+        var csv = Samples.Csv(rows, newline: "\r");
+        Assert.DoesNotContain("\n", csv.Replace("\r\n", "", StringComparison.Ordinal), StringComparison.Ordinal);
+
+        var (report, accepted) = await Samples.RunAsync("rtf", Samples.Utf8(csv), bytesPerRead: bytesPerRead);
+
+        AssertProblem(report, 4, "ECM Provider NPI", Rules.Npi);
+        Assert.Equal((30, 29, 1), (report.RowsRead, report.RowsAccepted, report.RowsRejected));
+        Assert.Equal(Enumerable.Range(2, 30).Where(r => r != 4), accepted.Select(r => r.Row));
+        var columns = accepted[0].Schema.Columns.Select(c => c.Name).ToList();
+        string Value(AcceptedRow row, string column) => row.Values[columns.IndexOf(column)];
+        Assert.Equal(["Example\rHealth Plan", "Example Health Plan", "Example\r\nNorth", "Example Health Plan", "Example Health Plan"], accepted.Take(5).Select(r => Value(r, "MCP Name")));
+        Assert.Equal(rows.Where((_, i) => i != 2).Select(r => r["Member Client Index Number (CIN)"]), accepted.Select(r => Value(r, "Member Client Index Number (CIN)")));
+        Assert.Equal(["", "", "", "Services Received", ""], accepted.Take(5).Select(r => Value(r, "Reason for Referral Loop Closure")));
+    }
+
+    [Fact]
+    public void Lone_crs_become_row_ends_outside_quotes_whatever_the_read_sizes()
+    {
+        // Row ends: lone CR, CRLF, LF, CR at the very end. Inside quotes: a lone CR, an LF, escaped quotes next to them.
+        // Five times over, so hits fall at every offset of the vectorized scan.
+        var text = string.Concat(Enumerable.Repeat("a,b,\rc,\"x\ry\",\r\nd,\"\"\"q\r\"\"\",\ne,\"\"\r\"f\"\"g\nh\",\rlast,\"\"\r", 5));
+        var expected = string.Concat(Enumerable.Repeat("a,b,\nc,\"x\ry\",\r\nd,\"\"\"q\r\"\"\",\ne,\"\"\n\"f\"\"g\nh\",\nlast,\"\"\n", 5));
+
+        Assert.Equal(expected, ReadAll(text, int.MaxValue));
+        foreach (var size in new[] { 1, 2, 3, 4, 5, 6, 7, 8, 15, 16, 17, 33 })
+        {
+            // A CRLF split between two reads reaches the parser as one LF: the same row end.
+            Assert.Equal(expected.Replace("\r\n", "\n", StringComparison.Ordinal), ReadAll(text, size).Replace("\r\n", "\n", StringComparison.Ordinal));
+        }
+
+        static string ReadAll(string text, int size)
+        {
+            using var reader = new CalAimHub.Ingestion.Reading.LoneCarriageReturnReader(new TrickleReader(text, size), ',');
+            var all = new StringBuilder();
+            var buffer = new char[1024];
+            int read;
+            while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                all.Append(buffer, 0, read);
+            }
+
+            return all.ToString();
+        }
+    }
+
+    /// <summary>Hands out at most <c>size</c> characters per read, so every chunk boundary is tried.</summary>
+    private sealed class TrickleReader(string text, int size) : TextReader
+    {
+        private int _at;
+
+        public override int Read(Span<char> buffer)
+        {
+            var n = Math.Min(Math.Min(size, buffer.Length), text.Length - _at);
+            text.AsSpan(_at, n).CopyTo(buffer);
+            _at += n;
+            return n;
+        }
+    }
+
+    [Theory]
     [InlineData("ECM Enrollment Start Date", "2025/07/01", Rules.Date)]
     [InlineData("ECM Enrollment Start Date", "13/01/2025", Rules.Date)]
     [InlineData("ECM Enrollment Start Date", "02/30/2025", Rules.Date)]

@@ -199,7 +199,7 @@ internal static class Samples
     }
 
     public static string Quote(string value, char delimiter) =>
-        value.Contains(delimiter, StringComparison.Ordinal) || value.Contains('"', StringComparison.Ordinal) || value.Contains('\n', StringComparison.Ordinal)
+        value.Contains(delimiter, StringComparison.Ordinal) || value.Contains('"', StringComparison.Ordinal) || value.Contains('\n', StringComparison.Ordinal) || value.Contains('\r', StringComparison.Ordinal)
             ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
             : value;
 
@@ -225,11 +225,13 @@ internal static class Samples
         new("run-test", partner?.Id ?? "mcp-one", kind, file, partner ?? Partner(), Now, DryRun: true);
 
     /// <summary>Runs the channel in memory; accepted rows are collected.</summary>
-    public static async Task<(IngestReport Report, List<AcceptedRow> Rows)> RunAsync(string kind, byte[] file, PartnerProfile? partner = null, long maxBytes = 1 << 26, FileSubmission? submission = null)
+    /// <param name="bytesPerRead">At most this many bytes per read of the file, as a network stream hands them out: the readers'
+    /// buffers then end at places a whole-file read never shows.</param>
+    public static async Task<(IngestReport Report, List<AcceptedRow> Rows)> RunAsync(string kind, byte[] file, PartnerProfile? partner = null, long maxBytes = 1 << 26, FileSubmission? submission = null, int bytesPerRead = int.MaxValue)
     {
         var destination = new CollectingDestination();
         var channel = new PartnerFileChannel(FormatCatalog.Default, new IngestionOptions { MaxFileBytes = maxBytes });
-        using var stream = new MemoryStream(file, writable: false);
+        using var stream = new ShortReadStream(file, bytesPerRead);
         var report = await channel.RunAsync(submission ?? Submission(kind, partner), stream, file.Length, destination, CancellationToken.None);
         return (report, destination.Rows);
     }
@@ -255,4 +257,18 @@ internal sealed class CollectingDestination : IRowDestination
     }
 
     public Task CompleteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>A seekable in-memory file that answers every read with at most <c>bytesPerRead</c> bytes.</summary>
+internal sealed class ShortReadStream(byte[] file, int bytesPerRead) : MemoryStream(file, writable: false)
+{
+    public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, bytesPerRead));
+
+    public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, bytesPerRead)]);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        base.ReadAsync(buffer, offset, Math.Min(count, bytesPerRead), cancellationToken);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        base.ReadAsync(buffer[..Math.Min(buffer.Length, bytesPerRead)], cancellationToken);
 }

@@ -3,7 +3,10 @@ using Sylvan.Data.Csv;
 
 namespace CalAimHub.Ingestion.Reading;
 
-/// <summary>CSV (comma, tab or pipe; UTF-8 with or without BOM; CRLF, LF or mixed; RFC 4180 quoting), streamed with Sylvan.Data.Csv.</summary>
+/// <summary>
+/// CSV (comma, tab or pipe; UTF-8 with or without BOM; CRLF, LF, lone CR or mixed; RFC 4180 quoting), streamed with
+/// Sylvan.Data.Csv; lone CRs reach the parser as LF (<see cref="LoneCarriageReturnReader"/>).
+/// </summary>
 public sealed class CsvRecordReader : RecordReader
 {
     /// <summary>A record longer than this is a runaway quoted field (an unbalanced quote), not data.</summary>
@@ -66,7 +69,8 @@ public sealed class CsvRecordReader : RecordReader
             stream.Position = 3;
         }
 
-        var text = new ReplacementWatch(new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16));
+        var decoded = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+        var text = new ReplacementWatch(new LoneCarriageReturnReader(decoded, delimiter));
 
         try
         {
