@@ -20,6 +20,13 @@ public sealed class IngestionOptions
     /// <summary>Files above this size are rejected without being read.</summary>
     public long MaxFileBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>
+    /// Largest body <c>POST /api/files/validate</c> reads: the Functions front end refuses HTTP requests over 100 MB
+    /// (104,857,600 bytes) before the handler sees them, so a larger dry run could never work in Azure. Larger files are
+    /// checked by dropping them into <c>inbound/</c> (up to <see cref="MaxFileBytes"/>).
+    /// </summary>
+    public long MaxValidateBytes { get; set; } = 104_857_600;
+
     /// <summary>Entity-group transactions in flight at once.</summary>
     public int WriteParallelism { get; set; } = 8;
 

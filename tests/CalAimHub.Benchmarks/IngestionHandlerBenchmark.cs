@@ -22,11 +22,10 @@ namespace CalAimHub.Benchmarks;
 public static class IngestionHandlerBenchmark
 {
     /// <summary>
-    /// Kestrel's default MaxRequestBodySize: the handler does not change it and the endpoint sets none of its own, so the deployed
-    /// endpoint takes at most this many bytes (the Functions host in front allows 100 MB; <c>Kestrel__Limits__MaxRequestBodySize</c>
-    /// in the environment does not lift it). A larger file is cut to the rows that fit.
+    /// The endpoint's body limit as deployed (<c>Ingestion:MaxValidateBytes</c>, the Functions front end's 100 MB HTTP limit). A
+    /// larger file is cut to the rows that fit.
     /// </summary>
-    public const long DeployedBodyLimit = 30_000_000;
+    public const long DeployedBodyLimit = 104_857_600;
 
     private const string Partner = "bench";
 

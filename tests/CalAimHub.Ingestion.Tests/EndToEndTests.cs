@@ -130,6 +130,45 @@ public sealed class EndToEndTests(HubFixture hub)
         Assert.Empty(await hub.RowsOfAsync(HubFixture.Partner, "otf"));
     }
 
+    [Fact]
+    public async Task A_dry_run_larger_than_the_servers_default_body_limit_is_validated()
+    {
+        using var client = new HttpClient { BaseAddress = hub.Hub.ApiBaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        var file = OtfFileOfAtLeast(31_000_000); // Kestrel's default limit is 30,000,000 bytes
+        using var content = new ByteArrayContent(file.Bytes);
+
+        using var response = await client.PostAsync(new Uri($"/api/files/validate?kind=otf&partner={HubFixture.Partner}", UriKind.Relative), content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var report = IngestReport.FromJson(await response.Content.ReadAsStringAsync());
+        Assert.Equal((IngestOutcome.Accepted, file.Rows, 0), (report.Outcome, report.RowsAccepted, report.RowsRejected));
+    }
+
+    [Fact]
+    public async Task A_dry_run_over_the_HTTP_limit_is_a_413_pointing_to_the_drop_path()
+    {
+        using var client = new HttpClient { BaseAddress = hub.Hub.ApiBaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        using var content = new ByteArrayContent(OtfFileOfAtLeast(HubFixture.ValidateLimit + 1).Bytes);
+
+        using var response = await client.PostAsync(new Uri($"/api/files/validate?kind=otf&partner={HubFixture.Partner}", UriKind.Relative), content);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("File too large to validate over HTTP", problem.RootElement.GetProperty("title").GetString());
+        Assert.Equal(
+            "a dry run over HTTP takes files up to 41,943,040 bytes (the Functions HTTP limit); drop the file into inbound/<partner>/<kind>/ instead: " +
+            "files up to 536,870,912 bytes are checked there, and the report says the same",
+            problem.RootElement.GetProperty("detail").GetString());
+    }
+
+    private static (byte[] Bytes, int Rows) OtfFileOfAtLeast(long bytes)
+    {
+        var row = Samples.Csv([Samples.Otf(1)]).Split("\r\n")[1].Length + 2;
+        var rows = (int)(bytes / row) + 1;
+        return (Samples.Utf8(Samples.Csv(Enumerable.Range(1, rows).Select(Samples.Otf))), rows);
+    }
+
     [Theory]
     [InlineData("?kind=mif&partner=" + HubFixture.Partner, "kind")]
     [InlineData("?kind=rtf", "partner")]

@@ -27,6 +27,7 @@ public sealed class HubFixture : IAsyncLifetime
     public const string Partner = "mcp-e2e";
     public const string Silent = "cbo-quiet";
     public const string Subscriber = "sub-e2e";
+    public const long ValidateLimit = 40L * 1024 * 1024;
 
     private WebApplication? _receiver;
 
@@ -68,6 +69,8 @@ public sealed class HubFixture : IAsyncLifetime
                 [$"Ingestion__Partners__{Partner}__NotificationUrl"] = hook,
                 [$"Ingestion__Partners__{Silent}__Kinds__0"] = "referral",
                 ["Notifications__RequireHttps"] = "false",
+                // Above Kestrel's own 30 MB default, below the front door's 100 MB: both limits can be tested.
+                ["Ingestion__MaxValidateBytes"] = ValidateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 // These tests read the published events themselves; the referral workflow would consume its queue.
                 ["AzureWebJobs.ReferralStatusFiles.Disabled"] = "true",
                 [$"Notifications__Subscribers__{Subscriber}__Secrets__0"] = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using CalAimHub.Ingestion;
+using Microsoft.AspNetCore.Http.Features;
 using CalAimHub.Ingestion.Formats;
 
 namespace CalAimHub.Functions.Ingestion;
@@ -7,7 +8,9 @@ namespace CalAimHub.Functions.Ingestion;
 /// <summary>
 /// Dry run: <c>POST /api/files/validate?kind=…&amp;partner=…</c> with the file as the body answers the result report the file
 /// would get, storing nothing. The body is spooled to a temporary file (deleted on close) so XLSX can be read and memory stays
-/// flat; bad parameters are RFC 9457 problem+json.
+/// flat; bad parameters are RFC 9457 problem+json. A body over <see cref="IngestionOptions.MaxValidateBytes"/> (the HTTP
+/// limit, 100 MB) is 413 problem+json pointing to the drop path; a file over <see cref="IngestionOptions.MaxFileBytes"/> gets
+/// the same file-too-large report a dropped file would.
 /// </summary>
 public static class FileValidationApi
 {
@@ -51,6 +54,19 @@ public static class FileValidationApi
             return Results.Json(PartnerFileChannel.Rejected(submission, early), CalAimHub.Ingestion.Reports.IngestReport.Json);
         }
 
+        // The server's own limit (Kestrel: 30 MB) would fail the read with a bare 500; this endpoint's limit is the HTTP
+        // front end's, checked below with an answer that says what to do instead.
+        var httpLimit = Math.Min(options.MaxValidateBytes, options.MaxFileBytes);
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = null;
+        }
+
+        if (request.ContentLength > httpLimit && httpLimit < options.MaxFileBytes)
+        {
+            return TooLargeForHttp(options);
+        }
+
         var spool = Path.Combine(Path.GetTempPath(), "calaimhub-validate-" + Guid.NewGuid().ToString("n"));
         await using var body = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
         var buffer = new byte[1 << 16];
@@ -64,6 +80,11 @@ public static class FileValidationApi
                 return Results.Json(PartnerFileChannel.Rejected(submission, channel.Precheck(submission, length)!), CalAimHub.Ingestion.Reports.IngestReport.Json);
             }
 
+            if (length > httpLimit)
+            {
+                return TooLargeForHttp(options);
+            }
+
             await body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
         }
 
@@ -71,6 +92,12 @@ public static class FileValidationApi
         var report = await channel.RunAsync(submission, body, length, new DryRunDestination(), cancellationToken);
         return Results.Json(report, CalAimHub.Ingestion.Reports.IngestReport.Json);
     }
+
+    private static IResult TooLargeForHttp(IngestionOptions options) => Results.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge,
+        title: "File too large to validate over HTTP",
+        detail: $"a dry run over HTTP takes files up to {options.MaxValidateBytes:N0} bytes (the Functions HTTP limit); " +
+            $"drop the file into inbound/<partner>/<kind>/ instead: files up to {options.MaxFileBytes:N0} bytes are checked there, and the report says the same");
 
     private static bool InboundPath(string id) => CalAimHub.Ingestion.Inbound.InboundPath.IsId(id);
 }
