@@ -24,6 +24,7 @@ builder.AddReferrals();
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseRateLimiter(); // admission control on the webhook route (WebhookAdmission)
 
 app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescription();
 app.MapHealthApi();

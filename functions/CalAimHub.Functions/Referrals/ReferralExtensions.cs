@@ -19,6 +19,7 @@ public static class ReferralExtensions
         builder.Services.AddSingleton<IReferralStatusSource, WorkflowReferralStatusSource>();
 
         builder.Services.AddSingleton<WebhookPlatforms>();
+        builder.AddWebhookIntake();
         builder.Services.AddSingleton<TableReferralLedger>();
         builder.Services.AddSingleton<IReferralLedger>(sp => sp.GetRequiredService<TableReferralLedger>());
 

@@ -1,5 +1,6 @@
-using CalAimHub.Functions.Extensions;
 using System.Text.Json;
+using CalAimHub.Functions.Extensions;
+using CalAimHub.Functions.Invocations;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Hosting.Webhooks;
 using CalAimHub.Referrals;
@@ -9,7 +10,8 @@ namespace CalAimHub.Functions.Referrals;
 /// <summary>
 /// <c>POST /api/webhooks/{platform}</c>: referral events from referral platforms, signed per Standard Webhooks (the
 /// signature is the authentication; the function is anonymous). Checks, in order, each answered with problem+json and
-/// nothing stored: unknown platform 404; unusable secrets 503; oversized body 413; bad or stale signature 401; bad
+/// nothing stored: too many requests in progress 429 with <c>Retry-After</c> (<see cref="WebhookAdmission"/>, before
+/// anything else); unknown platform 404; unusable secrets 503; oversized body 413; bad or stale signature 401; bad
 /// <c>webhook-id</c> 400; wrong content type 415; malformed or invalid payload 400 naming the field; a status the
 /// referral cannot take now 409. Accepted: 202 with the referral id once the event is recorded and queued; a
 /// redelivery (same <c>webhook-id</c>) gets the same 202 and changes nothing.
@@ -21,7 +23,21 @@ public static partial class WebhookIntake
     /// <summary>Set on the 202 of a redelivery, so a platform can tell (the body is the same as the first answer's).</summary>
     public const string DuplicateHeader = "Webhook-Duplicate";
 
-    public static void MapWebhookIntake(this WebApplication app) => app.MapPost(Route, ReceiveAsync);
+    /// <summary>Intake options, admission control, the dispatch marker and sweeper (the ledger and platforms are registered beside).</summary>
+    public static void AddWebhookIntake(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton(WebhookIntakeOptions.From(builder.Configuration));
+        builder.Services.AddSingleton<ReferralDispatchMarker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReferralDispatchMarker>());
+        builder.Services.AddRateLimiter(limiter => limiter.AddPolicy<string, WebhookAdmission>(WebhookAdmission.PolicyName));
+    }
+
+    /// <summary>The endpoint behind admission control (needs <c>app.UseRateLimiter()</c>), and the dispatch sweeper.</summary>
+    public static void MapWebhookIntake(this WebApplication app)
+    {
+        app.MapPost(Route, ReceiveAsync).RequireRateLimiting(WebhookAdmission.PolicyName);
+        app.MapTimerFunction<ReferralDispatchSweeper>("ReferralDispatchSweeper");
+    }
 
     private static async Task<IResult> ReceiveAsync(
         string platform, HttpRequest http, WebhookPlatforms platforms, IReferralLedger ledger, TimeProvider time, ILogger<WebhookPlatforms> logger, CancellationToken ct)
