@@ -24,21 +24,12 @@ public sealed class DispatchHub : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Hub = await LocalHub.StartAsync(new LocalHubOptions
+        Hub = await WebhookHub.StartIntakeOnlyAsync(new Dictionary<string, string>
         {
-            InMemoryStorage = true,
-            HttpPort = 0,
-            UseLocalSettingsFile = false,
-            EnableBlobEvents = false,
-            AppSettings = new Dictionary<string, string>
-            {
-                ["AzureWebJobs__ReferralEvents__Disabled"] = "true",
-                ["AzureWebJobs__ReferralStatusFiles__Disabled"] = "true",
-                ["AzureWebJobs__ReferralDispatchSweeper__Disabled"] = "true",
-                [$"Webhooks__Platforms__{Platform}__Secrets__0"] = WebhookHub.Secret,
-                ["Webhooks__SweepGrace"] = Grace.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
-                ["Webhooks__SweepBatchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            },
+            ["AzureWebJobs__ReferralDispatchSweeper__Disabled"] = "true",
+            [$"Webhooks__Platforms__{Platform}__Secrets__0"] = WebhookHub.Secret,
+            ["Webhooks__SweepGrace"] = Grace.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+            ["Webhooks__SweepBatchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress };
     }

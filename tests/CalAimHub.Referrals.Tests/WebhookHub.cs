@@ -23,27 +23,35 @@ public sealed class WebhookHub : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Hub = await LocalHub.StartAsync(new LocalHubOptions
+        Hub = await StartIntakeOnlyAsync(new Dictionary<string, string>
         {
-            InMemoryStorage = true,
-            HttpPort = 0,
-            UseLocalSettingsFile = false,
-            // The referral workflow functions are switched off here: these tests inspect the referral-events queue
-            // (ReferralWorkflowEndToEndTests run them).
-            AppSettings = new Dictionary<string, string>
-            {
-                ["AzureWebJobs__ReferralEvents__Disabled"] = "true",
-                ["AzureWebJobs__ReferralStatusFiles__Disabled"] = "true",
-                [$"Webhooks__Platforms__{GenericPlatform}__Secrets__0"] = RotatedSecret,
-                [$"Webhooks__Platforms__{GenericPlatform}__Secrets__1"] = Secret,
-                [$"Webhooks__Platforms__{FhirPlatform}__Secrets__0"] = Secret,
-                [$"Webhooks__Platforms__{FhirPlatform}__Format"] = "fhir",
-                [$"Webhooks__Platforms__{KeyVaultPlatform}__Secrets__0"] = "@Microsoft.KeyVault(SecretUri=https://kv-calaimhub.vault.azure.net/secrets/ciela/)",
-                ["Webhooks__MaxBodyBytes"] = MaxBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            },
+            [$"Webhooks__Platforms__{GenericPlatform}__Secrets__0"] = RotatedSecret,
+            [$"Webhooks__Platforms__{GenericPlatform}__Secrets__1"] = Secret,
+            [$"Webhooks__Platforms__{FhirPlatform}__Secrets__0"] = Secret,
+            [$"Webhooks__Platforms__{FhirPlatform}__Format"] = "fhir",
+            [$"Webhooks__Platforms__{KeyVaultPlatform}__Secrets__0"] = "@Microsoft.KeyVault(SecretUri=https://kv-calaimhub.vault.azure.net/secrets/ciela/)",
+            ["Webhooks__MaxBodyBytes"] = MaxBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Client = new HttpClient { BaseAddress = Hub.ApiBaseAddress };
     }
+
+    /// <summary>
+    /// A local host (Azurite in memory, the real handler) for webhook intake tests, with <paramref name="settings"/> on top.
+    /// The referral workflow functions are switched off: these tests inspect the <c>referral-events</c> queue and the ledger
+    /// (ReferralWorkflowEndToEndTests run the workflow).
+    /// </summary>
+    public static Task<LocalHub> StartIntakeOnlyAsync(IReadOnlyDictionary<string, string> settings) => LocalHub.StartAsync(new LocalHubOptions
+    {
+        InMemoryStorage = true,
+        HttpPort = 0,
+        UseLocalSettingsFile = false,
+        EnableBlobEvents = false,
+        AppSettings = new Dictionary<string, string>(settings)
+        {
+            ["AzureWebJobs__ReferralEvents__Disabled"] = "true",
+            ["AzureWebJobs__ReferralStatusFiles__Disabled"] = "true",
+        },
+    });
 
     public async Task DisposeAsync()
     {

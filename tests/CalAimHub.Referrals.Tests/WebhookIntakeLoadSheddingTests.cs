@@ -27,21 +27,12 @@ public sealed class WebhookIntakeLoadSheddingTests(WebhookIntakeLoadSheddingTest
 
         public async Task InitializeAsync()
         {
-            Hub = await LocalHub.StartAsync(new LocalHubOptions
+            Hub = await WebhookHub.StartIntakeOnlyAsync(new Dictionary<string, string>
             {
-                InMemoryStorage = true,
-                HttpPort = 0,
-                UseLocalSettingsFile = false,
-                EnableBlobEvents = false,
-                AppSettings = new Dictionary<string, string>
-                {
-                    ["AzureWebJobs__ReferralEvents__Disabled"] = "true",
-                    ["AzureWebJobs__ReferralStatusFiles__Disabled"] = "true",
-                    [$"Webhooks__Platforms__{Platform}__Secrets__0"] = WebhookHub.Secret,
-                    ["Webhooks__MaxConcurrentRequests"] = "1",
-                    ["Webhooks__QueueLimit"] = "0",
-                    ["Webhooks__RetryAfterSeconds"] = "7",
-                },
+                [$"Webhooks__Platforms__{Platform}__Secrets__0"] = WebhookHub.Secret,
+                ["Webhooks__MaxConcurrentRequests"] = "1",
+                ["Webhooks__QueueLimit"] = "0",
+                ["Webhooks__RetryAfterSeconds"] = "7",
             });
             Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(30) };
             // The held request waits for 100 Continue as long as it takes (the default gives up after 1 s and sends anyway).
