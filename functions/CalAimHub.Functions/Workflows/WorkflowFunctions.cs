@@ -10,14 +10,17 @@ namespace CalAimHub.Functions.Workflows;
 // Thin adapters: the runtime (CalAimHub.Workflows) knows nothing of the Functions app; these map its triggers and
 // notices onto the app's queue/timer functions and its one notification path.
 
-/// <summary><c>WorkflowWork</c> (queue <c>workflow-work</c>): applies one event to one instance.</summary>
-public sealed class WorkflowWorkFunction(WorkflowTriggers triggers) : IQueueFunction
+/// <summary>
+/// The runtime's unusable-message error (its text names fields, never values) becomes the function's failure reason, so the
+/// dead letter says what is wrong with the message.
+/// </summary>
+internal static class WorkflowMessage
 {
-    public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
+    public static async Task<string> Run(Func<Task<string>> handle)
     {
         try
         {
-            return await triggers.ApplyWorkAsync(invocation.Message, cancellationToken);
+            return await handle();
         }
         catch (WorkflowMessageException e)
         {
@@ -26,20 +29,18 @@ public sealed class WorkflowWorkFunction(WorkflowTriggers triggers) : IQueueFunc
     }
 }
 
+/// <summary><c>WorkflowWork</c> (queue <c>workflow-work</c>): applies one event to one instance.</summary>
+public sealed class WorkflowWorkFunction(WorkflowTriggers triggers) : IQueueFunction
+{
+    public Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken) =>
+        WorkflowMessage.Run(() => triggers.ApplyWorkAsync(invocation.Message, cancellationToken));
+}
+
 /// <summary><c>WorkflowTimers</c> (queue <c>workflow-timers</c>, delayed messages): fires or re-arms one durable timer.</summary>
 public sealed class WorkflowTimersFunction(WorkflowTriggers triggers) : IQueueFunction
 {
-    public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await triggers.FireTimerAsync(invocation.Message, cancellationToken);
-        }
-        catch (WorkflowMessageException e)
-        {
-            throw new FunctionFailure(e.Message);
-        }
-    }
+    public Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken) =>
+        WorkflowMessage.Run(() => triggers.FireTimerAsync(invocation.Message, cancellationToken));
 }
 
 /// <summary><c>WorkflowSweeper</c> (timer): outbox leftovers, overdue timers, retention purge.</summary>
