@@ -174,7 +174,8 @@ public sealed class WorkflowTriggers(WorkflowRuntime runtime, WorkflowQueues que
         }
         catch (JsonException e)
         {
-            throw new WorkflowMessageException($"{queue} message is not valid JSON ({e.Message}); send an object with {fields}");
+            // Position only: a JSON exception's text can quote the message, and that reason ends up in dead letters and logs.
+            throw new WorkflowMessageException($"{queue} message is not valid JSON at {e.Path ?? "$"} (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}); send an object with {fields}");
         }
     }
 }

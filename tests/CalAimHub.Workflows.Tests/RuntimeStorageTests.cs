@@ -22,6 +22,20 @@ public sealed class RuntimeStorageTests(AzuriteFixture azurite)
         return keys;
     }
 
+    [Theory]
+    [InlineData("{\"instanceId\": \"i-1\", \"eventId\": \"e-1\", \"name\": Rosa Delgado 91234567A}",
+        "workflow-work message is not valid JSON at $.name (line 1, byte 49); send an object with instanceId, eventId, name and data")]
+    [InlineData("91234567A",
+        "workflow-work message is not valid JSON at $ (line 1, byte 9); send an object with instanceId, eventId, name and data")]
+    public async Task An_unreadable_work_message_names_where_it_breaks_and_never_quotes_it(string message, string expected)
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, definitions: Approval());
+
+        var e = await Assert.ThrowsAsync<WorkflowMessageException>(() => h.Triggers.ApplyWorkAsync(message, CancellationToken.None));
+
+        Assert.Equal(expected, e.Message);
+    }
+
     [Fact]
     public async Task Start_commits_state_history_and_dedupe_rows_then_dispatch_publishes_the_index_and_removes_the_outbox()
     {
