@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Storage.Queues;
 using CalAimHub.Domain.Workflows;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -29,10 +30,13 @@ public sealed class WorkflowRuntime(
     WorkflowRegistry registry,
     WorkflowQueues queues,
     IWorkflowNotifier notifier,
-    TimeProvider time,
+    [FromKeyedServices(WorkflowClock.Key)] TimeProvider time,
     IOptions<WorkflowOptions> options,
     ILogger<WorkflowRuntime> logger)
 {
+    /// <summary>The clock this runtime stamps events and fires timers with (<see cref="WorkflowClock"/>).</summary>
+    public TimeProvider Clock => time;
+
     /// <summary>Event id of the start event: one start per instance id, so a repeated start is idempotent.</summary>
     public const string StartEventId = "start";
 

@@ -16,6 +16,7 @@ public static class WorkflowServiceCollectionExtensions
     {
         services.AddOptions<WorkflowOptions>().BindConfiguration("Workflows");
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddKeyedSingleton<TimeProvider>(WorkflowClock.Key, (sp, _) => sp.GetRequiredService<TimeProvider>());
         services.AddSingleton(sp =>
         {
             var tables = sp.GetRequiredService<StorageAccount>().Tables;

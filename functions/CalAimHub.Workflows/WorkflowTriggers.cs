@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CalAimHub.Domain.Workflows;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,8 @@ namespace CalAimHub.Workflows;
 public sealed class WorkflowMessageException(string reason) : Exception(reason);
 
 /// <summary>The work behind the <c>WorkflowWork</c>, <c>WorkflowTimers</c> and <c>WorkflowSweeper</c> functions.</summary>
-public sealed class WorkflowTriggers(WorkflowRuntime runtime, WorkflowQueues queues, TimeProvider time, IOptions<WorkflowOptions> options, ILogger<WorkflowTriggers> logger)
+public sealed class WorkflowTriggers(
+    WorkflowRuntime runtime, WorkflowQueues queues, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, IOptions<WorkflowOptions> options, ILogger<WorkflowTriggers> logger)
 {
     /// <summary>
     /// Up to this before due, a timer message waits in process instead of re-arming (a re-armed message would come

@@ -1,6 +1,8 @@
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Functions.Authorizations;
+using CalAimHub.Hosting.Storage;
 using CalAimHub.Functions.Workflows;
+using CalAimHub.Workflows;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -111,10 +113,31 @@ public class AuthorizationOptionsTests
         Assert.Equal("Authorizations:AcceleratedClock is a test setting and is refused in Azure; remove it", e.Message);
     }
 
-    [Fact]
-    public void The_accelerated_clock_needs_the_workflow_runtime_registered_first()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_workflow_runtime_runs_on_the_accelerated_clock_whichever_is_added_first(bool workflowsFirst)
     {
-        var e = Assert.Throws<InvalidOperationException>(Builder(FastClock).AddAuthorizations);
-        Assert.Equal("WorkflowRuntime is not registered yet: call AddWorkflows before AddAuthorizations", e.Message);
+        var builder = Builder(FastClock);
+        // Clients only (never called here): the runtime needs them to be built.
+        builder.Services.AddSingleton(StorageAccount.FromConnectionString("UseDevelopmentStorage=true", Azure.Storage.Queues.QueueMessageEncoding.Base64));
+        builder.Services.AddSingleton<CalAimHub.Functions.Notifications.NotificationQueue>();
+        if (workflowsFirst)
+        {
+            builder.AddWorkflows();
+            builder.AddAuthorizations();
+        }
+        else
+        {
+            builder.AddAuthorizations();
+            builder.AddWorkflows();
+        }
+
+        using var services = builder.Services.BuildServiceProvider();
+
+        var business = services.GetRequiredKeyedService<TimeProvider>(BusinessClock.Key);
+        Assert.IsType<AcceleratedTimeProvider>(business);
+        Assert.Same(business, services.GetRequiredService<WorkflowRuntime>().Clock);
+        Assert.Same(TimeProvider.System, services.GetRequiredService<TimeProvider>());
     }
 }

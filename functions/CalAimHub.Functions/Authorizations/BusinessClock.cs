@@ -1,3 +1,5 @@
+using CalAimHub.Workflows;
+
 namespace CalAimHub.Functions.Authorizations;
 
 /// <summary>
@@ -12,5 +14,5 @@ namespace CalAimHub.Functions.Authorizations;
 /// </remarks>
 public static class BusinessClock
 {
-    public const string Key = "business";
+    public const string Key = WorkflowClock.Key;
 }
