@@ -86,7 +86,7 @@ public class AuthorizationOptionsTests
         builder.AddAuthorizations();
         using var services = builder.Services.BuildServiceProvider();
 
-        var business = services.GetRequiredKeyedService<TimeProvider>(BusinessClock.Key);
+        var business = services.GetRequiredKeyedService<TimeProvider>(WorkflowClock.Key);
         Assert.IsType<AcceleratedTimeProvider>(business);
         Assert.InRange(business.GetUtcNow(), DateTimeOffset.Parse("2026-05-04T09:00:00-07:00"), DateTimeOffset.Parse("2026-05-04T10:00:00-07:00"));
         Assert.Same(TimeProvider.System, services.GetRequiredService<TimeProvider>());
@@ -100,7 +100,7 @@ public class AuthorizationOptionsTests
         builder.AddAuthorizations();
         using var services = builder.Services.BuildServiceProvider();
 
-        Assert.Same(TimeProvider.System, services.GetRequiredKeyedService<TimeProvider>(BusinessClock.Key));
+        Assert.Same(TimeProvider.System, services.GetRequiredKeyedService<TimeProvider>(WorkflowClock.Key));
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public class AuthorizationOptionsTests
 
         using var services = builder.Services.BuildServiceProvider();
 
-        var business = services.GetRequiredKeyedService<TimeProvider>(BusinessClock.Key);
+        var business = services.GetRequiredKeyedService<TimeProvider>(WorkflowClock.Key);
         Assert.IsType<AcceleratedTimeProvider>(business);
         Assert.Same(business, services.GetRequiredService<WorkflowRuntime>().Clock);
         Assert.Same(TimeProvider.System, services.GetRequiredService<TimeProvider>());

@@ -1,9 +1,11 @@
+using CalAimHub.Workflows;
+
 namespace CalAimHub.Functions.Authorizations;
 
 /// <summary>
 /// A clock that starts at a chosen instant and runs <see cref="Speed"/> times faster than real time, for end-to-end
 /// tests of day-long regulatory clocks in seconds (configuration <c>Authorizations:AcceleratedClock:Start</c> and
-/// <c>:Speed</c>; refused in Azure). It replaces the <see cref="BusinessClock"/> only, never the app's clock.
+/// <c>:Speed</c>; refused in Azure). It replaces the <see cref="WorkflowClock"/> only, never the app's clock.
 /// </summary>
 /// <remarks>
 /// Why a fast clock and not shorter deadlines: the point of the test is that a breach lands on the exact

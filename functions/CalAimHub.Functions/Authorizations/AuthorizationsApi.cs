@@ -30,7 +30,7 @@ public static partial class AuthorizationsApi
     }
 
     private static async Task<IResult> RequestAsync(
-        HttpRequest http, WorkflowRuntime runtime, MemberAuthorizationIndex index, AuthorizationPolicy policy, [FromKeyedServices(BusinessClock.Key)] TimeProvider time,
+        HttpRequest http, WorkflowRuntime runtime, MemberAuthorizationIndex index, AuthorizationPolicy policy, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time,
         ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
     {
         var (body, bodyProblem) = await ReadBodyAsync(http, ct);
@@ -89,7 +89,7 @@ public static partial class AuthorizationsApi
             detail: "other requests for this member kept changing the member's authorizations; retry the request");
     }
 
-    private static async Task<IResult> GetAsync(string id, WorkflowRuntime runtime, [FromKeyedServices(BusinessClock.Key)] TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> GetAsync(string id, WorkflowRuntime runtime, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var (instance, state) = await LoadAsync(runtime, id, ct);
         if (state is null)
@@ -101,7 +101,7 @@ public static partial class AuthorizationsApi
         return Results.Json(View(instance!, state, history, time.GetUtcNow()), Json);
     }
 
-    private static async Task<IResult> DecisionAsync(string id, HttpRequest http, WorkflowRuntime runtime, [FromKeyedServices(BusinessClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
+    private static async Task<IResult> DecisionAsync(string id, HttpRequest http, WorkflowRuntime runtime, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
     {
         var (body, bodyProblem) = await ReadBodyAsync(http, ct);
         if (bodyProblem is not null)
@@ -135,7 +135,7 @@ public static partial class AuthorizationsApi
         return await RaiseAsync(runtime, id, AuthorizationEvents.Decision, decision, time, logger, http, state => AuthorizationWorkflow.DecisionProblem(state, decision), ct);
     }
 
-    private static async Task<IResult> ExtensionAsync(string id, HttpRequest http, WorkflowRuntime runtime, AuthorizationWorkflow workflow, [FromKeyedServices(BusinessClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
+    private static async Task<IResult> ExtensionAsync(string id, HttpRequest http, WorkflowRuntime runtime, AuthorizationWorkflow workflow, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
     {
         var (body, bodyProblem) = await ReadBodyAsync(http, ct);
         if (bodyProblem is not null)
@@ -150,7 +150,7 @@ public static partial class AuthorizationsApi
             : await RaiseAsync(runtime, id, AuthorizationEvents.Extension, extension, time, logger, http, state => workflow.ExtensionProblem(state, extension, time.GetUtcNow()), ct);
     }
 
-    private static async Task<IResult> NoticesSentAsync(string id, HttpRequest http, WorkflowRuntime runtime, [FromKeyedServices(BusinessClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
+    private static async Task<IResult> NoticesSentAsync(string id, HttpRequest http, WorkflowRuntime runtime, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
     {
         var (body, bodyProblem) = await ReadBodyAsync(http, ct);
         if (bodyProblem is not null)
@@ -170,7 +170,7 @@ public static partial class AuthorizationsApi
             : await RaiseAsync(runtime, id, AuthorizationEvents.NoticesSent, new NoticesSentData(sentBy!), time, logger, http, AuthorizationWorkflow.NoticesProblem, ct);
     }
 
-    private static async Task<IResult> ReauthorizationAsync(string id, HttpRequest http, WorkflowRuntime runtime, [FromKeyedServices(BusinessClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
+    private static async Task<IResult> ReauthorizationAsync(string id, HttpRequest http, WorkflowRuntime runtime, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, ILogger<AuthorizationWorkflow> logger, CancellationToken ct)
     {
         var (body, bodyProblem) = await ReadBodyAsync(http, ct);
         if (bodyProblem is not null)
@@ -190,7 +190,7 @@ public static partial class AuthorizationsApi
             : await RaiseAsync(runtime, id, AuthorizationEvents.ReauthorizationRequested, new ReauthorizationRequestData(requestedBy!), time, logger, http, AuthorizationWorkflow.ReauthorizationProblem, ct);
     }
 
-    private static async Task<IResult> MemberLookupAsync(HttpRequest http, WorkflowRuntime runtime, MemberAuthorizationIndex index, [FromKeyedServices(BusinessClock.Key)] TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> MemberLookupAsync(HttpRequest http, WorkflowRuntime runtime, MemberAuthorizationIndex index, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var (body, bodyProblem) = await ReadBodyAsync(http, ct);
         if (bodyProblem is not null)
@@ -205,7 +205,7 @@ public static partial class AuthorizationsApi
             : await MemberAsync(cin, runtime, index, time, ct);
     }
 
-    private static async Task<IResult> MemberAsync(string cin, WorkflowRuntime runtime, MemberAuthorizationIndex index, [FromKeyedServices(BusinessClock.Key)] TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> MemberAsync(string cin, WorkflowRuntime runtime, MemberAuthorizationIndex index, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var member = cin.Trim().ToUpperInvariant();
         if (!AuthorizationRequestReader.IsCin(member))
