@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace CalAimHub.LocalHost;
 
 /// <summary>Azurite (blob, queue, table) from the repository's own node_modules, on loopback ports.</summary>
-internal sealed class Azurite : IAsyncDisposable
+public sealed class Azurite : IAsyncDisposable
 {
     public const string AccountName = "devstoreaccount1";
     public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -33,6 +33,13 @@ internal sealed class Azurite : IAsyncDisposable
         $"QueueEndpoint=http://127.0.0.1:{queuePort}/{AccountName};" +
         $"TableEndpoint=http://127.0.0.1:{tablePort}/{AccountName};";
 
+    /// <summary>
+    /// An in-memory Azurite on free ports from the repository's own npm install, for tests and benchmarks (<paramref name="environment"/>
+    /// adds variables to the Node process, e.g. a larger heap).
+    /// </summary>
+    public static Task<Azurite> StartInMemoryAsync(string repositoryRoot, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default) =>
+        StartAsync(repositoryRoot, null, (0, 0, 0), TimeSpan.FromSeconds(60), "npm", _ => { }, cancellationToken, environment);
+
     public static string ExecutablePath(string repositoryRoot) => Path.Combine(repositoryRoot, "node_modules", ".bin", "azurite");
 
     public static async Task<Azurite> StartAsync(
@@ -42,7 +49,8 @@ internal sealed class Azurite : IAsyncDisposable
         TimeSpan timeout,
         string npmCommand,
         Action<string> log,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var executable = await EnsureInstalledAsync(repositoryRoot, npmCommand, log, cancellationToken);
         var blobPort = ports.Blob == 0 ? FreePort.Next() : ports.Blob;
@@ -78,7 +86,7 @@ internal sealed class Azurite : IAsyncDisposable
             executable,
             arguments,
             dataDirectory ?? repositoryRoot,
-            new Dictionary<string, string>());
+            environment ?? new Dictionary<string, string>());
         var azurite = new Azurite(process, blobPort, queuePort, tablePort);
         try
         {

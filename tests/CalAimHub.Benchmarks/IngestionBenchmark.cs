@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
@@ -11,6 +9,7 @@ using CalAimHub.Ingestion;
 using CalAimHub.Ingestion.Formats;
 using CalAimHub.Ingestion.Storage;
 using CalAimHub.Ingestion.Validation;
+using CalAimHub.LocalHost;
 using Sylvan.Data.Csv;
 
 namespace CalAimHub.Benchmarks;
@@ -153,27 +152,13 @@ public static class IngestionBenchmark
     }
 
     /// <summary>An in-memory Azurite on free ports with the ingestion's containers, tables and queues and the file uploaded.</summary>
-    private sealed record Emulator(Process Process, BlobServiceClient Blobs, TableServiceClient Tables, QueueServiceClient Queues) : IAsyncDisposable
+    private sealed record Emulator(Azurite Azurite, BlobServiceClient Blobs, TableServiceClient Tables, QueueServiceClient Queues) : IAsyncDisposable
     {
         public static async Task<Emulator> StartAsync(string root, string file, string blobName)
         {
-            int blobPort = BenchmarkMachine.FreePort(), queuePort = BenchmarkMachine.FreePort(), tablePort = BenchmarkMachine.FreePort();
-            var start = new ProcessStartInfo(Path.Combine(root, "node_modules/.bin/azurite"),
-                ["--blobPort", $"{blobPort}", "--queuePort", $"{queuePort}", "--tablePort", $"{tablePort}", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--loose"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
             // A million entities outgrow Node's default heap ceiling; the emulator would die mid-run.
-            start.Environment["NODE_OPTIONS"] = "--max-old-space-size=16384";
-            var azurite = Process.Start(start)!;
-            azurite.OutputDataReceived += (_, _) => { };
-            azurite.ErrorDataReceived += (_, _) => { };
-            azurite.BeginOutputReadLine();
-            azurite.BeginErrorReadLine();
-            await WaitForPortsAsync(blobPort, queuePort, tablePort);
-            var connection = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-                $"BlobEndpoint=http://127.0.0.1:{blobPort}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queuePort}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;";
+            var azurite = await Azurite.StartInMemoryAsync(root, new Dictionary<string, string> { ["NODE_OPTIONS"] = "--max-old-space-size=16384" });
+            var connection = azurite.ConnectionString;
             var emulator = new Emulator(azurite, new BlobServiceClient(connection), new TableServiceClient(connection),
                 new QueueServiceClient(connection, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
             await emulator.Blobs.GetBlobContainerClient("inbound").CreateIfNotExistsAsync();
@@ -193,16 +178,7 @@ public static class IngestionBenchmark
             return emulator;
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-                await Process.WaitForExitAsync();
-            }
-
-            Process.Dispose();
-        }
+        public ValueTask DisposeAsync() => Azurite.DisposeAsync();
     }
 
     private const string BaselineTable = "BaselineRows";
@@ -293,26 +269,5 @@ public static class IngestionBenchmark
 
         await Task.WhenAll(inFlight);
         return count;
-    }
-
-    private static async Task WaitForPortsAsync(params int[] ports)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        foreach (var port in ports)
-        {
-            while (true)
-            {
-                try
-                {
-                    using var client = new TcpClient();
-                    await client.ConnectAsync(IPAddress.Loopback, port);
-                    break;
-                }
-                catch (SocketException) when (DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(100);
-                }
-            }
-        }
     }
 }

@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.LocalHost;
 using CalAimHub.Workflows;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -25,53 +24,36 @@ public static class WorkflowsBenchmark
 {
     private const int Concurrency = 32;
     private const int TimerPollers = 3;
-    private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     public static async Task RunAsync(string root, int instances)
     {
-        int blob = BenchmarkMachine.FreePort(), queue = BenchmarkMachine.FreePort(), table = BenchmarkMachine.FreePort();
-        using var azurite = Process.Start(new ProcessStartInfo(Path.Combine(root, "node_modules/.bin/azurite"),
-            ["--inMemoryPersistence", "--blobPort", $"{blob}", "--queuePort", $"{queue}", "--tablePort", $"{table}", "--skipApiVersionCheck", "--silent", "--loose", "--disableTelemetry"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        try
-        {
-            var connection = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Key};QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
-            await WaitForPortAsync(table);
-            await WaitForPortAsync(queue);
-            var tables = new TableServiceClient(connection);
-            var queues = new QueueServiceClient(connection, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await using var azurite = await Azurite.StartInMemoryAsync(root);
+        var connection = azurite.ConnectionString;
+        var tables = new TableServiceClient(connection);
+        var queues = new QueueServiceClient(connection, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
 
-            // Warm-up of both paths (JIT, connections), not measured.
-            await BaselineAsync(tables, "warm", 50);
-            await RuntimeAsync(tables, queues, "warm", 50);
+        // Warm-up of both paths (JIT, connections), not measured.
+        await BaselineAsync(tables, "warm", 50);
+        await RuntimeAsync(tables, queues, "warm", 50);
 
-            var a1 = await BaselineAsync(tables, "base1", instances);
-            var b = await RuntimeAsync(tables, queues, "run", instances);
-            var a2 = await BaselineAsync(tables, "base2", instances);
-            var a = (a1 + a2) / 2;
-            var perSecondA = instances / a.TotalSeconds;
-            var perSecondB = instances / b.Elapsed.TotalSeconds;
+        var a1 = await BaselineAsync(tables, "base1", instances);
+        var b = await RuntimeAsync(tables, queues, "run", instances);
+        var a2 = await BaselineAsync(tables, "base2", instances);
+        var a = (a1 + a2) / 2;
+        var perSecondA = instances / a.TotalSeconds;
+        var perSecondB = instances / b.Elapsed.TotalSeconds;
 
-            string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
-            string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture);
-            Console.WriteLine($"workflows benchmark: {instances} instances, concurrency {Concurrency}, Azurite 3.37 in memory, {Environment.ProcessorCount} cores");
-            Console.WriteLine("| measure | value | target |");
-            Console.WriteLine("|---|---|---|");
-            Console.WriteLine($"| (a) raw baseline, {3 * instances} entity-group transactions (mean of runs before/after b: {F(instances / a1.TotalSeconds)} and {F(instances / a2.TotalSeconds)}) | {F(perSecondA)} instances/s | |");
-            Console.WriteLine($"| (b) runtime, start → event → 1 s timer → complete | {F(perSecondB)} instances/s ({F(b.Elapsed.TotalSeconds)} s) | ≥ 18 |");
-            Console.WriteLine($"| ratio b/a | {(perSecondB / perSecondA).ToString("0.00", CultureInfo.InvariantCulture)} | ≥ 0.5 |");
-            Console.WriteLine($"| timer lateness p50 / p99 / max | {Ms(b.Lateness(0.5))} / {Ms(b.Lateness(0.99))} / {Ms(b.Lateness(1))} ms | p99 ≤ 1000 ms |");
-            Console.WriteLine($"| event-to-commit p50 / p99 | {Ms(b.EventToCommit(0.5))} / {Ms(b.EventToCommit(0.99))} ms | p99 ≤ 250 ms |");
-            Console.WriteLine($"| event-to-answer (commit + dispatch) p50 / p99 | {Ms(b.EventToAnswer(0.5))} / {Ms(b.EventToAnswer(0.99))} ms | |");
-        }
-        finally
-        {
-            azurite.Kill(entireProcessTree: true);
-            await azurite.WaitForExitAsync();
-        }
+        string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
+        string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture);
+        Console.WriteLine($"workflows benchmark: {instances} instances, concurrency {Concurrency}, Azurite 3.37 in memory, {Environment.ProcessorCount} cores");
+        Console.WriteLine("| measure | value | target |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine($"| (a) raw baseline, {3 * instances} entity-group transactions (mean of runs before/after b: {F(instances / a1.TotalSeconds)} and {F(instances / a2.TotalSeconds)}) | {F(perSecondA)} instances/s | |");
+        Console.WriteLine($"| (b) runtime, start → event → 1 s timer → complete | {F(perSecondB)} instances/s ({F(b.Elapsed.TotalSeconds)} s) | ≥ 18 |");
+        Console.WriteLine($"| ratio b/a | {(perSecondB / perSecondA).ToString("0.00", CultureInfo.InvariantCulture)} | ≥ 0.5 |");
+        Console.WriteLine($"| timer lateness p50 / p99 / max | {Ms(b.Lateness(0.5))} / {Ms(b.Lateness(0.99))} / {Ms(b.Lateness(1))} ms | p99 ≤ 1000 ms |");
+        Console.WriteLine($"| event-to-commit p50 / p99 | {Ms(b.EventToCommit(0.5))} / {Ms(b.EventToCommit(0.99))} ms | p99 ≤ 250 ms |");
+        Console.WriteLine($"| event-to-answer (commit + dispatch) p50 / p99 | {Ms(b.EventToAnswer(0.5))} / {Ms(b.EventToAnswer(0.99))} ms | |");
     }
 
     /// <summary>(a): 3 transactions per instance, shaped like the runtime's commits, no runtime.</summary>
@@ -179,23 +161,4 @@ public static class WorkflowsBenchmark
     }
 
     private sealed record ThreeStepState(string Step);
-
-    private static async Task WaitForPortAsync(int port)
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            try
-            {
-                using var tcp = new TcpClient();
-                await tcp.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        throw new TimeoutException($"Azurite did not listen on port {port}");
-    }
 }
