@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+extern alias localhost;
+
 using System.Reflection;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
@@ -11,8 +10,7 @@ namespace CalAimHub.Workflows.Tests;
 /// <summary>One real Azurite (the repo's own npm install, in memory) for the test assembly's storage tests.</summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
-    private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-    private Process? process;
+    private localhost::CalAimHub.LocalHost.Azurite? azurite;
 
     public static string RepositoryRoot { get; } = typeof(AzuriteFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
 
@@ -22,31 +20,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        int blob = FreePort(), queue = FreePort(), table = FreePort();
-        process = Process.Start(new ProcessStartInfo(Path.Combine(RepositoryRoot, "node_modules/.bin/azurite"),
-            ["--inMemoryPersistence", "--blobPort", $"{blob}", "--queuePort", $"{queue}", "--tablePort", $"{table}", "--skipApiVersionCheck", "--silent", "--loose", "--disableTelemetry"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        ConnectionString = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={Key};BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
+        azurite = await localhost::CalAimHub.LocalHost.Azurite.StartInMemoryAsync(RepositoryRoot);
+        ConnectionString = azurite.ConnectionString;
         Storage = StorageAccount.FromConnectionString(ConnectionString, QueueMessageEncoding.Base64);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                using var tcp = new TcpClient();
-                await tcp.ConnectAsync(IPAddress.Loopback, table);
-                using var tcp2 = new TcpClient();
-                await tcp2.ConnectAsync(IPAddress.Loopback, queue);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                await Task.Delay(100);
-            }
-        }
     }
 
     /// <summary>Fresh tables and queues per test, so tests never see each other's instances.</summary>
@@ -64,22 +40,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return (new WorkflowStore(workflows, index), new WorkflowQueues(work, timers));
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        if (process is { HasExited: false })
+        if (azurite is not null)
         {
-            process.Kill(entireProcessTree: true);
+            await azurite.DisposeAsync();
         }
-
-        process?.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 
