@@ -25,9 +25,11 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRateLimiter(); // admission control on the webhook route (WebhookAdmission)
+app.UseStrictInput(); // control characters in ids and queries, strict JSON bodies: refused before any handler
 
 app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescription();
 app.MapHealthApi();
+app.MapApiContract();
 
 app.MapQueueFunction<NotifyFunction>("Notify");
 app.MapQueueFunction<IngestPartnerFile>("IngestPartnerFile");

@@ -25,18 +25,36 @@ public static partial class WorkflowsApi
 
     public static void MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Base + "/{type}", StartAsync);
-        app.MapGet(Base + "/{instanceId}", StatusAsync);
-        app.MapGet(Base, ListAsync);
-        app.MapPost(Base + "/{instanceId}/events/{eventName}", RaiseEventAsync);
-        app.MapPost(Base + "/{instanceId}/terminate", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
-            ControlAsync(instanceId, () => runtime.TerminateAsync(instanceId, reason, ct)));
-        app.MapPost(Base + "/{instanceId}/suspend", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
-            ControlAsync(instanceId, () => runtime.SuspendAsync(instanceId, reason, ct)));
-        app.MapPost(Base + "/{instanceId}/resume", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
-            ControlAsync(instanceId, () => runtime.ResumeAsync(instanceId, reason, ct)));
-        app.MapDelete(Base + "/{instanceId}", PurgeAsync);
+        var api = app.MapGroup(Base).WithTags("Workflows");
+        api.MapPost("/{type}", StartAsync).WithName("StartWorkflow")
+            .WithSummary("Start an instance (idempotent with instanceId); the input is the type's own JSON")
+            .Accepts<JsonElement>("application/json")
+            .Produces<CheckStatusPayload>(StatusCodes.Status202Accepted).Produces<CheckStatusPayload>()
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        api.MapGet("/{instanceId}", StatusAsync).WithName("GetWorkflowStatus")
+            .WithSummary("Status (202 while running, 200 once finished), history with showHistory=true")
+            .Produces<WorkflowStatus>().Produces<WorkflowStatus>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("", ListAsync).WithName("ListWorkflows")
+            .WithSummary("Instances by type, runtimeStatus, created range, deadlineBefore; paged by x-ms-continuation-token")
+            .Produces<WorkflowSummary[]>().ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapPost("/{instanceId}/events/{eventName}", RaiseEventAsync).WithName("RaiseWorkflowEvent")
+            .WithSummary("Raise an event, committed inside the request (Idempotency-Key dedupes retries)")
+            .Accepts<JsonElement>("application/json").WorkflowCommand();
+        api.MapPost("/{instanceId}/terminate", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.TerminateAsync(instanceId, reason, ct))).WithName("TerminateWorkflow").WithSummary("Terminate").WorkflowCommand();
+        api.MapPost("/{instanceId}/suspend", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.SuspendAsync(instanceId, reason, ct))).WithName("SuspendWorkflow").WithSummary("Suspend (events are held)").WorkflowCommand();
+        api.MapPost("/{instanceId}/resume", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.ResumeAsync(instanceId, reason, ct))).WithName("ResumeWorkflow").WithSummary("Resume, applying held events").WorkflowCommand();
+        api.MapDelete("/{instanceId}", PurgeAsync).WithName("PurgeWorkflow").WithSummary("Purge a finished instance and its history")
+            .Produces<PurgeResult>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
     }
+
+    private static RouteHandlerBuilder WorkflowCommand(this RouteHandlerBuilder route) => route
+        .Produces<EventAccepted>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status400BadRequest)
+        .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone);
 
     /// <summary>Instance ids are table partition keys and URL segments: a safe, bounded alphabet.</summary>
     public static bool IsValidInstanceId(string id) => InstanceIdPattern().IsMatch(id);
@@ -214,7 +232,7 @@ public static partial class WorkflowsApi
         }
 
         return await runtime.Store.PurgeAsync(instanceId, ct)
-            ? Results.Json(new { instancesDeleted = 1 })
+            ? Results.Json(new PurgeResult(1))
             : NotFound(instanceId);
     }
 
@@ -223,7 +241,7 @@ public static partial class WorkflowsApi
         ApplyOutcome.NotFound => NotFound(instanceId),
         ApplyOutcome.SuspendedFull => Problem(StatusCodes.Status409Conflict, "Instance is suspended", $"instance '{instanceId}' is suspended and already holds {InstanceTransition.MaxHeldEvents} events; resume it first"),
         ApplyOutcome.Gone => Problem(StatusCodes.Status410Gone, "Instance has finished", $"instance '{instanceId}' is {result.Instance!.Status} and takes no more events"),
-        _ => Results.Json(new { instanceId, outcome = result.Outcome.ToString(), runtimeStatus = result.Instance?.Status.ToString() }, statusCode: StatusCodes.Status202Accepted),
+        _ => Results.Json(new EventAccepted(instanceId, result.Outcome.ToString(), result.Instance?.Status.ToString()), statusCode: StatusCodes.Status202Accepted),
     };
 
     private static async Task<(JsonElement? Value, IResult? Problem)> ReadJsonAsync(HttpRequest request, CancellationToken ct)
@@ -331,3 +349,9 @@ public sealed record WorkflowSummary(
     string CreatedTime,
     string LastUpdatedTime,
     DateTimeOffset? NextDeadline);
+
+/// <summary>Durable Functions' purge answer.</summary>
+public sealed record PurgeResult(int InstancesDeleted);
+
+/// <param name="Outcome">Applied, Duplicate (the event id was applied before) or Held (the instance is suspended).</param>
+public sealed record EventAccepted(string InstanceId, string Outcome, string? RuntimeStatus);

@@ -18,16 +18,43 @@ public static partial class AuthorizationsApi
 
     public static void MapAuthorizationsApi(this WebApplication app)
     {
-        app.MapPost(Base, RequestAsync);
-        app.MapGet(Base + "/{id}", GetAsync);
-        app.MapPost(Base + "/{id}/decision", DecisionAsync);
-        app.MapPost(Base + "/{id}/extension", ExtensionAsync);
-        app.MapPost(Base + "/{id}/notices-sent", NoticesSentAsync);
-        app.MapPost(Base + "/{id}/reauthorization", ReauthorizationAsync);
-        app.MapGet("/api/members/{cin}/authorizations", MemberAsync);
+        var api = app.MapGroup(Base).WithTags("Authorizations");
+        api.MapPost("", RequestAsync).WithName("RequestAuthorization")
+            .WithSummary("Request an ECM or Community Supports authorization; starts its deadline clocks")
+            .Accepts<AuthorizationRequestBody>("application/json")
+            .Produces<AuthorizationView>(StatusCodes.Status201Created).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("/{id}", GetAsync).WithName("GetAuthorization")
+            .WithSummary("An authorization with every clock (due, remaining, breached) and its history")
+            .Produces<AuthorizationView>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/{id}/decision", DecisionAsync).WithName("DecideAuthorization")
+            .WithSummary("Approve, deny or pend")
+            .Accepts<DecisionBody>("application/json").AuthorizationCommand();
+        api.MapPost("/{id}/extension", ExtensionAsync).WithName("ExtendAuthorizationReview")
+            .WithSummary("Extend a routine review once, to 14 calendar days")
+            .Accepts<ExtensionBody>("application/json").AuthorizationCommand();
+        api.MapPost("/{id}/notices-sent", NoticesSentAsync).WithName("RecordAuthorizationNoticesSent")
+            .WithSummary("Record that the written decision notices were sent")
+            .Accepts<NoticesSentBody>("application/json").AuthorizationCommand();
+        api.MapPost("/{id}/reauthorization", ReauthorizationAsync).WithName("RequestReauthorization")
+            .WithSummary("Ask for the next authorized period")
+            .Accepts<ReauthorizationBody>("application/json").AuthorizationCommand();
+
+        var members = app.MapGroup("/api/members").WithTags("Members");
+        members.MapGet("/{cin}/authorizations", MemberAsync).WithName("GetMemberAuthorizations")
+            .WithSummary("A member's authorizations by CIN in the URL (prefer the POST lookup: URLs reach access logs)")
+            .Produces<MemberAuthorizations>().ProducesValidationProblem();
         // Same answer with the CIN in the body: URLs end up in request telemetry and proxy logs, bodies do not.
-        app.MapPost("/api/members/authorizations/lookup", MemberLookupAsync);
+        members.MapPost("/authorizations/lookup", MemberLookupAsync).WithName("LookUpMemberAuthorizations")
+            .WithSummary("A member's authorizations, CIN in the body")
+            .Accepts<MemberLookupBody>("application/json")
+            .Produces<MemberAuthorizations>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
     }
+
+    /// <summary>The answers every authorization command (decision, extension, notices, reauthorization) can give.</summary>
+    private static RouteHandlerBuilder AuthorizationCommand(this RouteHandlerBuilder route) => route
+        .Produces<AuthorizationView>().ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
     private static async Task<IResult> RequestAsync(
         HttpRequest http, WorkflowRuntime runtime, MemberAuthorizationIndex index, AuthorizationPolicy policy, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time,
@@ -243,7 +270,7 @@ public static partial class AuthorizationsApi
         if (check(state) is { } problem)
         {
             return problem.IsConflict
-                ? Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible now", detail: problem.Detail, extensions: new Dictionary<string, object?> { ["authorizationId"] = id, ["status"] = Kebab(state.Status) })
+                ? Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible now", detail: problem.Detail, extensions: new Dictionary<string, object?> { ["authorizationId"] = id, ["authorizationStatus"] = Kebab(state.Status) })
                 : Invalid([new FieldError(problem.Field!, problem.Detail)]);
         }
 
@@ -303,7 +330,7 @@ public static partial class AuthorizationsApi
         {
             ["existingAuthorizationId"] = row.AuthorizationId,
             ["service"] = serviceKey,
-            ["status"] = Kebab(existing.Status),
+            ["authorizationStatus"] = Kebab(existing.Status),
             ["heldBy"] = new HeldBy(row.RequestingProviderNpi, row.ReferringEntity),
         });
 

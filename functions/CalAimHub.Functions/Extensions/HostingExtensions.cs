@@ -23,7 +23,8 @@ public static class HostingExtensions
         builder.Services.AddSingleton(FunctionAppDefinition.Load(appRoot));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FunctionEndpoints>();
-        builder.Services.AddProblemDetails();
+        builder.AddProblemResponses();
+        builder.AddApiContract();
     }
 
     /// <summary>

@@ -23,7 +23,8 @@ public static class HealthApi
         var healthy = checks.All(c => c.Status == "ok");
         var report = new HealthReport(healthy ? "healthy" : "unhealthy", Version, checks.ToDictionary(c => c.Component, c => c));
         return Results.Json(report, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-    }).ExcludeFromDescription();
+    }).WithTags("Operations").WithName("GetHealth").WithSummary("Version and blob/queue/table reachability; 503 when any fails")
+        .Produces<HealthReport>().Produces<HealthReport>(StatusCodes.Status503ServiceUnavailable);
 
     private static async Task<ComponentHealth> CheckAsync(string component, Func<Task> probe)
     {

@@ -22,9 +22,20 @@ public static class ProviderDirectoryApi
 
     public static void MapProviderDirectoryApi(this WebApplication app)
     {
-        app.MapPost(ImportRoute, ImportAsync);
-        app.MapPut("/api/providers/{npi}", PutAsync);
-        app.MapGet("/api/providers/{npi}", GetAsync);
+        var api = app.MapGroup("/api/providers").WithTags("Provider directory");
+        api.MapPost("/import", ImportAsync).WithName("ImportProviderDirectory")
+            .WithSummary("Import an Open Referral HSDS 3.x export; an unchanged entry is not rewritten")
+            .Accepts<HsdsExportBody>("application/json")
+            .Produces<HsdsImportSummary>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapPut("/{npi}", PutAsync).WithName("PutProvider")
+            .WithSummary("Create (201) or replace (200) one provider by NPI")
+            .Accepts<ProviderBody>("application/json")
+            .Produces<ProviderDirectoryEntry>().Produces<ProviderDirectoryEntry>(StatusCodes.Status201Created)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("/{npi}", GetAsync).WithName("GetProvider")
+            .WithSummary("One provider by NPI")
+            .Produces<ProviderDirectoryEntry>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<IResult> PutAsync(string npi, HttpRequest http, StorageAccount storage, TimeProvider time, CancellationToken ct)

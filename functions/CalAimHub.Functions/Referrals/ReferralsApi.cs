@@ -19,9 +19,16 @@ public static class ReferralsApi
 
     public static void MapReferralsApi(this WebApplication app)
     {
-        app.MapGet("/api/referrals", ListAsync);
-        app.MapGet("/api/referrals/{id}", GetAsync);
-        app.MapGet("/api/referrals/{id}/fhir", GetTaskAsync);
+        var api = app.MapGroup("/api/referrals").WithTags("Referrals");
+        api.MapGet("", ListAsync).WithName("ListReferrals")
+            .WithSummary("Referrals by DHCS status or workflow phase, paged")
+            .Produces<ReferralList>().ProducesValidationProblem();
+        api.MapGet("/{id}", GetAsync).WithName("GetReferral")
+            .WithSummary("A referral: status, history, offers and acknowledgement clocks; id is {platform}:{platformReferralId}")
+            .Produces<ReferralView>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id}/fhir", GetTaskAsync).WithName("GetReferralTask")
+            .WithSummary("The referral's current SDOHCC FHIR Task")
+            .Produces<object>(StatusCodes.Status200OK, "application/fhir+json").ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<IResult> GetAsync(string id, IReferralLedger ledger, WorkflowRuntime runtime, CancellationToken ct)

@@ -35,7 +35,14 @@ public static partial class WebhookIntake
     /// <summary>The endpoint behind admission control (needs <c>app.UseRateLimiter()</c>), and the dispatch sweeper.</summary>
     public static void MapWebhookIntake(this WebApplication app)
     {
-        app.MapPost(Route, ReceiveAsync).RequireRateLimiting(WebhookAdmission.PolicyName);
+        app.MapPost(Route, ReceiveAsync).RequireRateLimiting(WebhookAdmission.PolicyName)
+            .WithTags("Webhooks").WithName("ReceiveReferralWebhook")
+            .WithSummary("A referral event from a referral platform, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)")
+            .Accepts<ReferralEventBody>("application/json", "application/fhir+json")
+            .Produces<WebhookAccepted>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         app.MapTimerFunction<ReferralDispatchSweeper>("ReferralDispatchSweeper");
     }
 

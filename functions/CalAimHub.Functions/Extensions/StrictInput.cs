@@ -1,0 +1,103 @@
+using System.Globalization;
+using CalAimHub.Hosting.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+
+namespace CalAimHub.Functions.Extensions;
+
+/// <summary>
+/// The edge of every <c>/api</c> route, before its handler: route values and query values with control characters
+/// (a trailing <c>%0A</c> on an id once passed an id check and failed in storage), and JSON bodies that
+/// <see cref="StrictJson"/> refuses, are answered 400 problem+json naming the parameter or JSON path; nothing reaches
+/// the handler, so nothing is stored. A route takes JSON unless its <see cref="IAcceptsMetadata"/> lists only other
+/// media types (the file dry run takes CSV/XLSX).
+/// </summary>
+public static class StrictInput
+{
+    /// <summary>Bodies past this are refused before they are read whole (the largest JSON route, the HSDS import, takes 8 MiB).</summary>
+    public const int DefaultMaxJsonBytes = 8 * 1024 * 1024;
+
+    public const string InvalidJsonType = "https://calaimhub/problems/invalid-json";
+    public const string InvalidParameterType = "https://calaimhub/problems/invalid-parameter";
+
+    public static IApplicationBuilder UseStrictInput(this WebApplication app)
+    {
+        var maxJsonBytes = app.Configuration.GetValue<int?>("Api:MaxJsonBytes") is { } configured and > 0 ? configured : DefaultMaxJsonBytes;
+        return app.Use(async (context, next) =>
+        {
+            if (context.GetEndpoint() is not { } endpoint || !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+            {
+                await next(context);
+                return;
+            }
+
+            if (ParameterProblem(context) is { } parameterProblem)
+            {
+                await parameterProblem.ExecuteAsync(context);
+                return;
+            }
+
+            if (TakesJson(endpoint) && HasBody(context.Request))
+            {
+                var body = await context.Request.ReadLimitedAsync(maxJsonBytes, context.RequestAborted);
+                if (body is null)
+                {
+                    await TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large",
+                        detail: $"JSON bodies are limited to {maxJsonBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes on this hub").ExecuteAsync(context);
+                    return;
+                }
+
+                if (StrictJson.Check(body) is { } error)
+                {
+                    await TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid JSON body", detail: error.Message, type: InvalidJsonType,
+                        extensions: new Dictionary<string, object?> { ["jsonPath"] = error.Path }).ExecuteAsync(context);
+                    return;
+                }
+
+                // The handler reads the same bytes again (a webhook signature covers them exactly).
+                context.Request.Body = new MemoryStream(body, writable: false);
+                context.Request.ContentLength = body.Length;
+            }
+
+            await next(context);
+        });
+    }
+
+    /// <summary>A route takes JSON unless it declares only non-JSON media types; GET/DELETE/HEAD bodies are ignored by every route.</summary>
+    internal static bool TakesJson(Endpoint endpoint)
+    {
+        var accepts = endpoint.Metadata.GetMetadata<IAcceptsMetadata>();
+        return accepts is null || accepts.ContentTypes.Count == 0 || accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsDelete(request.Method)
+        && (request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0));
+
+    private static IResult? ParameterProblem(HttpContext context)
+    {
+        foreach (var (name, value) in context.Request.RouteValues)
+        {
+            if (value is string text && HasControlCharacter(text))
+            {
+                return Invalid($"path segment '{name}'", $"the path segment '{name}' contains a control character (such as a line break or NUL); remove it from the URL");
+            }
+        }
+
+        foreach (var (name, values) in context.Request.Query)
+        {
+            if (HasControlCharacter(name) || values.Any(v => v is not null && HasControlCharacter(v)))
+            {
+                var shown = HasControlCharacter(name) || name.Length > 64 ? "a query parameter" : $"query parameter '{name}'";
+                return Invalid(shown, $"{shown} contains a control character (such as a line break or NUL); remove it from the URL");
+            }
+        }
+
+        return null;
+    }
+
+    private static IResult Invalid(string what, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid request parameter", detail: detail, type: InvalidParameterType,
+            extensions: new Dictionary<string, object?> { ["parameter"] = what });
+
+    private static bool HasControlCharacter(string text) => text.Any(char.IsControl);
+}
