@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Http;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -28,7 +29,7 @@ public static partial class WorkflowsApi
         var api = app.MapGroup(Base).WithTags("Workflows");
         api.MapPost("/{type}", StartAsync).WithName("StartWorkflow")
             .WithSummary("Start an instance (idempotent with instanceId); the input is the type's own JSON")
-            .Accepts<JsonElement>("application/json")
+            .AcceptsBody<JsonElement>("application/json")
             .Produces<CheckStatusPayload>(StatusCodes.Status202Accepted).Produces<CheckStatusPayload>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
@@ -41,7 +42,7 @@ public static partial class WorkflowsApi
             .Produces<WorkflowSummary[]>().ProducesProblem(StatusCodes.Status400BadRequest);
         api.MapPost("/{instanceId}/events/{eventName}", RaiseEventAsync).WithName("RaiseWorkflowEvent")
             .WithSummary("Raise an event, committed inside the request (Idempotency-Key dedupes retries)")
-            .Accepts<JsonElement>("application/json").WorkflowCommand();
+            .AcceptsBody<JsonElement>("application/json").WorkflowCommand();
         api.MapPost("/{instanceId}/terminate", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
             ControlAsync(instanceId, () => runtime.TerminateAsync(instanceId, reason, ct))).WithName("TerminateWorkflow").WithSummary("Terminate").WorkflowCommand();
         api.MapPost("/{instanceId}/suspend", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>

@@ -1,9 +1,9 @@
+using CalAimHub.Hosting.Http;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CalAimHub.Domain.CodeSets;
 using CalAimHub.Functions.Extensions;
-using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,7 +67,7 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ha
     {
         var undeclared = Endpoints()
             .Where(e => e.Methods.Any(m => m is "POST" or "PUT" or "PATCH"))
-            .Where(e => e.Endpoint.Metadata.GetMetadata<IAcceptsMetadata>() is null && !IsBodylessCommand(e.Pattern))
+            .Where(e => e.Endpoint.Metadata.GetMetadata<RequestBodyContract>() is null && !IsBodylessCommand(e.Pattern))
             .Select(e => e.Pattern)
             .ToArray();
 
@@ -91,12 +91,15 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ha
     [Fact]
     public async Task Enums_in_the_document_are_the_hubs_code_sets()
     {
-        var schemas = (await DocumentAsync())["components"]!["schemas"]!;
+        var document = await DocumentAsync();
+        var request = Body(document, "/api/authorizations", "post");
+        var service = Resolve(document, request["properties"]!["service"]!);
+        var webhook = Body(document, "/api/webhooks/{platform}", "post");
 
-        var populations = schemas["AuthorizationServiceBody"]!["properties"]!["populationsOfFocus"]!["items"]!["enum"]!.AsArray().Select(n => n!.GetValue<string>());
-        var services = schemas["AuthorizationServiceBody"]!["properties"]!["services"]!["items"]!["enum"]!.AsArray().Select(n => n!.GetValue<string>());
-        var statuses = schemas["ReferralEventBody"]!["properties"]!["status"]!["enum"]!.AsArray().Select(n => n?.GetValue<string>()).OfType<string>();
-        var urgency = schemas["AuthorizationUrgency"]!["enum"]!.AsArray().Select(n => n!.GetValue<string>());
+        var populations = Codes(service["properties"]!["populationsOfFocus"]!["items"]!);
+        var services = Codes(service["properties"]!["services"]!["items"]!);
+        var statuses = Codes(webhook["properties"]!["status"]!);
+        var urgency = Codes(Resolve(document, request["properties"]!["urgency"]!));
 
         Assert.Equal(PopulationsOfFocus.Current.Entries.Select(p => p.Id), populations);
         Assert.Equal(CommunitySupports.Current.Entries.Select(s => s.Id), services);
@@ -125,6 +128,15 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ha
         // The reference itself (Scalar's bundle, megabytes) is served by the app, not fetched from a CDN.
         Assert.Contains(sizes, s => s > 1_000_000);
     }
+
+    /// <summary>The JSON request body schema of an operation, its reference resolved.</summary>
+    private static JsonNode Body(JsonNode document, string path, string method) =>
+        Resolve(document, document["paths"]![path]![method]!["requestBody"]!["content"]!["application/json"]!["schema"]!);
+
+    private static JsonNode Resolve(JsonNode document, JsonNode schema) =>
+        schema["$ref"] is { } reference ? document["components"]!["schemas"]![reference.GetValue<string>().Split('/')[^1]]! : schema;
+
+    private static IEnumerable<string> Codes(JsonNode schema) => schema["enum"]!.AsArray().Select(n => n?.GetValue<string>()).OfType<string>();
 
     private async Task<JsonNode> DocumentAsync()
     {

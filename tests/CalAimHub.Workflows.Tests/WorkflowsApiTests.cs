@@ -167,6 +167,7 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         using var started = await client.PostAsync(new Uri("/api/workflows/approval?instanceId=api-purge-1", UriKind.Relative), null);
 
+        Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
         using var purge = await client.DeleteAsync(new Uri("/api/workflows/api-purge-1", UriKind.Relative));
         using var status = await client.GetAsync(new Uri("/api/workflows/api-purge-1", UriKind.Relative));
         using var again = await client.DeleteAsync(new Uri("/api/workflows/api-purge-1", UriKind.Relative));

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Http;
 using System.Text.Json;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Workflows;
@@ -21,7 +22,7 @@ public static partial class AuthorizationsApi
         var api = app.MapGroup(Base).WithTags("Authorizations");
         api.MapPost("", RequestAsync).WithName("RequestAuthorization")
             .WithSummary("Request an ECM or Community Supports authorization; starts its deadline clocks")
-            .Accepts<AuthorizationRequestBody>("application/json")
+            .AcceptsBody<AuthorizationRequestBody>("application/json")
             .Produces<AuthorizationView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/{id}", GetAsync).WithName("GetAuthorization")
@@ -29,16 +30,16 @@ public static partial class AuthorizationsApi
             .Produces<AuthorizationView>().ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/{id}/decision", DecisionAsync).WithName("DecideAuthorization")
             .WithSummary("Approve, deny or pend")
-            .Accepts<DecisionBody>("application/json").AuthorizationCommand();
+            .AcceptsBody<DecisionBody>("application/json").AuthorizationCommand();
         api.MapPost("/{id}/extension", ExtensionAsync).WithName("ExtendAuthorizationReview")
             .WithSummary("Extend a routine review once, to 14 calendar days")
-            .Accepts<ExtensionBody>("application/json").AuthorizationCommand();
+            .AcceptsBody<ExtensionBody>("application/json").AuthorizationCommand();
         api.MapPost("/{id}/notices-sent", NoticesSentAsync).WithName("RecordAuthorizationNoticesSent")
             .WithSummary("Record that the written decision notices were sent")
-            .Accepts<NoticesSentBody>("application/json").AuthorizationCommand();
+            .AcceptsBody<NoticesSentBody>("application/json").AuthorizationCommand();
         api.MapPost("/{id}/reauthorization", ReauthorizationAsync).WithName("RequestReauthorization")
             .WithSummary("Ask for the next authorized period")
-            .Accepts<ReauthorizationBody>("application/json").AuthorizationCommand();
+            .AcceptsBody<ReauthorizationBody>("application/json").AuthorizationCommand();
 
         var members = app.MapGroup("/api/members").WithTags("Members");
         members.MapGet("/{cin}/authorizations", MemberAsync).WithName("GetMemberAuthorizations")
@@ -47,7 +48,7 @@ public static partial class AuthorizationsApi
         // Same answer with the CIN in the body: URLs end up in request telemetry and proxy logs, bodies do not.
         members.MapPost("/authorizations/lookup", MemberLookupAsync).WithName("LookUpMemberAuthorizations")
             .WithSummary("A member's authorizations, CIN in the body")
-            .Accepts<MemberLookupBody>("application/json")
+            .AcceptsBody<MemberLookupBody>("application/json")
             .Produces<MemberAuthorizations>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
     }
 

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Http;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using CalAimHub.Domain.CodeSets;
@@ -47,8 +48,20 @@ public static class ApiContract
 
                 return Task.CompletedTask;
             });
-            o.AddOperationTransformer((operation, _, _) =>
+            o.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<RequestBodyContract>().FirstOrDefault() is { } body)
+                {
+                    IOpenApiSchema schema = body.Type == typeof(Stream)
+                        ? new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" }
+                        : await context.GetOrCreateSchemaAsync(body.Type, null, cancellationToken);
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = true,
+                        Content = body.ContentTypes.ToDictionary(t => t, _ => new OpenApiMediaType { Schema = schema }),
+                    };
+                }
+
                 if (operation.OperationId is { } id && operation.RequestBody?.Content is { } content && Example(id) is { } example)
                 {
                     // The hub's own JSON only: a FHIR body on the same route is a different document.
@@ -57,8 +70,6 @@ public static class ApiContract
                         concrete.Example = example.DeepClone();
                     }
                 }
-
-                return Task.CompletedTask;
             });
         });
 

@@ -1,6 +1,6 @@
+using CalAimHub.Hosting.Http;
 using System.Globalization;
 using CalAimHub.Hosting.Json;
-using Microsoft.AspNetCore.Http.Metadata;
 
 namespace CalAimHub.Functions.Extensions;
 
@@ -8,8 +8,8 @@ namespace CalAimHub.Functions.Extensions;
 /// The edge of every <c>/api</c> route, before its handler: route values and query values with control characters
 /// (a trailing <c>%0A</c> on an id once passed an id check and failed in storage), and JSON bodies that
 /// <see cref="StrictJson"/> refuses, are answered 400 problem+json naming the parameter or JSON path; nothing reaches
-/// the handler, so nothing is stored. A route takes JSON unless its <see cref="IAcceptsMetadata"/> lists only other
-/// media types (the file dry run takes CSV/XLSX).
+/// the handler, so nothing is stored. A route takes JSON unless its <see cref="RequestBodyContract"/> lists only other
+/// media types in its <see cref="RequestBodyContract"/> (the file dry run takes CSV/XLSX).
 /// </summary>
 public static class StrictInput
 {
@@ -63,11 +63,7 @@ public static class StrictInput
     }
 
     /// <summary>A route takes JSON unless it declares only non-JSON media types; GET/DELETE/HEAD bodies are ignored by every route.</summary>
-    internal static bool TakesJson(Endpoint endpoint)
-    {
-        var accepts = endpoint.Metadata.GetMetadata<IAcceptsMetadata>();
-        return accepts is null || accepts.ContentTypes.Count == 0 || accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase));
-    }
+    internal static bool TakesJson(Endpoint endpoint) => endpoint.Metadata.GetMetadata<RequestBodyContract>() is not { } body || body.IsJson;
 
     private static bool HasBody(HttpRequest request) =>
         !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && !HttpMethods.IsDelete(request.Method)

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Http;
 using System.Security.Cryptography;
 using CalAimHub.Ingestion;
 using Microsoft.AspNetCore.Http.Features;
@@ -17,7 +18,7 @@ public static class FileValidationApi
     public static void MapFileValidationApi(this WebApplication app) =>
         app.MapPost("/api/files/validate", ValidateAsync).WithName("ValidatePartnerFile").WithTags("Partner files")
             .WithSummary("Dry run: the result report a partner file would get, storing nothing (up to 100 MB; drop larger files)")
-            .Accepts<Stream>("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream")
+            .AcceptsBody<Stream>("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream")
             .Produces<CalAimHub.Ingestion.Reports.IngestReport>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 
     private static async Task<IResult> ValidateAsync(

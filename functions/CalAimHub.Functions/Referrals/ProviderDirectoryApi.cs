@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Http;
 using CalAimHub.Functions.Extensions;
 using System.Text.Json;
 using Azure.Data.Tables;
@@ -25,12 +26,12 @@ public static class ProviderDirectoryApi
         var api = app.MapGroup("/api/providers").WithTags("Provider directory");
         api.MapPost("/import", ImportAsync).WithName("ImportProviderDirectory")
             .WithSummary("Import an Open Referral HSDS 3.x export; an unchanged entry is not rewritten")
-            .Accepts<HsdsExportBody>("application/json")
+            .AcceptsBody<HsdsExportBody>("application/json")
             .Produces<HsdsImportSummary>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapPut("/{npi}", PutAsync).WithName("PutProvider")
             .WithSummary("Create (201) or replace (200) one provider by NPI")
-            .Accepts<ProviderBody>("application/json")
+            .AcceptsBody<ProviderBody>("application/json")
             .Produces<ProviderDirectoryEntry>().Produces<ProviderDirectoryEntry>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/{npi}", GetAsync).WithName("GetProvider")

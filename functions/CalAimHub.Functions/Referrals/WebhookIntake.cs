@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Http;
 using System.Text.Json;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Invocations;
@@ -38,7 +39,7 @@ public static partial class WebhookIntake
         app.MapPost(Route, ReceiveAsync).RequireRateLimiting(WebhookAdmission.PolicyName)
             .WithTags("Webhooks").WithName("ReceiveReferralWebhook")
             .WithSummary("A referral event from a referral platform, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)")
-            .Accepts<ReferralEventBody>("application/json", "application/fhir+json")
+            .AcceptsBody<ReferralEventBody>("application/json", "application/fhir+json")
             .Produces<WebhookAccepted>(StatusCodes.Status202Accepted).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
