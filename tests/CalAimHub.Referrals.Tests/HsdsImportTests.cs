@@ -186,7 +186,7 @@ public sealed class HsdsImportEndToEndTests(WebhookHub fixture) : IClassFixture<
     }
 
     [Theory]
-    [InlineData("""{"organizations":[{"id":"o1","name":"X",""", HttpStatusCode.BadRequest, "$")]
+    [InlineData("""{"organizations":[{"id":"o1","name":"X",""", HttpStatusCode.BadRequest, "$.organizations[0].name")]
     [InlineData("""{"organizations":{}}""", HttpStatusCode.BadRequest, "organizations")]
     public async Task A_bad_body_is_problem_json_and_nothing_is_stored(string body, HttpStatusCode status, string field)
     {

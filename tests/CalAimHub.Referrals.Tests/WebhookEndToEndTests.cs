@@ -143,7 +143,7 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
         { "stale timestamp", "R-2102", HttpStatusCode.Unauthorized, "Invalid webhook signature", "webhook-timestamp is outside the 5-minute window" },
         { "future timestamp", "R-2103", HttpStatusCode.Unauthorized, "Invalid webhook signature", "webhook-timestamp is outside the 5-minute window" },
         { "oversized body", "R-2104", HttpStatusCode.RequestEntityTooLarge, "Payload too large", "the body is larger than 8192 bytes; send one referral event per webhook" },
-        { "truncated json", "R-2105", HttpStatusCode.BadRequest, "Invalid referral event", "'$' is not valid JSON (line 7, byte 23)" },
+        { "truncated json", "R-2105", HttpStatusCode.BadRequest, "Invalid JSON body", "'$.referringEntity' is not valid JSON (line 7, byte 23)" },
         { "wrong content type", "R-2106", HttpStatusCode.UnsupportedMediaType, "Unsupported content type", "platform 'ciela' sends the hub's referral event JSON: Content-Type must be application/json" },
         { "unknown platform", "R-2107", HttpStatusCode.NotFound, "No such webhook platform", "no webhook platform 'nosuch' is configured" },
         { "unresolved key vault secret", "R-2108", HttpStatusCode.ServiceUnavailable, "Webhook verification unavailable", "platform 'kvbroken' cannot be verified now: its signing secret is not usable; the hub's operators have been told" },

@@ -38,6 +38,15 @@ public static class StrictInput
 
             if (TakesJson(endpoint) && HasBody(context.Request))
             {
+                // A body declared as something else is not parsed as JSON here: the answer is that it is the wrong kind.
+                if (context.Request.ContentType is { Length: > 0 } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+                {
+                    var accepted = endpoint.Metadata.GetMetadata<RequestBodyContract>()?.ContentTypes ?? ["application/json"];
+                    await TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "JSON expected",
+                        detail: $"send the body as {string.Join(" or ", accepted)}").ExecuteAsync(context);
+                    return;
+                }
+
                 var body = await context.Request.ReadLimitedAsync(maxJsonBytes, context.RequestAborted);
                 if (body is null)
                 {
