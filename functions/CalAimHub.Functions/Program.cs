@@ -32,6 +32,7 @@ app.MapHealthApi();
 app.MapQueueFunction<NotifyFunction>("Notify");
 app.MapQueueFunction<IngestPartnerFile>("IngestPartnerFile");
 app.MapFileValidationApi();
+app.MapFileReportApi();
 app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
 app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
