@@ -28,6 +28,8 @@ public sealed class HubFixture : IAsyncLifetime
     public const string Silent = "cbo-quiet";
     public const string Subscriber = "sub-e2e";
     public const long ValidateLimit = 40L * 1024 * 1024;
+    public const string WebhookPlatform = "samples";
+    public const string WebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
     private WebApplication? _receiver;
 
@@ -73,6 +75,9 @@ public sealed class HubFixture : IAsyncLifetime
                 ["Ingestion__MaxValidateBytes"] = ValidateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 // These tests read the published events themselves; the referral workflow would consume its queue.
                 ["AzureWebJobs.ReferralStatusFiles.Disabled"] = "true",
+                // The webhook sample is posted to the real intake (SampleFilesTests); the referral workflow need not run it.
+                [$"Webhooks__Platforms__{WebhookPlatform}__Secrets__0"] = WebhookSecret,
+                ["AzureWebJobs.ReferralEvents.Disabled"] = "true",
                 [$"Notifications__Subscribers__{Subscriber}__Secrets__0"] = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             },
         });

@@ -18,7 +18,7 @@ namespace CalAimHub.Ingestion.Tests;
 [Collection(HubCollection.Name)]
 public sealed class SampleFilesTests(HubFixture hub)
 {
-    private const string Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    private const string Secret = HubFixture.WebhookSecret;
 
     private static readonly string SamplesFolder = FindSamples();
 
@@ -154,5 +154,15 @@ public sealed class SampleFilesTests(HubFixture hub)
         Assert.Equal(await File.ReadAllBytesAsync(BodyPath), body);
         Assert.Equal("application/json", headers.ContentType.ToString());
         Assert.Null(StandardWebhookSignature.Verify(headers["webhook-id"], headers["webhook-timestamp"], headers["webhook-signature"], body, [Secret], DateTimeOffset.UtcNow));
+    }
+
+    [Fact]
+    public async Task The_webhook_script_and_sample_event_are_accepted_by_the_hubs_intake()
+    {
+        var (exitCode, output) = await RunScriptAsync(hub.Hub.ApiBaseAddress.ToString(), HubFixture.WebhookPlatform, BodyPath);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("HTTP/1.1 202", output, StringComparison.Ordinal);
+        Assert.Contains("\"platformReferralId\":\"R-1001\"", output, StringComparison.Ordinal);
     }
 }
