@@ -177,6 +177,17 @@ public sealed class FileFaultTests
             "ask the hub team to set the profile's encoding to a single-byte encoding such as windows-1252 or iso-8859-1, or to remove it (UTF-8)");
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x25, 0x50, 0x44, 0x46, 0x2D, 0x31, 0x2E, 0x37, 0x0A, 0x00, 0xFF, 0xFE })] // a PDF's first bytes
+    [InlineData(new byte[] { (byte)'a', (byte)',', (byte)'b', 0x0A, 0x00, 0xE9, (byte)'c' })] // a NUL and bytes that are not UTF-8
+    public async Task Bytes_no_text_export_writes_are_binary_not_an_encoding_problem(byte[] file)
+    {
+        var (report, _) = await RunBothAsync("rtf", file);
+
+        AssertProblem(report.Single(), 0, null, Rules.FileBinary, "the file is not text (CSV) and not an XLSX workbook",
+            "send CSV (UTF-8, comma, tab or pipe delimited) or an XLSX workbook; not XLS, PDF or a zipped file");
+    }
+
     [Fact]
     public async Task A_utf16_file_without_a_byte_order_mark_is_an_encoding_problem_not_binary()
     {

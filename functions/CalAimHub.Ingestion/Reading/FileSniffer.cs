@@ -20,9 +20,10 @@ public sealed record SniffResult(FileFormat Format, char Delimiter, bool HasByte
 
 /// <summary>
 /// Looks at the first <see cref="PrefixLength"/> bytes: ZIP signature → XLSX; UTF-16/32 byte-order marks, or NULs in every
-/// other byte → unsupported encoding; control bytes or mostly NULs → binary; bytes invalid as UTF-8 → not UTF-8 (unless the
-/// partner declared a single-byte encoding); nothing but whitespace (after an optional UTF-8 BOM) → empty; else CSV with the
-/// delimiter (comma, tab or pipe) that occurs most often in the header line outside quotes. A few NUL bytes in text are left
+/// other byte → unsupported encoding; a PDF, control bytes, mostly NULs, or NULs among bytes invalid as UTF-8 → binary; other
+/// bytes invalid as UTF-8 → not UTF-8 (unless the partner declared a single-byte encoding); nothing but whitespace (after an
+/// optional UTF-8 BOM) → empty; else CSV with the delimiter (comma, tab or pipe) that occurs most often in the header line
+/// outside quotes. A few NUL bytes in text are left
 /// to the rows that hold them (<c>value.nul</c>), so one stray NUL does not hide every other problem of the file.
 /// </summary>
 public static class FileSniffer
@@ -44,7 +45,12 @@ public static class FileSniffer
 
         var bom = prefix.Length >= 3 && prefix[0] == 0xEF && prefix[1] == 0xBB && prefix[2] == 0xBF;
         var text = bom ? prefix[3..] : prefix;
-        if (Looks(text) is { } format)
+        if (text.StartsWith("%PDF-"u8))
+        {
+            return new(FileFormat.Binary, ',', bom);
+        }
+
+        if (Looks(text, out var hasNul) is { } format)
         {
             return new(format, ',', bom);
         }
@@ -57,6 +63,11 @@ public static class FileSniffer
 
         if (!singleByteEncoding && !System.Text.Unicode.Utf8.IsValid(text))
         {
+            if (hasNul)
+            {
+                return new(FileFormat.Binary, ',', bom); // NULs and bytes that are not UTF-8: no text export writes both
+            }
+
             var bad = FirstInvalidUtf8(text);
             return new(FileFormat.NotUtf8, Delimiter(text), bom, text[..bad].Count((byte)'\n') + 1, text[bad]);
         }
@@ -75,9 +86,10 @@ public static class FileSniffer
     }
 
     /// <summary>Binary or UTF-16 by its control bytes; null when the bytes can be text.</summary>
-    private static FileFormat? Looks(ReadOnlySpan<byte> text)
+    private static FileFormat? Looks(ReadOnlySpan<byte> text, out bool hasNul)
     {
         int nuls = 0, evenNuls = 0;
+        hasNul = false;
         for (var i = 0; i < text.Length; i++)
         {
             var b = text[i];
@@ -92,6 +104,7 @@ public static class FileSniffer
             }
         }
 
+        hasNul = nuls > 0;
         if (nuls == 0 || nuls * 8 < text.Length)
         {
             return null;
