@@ -124,6 +124,29 @@ public sealed class FileFaultTests
     }
 
     [Fact]
+    public async Task A_record_too_long_as_the_last_row_ends_the_file_cleanly()
+    {
+        var csv = Samples.Csv([Samples.RtfA(1), Samples.RtfA(2).With("MCP Name", new string('y', CsvRecordReader.MaxRecordChars))]).TrimEnd();
+
+        var (report, rows) = await RunBothAsync("rtf", Samples.Utf8(csv));
+
+        Assert.Equal((3, Rules.CsvRecordTooLong), (report.Single().Row, report.Single().Rule));
+        Assert.Equal([2], rows.Select(r => r.Row));
+    }
+
+    [Fact]
+    public async Task A_header_row_too_long_rejects_the_file_as_record_too_long()
+    {
+        var csv = new string('h', CsvRecordReader.MaxRecordChars + 1) + "\r\n" + Samples.Csv([Samples.RtfA(1)]);
+
+        var (report, _) = await RunBothAsync("rtf", Samples.Utf8(csv));
+
+        AssertProblem(report.Single(), 1, null, Rules.CsvRecordTooLong, "record too long: the header row is longer than 1,048,576 characters, the most one row may hold",
+            "check the header row for a missing line break: it must hold the column names only");
+        Assert.Equal(IngestOutcome.Rejected, report.Outcome);
+    }
+
+    [Fact]
     public async Task A_quote_never_closed_in_a_large_file_is_still_an_unbalanced_quote_at_its_row()
     {
         var rows = Enumerable.Range(1, 8000).Select(Samples.RtfA).ToList();

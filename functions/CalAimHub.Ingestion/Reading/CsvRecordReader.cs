@@ -96,7 +96,7 @@ public sealed class CsvRecordReader : RecordReader
         catch (CsvRecordTooLargeException)
         {
             text.Dispose();
-            throw new FileStructureException(Rules.CsvRecordTooLong, 1, $"record too long: the header row is longer than {MaxRecordChars:N0} characters, the most one row may hold");
+            throw new FileStructureException(Rules.CsvRecordTooLong, 1, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"record too long: the header row is longer than {MaxRecordChars:N0} characters, the most one row may hold"));
         }
         catch (Exception e) when (Structure(e, 1) is { } structure)
         {
