@@ -11,8 +11,8 @@ namespace CalAimHub.Ingestion.Tests;
 [Collection(HubCollection.Name)]
 public sealed class FileReportApiTests(HubFixture hub)
 {
-    private const string Blob = $"{HubFixture.Partner}/otf/2026-01 OTF.csv";
-    private static readonly string ReportPath = $"/api/files/{HubFixture.Partner}/otf/2026-01%20OTF.csv/report";
+    private const string Blob = $"{HubFixture.Reporter}/otf/2026-01 OTF.csv";
+    private static readonly string ReportPath = $"/api/files/{HubFixture.Reporter}/otf/2026-01%20OTF.csv/report";
 
     private HttpClient Client() => new() { BaseAddress = hub.Hub.ApiBaseAddress };
 

@@ -26,6 +26,7 @@ public sealed class HubFixture : IAsyncLifetime
 {
     public const string Partner = "mcp-e2e";
     public const string Silent = "cbo-quiet";
+    public const string Reporter = "cbo-reports"; // its files are only read back through the report API (FileReportApiTests)
     public const string Subscriber = "sub-e2e";
     public const long ValidateLimit = 40L * 1024 * 1024;
     public const string WebhookPlatform = "samples";
@@ -70,6 +71,7 @@ public sealed class HubFixture : IAsyncLifetime
                 [$"Ingestion__Partners__{Partner}__Subscriber"] = Subscriber,
                 [$"Ingestion__Partners__{Partner}__NotificationUrl"] = hook,
                 [$"Ingestion__Partners__{Silent}__Kinds__0"] = "referral",
+                [$"Ingestion__Partners__{Reporter}__Kinds__0"] = "otf",
                 ["Notifications__RequireHttps"] = "false",
                 // Above Kestrel's own 30 MB default, below the front door's 100 MB: both limits can be tested.
                 ["Ingestion__MaxValidateBytes"] = ValidateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
