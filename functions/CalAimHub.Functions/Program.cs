@@ -34,6 +34,7 @@ app.MapApiContract();
 app.MapQueueFunction<NotifyFunction>("Notify");
 app.MapQueueFunction<IngestPartnerFile>("IngestPartnerFile");
 app.MapFileValidationApi();
+app.MapFileReportApi();
 app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
 app.MapWorkflowFunctions();
 app.MapWorkflowsApi();

@@ -61,9 +61,17 @@ public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions o
             return Reject(precheck);
         }
 
+        var partner = submission.Partner!;
+        if (partner.TextEncoding() is not { } encoding)
+        {
+            return Reject(Problem.File(Rules.FileEncoding, $"the partner profile names the encoding '{partner.Encoding}', which the hub cannot read",
+                "ask the hub team to set the profile's encoding to a single-byte encoding such as windows-1252 or iso-8859-1, or to remove it (UTF-8)"));
+        }
+
+        var declared = encoding.IsSingleByte ? encoding : null;
         var prefix = new byte[(int)Math.Min(FileSniffer.PrefixLength, Math.Max(length, 0))];
         var got = await content.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, cancellationToken);
-        var sniff = FileSniffer.Sniff(prefix.AsSpan(0, got), complete: got >= length);
+        var sniff = FileSniffer.Sniff(prefix.AsSpan(0, got), complete: got >= length, singleByteEncoding: declared is not null);
         content.Position = 0;
         state.Format = sniff.Format switch { FileFormat.Xlsx => "xlsx", FileFormat.Csv => DelimiterName(sniff.Delimiter), _ => null };
         switch (sniff.Format)
@@ -75,15 +83,20 @@ public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions o
                     "send CSV (UTF-8, comma, tab or pipe delimited) or an XLSX workbook; not XLS, PDF or a zipped file"));
             case FileFormat.UnsupportedEncoding:
                 return Reject(Problem.File(Rules.FileEncoding, "the file is UTF-16 encoded", "save the file as 'CSV UTF-8' (UTF-8, with or without BOM)"));
+            case FileFormat.NotUtf8:
+                // Rejected whole: every accented letter of the file would otherwise be its own row problem.
+                return Reject(Problem.File(Rules.FileEncoding,
+                    $"the file is not UTF-8: line {sniff.FirstBadRow} holds byte 0x{sniff.FirstBadByte:X2}, as Latin-1 and Windows-1252 files write accented letters",
+                    "save the file as 'CSV UTF-8 (Comma delimited)', or ask the hub team to set your partner profile's encoding (e.g. windows-1252)", sniff.FirstBadRow));
         }
 
-        var candidates = catalog.ForKind(submission.Kind).Select(submission.Partner!.Apply).ToArray();
+        var candidates = catalog.ForKind(submission.Kind).Select(partner.Apply).ToArray();
         RecordReader reader;
         try
         {
             reader = sniff.Format == FileFormat.Xlsx
                 ? XlsxRecordReader.Open(content, PickSheet(XlsxRecordReader.SheetNames(content), candidates))
-                : await CsvRecordReader.OpenAsync(content, sniff.Delimiter, sniff.HasByteOrderMark, cancellationToken);
+                : await CsvRecordReader.OpenAsync(content, sniff.Delimiter, sniff.HasByteOrderMark, declared, cancellationToken);
         }
         catch (FileStructureException e)
         {
@@ -92,7 +105,7 @@ public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions o
 
         await using (reader)
         {
-            var match = SchemaMatch.Choose(candidates, reader.Headers);
+            var match = SchemaMatch.Choose(candidates, reader.Headers, sniff.Format == FileFormat.Csv ? sniff.Delimiter : null);
             state.Schema = match.Schema;
             foreach (var p in match.Problems)
             {
@@ -104,7 +117,7 @@ public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions o
                 return Report(IngestOutcome.Rejected);
             }
 
-            var validator = new RowValidator(match, catalog.CodeSets, catalog.ServiceCodes, Today(submission.ReceivedAt), reader.Headers.Count);
+            var validator = new RowValidator(match, catalog.CodeSets, catalog.ServiceCodes, Today(submission.ReceivedAt), reader.Headers.Count, partner.WritesIsoDates(submission.Kind));
             var transformer = new RowTransformer(submission, validator);
             // A dry run stores nothing: no row object, no events (only counted), and only the values that rules, the key and
             // event conditions read are copied out of the record; the rest are checked in place.
@@ -275,6 +288,7 @@ public sealed class PartnerFileChannel(FormatCatalog catalog, IngestionOptions o
     {
         Rules.CsvUnbalancedQuote => "close the quote: a value that contains the delimiter, a quote or a line break is wrapped in \"…\" and inner quotes are doubled (\"\")",
         Rules.FileEncoding => "save the file as 'CSV UTF-8'",
+        Rules.CsvRecordTooLong => "check the header row for a missing line break: it must hold the column names only",
         _ => "export the file again from the source system",
     };
 

@@ -26,8 +26,11 @@ public sealed class HubFixture : IAsyncLifetime
 {
     public const string Partner = "mcp-e2e";
     public const string Silent = "cbo-quiet";
+    public const string Reporter = "cbo-reports"; // its files are only read back through the report API (FileReportApiTests)
     public const string Subscriber = "sub-e2e";
     public const long ValidateLimit = 40L * 1024 * 1024;
+    public const string WebhookPlatform = "samples";
+    public const string WebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
     private WebApplication? _receiver;
 
@@ -68,11 +71,15 @@ public sealed class HubFixture : IAsyncLifetime
                 [$"Ingestion__Partners__{Partner}__Subscriber"] = Subscriber,
                 [$"Ingestion__Partners__{Partner}__NotificationUrl"] = hook,
                 [$"Ingestion__Partners__{Silent}__Kinds__0"] = "referral",
+                [$"Ingestion__Partners__{Reporter}__Kinds__0"] = "otf",
                 ["Notifications__RequireHttps"] = "false",
                 // Above Kestrel's own 30 MB default, below the front door's 100 MB: both limits can be tested.
                 ["Ingestion__MaxValidateBytes"] = ValidateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 // These tests read the published events themselves; the referral workflow would consume its queue.
                 ["AzureWebJobs.ReferralStatusFiles.Disabled"] = "true",
+                // The webhook sample is posted to the real intake (SampleFilesTests); the referral workflow need not run it.
+                [$"Webhooks__Platforms__{WebhookPlatform}__Secrets__0"] = WebhookSecret,
+                ["AzureWebJobs.ReferralEvents.Disabled"] = "true",
                 [$"Notifications__Subscribers__{Subscriber}__Secrets__0"] = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             },
         });

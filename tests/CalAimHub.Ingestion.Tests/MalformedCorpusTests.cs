@@ -317,7 +317,7 @@ public sealed class MalformedCorpusTests
     [InlineData(new byte[0], Rules.FileEmpty)]
     [InlineData(new byte[] { 0xEF, 0xBB, 0xBF, (byte)'\r', (byte)'\n', (byte)' ' }, Rules.FileEmpty)]
     [InlineData(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D }, Rules.FileBinary)]
-    [InlineData(new byte[] { (byte)'a', (byte)',', 0xC3, 0x28, (byte)'b' }, Rules.FileBinary)]
+    [InlineData(new byte[] { (byte)'a', (byte)',', 0xC3, 0x28, (byte)'b' }, Rules.FileEncoding)] // text, not UTF-8
     [InlineData(new byte[] { 0x50, 0x4B, 0x03, 0x04, 1, 2, 3 }, Rules.FileBinary)]
     public async Task Empty_and_binary_files_are_rejected_before_any_row(byte[] file, string rule)
     {

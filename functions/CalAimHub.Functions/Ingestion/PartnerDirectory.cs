@@ -6,7 +6,8 @@ namespace CalAimHub.Functions.Ingestion;
 /// <summary>
 /// Registered partners, from configuration <c>Ingestion:Partners:{partnerId}</c>:
 /// <c>Subscriber</c> and <c>NotificationUrl</c> (the result notice), <c>Kinds:{n}</c> (allowed kinds; none = all),
-/// <c>Renames:{kind}:{n}</c> = <c>"Baseline header=Partner header"</c>, <c>ExtraColumns:{kind}:{n}</c> = extra header.
+/// <c>Renames:{kind}:{n}</c> = <c>"Baseline header=Partner header"</c>, <c>ExtraColumns:{kind}:{n}</c> = extra header,
+/// <c>IsoDates:{n}</c> = a kind whose dates are YYYY-MM-DD, <c>Encoding</c> = a single-byte encoding such as windows-1252.
 /// A partner id not listed is not registered: its files are rejected.
 /// </summary>
 public sealed class PartnerDirectory(IConfiguration configuration)
@@ -43,6 +44,8 @@ public sealed class PartnerDirectory(IConfiguration configuration)
             Kinds = section.GetSection("Kinds").GetChildren().Select(k => k.Value ?? "").Where(k => k.Length > 0).ToArray(),
             Renames = renames,
             ExtraColumns = extras,
+            IsoDates = section.GetSection("IsoDates").GetChildren().Select(k => k.Value ?? "").Where(k => k.Length > 0).ToArray(),
+            Encoding = section["Encoding"],
         };
     }
 }

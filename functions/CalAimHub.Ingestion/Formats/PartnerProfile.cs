@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace CalAimHub.Ingestion.Formats;
 
 /// <summary>
@@ -24,7 +26,44 @@ public sealed record PartnerProfile
     /// <summary>Per kind: extra headers the partner adds; kept and stored as text.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> ExtraColumns { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 
+    /// <summary>
+    /// Kinds whose files this partner writes with ISO 8601 dates (YYYY-MM-DD); MM/DD/YYYY is accepted too. For other kinds an ISO
+    /// date in a date column is rejected with the MM/DD/YYYY spelling to use.
+    /// </summary>
+    public IReadOnlyList<string> IsoDates { get; init; } = [];
+
+    /// <summary>
+    /// The character encoding of the partner's CSV files when it is not UTF-8 (e.g. <c>windows-1252</c>, <c>iso-8859-1</c>): a
+    /// single-byte encoding, as legacy exports write. Null: UTF-8, and other bytes are a <c>file.encoding</c> problem.
+    /// </summary>
+    public string? Encoding { get; init; }
+
     public bool Sends(string kind) => Kinds.Count == 0 || Kinds.Contains(kind, StringComparer.OrdinalIgnoreCase);
+
+    public bool WritesIsoDates(string kind) => IsoDates.Contains(kind, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// <see cref="Encoding"/> resolved (Windows code pages come from System.Text.Encoding.CodePages, in the shared framework);
+    /// UTF-8 when none is named; null when the name is not a single-byte encoding .NET knows (the hub cannot read such files).
+    /// </summary>
+    public Encoding? TextEncoding()
+    {
+        if (string.IsNullOrWhiteSpace(Encoding))
+        {
+            return System.Text.Encoding.UTF8;
+        }
+
+        System.Text.Encoding.RegisterProvider(CodePagesEncodingProvider.Instance);
+        try
+        {
+            var encoding = System.Text.Encoding.GetEncoding(Encoding.Trim());
+            return encoding.CodePage == System.Text.Encoding.UTF8.CodePage || encoding.IsSingleByte ? encoding : null;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The baseline schema as this partner's files carry it: headers renamed, extra columns appended.</summary>
     public FileSchema Apply(FileSchema baseline)

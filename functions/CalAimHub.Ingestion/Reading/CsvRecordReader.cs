@@ -4,51 +4,65 @@ using Sylvan.Data.Csv;
 namespace CalAimHub.Ingestion.Reading;
 
 /// <summary>
-/// CSV (comma, tab or pipe; UTF-8 with or without BOM; CRLF, LF, lone CR or mixed; RFC 4180 quoting), streamed with
-/// Sylvan.Data.Csv; lone CRs reach the parser as LF (<see cref="LoneCarriageReturnReader"/>).
+/// CSV (comma, tab or pipe; UTF-8 with or without BOM, or the single-byte encoding a partner declared; CRLF, LF, lone CR or
+/// mixed; RFC 4180 quoting), streamed with Sylvan.Data.Csv; lone CRs reach the parser as LF (<see cref="LoneCarriageReturnReader"/>).
+/// A record over <see cref="MaxRecordChars"/> is skipped to its end and returned as <see cref="RecordReader.IsTooLong"/>; reading
+/// goes on with the next record (a new parser over the rest of the text, since Sylvan cannot continue after its limit).
 /// </summary>
 public sealed class CsvRecordReader : RecordReader
 {
-    /// <summary>A record longer than this is a runaway quoted field (an unbalanced quote), not data.</summary>
+    /// <summary>The longest record read as a row; a longer one is a <c>csv.record-too-long</c> row problem.</summary>
     public const int MaxRecordChars = 1 << 20;
 
     private readonly ReplacementWatch _text;
-    private readonly CsvDataReader _csv;
+    private readonly LoneCarriageReturnReader _lines;
+    private readonly char _delimiter;
+    private CsvDataReader? _csv;
     private readonly string[] _headers;
+    private bool _tooLong;
 
-    private CsvRecordReader(ReplacementWatch text, CsvDataReader csv)
+    private CsvRecordReader(ReplacementWatch text, LoneCarriageReturnReader lines, char delimiter, CsvDataReader csv)
     {
         _text = text;
+        _lines = lines;
+        _delimiter = delimiter;
         _csv = csv;
         _headers = Enumerable.Range(0, csv.FieldCount).Select(i => csv.GetName(i).Trim()).ToArray();
     }
 
     public override IReadOnlyList<string> Headers => _headers;
 
-    public override int FieldCount => _csv.RowFieldCount;
+    public override int FieldCount => _tooLong ? 0 : _csv!.RowFieldCount;
+
+    public override bool IsTooLong => _tooLong;
 
     public override string this[int index]
     {
         get
         {
-            if (index >= _csv.RowFieldCount)
+            if (index >= FieldCount)
             {
                 return "";
             }
 
-            var field = _csv.GetFieldSpan(index);
+            var field = _csv!.GetFieldSpan(index);
             var trimmed = field.Trim();
             return trimmed.Length == 0 ? "" : trimmed.Length == field.Length ? _csv.GetString(index) : new string(trimmed);
         }
     }
 
-    public override ReadOnlySpan<char> Field(int index) => index >= _csv.RowFieldCount ? default : _csv.GetFieldSpan(index).Trim();
+    public override ReadOnlySpan<char> Field(int index) => index >= FieldCount ? default : _csv!.GetFieldSpan(index).Trim();
 
-    public override bool MayHoldReplacementCharacter => _text.SawReplacement;
+    public override bool MayHoldInvalidCharacters => _text.SawSuspect;
 
     public override bool IsBlank()
     {
-        for (var i = 0; i < _csv.RowFieldCount; i++)
+        if (_tooLong)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < _csv!.RowFieldCount; i++)
         {
             if (!_csv.GetFieldSpan(i).IsWhiteSpace())
             {
@@ -60,7 +74,8 @@ public sealed class CsvRecordReader : RecordReader
     }
 
     /// <param name="byteOrderMark">The file starts with a UTF-8 BOM (skipped).</param>
-    public static async Task<CsvRecordReader> OpenAsync(Stream stream, char delimiter, bool byteOrderMark, CancellationToken cancellationToken)
+    /// <param name="encoding">The partner's declared single-byte encoding; null = UTF-8.</param>
+    public static async Task<CsvRecordReader> OpenAsync(Stream stream, char delimiter, bool byteOrderMark, Encoding? encoding, CancellationToken cancellationToken)
     {
         // Invalid UTF-8 after the sniffed prefix decodes to U+FFFD, which the validator rejects in exactly the row and column
         // that hold it (a throwing decoder would fail a whole 64 KiB buffer of rows at once).
@@ -69,20 +84,19 @@ public sealed class CsvRecordReader : RecordReader
             stream.Position = 3;
         }
 
-        var decoded = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
-        var text = new ReplacementWatch(new LoneCarriageReturnReader(decoded, delimiter));
+        var decoded = new StreamReader(stream, encoding ?? new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+        var lines = new LoneCarriageReturnReader(decoded, delimiter);
+        var text = new ReplacementWatch(lines);
 
         try
         {
-            var csv = await CsvDataReader.CreateAsync(text, new CsvDataReaderOptions
-            {
-                HasHeaders = true,
-                Delimiter = delimiter,
-                BufferSize = 1 << 16,
-                MaxBufferSize = MaxRecordChars,
-                ResultSetMode = ResultSetMode.SingleResult,
-            }, cancellationToken);
-            return new CsvRecordReader(text, csv);
+            var csv = await CsvDataReader.CreateAsync(text, Options(delimiter, headers: true), cancellationToken);
+            return new CsvRecordReader(text, lines, delimiter, csv);
+        }
+        catch (CsvRecordTooLargeException)
+        {
+            text.Dispose();
+            throw new FileStructureException(Rules.CsvRecordTooLong, 1, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"record too long: the header row is longer than {MaxRecordChars:N0} characters, the most one row may hold"));
         }
         catch (Exception e) when (Structure(e, 1) is { } structure)
         {
@@ -91,14 +105,39 @@ public sealed class CsvRecordReader : RecordReader
         }
     }
 
+    // The parser never owns the text: after a record over the limit a new parser reads on from the same text.
+    private static CsvDataReaderOptions Options(char delimiter, bool headers) => new()
+    {
+        HasHeaders = headers,
+        Delimiter = delimiter,
+        BufferSize = 1 << 16,
+        MaxBufferSize = MaxRecordChars,
+        ResultSetMode = ResultSetMode.SingleResult,
+        OwnsReader = false,
+    };
+
     public override async ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
     {
+        _tooLong = false;
         try
         {
+            _csv ??= await CsvDataReader.CreateAsync(_text, Options(_delimiter, headers: false), cancellationToken);
             if (!await _csv.ReadAsync(cancellationToken))
             {
                 return false;
             }
+        }
+        catch (CsvRecordTooLargeException)
+        {
+            // Everything the parser read so far is the start of this record: skip the rest of it, then read on with a new parser.
+            if (!await _lines.SkipRecordAsync(cancellationToken))
+            {
+                throw new FileStructureException(Rules.CsvUnbalancedQuote, RowNumber + 1, "a quoted field opened in this row is never closed");
+            }
+
+            _csv?.Dispose();
+            _csv = null;
+            _tooLong = true;
         }
         catch (Exception e) when (Structure(e, RowNumber + 1) is { } structure)
         {
@@ -111,31 +150,31 @@ public sealed class CsvRecordReader : RecordReader
 
     private static FileStructureException? Structure(Exception e, int row) => e switch
     {
-        CsvRecordTooLargeException => new FileStructureException(Rules.CsvUnbalancedQuote, row, $"a record is longer than {MaxRecordChars / 1024} KiB: a quote opened here is never closed"),
         CsvFormatException => new FileStructureException(Rules.CsvUnbalancedQuote, row, "a quoted field is not closed or is followed by other characters"),
         _ => null,
     };
 
     public override ValueTask DisposeAsync()
     {
-        _csv.Dispose();
+        _csv?.Dispose();
         _text.Dispose();
         return ValueTask.CompletedTask;
     }
 
     /// <summary>
-    /// Passes text through and notes whether any of it was U+FFFD. The CSV parser reads ahead of the record it returns, so
-    /// while this is false no record returned so far can hold one; the validator then skips its per-field search.
+    /// Passes text through and notes whether any of it was U+FFFD (what invalid UTF-8 decodes to) or NUL. The CSV parser reads
+    /// ahead of the record it returns, so while this is false no record returned so far can hold one; the validator then skips
+    /// its per-field search.
     /// </summary>
     private sealed class ReplacementWatch(TextReader inner) : TextReader
     {
-        public bool SawReplacement { get; private set; }
+        public bool SawSuspect { get; private set; }
 
         private int Saw(ReadOnlySpan<char> read)
         {
-            if (!SawReplacement && read.Contains('\uFFFD'))
+            if (!SawSuspect && read.IndexOfAny('\uFFFD', '\0') >= 0)
             {
-                SawReplacement = true;
+                SawSuspect = true;
             }
 
             return read.Length;
@@ -146,9 +185,9 @@ public sealed class CsvRecordReader : RecordReader
         public override int Read()
         {
             var c = inner.Read();
-            if (c == '\uFFFD')
+            if (c is '\uFFFD' or '\0')
             {
-                SawReplacement = true;
+                SawSuspect = true;
             }
 
             return c;

@@ -18,13 +18,16 @@ internal sealed class LoneCarriageReturnReader(TextReader inner, char delimiter)
     private bool _quoteAtEnd;    // a quote inside a quoted field ended the last chunk: a closing quote or the first of ""
     private bool _dropLf;        // the last chunk ended with a CR written as LF
     private char _last = '\n';   // the character before this chunk (start of file counts as a row start)
+    private char[] _pending = [];  // read past the end of a skipped record: handed out before more is read
+    private int _pendingAt;
 
     public override int Read(Span<char> buffer)
     {
         int read;
         do
         {
-            read = inner.Read(buffer);
+            read = TakePending(buffer);
+            read = read > 0 ? read : inner.Read(buffer);
             if (read == 0)
             {
                 return 0;
@@ -50,7 +53,8 @@ internal sealed class LoneCarriageReturnReader(TextReader inner, char delimiter)
         int read;
         do
         {
-            read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            read = TakePending(buffer.Span);
+            read = read > 0 ? read : await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 return 0;
@@ -64,6 +68,102 @@ internal sealed class LoneCarriageReturnReader(TextReader inner, char delimiter)
     }
 
     public override Task<int> ReadAsync(char[] buffer, int index, int count) => ReadAsync(buffer.AsMemory(index, count)).AsTask();
+
+    private int TakePending(Span<char> buffer)
+    {
+        var n = Math.Min(buffer.Length, _pending.Length - _pendingAt);
+        _pending.AsSpan(_pendingAt, n).CopyTo(buffer);
+        _pendingAt += n;
+        return n;
+    }
+
+    /// <summary>
+    /// Discards the rest of the record the parser was reading when it gave up on it (a record over its size limit): everything up
+    /// to and including the next row end outside quotes, tracked with the same quote rules as <see cref="Rewrite"/>. Returns
+    /// false when the text ends inside a quoted field first: then the record was never too long, its quote was never closed.
+    /// </summary>
+    public async ValueTask<bool> SkipRecordAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new char[1 << 16];
+        while (true)
+        {
+            var read = TakePending(buffer);
+            read = read > 0 ? read : await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return !_quoted && !_quoteAtEnd;
+            }
+
+            for (var i = 0; i < read; i++)
+            {
+                var c = buffer[i];
+                if (_dropLf)
+                {
+                    _dropLf = false;
+                    if (c == '\n')
+                    {
+                        continue;
+                    }
+                }
+
+                if (_quoteAtEnd)
+                {
+                    _quoteAtEnd = false;
+                    if (c == '"')
+                    {
+                        continue; // "" — an escaped quote
+                    }
+
+                    _quoted = false;
+                }
+
+                if (_quoted)
+                {
+                    if (c == '"')
+                    {
+                        if (i + 1 == read)
+                        {
+                            _quoteAtEnd = true;
+                        }
+                        else if (buffer[i + 1] == '"')
+                        {
+                            i++;
+                        }
+                        else
+                        {
+                            _quoted = false;
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (c == '"')
+                {
+                    var before = i > 0 ? buffer[i - 1] : _last;
+                    _quoted = before == delimiter || before is '\n' or '\r';
+                }
+                else if (c is '\n' or '\r')
+                {
+                    if (c == '\r' && i + 1 < read && buffer[i + 1] == '\n')
+                    {
+                        i++;
+                    }
+                    else if (c == '\r' && i + 1 == read)
+                    {
+                        _dropLf = true; // maybe the CR of a CRLF split between reads
+                    }
+
+                    _last = '\n';
+                    _pending = buffer[(i + 1)..read];
+                    _pendingAt = 0;
+                    return true;
+                }
+            }
+
+            _last = buffer[read - 1];
+        }
+    }
 
     /// <summary>Rewrites a chunk in place; returns its length (one less when it began with the LF of a split CRLF).</summary>
     private int Rewrite(Span<char> text)

@@ -26,9 +26,12 @@ public abstract class RecordReader : IAsyncDisposable
 
     /// <summary>
     /// False only when the reader knows that no field read so far or in the current record holds U+FFFD (the character invalid
-    /// UTF-8 decodes to), so the per-field check for it can be skipped.
+    /// UTF-8 decodes to) or NUL, so the per-field check for them can be skipped.
     /// </summary>
-    public virtual bool MayHoldReplacementCharacter => true;
+    public virtual bool MayHoldInvalidCharacters => true;
+
+    /// <summary>The current record was longer than the reader takes as one row: it has no fields, and is a row problem.</summary>
+    public virtual bool IsTooLong => false;
 
     /// <summary>True when every field of the current record is empty or white space (a blank line, or a row of bare delimiters).</summary>
     public virtual bool IsBlank()

@@ -26,13 +26,17 @@ public sealed class RowValidator
     private bool[] _keep;
     private readonly Kind[] _types;
     private readonly bool[] _checksRequired;
-    private bool _mayHoldReplacement = true;
+    private bool _mayHoldInvalid = true;
+    private readonly bool _isoDates;
+    private readonly bool[] _openEnded;
 
     /// <summary>Column types resolved once per file (a switch on the type name per field cost more than the check).</summary>
     private enum Kind : byte { Other, Date, Month, Cin, Npi, Tin, Integer, Decimal, Phone, Zip, Email, State, Code, Hcpcs, Modifier }
 
-    public RowValidator(SchemaMatch match, IReadOnlyDictionary<string, CodeSet> codeSets, ServiceCodeTable serviceCodes, DateOnly today, int headerCount)
+    /// <param name="isoDates">The partner declared ISO dates (YYYY-MM-DD) for this kind: accepted besides MM/DD/YYYY.</param>
+    public RowValidator(SchemaMatch match, IReadOnlyDictionary<string, CodeSet> codeSets, ServiceCodeTable serviceCodes, DateOnly today, int headerCount, bool isoDates = false)
     {
+        _isoDates = isoDates;
         _schema = match.Schema;
         _columns = [.. match.Schema.Columns];
         _indexes = match.ColumnIndexes;
@@ -72,6 +76,9 @@ public sealed class RowValidator
             _ => Kind.Other,
         }).ToArray();
         _keep = Enumerable.Repeat(true, _columns.Length).ToArray();
+
+        // Optional end dates of a period: empty means the period has not ended (no 12/31/9999-style stand-in).
+        _openEnded = _columns.Select(c => !c.Required && _schema.Rules.Any(r => r.Rule == "date-order" && string.Equals(r.End, c.Name, StringComparison.OrdinalIgnoreCase))).ToArray();
     }
 
     public FileSchema Schema => _schema;
@@ -127,16 +134,24 @@ public sealed class RowValidator
     {
         var before = problems.Count;
         var row = record.RowNumber;
+        if (record.IsTooLong)
+        {
+            problems.Add(new Problem(row, null, null, Rules.CsvRecordTooLong,
+                string.Create(CultureInfo.InvariantCulture, $"record too long: the row is longer than {CsvRecordReader.MaxRecordChars:N0} characters, the most one row may hold"),
+                "check the row for a value pasted many times over or a missing line break; the rows after it were read"));
+            return false;
+        }
+
         if (record.FieldCount != _headerCount)
         {
             problems.Add(new Problem(row, null, null, Rules.CsvColumnCount,
                 $"row has {record.FieldCount} fields, the header has {_headerCount}",
-                "check for an unquoted delimiter inside a value (quote the value) or a missing/extra delimiter"));
+                ColumnCountHint(record)));
             return false;
         }
 
         var valid = _valid;
-        _mayHoldReplacement = record.MayHoldReplacementCharacter;
+        _mayHoldInvalid = record.MayHoldInvalidCharacters;
         for (var i = 0; i < _columns.Length; i++)
         {
             var raw = _indexes[i] >= 0 ? record.Field(_indexes[i]) : default;
@@ -225,6 +240,24 @@ public sealed class RowValidator
         return false;
     }
 
+    /// <summary>A row of one field that another delimiter splits into the header's width: name that delimiter.</summary>
+    private string ColumnCountHint(RecordReader record)
+    {
+        if (record.FieldCount == 1 && _headerCount > 1)
+        {
+            var line = record.Field(0);
+            foreach (var delimiter in DelimiterNames.Candidates)
+            {
+                if (line.Count(delimiter) == _headerCount - 1)
+                {
+                    return $"the row is separated by {DelimiterNames.Name(delimiter)}, the header is not: use one delimiter in the whole file";
+                }
+            }
+        }
+
+        return "check for an unquoted delimiter inside a value (quote the value) or a missing/extra delimiter";
+    }
+
     private string TypeHint(int i) => _columns[i].Type switch
     {
         ColumnType.Date => " as MM/DD/YYYY",
@@ -246,8 +279,14 @@ public sealed class RowValidator
     private bool CheckType(int i, ReadOnlySpan<char> raw, int row, string[] values, List<Problem> problems)
     {
         var column = _columns[i];
-        if (_mayHoldReplacement && raw.Contains('\uFFFD'))
+        if (_mayHoldInvalid && raw.IndexOfAny('\uFFFD', '\0') >= 0)
         {
+            if (raw.Contains('\0'))
+            {
+                return Fail(i, raw, row, values, problems, Rules.NulCharacter, "holds a NUL character (byte 0x00)",
+                    "remove the NUL bytes (often padding from a fixed-width or binary export); a CSV value holds text only");
+            }
+
             return Fail(i, raw, row, values, problems, Rules.InvalidCharacters, "holds bytes that are not UTF-8 text", "save the file as 'CSV UTF-8' and check the value for characters from another encoding (e.g. Windows-1252)");
         }
 
@@ -259,9 +298,27 @@ public sealed class RowValidator
         switch (_types[i])
         {
             case Kind.Date:
-                if (!TryDate(raw, out var date))
+                var parsed = ParseDate(raw, out var date, out var iso);
+                if (parsed == DateParse.NotADate)
                 {
                     return Fail(i, raw, row, values, problems, Rules.Date, "is not a date in MM/DD/YYYY form", "write the date as MM/DD/YYYY, e.g. 07/15/2025");
+                }
+
+                if (iso && !_isoDates)
+                {
+                    // Not guessed: the schema says MM/DD/YYYY, and a partner whose files are all ISO declares it in its profile.
+                    var spelled = date.ToString("MM/dd/yyyy", CultureInfo.InvariantCulture);
+                    return Fail(i, raw, row, values, problems, Rules.Date, "is written YYYY-MM-DD; this column takes MM/DD/YYYY",
+                        (column.Phi ? "write the date as MM/DD/YYYY (2025-07-15 is 07/15/2025)" : $"write {spelled}") +
+                        $", or ask the hub team to declare ISO dates for your {_schema.Kind} files");
+                }
+
+                if (parsed == DateParse.OutOfRange)
+                {
+                    return Fail(i, raw, row, values, problems, Rules.DateRange, "is outside the dates the hub accepts (01/01/1900 to 12/31/2100)",
+                        _openEnded[i] && date > MaxDate
+                            ? $"leave '{column.Name}' empty while the period has no end; an open-ended period has no end date, not a far-future one"
+                            : "write the real date, from 01/01/1900 to 12/31/2100");
                 }
 
                 if (column.NotFuture && date > _today)
@@ -319,7 +376,7 @@ public sealed class RowValidator
 
                 if (!InRange(column, integer))
                 {
-                    return Fail(i, raw, row, values, problems, Rules.Range, $"is outside {column.Min}–{column.Max}", $"use a value from {column.Min} to {column.Max}");
+                    return Fail(i, raw, row, values, problems, Rules.Range, RangeMessage(column), RangeHint(column));
                 }
 
                 values[i] = Keep(i, raw);
@@ -336,7 +393,7 @@ public sealed class RowValidator
                     // As before: the value holds the normalized number, the problem shows the raw text.
                     var normalized = dec.ToString(CultureInfo.InvariantCulture);
                     values[i] = normalized;
-                    problems.Add(Problem(row, i, raw.ToString(), Rules.Range, $"'{column.Name}' is outside {column.Min}–{column.Max}", $"use a value from {column.Min} to {column.Max}"));
+                    problems.Add(Problem(row, i, raw.ToString(), Rules.Range, $"'{column.Name}' {RangeMessage(column)}", RangeHint(column)));
                     return false;
                 }
 
@@ -444,12 +501,30 @@ public sealed class RowValidator
     private static bool InRange(ColumnDefinition column, decimal value) =>
         (column.Min is not { } min || value >= min) && (column.Max is not { } max || value <= max);
 
+    // A column may set only one bound (counts have a minimum of 0 and no maximum): say only the bounds there are.
+    private static string RangeMessage(ColumnDefinition column) => (column.Min, column.Max) switch
+    {
+        ({ } min, { } max) => $"is outside {min}–{max}",
+        ({ } min, null) => $"is less than {min}",
+        (null, { } max) => $"is more than {max}",
+        _ => "is out of range",
+    };
+
+    private static string RangeHint(ColumnDefinition column) => (column.Min, column.Max) switch
+    {
+        ({ } min, { } max) => $"use a value from {min} to {max}",
+        ({ } min, null) => $"use {min} or more",
+        (null, { } max) => $"use {max} or less",
+        _ => "check the value",
+    };
+
     /// <summary>A failed type check: the raw value stays in <paramref name="values"/> (as before) and the problem is added.</summary>
     private bool Fail(int i, ReadOnlySpan<char> raw, int row, string[] values, List<Problem> problems, string rule, string message, string hint)
     {
         var text = raw.ToString();
         values[i] = text;
-        problems.Add(Problem(row, i, text, rule, $"'{_columns[i].Name}' {message}", hint));
+        // A NUL shown as U+2400 (the symbol for NUL): a report or its CSV never carries the control character itself.
+        problems.Add(Problem(row, i, text.Replace('\0', '\u2400'), rule, $"'{_columns[i].Name}' {message}", hint));
         return false;
     }
 
@@ -519,19 +594,27 @@ public sealed class RowValidator
         }
     }
 
-    /// <summary>MM/DD/YYYY (also M/D/YYYY, MM-DD-YYYY) or YYYY-MM-DD, years 1900–2100. Hand-parsed: it runs for every date cell.</summary>
-    public static bool TryDate(string raw, out DateOnly date) => TryDate(raw.AsSpan(), out date);
+    private static readonly DateOnly MaxDate = new(2100, 12, 31);
 
-    /// <inheritdoc cref="TryDate(string, out DateOnly)"/>
-    public static bool TryDate(ReadOnlySpan<char> s, out DateOnly date)
+    private enum DateParse : byte { NotADate, OutOfRange, Valid }
+
+    /// <summary>
+    /// MM/DD/YYYY (also M/D/YYYY, MM-DD-YYYY) or YYYY-MM-DD (<paramref name="iso"/>), years 1900–2100. Hand-parsed: it runs for
+    /// every date cell.
+    /// </summary>
+    public static bool TryDate(ReadOnlySpan<char> s, out DateOnly date) => ParseDate(s, out date, out _) == DateParse.Valid;
+
+    /// <summary>A real calendar date outside 1900–2100 is <see cref="DateParse.OutOfRange"/> (with <paramref name="date"/> set), not "not a date".</summary>
+    private static DateParse ParseDate(ReadOnlySpan<char> s, out DateOnly date, out bool iso)
     {
         date = default;
         int year, month, day;
-        if (s.Length == 10 && s[4] == '-' && s[7] == '-')
+        iso = s.Length == 10 && s[4] == '-' && s[7] == '-';
+        if (iso)
         {
             if (!Number(s[..4], out year) || !Number(s.Slice(5, 2), out month) || !Number(s.Slice(8, 2), out day))
             {
-                return false;
+                return DateParse.NotADate;
             }
         }
         else
@@ -539,7 +622,7 @@ public sealed class RowValidator
             var first = s.IndexOfAny('/', '-');
             if (first is < 1 or > 2)
             {
-                return false;
+                return DateParse.NotADate;
             }
 
             var separator = s[first];
@@ -548,17 +631,17 @@ public sealed class RowValidator
             if (second is < 1 or > 2 || rest.Length - second - 1 != 4 ||
                 !Number(s[..first], out month) || !Number(rest[..second], out day) || !Number(rest[(second + 1)..], out year))
             {
-                return false;
+                return DateParse.NotADate;
             }
         }
 
-        if (year is < 1900 or > 2100 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month))
+        if (year is < 1 or > 9999 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month))
         {
-            return false;
+            return DateParse.NotADate;
         }
 
         date = new DateOnly(year, month, day);
-        return true;
+        return year is < 1900 or > 2100 ? DateParse.OutOfRange : DateParse.Valid;
     }
 
     /// <summary>MM/YYYY (also M/YYYY, YYYY-MM, YYYYMM, MMYYYY) → yyyy-MM.</summary>

@@ -15,19 +15,23 @@ public static class Rules
     public const string FileUnknownKind = "file.unknown-kind";
     public const string FileUnknownPartner = "file.unknown-partner";
     public const string FileKindNotAllowed = "file.kind-not-allowed";
+    public const string FileDelimiter = "file.delimiter";
 
+    public const string HeaderMissing = "header.missing";
     public const string HeaderMissingColumn = "header.missing-column";
     public const string HeaderDuplicateColumn = "header.duplicate-column";
     public const string HeaderUnknownColumn = "header.unknown-column";
 
     public const string CsvUnbalancedQuote = "csv.unbalanced-quote";
     public const string CsvColumnCount = "csv.column-count";
+    public const string CsvRecordTooLong = "csv.record-too-long";
 
     public const string Required = "value.required";
     public const string RequiredWhen = "value.required-when";
     public const string RequiredUnless = "value.required-unless";
     public const string Date = "value.date";
     public const string DateFuture = "value.date-future";
+    public const string DateRange = "value.date-range";
     public const string Month = "value.month";
     public const string Cin = "value.cin";
     public const string Npi = "value.npi";
@@ -42,6 +46,7 @@ public static class Rules
     public const string Code = "value.code";
     public const string TooLong = "value.too-long";
     public const string InvalidCharacters = "value.encoding";
+    public const string NulCharacter = "value.nul";
     public const string Hcpcs = "value.hcpcs";
     public const string Modifier = "value.modifier";
 
