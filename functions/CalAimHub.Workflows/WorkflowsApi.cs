@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -43,20 +44,35 @@ public static partial class WorkflowsApi
 
     private static async Task<IResult> StartAsync(string type, string? instanceId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
     {
-        if (runtime.Registry.Find(type) is null)
+        if (runtime.Registry.Find(type) is not { } definition)
         {
             return Problem(StatusCodes.Status404NotFound, "Unknown workflow type", $"no workflow type '{Shorten(type)}'; known types: {string.Join(", ", runtime.Registry.Types.Order(StringComparer.Ordinal))}");
         }
 
         if (instanceId is not null && !IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
+        }
+
+        if (definition.StartedBy is WorkflowStart.DomainApi domain)
+        {
+            // 403, not 409: no state of the instance would make this start acceptable; only the domain route is.
+            return Problem(StatusCodes.Status403Forbidden, "Started by its domain API only", $"workflow type '{type}' is started only by {domain.Route}, which checks what this generic route cannot; nothing was stored");
         }
 
         var (input, problem) = await ReadJsonAsync(request, ct);
         if (problem is not null)
         {
             return problem;
+        }
+
+        if (definition.StartedBy is WorkflowStart.GenericRoute generic && generic.ReadInput(input) is { } invalid)
+        {
+            return Results.Problem(
+                title: "Invalid workflow input",
+                detail: $"{invalid.Field}: {invalid.Detail}; nothing was stored",
+                statusCode: StatusCodes.Status400BadRequest,
+                extensions: new Dictionary<string, object?> { ["field"] = invalid.Field });
         }
 
         try
@@ -76,7 +92,7 @@ public static partial class WorkflowsApi
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
         var instance = await runtime.GetAsync(instanceId, ct);
@@ -96,7 +112,7 @@ public static partial class WorkflowsApi
             : new WithLocation(Results.Json(status, StatusJson, statusCode: StatusCodes.Status202Accepted), CheckStatus(request, instanceId).StatusQueryGetUri, retryAfterSeconds: 5);
     }
 
-    private static async Task<IResult> ListAsync(HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpRequest request, WorkflowRuntime runtime, ListContinuation tokens, CancellationToken ct)
     {
         var query = request.Query;
         var statuses = new HashSet<WorkflowRuntimeStatus>();
@@ -143,7 +159,14 @@ public static partial class WorkflowsApi
         }
 
         var type = query["type"].FirstOrDefault();
-        var continuation = request.Headers[ContinuationHeader].FirstOrDefault() ?? query["continuationToken"].FirstOrDefault();
+        var listing = "workflows:" + (type ?? "*");
+        string? continuation = null;
+        if ((request.Headers[ContinuationHeader].FirstOrDefault() ?? query["continuationToken"].FirstOrDefault()) is { } token
+            && !tokens.TryRead(listing, token, out continuation))
+        {
+            return InvalidContinuation();
+        }
+
         IReadOnlyList<WorkflowIndexEntry> entries;
         string? next;
         try
@@ -152,7 +175,7 @@ public static partial class WorkflowsApi
         }
         catch (Azure.RequestFailedException) when (continuation is not null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid continuation token", "pass back the x-ms-continuation-token of the previous page unchanged");
+            return InvalidContinuation();
         }
 
         // Filters beyond the type are applied to each page here: Azurite supports only simple table filters, and a
@@ -164,14 +187,14 @@ public static partial class WorkflowsApi
             .Where(e => deadlineBefore is null || (e.NextDeadline is { } d && d < deadlineBefore))
             .Select(e => new WorkflowSummary(e.Type, e.InstanceId, e.Status, DurableTime(e.CreatedTime), DurableTime(e.LastUpdatedTime), e.NextDeadline))
             .ToArray();
-        return new WithContinuation(Results.Json(matches, WorkflowJson.Options), next);
+        return new WithContinuation(Results.Json(matches, WorkflowJson.Options), tokens.Issue(listing, next));
     }
 
     private static async Task<IResult> RaiseEventAsync(string instanceId, string eventName, string? eventId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
         if (eventName.StartsWith('$') || eventName is WorkflowEvent.Started or WorkflowEvent.TimerFired || eventName.Length > 100)
@@ -193,6 +216,12 @@ public static partial class WorkflowsApi
 
         // Committed to the instance inside this request (one transaction, no queue poller in the path).
         var result = await runtime.RaiseEventAsync(instanceId, eventName, data, id, ct);
+        if (result.Outcome == ApplyOutcome.UnknownEvent && runtime.Registry.Find(result.Instance!.Type) is { } definition)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Unknown event name",
+                $"workflow type '{definition.Type}' takes no event '{Shorten(eventName)}'; its events: {string.Join(", ", definition.EventNames.Order(StringComparer.Ordinal))}; nothing was recorded");
+        }
+
         return Answer(instanceId, result);
     }
 
@@ -200,7 +229,7 @@ public static partial class WorkflowsApi
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
         return Answer(instanceId, await control());
@@ -210,12 +239,18 @@ public static partial class WorkflowsApi
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
-        return await runtime.Store.PurgeAsync(instanceId, ct)
-            ? Results.Json(new { instancesDeleted = 1 })
-            : NotFound(instanceId);
+        var purge = await runtime.Store.PurgeAsync(instanceId, ct);
+        return purge.Outcome switch
+        {
+            PurgeOutcome.Purged => Results.Json(new { instancesDeleted = 1 }),
+            // Purging a live instance would drop its timers and the events on their way to it without a trace.
+            PurgeOutcome.NotFinished => Problem(StatusCodes.Status409Conflict, "Instance not finished",
+                $"instance '{instanceId}' is {purge.Status}; terminate it first (POST {Base}/{instanceId}/terminate), then purge"),
+            _ => NotFound(instanceId),
+        };
     }
 
     private static IResult Answer(string instanceId, ApplyResult result) => result.Outcome switch
@@ -256,6 +291,12 @@ public static partial class WorkflowsApi
         return new CheckStatusPayload(instanceId, root, root + "/events/{eventName}", root + "/terminate?reason={text}", root, root + "/suspend?reason={text}", root + "/resume?reason={text}");
     }
 
+    private static IResult InvalidInstanceId() =>
+        Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+
+    private static IResult InvalidContinuation() =>
+        Problem(StatusCodes.Status400BadRequest, "Invalid continuation token", $"pass back the {ContinuationHeader} of the previous page of the same listing unchanged");
+
     private static IResult NotFound(string instanceId) =>
         Problem(StatusCodes.Status404NotFound, "No such instance", $"workflow instance '{instanceId}' does not exist (or was purged)");
 
@@ -266,7 +307,8 @@ public static partial class WorkflowsApi
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
 
-    [GeneratedRegex("^[A-Za-z0-9_.:@-]{1,100}$")]
+    // \z, not $: in .NET '$' also matches before a final "\n", which would let "id%0A" through to storage.
+    [GeneratedRegex(@"^[A-Za-z0-9_.:@-]{1,100}\z")]
     private static partial Regex InstanceIdPattern();
 
     private sealed class WithLocation(IResult inner, string location, int? retryAfterSeconds = null) : IResult

@@ -226,6 +226,8 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         public string Type => "listing";
         public int Version => 1;
+        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal);
+        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
         public ListingState InitialState => new(0);
 
         public IReadOnlyList<WorkflowAction> Decide(ListingState state, WorkflowEvent @event, DateTimeOffset now) =>
