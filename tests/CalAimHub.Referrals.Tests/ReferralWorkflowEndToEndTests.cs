@@ -364,16 +364,22 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
         // The real referral arrives: the intake accepts it, and ReferralEvents must not drop it at info level.
         Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "environmental-accessibility-adaptations"), webhookId: "msg_failed_created")).StatusCode);
 
-        var deadLetter = await WaitForDeadLetterAsync(referralId);
+        var deadLetter = await WaitForDeadLetterAsync("msg_failed_created");
         Assert.Equal($"referral {referralId}: its workflow instance is Failed and takes no more events; created event msg_failed_created was not applied", deadLetter.Reason);
         Assert.Equal(("ReferralEvents", "referral-events", 1), (deadLetter.Function, deadLetter.Queue, deadLetter.Attempts));
         Assert.DoesNotContain(ReferralSamples.Cin, deadLetter.Reason, StringComparison.Ordinal);
         using var original = JsonDocument.Parse(DeadLetter.OriginalMessage(deadLetter.ToJson()));
         Assert.Equal(referralId, original.RootElement.GetProperty("referralId").GetString());
+
+        // A later status for the same referral is not dropped either.
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", "1000000111"), webhookId: "msg_failed_accepted")).StatusCode);
+        var statusLetter = await WaitForDeadLetterAsync("msg_failed_accepted");
+        Assert.Equal($"referral {referralId}: its workflow instance is Failed and takes no more events; status 'Accepted' of event msg_failed_accepted was not applied", statusLetter.Reason);
+        Assert.Equal(1, statusLetter.Attempts);
     }
 
-    /// <summary>The dead letter of <paramref name="referralId"/> on <c>referral-events-poison</c> (where <c>hub status</c> counts it and <c>hub replay</c> takes it back).</summary>
-    private async Task<DeadLetter> WaitForDeadLetterAsync(string referralId)
+    /// <summary>The dead letter of webhook <paramref name="eventId"/> on <c>referral-events-poison</c> (where <c>hub status</c> counts it and <c>hub replay</c> takes it back).</summary>
+    private async Task<DeadLetter> WaitForDeadLetterAsync(string eventId)
     {
         var poison = hub.Hub.Storage.Queues.GetQueueClient(StorageLayout.PoisonQueue("referral-events"));
         var deadline = DateTimeOffset.UtcNow + Wait;
@@ -383,7 +389,7 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
             {
                 foreach (var message in (await poison.PeekMessagesAsync(32)).Value)
                 {
-                    if (DeadLetter.TryParse(message.Body.ToString()) is { } letter && letter.Message.Contains($"\"{referralId.Split(':')[1]}\"", StringComparison.Ordinal))
+                    if (DeadLetter.TryParse(message.Body.ToString()) is { } letter && letter.Reason.Contains($" {eventId} ", StringComparison.Ordinal))
                     {
                         return letter;
                     }
@@ -393,6 +399,6 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"no dead letter for {referralId} on {poison.Name} in {Wait.TotalSeconds} s");
+        throw new TimeoutException($"no dead letter for {eventId} on {poison.Name} in {Wait.TotalSeconds} s");
     }
 }
