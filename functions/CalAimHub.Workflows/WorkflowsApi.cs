@@ -14,7 +14,15 @@ namespace CalAimHub.Workflows;
 /// check-status payload on start, status with <c>runtimeStatus</c>/<c>customStatus</c>/<c>input</c>/<c>output</c>,
 /// 202 while running and 200 when finished, 410 for events on finished instances, purge answering
 /// <c>instancesDeleted</c>, list continuation in <c>x-ms-continuation-token</c>. Bad input is a 400 problem+json
-/// and changes nothing.
+/// and changes nothing. Where it is stricter than Durable Functions, on purpose (no silent loss):
+/// <list type="bullet">
+/// <item>a type started by its domain API (<see cref="WorkflowStart.DomainApi"/>) is refused here with 403 naming that
+/// route, so nobody can pre-create an instance id its real events would later find Failed;</item>
+/// <item>another type's start input is read by the type's own reader first (400 naming the field, nothing stored);</item>
+/// <item>an event name the type does not declare is 400 listing the declared names;</item>
+/// <item>only a finished instance is purged: a live one is 409 "terminate first", so no timer or event is orphaned;</item>
+/// <item>continuation tokens are signed (<see cref="ListContinuation"/>): one the hub did not issue is 400.</item>
+/// </list>
 /// </summary>
 public static partial class WorkflowsApi
 {
