@@ -228,18 +228,18 @@ public sealed partial class ReferralStatusFilesFunction(
                 continue;
             }
 
-            var (outcome, referralId) = await ApplyAsync(data, cancellationToken);
-            _ = outcome switch
+            var (result, referralId) = await ApplyAsync(data, cancellationToken);
+            _ = result?.Outcome switch
             {
                 ApplyOutcome.Applied => applied++,
                 ApplyOutcome.AlreadyApplied => duplicate++,
                 _ => unmatched++,
             };
-            if (outcome == ApplyOutcome.Gone && await runtime.GetAsync(referralId!, cancellationToken) is { Status: WorkflowRuntimeStatus.Failed })
+            if (result is { Outcome: ApplyOutcome.Gone, Instance.Status: WorkflowRuntimeStatus.Failed })
             {
                 failed.Add(referralId!);
             }
-            else if (outcome == ApplyOutcome.SuspendedFull)
+            else if (result?.Outcome == ApplyOutcome.SuspendedFull)
             {
                 suspended.Add(referralId!);
             }
@@ -261,7 +261,7 @@ public sealed partial class ReferralStatusFilesFunction(
         return $"RTF referral statuses: {applied} applied, {duplicate} already applied, {unmatched} without an open referral, {other} other events.";
     }
 
-    private async Task<(ApplyOutcome? Outcome, string? ReferralId)> ApplyAsync(JsonElement data, CancellationToken cancellationToken)
+    private async Task<(ApplyResult? Result, string? ReferralId)> ApplyAsync(JsonElement data, CancellationToken cancellationToken)
     {
         string? Text(string name) => data.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         if (ReferralStatuses.Parse(Text("ReferralStatus")) is not { } status
@@ -285,7 +285,7 @@ public sealed partial class ReferralStatusFilesFunction(
         }
 
         var report = new StatusReport(status, Text("ReasonForReferralLoopClosure"), npi, date, "rtf");
-        return ((await ReferralStatusApplier.ApplyAsync(runtime, referralId, report, cancellationToken)).Outcome, referralId);
+        return (await ReferralStatusApplier.ApplyAsync(runtime, referralId, report, cancellationToken), referralId);
     }
 
     /// <summary>The member's referral this provider was offered last (open first; then the most recent one).</summary>
