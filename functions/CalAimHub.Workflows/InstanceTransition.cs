@@ -28,6 +28,9 @@ public enum ApplyOutcome
 
     /// <summary>The instance is Suspended and already holds <see cref="InstanceTransition.MaxHeldEvents"/> events: resume it first.</summary>
     SuspendedFull,
+
+    /// <summary>The instance's type does not declare this event name (<see cref="WorkflowDefinition.EventNames"/>): nothing recorded.</summary>
+    UnknownEvent,
 }
 
 /// <summary>Everything one event changes in its partition, ready for one entity-group transaction.</summary>
@@ -79,6 +82,13 @@ public static class InstanceTransition
     /// <summary>The commit for <paramref name="event"/> on an existing instance, or the reason there is none.</summary>
     public static (ApplyOutcome Outcome, WorkflowCommit? Commit) Apply(WorkflowDefinition? definition, WorkflowInstance instance, WorkflowEvent @event, DateTimeOffset now)
     {
+        // A name the type does not declare is the sender's mistake whatever the instance's state: refuse it before it
+        // is held, recorded or answered as "finished".
+        if (definition is not null && @event.Name is not (Terminate or Suspend or Resume) && !definition.Takes(@event.Name))
+        {
+            return (ApplyOutcome.UnknownEvent, null);
+        }
+
         if (instance.IsTerminal)
         {
             return (ApplyOutcome.Gone, null);

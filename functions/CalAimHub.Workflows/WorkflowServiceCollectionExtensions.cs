@@ -1,5 +1,6 @@
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Hosting.Storage;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,8 @@ public static class WorkflowServiceCollectionExtensions
             return new WorkflowQueues(queues.GetQueueClient(WorkflowOptions.WorkQueueName), queues.GetQueueClient(WorkflowOptions.TimerQueueName));
         });
         services.AddSingleton(sp => new WorkflowRegistry(sp.GetServices<WorkflowDefinition>()));
+        // One key for every list route's continuation tokens (workflows, referrals…): see ListContinuation.
+        services.TryAddSingleton(sp => ListContinuation.FromConfiguration(sp.GetService<IConfiguration>() ?? new ConfigurationBuilder().Build()));
         services.AddSingleton<WorkflowRuntime>();
         services.AddSingleton<WorkflowTriggers>();
         services.AddWorkflowDecider(new WorkflowProbe());

@@ -33,6 +33,18 @@ public sealed record WorkflowIndexEntry(
         other.InstanceId == InstanceId && other.Type == Type && other.Status == Status && other.CreatedTime == CreatedTime && other.NextDeadline == NextDeadline;
 }
 
+public enum PurgeOutcome
+{
+    Purged,
+    NotFound,
+
+    /// <summary>Pending, Running or Suspended: terminate it first.</summary>
+    NotFinished,
+}
+
+/// <param name="Status">The status the instance had (null when there was none).</param>
+public sealed record PurgeResult(PurgeOutcome Outcome, WorkflowRuntimeStatus? Status);
+
 /// <summary>The commit lost: another writer changed the state row first (ETag) or created the instance.</summary>
 public sealed class WorkflowConcurrencyException(string message, Exception inner) : Exception(message, inner);
 
@@ -188,18 +200,29 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         return entries;
     }
 
-    /// <summary>Deletes every row of the instance's partition and its index row; false when there was nothing.</summary>
-    public async Task<bool> PurgeAsync(string instanceId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes every row of a finished instance's partition and its index row. An instance that is not finished
+    /// (Pending, Running, Suspended) is left as it is: purging it would drop its timers and the events on their way to
+    /// it, so it must be terminated first. Rows without a state row (a half-finished purge) are deleted.
+    /// </summary>
+    public async Task<PurgeResult> PurgeAsync(string instanceId, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
         string? type = null;
-        await foreach (var row in workflows.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["RowKey", "Type"], cancellationToken: cancellationToken))
+        WorkflowRuntimeStatus? status = null;
+        await foreach (var row in workflows.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["RowKey", "Type", "Status"], cancellationToken: cancellationToken))
         {
             keys.Add(row.RowKey);
             if (row.RowKey == StateRow)
             {
                 type = row.GetString("Type");
+                status = Enum.Parse<WorkflowRuntimeStatus>(row.GetString("Status"));
             }
+        }
+
+        if (status is WorkflowRuntimeStatus.Pending or WorkflowRuntimeStatus.Running or WorkflowRuntimeStatus.Suspended)
+        {
+            return new PurgeResult(PurgeOutcome.NotFinished, status);
         }
 
         // The state row goes last: while it exists, a half-finished purge is still visible and is simply repeated.
@@ -215,7 +238,7 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
             await workflows.DeleteEntityAsync(instanceId, StateRow, ETag.All, cancellationToken);
         }
 
-        return type is not null;
+        return type is null ? new PurgeResult(PurgeOutcome.NotFound, null) : new PurgeResult(PurgeOutcome.Purged, status);
     }
 
     /// <summary>One page of index rows (of one type, or of all types), with the service's continuation token.</summary>

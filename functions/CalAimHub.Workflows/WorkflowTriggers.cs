@@ -7,7 +7,11 @@ using Microsoft.Extensions.Options;
 namespace CalAimHub.Workflows;
 
 /// <summary>A queue message the runtime cannot use; the reason names the problem (never member data).</summary>
-public sealed class WorkflowMessageException(string reason) : Exception(reason);
+/// <param name="Permanent">Retrying cannot help (the instance failed, the type takes no such event): dead-letter it now.</param>
+public sealed class WorkflowMessageException(string reason, bool permanent = false) : Exception(reason)
+{
+    public bool Permanent { get; } = permanent;
+}
 
 /// <summary>The work behind the <c>WorkflowWork</c>, <c>WorkflowTimers</c> and <c>WorkflowSweeper</c> functions.</summary>
 public sealed class WorkflowTriggers(
@@ -36,7 +40,13 @@ public sealed class WorkflowTriggers(
         var result = await runtime.ApplyAsync(work.InstanceId, new WorkflowEvent(work.EventId, work.Name, work.Data, time.GetUtcNow()), cancellationToken);
         return result.Outcome switch
         {
+            // Retried (it may be a child whose start is still on its way), then dead-lettered with this reason.
             ApplyOutcome.NotFound => throw new WorkflowMessageException($"workflow instance '{work.InstanceId}' does not exist"),
+            // Never dropped quietly: a Failed instance takes no more events, so the event goes to the poison queue with why.
+            ApplyOutcome.Gone when result.Instance?.Status == WorkflowRuntimeStatus.Failed => throw new WorkflowMessageException(
+                $"workflow instance '{work.InstanceId}' is Failed and takes no more events; event '{work.Name}' ({work.EventId}) was not applied", permanent: true),
+            ApplyOutcome.UnknownEvent => throw new WorkflowMessageException(
+                $"workflow instance '{work.InstanceId}' is a '{result.Instance?.Type}' workflow, which takes no event '{work.Name}'; event {work.EventId} was not applied", permanent: true),
             // Retried by the queue (and dead-lettered with this reason) until someone resumes the instance.
             ApplyOutcome.SuspendedFull => throw new WorkflowMessageException($"workflow instance '{work.InstanceId}' is suspended and holds {InstanceTransition.MaxHeldEvents} events; resume it"),
             _ => $"event '{work.Name}' on {work.InstanceId}: {result.Outcome}",
@@ -80,7 +90,10 @@ public sealed class WorkflowTriggers(
 
         var fired = WorkflowEvent.ForTimer(InstanceTransition.TimerEventId(timer.TimerId, timer.DueAt), timer.TimerId, timer.DueAt, time.GetUtcNow());
         var result = await runtime.ApplyAsync(timer.InstanceId, fired, cancellationToken);
-        return new TimerHandling(timer, $"timer '{timer.TimerId}' on {timer.InstanceId}: {result.Outcome}", result);
+        // A purged instance's timer (it was finished, so nothing waits for it) is dropped quietly, like a stale one.
+        return new TimerHandling(timer, result.Outcome == ApplyOutcome.NotFound
+            ? $"timer '{timer.TimerId}' on {timer.InstanceId}: no such instance (purged), dropped"
+            : $"timer '{timer.TimerId}' on {timer.InstanceId}: {result.Outcome}", result);
     }
 
     /// <summary>
@@ -126,7 +139,7 @@ public sealed class WorkflowTriggers(
                     var instance = await runtime.GetAsync(entry.InstanceId, cancellationToken);
                     if (instance is null || instance.IsTerminal)
                     {
-                        purged += await runtime.Store.PurgeAsync(entry.InstanceId, cancellationToken) ? 1 : 0;
+                        purged += (await runtime.Store.PurgeAsync(entry.InstanceId, cancellationToken)).Outcome == PurgeOutcome.Purged ? 1 : 0;
                         if (instance is null)
                         {
                             await runtime.Store.DeleteIndexAsync(entry, cancellationToken);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,7 +15,15 @@ namespace CalAimHub.Workflows;
 /// check-status payload on start, status with <c>runtimeStatus</c>/<c>customStatus</c>/<c>input</c>/<c>output</c>,
 /// 202 while running and 200 when finished, 410 for events on finished instances, purge answering
 /// <c>instancesDeleted</c>, list continuation in <c>x-ms-continuation-token</c>. Bad input is a 400 problem+json
-/// and changes nothing.
+/// and changes nothing. Where it is stricter than Durable Functions, on purpose (no silent loss):
+/// <list type="bullet">
+/// <item>a type started by its domain API (<see cref="WorkflowStart.DomainApi"/>) is refused here with 403 naming that
+/// route, so nobody can pre-create an instance id its real events would later find Failed;</item>
+/// <item>another type's start input is read by the type's own reader first (400 naming the field, nothing stored);</item>
+/// <item>an event name the type does not declare is 400 listing the declared names;</item>
+/// <item>only a finished instance is purged: a live one is 409 "terminate first", so no timer or event is orphaned;</item>
+/// <item>continuation tokens are signed (<see cref="ListContinuation"/>): one the hub did not issue is 400.</item>
+/// </list>
 /// </summary>
 public static partial class WorkflowsApi
 {
@@ -31,7 +40,7 @@ public static partial class WorkflowsApi
             .WithSummary("Start an instance (idempotent with instanceId); the input is the type's own JSON")
             .AcceptsBody<JsonElement>("application/json")
             .Produces<CheckStatusPayload>(StatusCodes.Status202Accepted).Produces<CheckStatusPayload>()
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         api.MapGet("/{instanceId}", StatusAsync).WithName("GetWorkflowStatus")
             .WithSummary("Status (202 while running, 200 once finished), history with showHistory=true")
@@ -50,7 +59,7 @@ public static partial class WorkflowsApi
         api.MapPost("/{instanceId}/resume", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
             ControlAsync(instanceId, () => runtime.ResumeAsync(instanceId, reason, ct))).WithName("ResumeWorkflow").WithSummary("Resume, applying held events").WorkflowCommand();
         api.MapDelete("/{instanceId}", PurgeAsync).WithName("PurgeWorkflow").WithSummary("Purge a finished instance and its history")
-            .Produces<PurgeResult>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .Produces<InstancesPurged>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
     }
 
     private static RouteHandlerBuilder WorkflowCommand(this RouteHandlerBuilder route) => route
@@ -62,20 +71,35 @@ public static partial class WorkflowsApi
 
     private static async Task<IResult> StartAsync(string type, string? instanceId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
     {
-        if (runtime.Registry.Find(type) is null)
+        if (runtime.Registry.Find(type) is not { } definition)
         {
             return Problem(StatusCodes.Status404NotFound, "Unknown workflow type", $"no workflow type '{Shorten(type)}'; known types: {string.Join(", ", runtime.Registry.Types.Order(StringComparer.Ordinal))}");
         }
 
         if (instanceId is not null && !IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
+        }
+
+        if (definition.StartedBy is WorkflowStart.DomainApi domain)
+        {
+            // 403, not 409: no state of the instance would make this start acceptable; only the domain route is.
+            return Problem(StatusCodes.Status403Forbidden, "Started by its domain API only", $"workflow type '{type}' is started only by {domain.Route}, which checks what this generic route cannot; nothing was stored");
         }
 
         var (input, problem) = await ReadJsonAsync(request, ct);
         if (problem is not null)
         {
             return problem;
+        }
+
+        if (definition.StartedBy is WorkflowStart.GenericRoute generic && generic.ReadInput(input) is { } invalid)
+        {
+            return Results.Problem(
+                title: "Invalid workflow input",
+                detail: $"{invalid.Field}: {invalid.Detail}; nothing was stored",
+                statusCode: StatusCodes.Status400BadRequest,
+                extensions: new Dictionary<string, object?> { ["field"] = invalid.Field });
         }
 
         try
@@ -95,7 +119,7 @@ public static partial class WorkflowsApi
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
         var instance = await runtime.GetAsync(instanceId, ct);
@@ -115,7 +139,7 @@ public static partial class WorkflowsApi
             : new WithLocation(Results.Json(status, StatusJson, statusCode: StatusCodes.Status202Accepted), CheckStatus(request, instanceId).StatusQueryGetUri, retryAfterSeconds: 5);
     }
 
-    private static async Task<IResult> ListAsync(HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> ListAsync(HttpRequest request, WorkflowRuntime runtime, ListContinuation tokens, CancellationToken ct)
     {
         var query = request.Query;
         var statuses = new HashSet<WorkflowRuntimeStatus>();
@@ -162,7 +186,14 @@ public static partial class WorkflowsApi
         }
 
         var type = query["type"].FirstOrDefault();
-        var continuation = request.Headers[ContinuationHeader].FirstOrDefault() ?? query["continuationToken"].FirstOrDefault();
+        var listing = "workflows:" + (type ?? "*");
+        string? continuation = null;
+        if ((request.Headers[ContinuationHeader].FirstOrDefault() ?? query["continuationToken"].FirstOrDefault()) is { } token
+            && !tokens.TryRead(listing, token, out continuation))
+        {
+            return InvalidContinuation();
+        }
+
         IReadOnlyList<WorkflowIndexEntry> entries;
         string? next;
         try
@@ -171,7 +202,7 @@ public static partial class WorkflowsApi
         }
         catch (Azure.RequestFailedException) when (continuation is not null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid continuation token", "pass back the x-ms-continuation-token of the previous page unchanged");
+            return InvalidContinuation();
         }
 
         // Filters beyond the type are applied to each page here: Azurite supports only simple table filters, and a
@@ -183,14 +214,14 @@ public static partial class WorkflowsApi
             .Where(e => deadlineBefore is null || (e.NextDeadline is { } d && d < deadlineBefore))
             .Select(e => new WorkflowSummary(e.Type, e.InstanceId, e.Status, DurableTime(e.CreatedTime), DurableTime(e.LastUpdatedTime), e.NextDeadline))
             .ToArray();
-        return new WithContinuation(Results.Json(matches, WorkflowJson.Options), next);
+        return new WithContinuation(Results.Json(matches, WorkflowJson.Options), tokens.Issue(listing, next));
     }
 
     private static async Task<IResult> RaiseEventAsync(string instanceId, string eventName, string? eventId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
         if (eventName.StartsWith('$') || eventName is WorkflowEvent.Started or WorkflowEvent.TimerFired || eventName.Length > 100)
@@ -212,6 +243,12 @@ public static partial class WorkflowsApi
 
         // Committed to the instance inside this request (one transaction, no queue poller in the path).
         var result = await runtime.RaiseEventAsync(instanceId, eventName, data, id, ct);
+        if (result.Outcome == ApplyOutcome.UnknownEvent && runtime.Registry.Find(result.Instance!.Type) is { } definition)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Unknown event name",
+                $"workflow type '{definition.Type}' takes no event '{Shorten(eventName)}'; its events: {string.Join(", ", definition.EventNames.Order(StringComparer.Ordinal))}; nothing was recorded");
+        }
+
         return Answer(instanceId, result);
     }
 
@@ -219,7 +256,7 @@ public static partial class WorkflowsApi
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
         return Answer(instanceId, await control());
@@ -229,12 +266,18 @@ public static partial class WorkflowsApi
     {
         if (!IsValidInstanceId(instanceId))
         {
-            return Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+            return InvalidInstanceId();
         }
 
-        return await runtime.Store.PurgeAsync(instanceId, ct)
-            ? Results.Json(new PurgeResult(1))
-            : NotFound(instanceId);
+        var purge = await runtime.Store.PurgeAsync(instanceId, ct);
+        return purge.Outcome switch
+        {
+            PurgeOutcome.Purged => Results.Json(new InstancesPurged(1)),
+            // Purging a live instance would drop its timers and the events on their way to it without a trace.
+            PurgeOutcome.NotFinished => Problem(StatusCodes.Status409Conflict, "Instance not finished",
+                $"instance '{instanceId}' is {purge.Status}; terminate it first (POST {Base}/{instanceId}/terminate), then purge"),
+            _ => NotFound(instanceId),
+        };
     }
 
     private static IResult Answer(string instanceId, ApplyResult result) => result.Outcome switch
@@ -275,6 +318,12 @@ public static partial class WorkflowsApi
         return new CheckStatusPayload(instanceId, root, root + "/events/{eventName}", root + "/terminate?reason={text}", root, root + "/suspend?reason={text}", root + "/resume?reason={text}");
     }
 
+    private static IResult InvalidInstanceId() =>
+        Problem(StatusCodes.Status400BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+
+    private static IResult InvalidContinuation() =>
+        Problem(StatusCodes.Status400BadRequest, "Invalid continuation token", $"pass back the {ContinuationHeader} of the previous page of the same listing unchanged");
+
     private static IResult NotFound(string instanceId) =>
         Problem(StatusCodes.Status404NotFound, "No such instance", $"workflow instance '{instanceId}' does not exist (or was purged)");
 
@@ -285,7 +334,8 @@ public static partial class WorkflowsApi
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
 
-    [GeneratedRegex("^[A-Za-z0-9_.:@-]{1,100}$")]
+    // \z, not $: in .NET '$' also matches before a final "\n", which would let "id%0A" through to storage.
+    [GeneratedRegex(@"^[A-Za-z0-9_.:@-]{1,100}\z")]
     private static partial Regex InstanceIdPattern();
 
     private sealed class WithLocation(IResult inner, string location, int? retryAfterSeconds = null) : IResult
@@ -352,7 +402,7 @@ public sealed record WorkflowSummary(
     DateTimeOffset? NextDeadline);
 
 /// <summary>Durable Functions' purge answer.</summary>
-public sealed record PurgeResult(int InstancesDeleted);
+public sealed record InstancesPurged(int InstancesDeleted);
 
 /// <param name="Outcome">Applied, Duplicate (the event id was applied before) or Held (the instance is suspended).</param>
 public sealed record EventAccepted(string InstanceId, string Outcome, string? RuntimeStatus);

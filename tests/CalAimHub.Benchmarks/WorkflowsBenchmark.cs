@@ -142,6 +142,8 @@ public static class WorkflowsBenchmark
         public const string TypeName = "three-step";
         public string Type => TypeName;
         public int Version => 1;
+        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { "go" };
+        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
         public ThreeStepState InitialState => new("new");
 
         public IReadOnlyList<WorkflowAction> Decide(ThreeStepState state, WorkflowEvent @event, DateTimeOffset now) => (state.Step, @event.Name) switch

@@ -135,6 +135,49 @@ public sealed class ClosedLoopRtfEndToEndTests(ClosedLoopHub hub) : IClassFixtur
     }
 
     /// <summary>A one-row RTF (layout A) as a partner would send it; column names and codes from the rtf-a schema.</summary>
+    [Fact]
+    public async Task An_rtf_status_for_a_failed_referral_instance_is_dead_lettered_with_its_reason_not_counted_as_unmatched()
+    {
+        const string id = "R-E2E-RTF-FAILED";
+        const string npi = "1000000020";
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        await hub.PutProviderAsync(npi, "Transitions Only", "community-transition-services", available: 9);
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "community-transition-services"))).StatusCode);
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+
+        // The instance ends Failed with its state kept (what a decider failure leaves).
+        var tables = hub.Hub.Storage.Tables;
+        var store = new CalAimHub.Workflows.WorkflowStore(tables.GetTableClient(CalAimHub.Workflows.WorkflowOptions.TableName), tables.GetTableClient(CalAimHub.Workflows.WorkflowOptions.IndexTableName));
+        var (stored, _) = await store.LoadAsync(referralId, null, CancellationToken.None);
+        var failed = stored!.Instance with
+        {
+            Status = CalAimHub.Domain.Workflows.WorkflowRuntimeStatus.Failed, Reason = "decider 'referral' v1 threw InvalidOperationException on event 'status-reported'",
+            Seq = stored.Instance.Seq + 1, Timers = stored.Instance.Timers.Clear(),
+        };
+        await store.CommitAsync(new CalAimHub.Workflows.WorkflowCommit(stored.Instance, failed, [], [], []), stored.ETag, CancellationToken.None);
+
+        var csv = RtfCsv(ReferralSamples.Cin, npi, "Accepted", "05/04/2026", "");
+        await hub.Hub.Storage.Blobs.GetBlobContainerClient("inbound").GetBlobClient($"{ClosedLoopHub.Partner}/rtf/2026-05 RTF failed.csv").UploadAsync(BinaryData.FromString(csv), overwrite: true);
+
+        var poison = hub.Hub.Storage.Queues.GetQueueClient(CalAimHub.Hosting.Storage.StorageLayout.PoisonQueue("referral-status-events"));
+        CalAimHub.Hosting.Invocations.DeadLetter? letter = null;
+        var deadline = DateTimeOffset.UtcNow + Wait;
+        while (letter is null && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            if ((await poison.ExistsAsync()).Value)
+            {
+                letter = (await poison.PeekMessagesAsync(32)).Value.Select(m => CalAimHub.Hosting.Invocations.DeadLetter.TryParse(m.Body.ToString()))
+                    .FirstOrDefault(d => d?.Reason.Contains(referralId, StringComparison.Ordinal) == true);
+            }
+        }
+
+        Assert.NotNull(letter);
+        Assert.Equal($"referral workflow instance(s) {referralId} are Failed and take no more events; their RTF statuses in this batch were not applied", letter.Reason);
+        Assert.Equal(("ReferralStatusFiles", "referral-status-events", 1), (letter.Function, letter.Queue, letter.Attempts));
+        Assert.DoesNotContain(ReferralSamples.Cin, letter.Reason, StringComparison.Ordinal);
+    }
+
     private static string RtfCsv(string cin, string npi, string status, string date, string reason)
     {
         var row = new (string Column, string Value)[]

@@ -3,6 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Referrals;
+using CalAimHub.Hosting.Invocations;
+using CalAimHub.Hosting.Storage;
+using CalAimHub.Workflows;
 
 namespace CalAimHub.Referrals.Tests;
 
@@ -323,5 +326,79 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
         }
 
         return count;
+    }
+
+    [Fact]
+    public async Task A_referral_cannot_be_pre_created_generically_and_its_events_for_a_failed_instance_are_dead_lettered_with_the_reason()
+    {
+        const string id = "R-E2E-FAILED";
+        var referralId = $"{ReferralHub.Platform}:{id}";
+
+        // Issue 10: anyone could pre-create the referral's instance (Failed, from bad input) and its real events were then dropped.
+        using (var precreate = await hub.Api.PostAsync(new Uri($"/api/workflows/referral?instanceId={referralId}", UriKind.Relative),
+            new StringContent("""{"not":"a referral start"}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, precreate.StatusCode);
+            var problem = JsonDocument.Parse(await precreate.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("Started by its domain API only", problem.GetProperty("title").GetString());
+            Assert.Equal("workflow type 'referral' is started only by POST /api/webhooks/{platform}, which checks what this generic route cannot; nothing was stored",
+                problem.GetProperty("detail").GetString());
+        }
+
+        using (var status = await hub.Api.GetAsync(new Uri($"/api/workflows/{referralId}", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+        }
+
+        // An instance can still end Failed (a decider failure, or one pre-created before this rule): leave one so.
+        var tables = hub.Hub.Storage.Tables;
+        var store = new WorkflowStore(tables.GetTableClient(WorkflowOptions.TableName), tables.GetTableClient(WorkflowOptions.IndexTableName));
+        var now = DateTimeOffset.UtcNow;
+        var failed = WorkflowInstance.New(referralId, ReferralWorkflow.TypeName, 1, null, now) with
+        {
+            Status = Domain.Workflows.WorkflowRuntimeStatus.Failed, Reason = "decider 'referral' v1 threw InvalidOperationException on event 'started'", Seq = 1,
+        };
+        await store.UpsertIndexAsync(WorkflowIndexEntry.Of(failed), CancellationToken.None);
+        await store.CommitAsync(new WorkflowCommit(null, failed, [], [WorkflowRuntime.StartEventId], []), null, CancellationToken.None);
+
+        // The real referral arrives: the intake accepts it, and ReferralEvents must not drop it at info level.
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "environmental-accessibility-adaptations"), webhookId: "msg_failed_created")).StatusCode);
+
+        var deadLetter = await WaitForDeadLetterAsync("msg_failed_created");
+        Assert.Equal($"referral {referralId}: its workflow instance is Failed and takes no more events; created event msg_failed_created was not applied", deadLetter.Reason);
+        Assert.Equal(("ReferralEvents", "referral-events", 1), (deadLetter.Function, deadLetter.Queue, deadLetter.Attempts));
+        Assert.DoesNotContain(ReferralSamples.Cin, deadLetter.Reason, StringComparison.Ordinal);
+        using var original = JsonDocument.Parse(DeadLetter.OriginalMessage(deadLetter.ToJson()));
+        Assert.Equal(referralId, original.RootElement.GetProperty("referralId").GetString());
+
+        // A later status for the same referral is not dropped either.
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", "1000000111"), webhookId: "msg_failed_accepted")).StatusCode);
+        var statusLetter = await WaitForDeadLetterAsync("msg_failed_accepted");
+        Assert.Equal($"referral {referralId}: its workflow instance is Failed and takes no more events; status 'Accepted' of event msg_failed_accepted was not applied", statusLetter.Reason);
+        Assert.Equal(1, statusLetter.Attempts);
+    }
+
+    /// <summary>The dead letter of webhook <paramref name="eventId"/> on <c>referral-events-poison</c> (where <c>hub status</c> counts it and <c>hub replay</c> takes it back).</summary>
+    private async Task<DeadLetter> WaitForDeadLetterAsync(string eventId)
+    {
+        var poison = hub.Hub.Storage.Queues.GetQueueClient(StorageLayout.PoisonQueue("referral-events"));
+        var deadline = DateTimeOffset.UtcNow + Wait;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            if ((await poison.ExistsAsync()).Value)
+            {
+                foreach (var message in (await poison.PeekMessagesAsync(32)).Value)
+                {
+                    if (DeadLetter.TryParse(message.Body.ToString()) is { } letter && letter.Reason.Contains($" {eventId} ", StringComparison.Ordinal))
+                    {
+                        return letter;
+                    }
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"no dead letter for {eventId} on {poison.Name} in {Wait.TotalSeconds} s");
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using CalAimHub.Domain.Referrals;
 
 namespace CalAimHub.Referrals.Tests;
 
@@ -149,6 +150,8 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
         { "unresolved key vault secret", "R-2108", HttpStatusCode.ServiceUnavailable, "Webhook verification unavailable", "platform 'kvbroken' cannot be verified now: its signing secret is not usable; the hub's operators have been told" },
         { "missing reason", "R-2109", HttpStatusCode.BadRequest, "Invalid referral event", "'reason' is required when a referral is cancelled: the closure reason" },
         { "bad webhook-id", "R-2110", HttpStatusCode.BadRequest, "Invalid referral event", "'webhook-id' must be 1-128 letters, digits, '_', '-', ':', '=' or '+'" },
+        // A platform is a resource in the path: unknown is 404, and the name is not echoed once it is not a platform name.
+        { "platform with a trailing newline", "R-2112", HttpStatusCode.NotFound, "No such webhook platform", "no webhook platform with that name is configured" },
     };
 
     [Theory]
@@ -169,6 +172,7 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
             "unresolved key vault secret" => await fixture.PostAsync(WebhookHub.KeyVaultPlatform, body, webhookId),
             "missing reason" => await fixture.PostAsync(Generic, $$"""{"type":"referral.cancelled","referralId":"{{referralId}}","occurredAt":"2026-07-03T10:00:00Z"}""", webhookId),
             "bad webhook-id" => await fixture.PostAsync(Generic, body, "msg/" + referralId),
+            "platform with a trailing newline" => await fixture.PostAsync(Generic + "%0A", body, webhookId),
             _ => throw new ArgumentException(what),
         };
 
@@ -191,6 +195,31 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
         using var response = await fixture.Client.GetAsync(new Uri("/api/referrals/ciela:R-9999", UriKind.Relative));
 
         Assert.Equal("no referral 'ciela:R-9999' has been accepted", (await ProblemAsync(response, HttpStatusCode.NotFound)).GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_referral_id_with_a_trailing_newline_is_not_a_referral_id()
+    {
+        using var response = await fixture.Client.GetAsync(new Uri("/api/referrals/ciela:R-9999%0A", UriKind.Relative));
+
+        var problem = await ProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Equal("No such referral", problem.GetProperty("title").GetString());
+        Assert.Equal("a referral id is '{platform}:{platformReferralId}', as answered by the webhook", problem.GetProperty("detail").GetString());
+        Assert.Null(ReferralIdentifiers.Split("ciela:R-9999\n"));
+        Assert.False(ReferralIdentifiers.IsPlatformName("ciela\n"));
+        Assert.False(ReferralIdentifiers.IsEventId("msg_1\n"));
+    }
+
+    [Theory]
+    [InlineData("1!ciela%3AR-1")]
+    [InlineData("c1.bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA")]
+    public async Task A_referral_list_continuation_the_hub_did_not_issue_is_400_never_an_empty_page(string token)
+    {
+        using var response = await fixture.Client.GetAsync(new Uri($"/api/referrals?continuation={token}", UriKind.Relative));
+
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("Invalid continuation token", problem.GetProperty("title").GetString());
+        Assert.Equal("pass back the continuation of the previous page of GET /api/referrals unchanged", problem.GetProperty("detail").GetString());
     }
 
     private async Task AssertNothingStoredAsync(string referralId)

@@ -14,6 +14,10 @@ public sealed class ApprovalWorkflow(TimeSpan reviewWithin, TimeSpan coolingOff)
 
     public string Type => "approval";
     public int Version => 1;
+
+    /// <summary>"approved" moves it on; "note" is recorded and changes nothing.</summary>
+    public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { "approved", "note" };
+    public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
     public ApprovalState InitialState => new("new", null);
 
     public IReadOnlyList<WorkflowAction> Decide(ApprovalState state, WorkflowEvent @event, DateTimeOffset now) => (state.Stage, @event.Name) switch
@@ -62,6 +66,8 @@ public sealed class ApprovalWorkflowV2(TimeSpan coolingOff) : IWorkflowDecider<A
 {
     public string Type => "approval";
     public int Version => 2;
+    public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { "approved", "note" };
+    public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
     public ApprovalStateV2 InitialState => new("new", null);
 
     public IReadOnlyList<WorkflowAction> Decide(ApprovalStateV2 state, WorkflowEvent @event, DateTimeOffset now) => (state.Phase, @event.Name) switch

@@ -246,6 +246,8 @@ public sealed class InstanceTransitionTests
     {
         public string Type => "growing";
         public int Version => 1;
+        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { "grow" };
+        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
         public ApprovalState InitialState => new("new", null);
         public IReadOnlyList<WorkflowAction> Decide(ApprovalState state, WorkflowEvent @event, DateTimeOffset now) => [];
         public ApprovalState Evolve(ApprovalState state, WorkflowEvent @event) => @event.Name == "grow" ? state with { Stage = new string('x', 40_000) } : state;
@@ -255,6 +257,8 @@ public sealed class InstanceTransitionTests
     {
         public string Type => "throwing";
         public int Version => 1;
+        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { "boom" };
+        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
         public ApprovalState InitialState => new("new", null);
 
         public IReadOnlyList<WorkflowAction> Decide(ApprovalState state, WorkflowEvent @event, DateTimeOffset now) =>

@@ -1,4 +1,5 @@
 using Azure;
+using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Workflows;
 
@@ -34,6 +35,63 @@ public sealed class RuntimeStorageTests(AzuriteFixture azurite)
         var e = await Assert.ThrowsAsync<WorkflowMessageException>(() => h.Triggers.ApplyWorkAsync(message, CancellationToken.None));
 
         Assert.Equal(expected, e.Message);
+    }
+
+    [Fact]
+    public async Task A_work_event_for_a_failed_instance_is_refused_for_the_poison_queue_with_its_reason_not_dropped()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, definitions: [Approval(), WorkflowDefinition.From(new FailingOnStartWorkflow())]);
+        var started = await h.Runtime.StartAsync("failing", "inst-failed-1", null, CancellationToken.None);
+        Assert.Equal(WorkflowRuntimeStatus.Failed, started.Instance.Status);
+        var message = JsonSerializer.Serialize(new WorkflowWorkMessage("inst-failed-1", "evt-after-failure", "poke", null), WorkflowJson.Options);
+
+        var e = await Assert.ThrowsAsync<WorkflowMessageException>(() => h.Triggers.ApplyWorkAsync(message, CancellationToken.None));
+
+        Assert.True(e.Permanent);
+        Assert.Equal("workflow instance 'inst-failed-1' is Failed and takes no more events; event 'poke' (evt-after-failure) was not applied", e.Message);
+    }
+
+    [Fact]
+    public async Task A_work_event_the_type_does_not_declare_is_refused_for_the_poison_queue_and_records_nothing()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, definitions: Approval());
+        await h.Runtime.StartAsync("approval", "inst-undeclared-1", null, CancellationToken.None);
+        var message = JsonSerializer.Serialize(new WorkflowWorkMessage("inst-undeclared-1", "evt-typo", "aproved", null), WorkflowJson.Options);
+
+        var e = await Assert.ThrowsAsync<WorkflowMessageException>(() => h.Triggers.ApplyWorkAsync(message, CancellationToken.None));
+
+        Assert.True(e.Permanent);
+        Assert.Equal("workflow instance 'inst-undeclared-1' is a 'approval' workflow, which takes no event 'aproved'; event evt-typo was not applied", e.Message);
+        Assert.Equal(["d:start", "h:0000000001", "state"], (await RowKeysAsync(h.Store, "inst-undeclared-1")).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_work_event_for_an_absent_instance_is_retried_not_dead_lettered_at_once()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, definitions: Approval());
+        var message = JsonSerializer.Serialize(new WorkflowWorkMessage("inst-absent-1", "evt-1", "approved", null), WorkflowJson.Options);
+
+        var e = await Assert.ThrowsAsync<WorkflowMessageException>(() => h.Triggers.ApplyWorkAsync(message, CancellationToken.None));
+
+        Assert.False(e.Permanent);
+        Assert.Equal("workflow instance 'inst-absent-1' does not exist", e.Message);
+    }
+
+    [Fact]
+    public async Task A_purged_instances_timer_is_dropped_quietly_and_creates_nothing()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, definitions: Approval(reviewSeconds: 1));
+        var started = await h.Runtime.StartAsync("approval", "inst-purged-1", null, CancellationToken.None);
+        var due = started.Instance.Timers[ApprovalWorkflow.ReviewDeadline];
+        Assert.Equal(PurgeOutcome.NotFinished, (await h.Store.PurgeAsync("inst-purged-1", CancellationToken.None)).Outcome);
+        await h.Runtime.TerminateAsync("inst-purged-1", "test", CancellationToken.None);
+        Assert.Equal(PurgeOutcome.Purged, (await h.Store.PurgeAsync("inst-purged-1", CancellationToken.None)).Outcome);
+        var timer = JsonSerializer.Serialize(new WorkflowTimerMessage("inst-purged-1", ApprovalWorkflow.ReviewDeadline, due), WorkflowJson.Options);
+
+        var log = await h.Triggers.FireTimerAsync(timer, CancellationToken.None);
+
+        Assert.Equal($"timer '{ApprovalWorkflow.ReviewDeadline}' on inst-purged-1: no such instance (purged), dropped", log);
+        Assert.Empty(await RowKeysAsync(h.Store, "inst-purged-1"));
     }
 
     [Fact]
@@ -256,5 +314,20 @@ public sealed class RuntimeStorageTests(AzuriteFixture azurite)
         Assert.Equal(412, e.Status);
         Assert.Equal(2, (await store.Workflows.GetEntityAsync<TableEntity>("p", "state")).Value.GetInt32("V"));
         Assert.False((await store.Workflows.GetEntityIfExistsAsync<TableEntity>("p", "h:1")).HasValue);
+    }
+
+    /// <summary>Fails on start, as a decider bug would leave an instance.</summary>
+    private sealed class FailingOnStartWorkflow : IWorkflowDecider<ApprovalState>
+    {
+        public string Type => "failing";
+        public int Version => 1;
+        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { "poke" };
+        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
+        public ApprovalState InitialState => new("new", null);
+
+        public IReadOnlyList<WorkflowAction> Decide(ApprovalState state, WorkflowEvent @event, DateTimeOffset now) =>
+            @event.Name == WorkflowEvent.Started ? [new FailWorkflow("simulated decider failure")] : [];
+
+        public ApprovalState Evolve(ApprovalState state, WorkflowEvent @event) => state;
     }
 }

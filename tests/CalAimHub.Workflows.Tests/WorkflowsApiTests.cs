@@ -164,9 +164,10 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Purge_deletes_the_instance_then_it_is_404()
+    public async Task Purge_deletes_a_finished_instance_then_it_is_404()
     {
         using var started = await client.PostAsync(new Uri("/api/workflows/approval?instanceId=api-purge-1", UriKind.Relative), null);
+        using var terminated = await client.PostAsync(new Uri("/api/workflows/api-purge-1/terminate", UriKind.Relative), null);
 
         Assert.True(started.IsSuccessStatusCode, await started.Content.ReadAsStringAsync());
         using var purge = await client.DeleteAsync(new Uri("/api/workflows/api-purge-1", UriKind.Relative));
@@ -177,6 +178,154 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(1, (await ReadAsync(purge)).GetProperty("instancesDeleted").GetInt32());
         Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false, "Running")]
+    [InlineData(true, "Suspended")]
+    public async Task Purging_a_live_instance_is_409_terminate_first_and_keeps_it(bool suspend, string status)
+    {
+        var id = "api-purge-live-" + status;
+        using var started = await client.PostAsync(new Uri($"/api/workflows/approval?instanceId={id}", UriKind.Relative), null);
+        if (suspend)
+        {
+            using var suspended = await client.PostAsync(new Uri($"/api/workflows/{id}/suspend", UriKind.Relative), null);
+        }
+
+        using var purge = await client.DeleteAsync(new Uri($"/api/workflows/{id}", UriKind.Relative));
+
+        await AssertProblemAsync(purge, HttpStatusCode.Conflict, "Instance not finished", $"instance '{id}' is {status}; terminate it first (POST /api/workflows/{id}/terminate), then purge");
+        using var after = await client.GetAsync(new Uri($"/api/workflows/{id}?showHistory=true", UriKind.Relative));
+        var body = await ReadAsync(after);
+        Assert.Equal(status, body.GetProperty("runtimeStatus").GetString());
+        Assert.True(body.GetProperty("timers").TryGetProperty(ApprovalWorkflow.ReviewDeadline, out _));
+    }
+
+    [Theory]
+    [InlineData("referral", "ciela:R-precreated-1", "POST /api/webhooks/{platform}")]
+    [InlineData("authorization", "auth-precreated-1", "POST /api/authorizations")]
+    public async Task A_type_with_a_domain_api_cannot_be_started_through_the_generic_route(string type, string instanceId, string route)
+    {
+        using var response = await client.PostAsync(new Uri($"/api/workflows/{type}?instanceId={instanceId}", UriKind.Relative), Json("""{"anything":1}"""));
+
+        await AssertProblemAsync(response, HttpStatusCode.Forbidden, "Started by its domain API only",
+            $"workflow type '{type}' is started only by {route}, which checks what this generic route cannot; nothing was stored");
+        using var status = await client.GetAsync(new Uri($"/api/workflows/{instanceId}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+        using var listed = await client.GetAsync(new Uri($"/api/workflows?type={type}", UriKind.Relative));
+        Assert.DoesNotContain(instanceId, await listed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"delaySeconds":"soon"}""", "delaySeconds", "must be a whole number of seconds from 0 to 3600")]
+    [InlineData("""{"delaySeconds":86400}""", "delaySeconds", "must be a whole number of seconds from 0 to 3600")]
+    [InlineData("""{"delay":5}""", "delay", "is not a workflow-probe input; the only property is delaySeconds")]
+    [InlineData("[5]", "$", "the input must be a JSON object such as {\"delaySeconds\": 5}, or no body at all")]
+    public async Task A_generic_start_reads_the_input_with_the_types_reader_and_stores_nothing_on_bad_input(string input, string field, string detail)
+    {
+        var id = "api-probe-bad-" + Guid.NewGuid().ToString("N")[..8];
+
+        using var response = await client.PostAsync(new Uri($"/api/workflows/workflow-probe?instanceId={id}", UriKind.Relative), Json(input));
+
+        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Invalid workflow input", $"{field}: {detail}; nothing was stored");
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        using var status = await client.GetAsync(new Uri($"/api/workflows/{id}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+        using var good = await client.PostAsync(new Uri($"/api/workflows/workflow-probe?instanceId={id}", UriKind.Relative), Json("""{"delaySeconds":600}"""));
+        Assert.Equal(HttpStatusCode.Accepted, good.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_event_name_the_type_does_not_declare_is_400_listing_the_declared_names_and_records_nothing()
+    {
+        using var started = await client.PostAsync(new Uri("/api/workflows/approval?instanceId=api-unknown-event-1", UriKind.Relative), null);
+
+        using var response = await client.PostAsync(new Uri("/api/workflows/api-unknown-event-1/events/approve", UriKind.Relative), Json("{}"));
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Unknown event name",
+            "workflow type 'approval' takes no event 'approve'; its events: approved, note; nothing was recorded");
+        var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
+        Assert.Equal([WorkflowEvent.Started], (await runtime.Store.HistoryAsync("api-unknown-event-1", CancellationToken.None)).Select(h => h.Name));
+    }
+
+    [Fact]
+    public async Task An_unknown_event_name_is_refused_on_a_suspended_instance_too_instead_of_being_held()
+    {
+        using var started = await client.PostAsync(new Uri("/api/workflows/approval?instanceId=api-unknown-event-2", UriKind.Relative), null);
+        using var suspended = await client.PostAsync(new Uri("/api/workflows/api-unknown-event-2/suspend", UriKind.Relative), null);
+
+        using var response = await client.PostAsync(new Uri("/api/workflows/api-unknown-event-2/events/aproved", UriKind.Relative), Json("{}"));
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Unknown event name",
+            "workflow type 'approval' takes no event 'aproved'; its events: approved, note; nothing was recorded");
+        var instance = await factory.Services.GetRequiredService<WorkflowRuntime>().GetAsync("api-unknown-event-2", CancellationToken.None);
+        Assert.Empty(instance!.Held);
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/workflows/api-nl-1%0A")]
+    [InlineData("POST", "/api/workflows/approval?instanceId=api-nl-1%0A")]
+    [InlineData("POST", "/api/workflows/api-nl-1%0A/events/approved")]
+    [InlineData("POST", "/api/workflows/api-nl-1%0A/terminate")]
+    [InlineData("POST", "/api/workflows/api-nl-1%0A/suspend")]
+    [InlineData("POST", "/api/workflows/api-nl-1%0A/resume")]
+    [InlineData("DELETE", "/api/workflows/api-nl-1%0A")]
+    public async Task An_instance_id_with_a_trailing_newline_is_400_not_a_storage_error(string method, string url)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(url, UriKind.Relative)) { Content = method == "POST" ? Json("{}") : null };
+
+        using var response = await client.SendAsync(request);
+
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+        Assert.False(WorkflowsApi.IsValidInstanceId("api-nl-1\n"));
+        Assert.True(WorkflowsApi.IsValidInstanceId("api-nl-1"));
+    }
+
+    [Fact]
+    public async Task A_continuation_token_the_hub_did_not_issue_is_400_never_an_empty_page()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            using var s = await client.PostAsync(new Uri($"/api/workflows/listing?instanceId=token-{i}", UriKind.Relative), Json("""{"deadlineDays":1}"""));
+        }
+
+        using var first = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/workflows?type=listing&top=1", UriKind.Relative));
+        using var page = await client.SendAsync(first);
+        var issued = page.Headers.GetValues(WorkflowsApi.ContinuationHeader).Single();
+        var parts = issued.Split('.');
+        string[] foreign =
+        [
+            "1!token-1",                                      // a raw table continuation, or anything made up
+            "c1.bm90LWEtdG9rZW4.AAAAAAAAAAAAAAAAAAAAAA",      // the right shape with a made-up signature
+            $"{parts[0]}.{parts[1]}x.{parts[2]}",             // an issued token, edited
+        ];
+
+        foreach (var token in foreign)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/workflows?type=listing&top=1", UriKind.Relative));
+            request.Headers.Add(WorkflowsApi.ContinuationHeader, token);
+            using var response = await client.SendAsync(request);
+            await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Invalid continuation token",
+                "pass back the x-ms-continuation-token of the previous page of the same listing unchanged");
+        }
+
+        // A token of one listing does not continue another (another type's partition would answer a wrong page).
+        using var other = await client.GetAsync(new Uri($"/api/workflows?type=approval&continuationToken={Uri.EscapeDataString(issued)}", UriKind.Relative));
+        await AssertProblemAsync(other, HttpStatusCode.BadRequest, "Invalid continuation token",
+            "pass back the x-ms-continuation-token of the previous page of the same listing unchanged");
+        using var same = await client.GetAsync(new Uri($"/api/workflows?type=listing&top=1&continuationToken={Uri.EscapeDataString(issued)}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+        Assert.Single((await ReadAsync(same)).EnumerateArray());
+    }
+
+    private async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string title, string detail)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var problem = await ReadAsync(response);
+        Assert.Equal(title, problem.GetProperty("title").GetString());
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+        return problem;
     }
 
     [Fact]
@@ -228,6 +377,8 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         public string Type => "listing";
         public int Version => 1;
+        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal);
+        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
         public ListingState InitialState => new(0);
 
         public IReadOnlyList<WorkflowAction> Decide(ListingState state, WorkflowEvent @event, DateTimeOffset now) =>

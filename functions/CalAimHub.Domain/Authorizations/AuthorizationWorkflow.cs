@@ -28,6 +28,14 @@ public sealed class AuthorizationWorkflow(AuthorizationPolicy policy) : IWorkflo
 
     public int Version => 1;
 
+    public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        AuthorizationEvents.Decision, AuthorizationEvents.Extension, AuthorizationEvents.NoticesSent, AuthorizationEvents.ReauthorizationRequested,
+    };
+
+    /// <summary>An authorization starts from its API (validation, duplicate check, member index) or as a referral's child.</summary>
+    public WorkflowStart StartedBy { get; } = WorkflowStart.ByDomainApi("POST /api/authorizations");
+
     public AuthorizationState InitialState => AuthorizationState.Initial;
 
     public AuthorizationPolicy Policy => policy;

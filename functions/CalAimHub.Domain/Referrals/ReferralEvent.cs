@@ -143,12 +143,13 @@ public static partial class ReferralIdentifiers
         return IsPlatformName(platform) && IsPlatformReferralId(id) ? (platform, id) : null;
     }
 
-    [GeneratedRegex("^[a-z0-9]{1,32}$")]
+    // \z, not $: in .NET '$' also matches before a final "\n", which would let "id%0A" through to storage and logs.
+    [GeneratedRegex(@"^[a-z0-9]{1,32}\z")]
     private static partial Regex PlatformPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}\z")]
     private static partial Regex ReferralIdPattern();
 
-    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_:=+-]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_:=+-]{0,127}\z")]
     private static partial Regex EventIdPattern();
 }

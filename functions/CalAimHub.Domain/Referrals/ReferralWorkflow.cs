@@ -34,6 +34,11 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
 
     public int Version => 1;
 
+    public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { ReferralWorkflowEvents.StatusReported, ReferralWorkflowEvents.AuthorizationDecided };
+
+    /// <summary>A referral starts from a platform's signed <c>referral.created</c> webhook (the intake keeps its ledger and member index).</summary>
+    public WorkflowStart StartedBy { get; } = WorkflowStart.ByDomainApi("POST /api/webhooks/{platform}");
+
     public ReferralState InitialState => ReferralState.Initial;
 
     public ReferralPolicy Policy => policy;

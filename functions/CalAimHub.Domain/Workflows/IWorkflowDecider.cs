@@ -18,8 +18,12 @@ namespace CalAimHub.Domain.Workflows;
 // * TState is a JSON-serializable record (System.Text.Json, default options + camelCase). It is stored on every
 //   commit; keep it small (well under 64 KiB) and free of anything you would not want in an audit log.
 // * Events are named: WorkflowEvent.Started (data = start input), WorkflowEvent.TimerFired (see TimerId), and
-//   any external name raised through the API / webhooks / other workflows. Unknown names: return no actions and
-//   leave the state as it was, so a stray event cannot break an instance.
+//   the external names the decider declares in EventNames (raised through the API / webhooks / other workflows).
+//   The runtime refuses any other name before it reaches the decider (400 on the API, a dead letter on a queue).
+//   Still return no actions for a name you do not handle, so a stray event cannot break an instance.
+// * Starting: StartedBy says who may start an instance. A type with a domain API (its own routes, webhooks) says
+//   WorkflowStart.ByDomainApi("POST /api/..."); only a type without one says WorkflowStart.Generic(reader), and the
+//   reader checks the start input before the generic route stores anything.
 // * Timers: ScheduleTimer(id, dueAt) arms a timer; scheduling the same id again supersedes the old one;
 //   CancelTimer(id) disarms. The runtime never delivers a cancelled or superseded timer, but a decider must still
 //   ignore a TimerFired it no longer expects (check the id against its state): delivery is at-least-once.
@@ -46,6 +50,15 @@ public interface IWorkflowDecider<TState>
 
     /// <summary>Definition version stored with each instance; bump it when TState changes incompatibly.</summary>
     int Version { get; }
+
+    /// <summary>
+    /// The external event names this type takes (besides <see cref="WorkflowEvent.Started"/> and
+    /// <see cref="WorkflowEvent.TimerFired"/>); the runtime refuses any other name.
+    /// </summary>
+    IReadOnlySet<string> EventNames { get; }
+
+    /// <summary>Who may start instances: its domain API only, or the generic route with an input reader.</summary>
+    WorkflowStart StartedBy { get; }
 
     /// <summary>The state before the <see cref="WorkflowEvent.Started"/> event.</summary>
     TState InitialState { get; }

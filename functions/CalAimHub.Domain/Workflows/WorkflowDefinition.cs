@@ -11,6 +11,15 @@ public abstract class WorkflowDefinition
     public abstract string Type { get; }
     public abstract int Version { get; }
 
+    /// <summary>The external event names the type takes (see <see cref="IWorkflowDecider{TState}.EventNames"/>).</summary>
+    public abstract IReadOnlySet<string> EventNames { get; }
+
+    /// <summary>Who may start instances (see <see cref="IWorkflowDecider{TState}.StartedBy"/>).</summary>
+    public abstract WorkflowStart StartedBy { get; }
+
+    /// <summary>Whether an event named <paramref name="name"/> reaches this type's decider: a declared name, started or timer-fired.</summary>
+    public bool Takes(string name) => name is WorkflowEvent.Started or WorkflowEvent.TimerFired || EventNames.Contains(name);
+
     /// <summary>Applies one event to a stored state (JSON, or <c>null</c> before start) written by <paramref name="storedVersion"/>.</summary>
     /// <exception cref="WorkflowMigrationException">The state is from a newer version, or from an older one without a migration.</exception>
     public abstract WorkflowTransition Apply(JsonElement? storedState, int storedVersion, WorkflowEvent @event, DateTimeOffset now);
@@ -26,6 +35,8 @@ public abstract class WorkflowDefinition
     {
         public override string Type => decider.Type;
         public override int Version => decider.Version;
+        public override IReadOnlySet<string> EventNames => decider.EventNames;
+        public override WorkflowStart StartedBy => decider.StartedBy;
 
         public override WorkflowTransition Apply(JsonElement? storedState, int storedVersion, WorkflowEvent @event, DateTimeOffset now)
         {

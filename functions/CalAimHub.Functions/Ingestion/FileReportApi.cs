@@ -22,9 +22,10 @@ public static class FileReportApi
 
     public static RouteGroupBuilder MapFileReportApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/files").WithTags("Files");
+        var api = app.MapGroup("/api/files").WithTags("Partner files");
         api.MapGet("/{partner}/{kind}/{file}/report", GetAsync)
             .WithName("GetFileReport")
+            .WithSummary("The result report of a dropped file, JSON or CSV by Accept")
             .Produces<IngestReport>(StatusCodes.Status200OK, "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/csv")
             .ProducesProblem(StatusCodes.Status404NotFound)

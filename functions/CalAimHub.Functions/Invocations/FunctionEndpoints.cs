@@ -57,7 +57,7 @@ public static class FunctionEndpointExtensions
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 var reason = FailureReason(e);
-                return await FailAsync(services, queueInvocation, reason, logger, cancellationToken);
+                return await FailAsync(services, queueInvocation, reason, e is FunctionFailure { Permanent: true }, logger, cancellationToken);
             }
         }).ExcludeFromDescription();
     }
@@ -124,15 +124,16 @@ public static class FunctionEndpointExtensions
     }
 
     /// <summary>
-    /// A failed attempt is retried by the host (non-2xx answer). On the last allowed attempt the handler writes the
-    /// message with its failure reason to the poison queue itself and completes, so the reason is not lost.
+    /// A failed attempt is retried by the host (non-2xx answer). On the last allowed attempt — or at once when the
+    /// failure is permanent — the handler writes the message with its failure reason to the poison queue itself and
+    /// completes, so the reason is not lost.
     /// </summary>
-    private static async Task<IResult> FailAsync(IServiceProvider services, QueueInvocation invocation, string reason, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<IResult> FailAsync(IServiceProvider services, QueueInvocation invocation, string reason, bool permanent, ILogger logger, CancellationToken cancellationToken)
     {
         var app = services.GetRequiredService<FunctionAppDefinition>();
         var attempt = invocation.Metadata.DequeueCount ?? 1;
         var maxAttempts = app.Host.Queues.MaxDequeueCount;
-        if (attempt < maxAttempts)
+        if (attempt < maxAttempts && !permanent)
         {
             logger.LogWarning("{Function} attempt {Attempt}/{MaxAttempts} of message {MessageId} failed: {Reason}", invocation.Function, attempt, maxAttempts, invocation.Metadata.MessageId, reason);
             return Results.Problem(title: $"{invocation.Function} attempt {attempt} of {maxAttempts} failed", detail: reason, statusCode: StatusCodes.Status500InternalServerError);

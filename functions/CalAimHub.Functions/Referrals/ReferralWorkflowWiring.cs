@@ -145,6 +145,13 @@ public sealed partial class ReferralEventsFunction(
                 e.OccurredAt, await directory.OfferingAsync(e.Service.Code, cancellationToken));
             var started = await runtime.StartAsync(ReferralWorkflow.TypeName, e.ReferralId, WorkflowJson.ToElement(start), cancellationToken);
             LogStarted(logger, e.ReferralId, started.Created);
+            if (!started.Created && started.Instance.Status == WorkflowRuntimeStatus.Failed)
+            {
+                // The id names a Failed instance (a decider failure, or one created before the domain-API-only rule):
+                // the referral would be lost here, so it goes to the poison queue with the reason instead.
+                throw new FunctionFailure($"referral {e.ReferralId}: its workflow instance is Failed and takes no more events; created event {e.EventId} was not applied", permanent: true);
+            }
+
             if (e.Status == ReferralStatus.Pending)
             {
                 return $"Referral {e.ReferralId} {(started.Created ? "started" : "already started")}.";
@@ -154,9 +161,14 @@ public sealed partial class ReferralEventsFunction(
         var report = new StatusReport(e.Status, e.Reason, e.ReceivingProviderNpi, policy.Calendar.DateOf(e.OccurredAt), "webhook");
         var result = await ReferralStatusApplier.ApplyAsync(runtime, e.ReferralId, report, cancellationToken);
         LogApplied(logger, e.ReferralId, e.Status.DhcsName(), result.Outcome);
-        return result.Outcome == ApplyOutcome.NotFound
-            ? throw new FunctionFailure($"referral {e.ReferralId} has no workflow yet (its created event is not processed); retried")
-            : $"Referral {e.ReferralId} '{e.Status.DhcsName()}': {result.Outcome}.";
+        return result.Outcome switch
+        {
+            ApplyOutcome.NotFound => throw new FunctionFailure($"referral {e.ReferralId} has no workflow yet (its created event is not processed); retried"),
+            ApplyOutcome.Gone when result.Instance?.Status == WorkflowRuntimeStatus.Failed => throw new FunctionFailure(
+                $"referral {e.ReferralId}: its workflow instance is Failed and takes no more events; status '{e.Status.DhcsName()}' of event {e.EventId} was not applied", permanent: true),
+            ApplyOutcome.SuspendedFull => throw new FunctionFailure($"referral {e.ReferralId}: its workflow instance is suspended and holds {InstanceTransition.MaxHeldEvents} events; retried until it is resumed"),
+            _ => $"Referral {e.ReferralId} '{e.Status.DhcsName()}': {result.Outcome}.",
+        };
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral event message {MessageId} ignored: not a referral event")]
@@ -206,6 +218,8 @@ public sealed partial class ReferralStatusFilesFunction(
         }
 
         int applied = 0, duplicate = 0, unmatched = 0, other = 0;
+        var failed = new List<string>();
+        var suspended = new List<string>();
         foreach (var e in events)
         {
             if (!(e.TryGetProperty("type", out var type) && type.GetString() == EventType && e.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object))
@@ -214,27 +228,47 @@ public sealed partial class ReferralStatusFilesFunction(
                 continue;
             }
 
-            var outcome = await ApplyAsync(data, cancellationToken);
-            _ = outcome switch
+            var (result, referralId) = await ApplyAsync(data, cancellationToken);
+            _ = result?.Outcome switch
             {
                 ApplyOutcome.Applied => applied++,
                 ApplyOutcome.AlreadyApplied => duplicate++,
                 _ => unmatched++,
             };
+            if (result is { Outcome: ApplyOutcome.Gone, Instance.Status: WorkflowRuntimeStatus.Failed })
+            {
+                failed.Add(referralId!);
+            }
+            else if (result?.Outcome == ApplyOutcome.SuspendedFull)
+            {
+                suspended.Add(referralId!);
+            }
         }
 
         LogBatch(logger, invocation.Metadata.MessageId, applied, duplicate, unmatched, other);
+        // The rest of the batch is applied first; a retry or a replay of the whole batch re-applies nothing (the status
+        // event ids are deterministic), so only the statuses that could not be applied are at stake.
+        if (suspended.Count > 0)
+        {
+            throw new FunctionFailure($"referral workflow instance(s) {string.Join(", ", suspended)} are suspended and hold {InstanceTransition.MaxHeldEvents} events; retried until resumed");
+        }
+
+        if (failed.Count > 0)
+        {
+            throw new FunctionFailure($"referral workflow instance(s) {string.Join(", ", failed)} are Failed and take no more events; their RTF statuses in this batch were not applied", permanent: true);
+        }
+
         return $"RTF referral statuses: {applied} applied, {duplicate} already applied, {unmatched} without an open referral, {other} other events.";
     }
 
-    private async Task<ApplyOutcome?> ApplyAsync(JsonElement data, CancellationToken cancellationToken)
+    private async Task<(ApplyResult? Result, string? ReferralId)> ApplyAsync(JsonElement data, CancellationToken cancellationToken)
     {
         string? Text(string name) => data.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         if (ReferralStatuses.Parse(Text("ReferralStatus")) is not { } status
             || !DateOnly.TryParseExact(Text("DateOfReferralStatusUpdate"), "yyyy-MM-dd", out var date)
             || Text("partitionKey") is not { } partition || Text("rowKey") is not { } row)
         {
-            return null;
+            return (null, null);
         }
 
         var npi = Text("EcmProviderNpi");
@@ -242,16 +276,16 @@ public sealed partial class ReferralStatusFilesFunction(
             .GetEntityIfExistsAsync<TableEntity>(partition, row, select: ["MemberCin"], cancellationToken: cancellationToken);
         if (!stored.HasValue || stored.Value!.GetString("MemberCin") is not { } cin)
         {
-            return null;
+            return (null, null);
         }
 
         if (await FindReferralAsync(cin, npi, cancellationToken) is not { } referralId)
         {
-            return null;
+            return (null, null);
         }
 
         var report = new StatusReport(status, Text("ReasonForReferralLoopClosure"), npi, date, "rtf");
-        return (await ReferralStatusApplier.ApplyAsync(runtime, referralId, report, cancellationToken)).Outcome;
+        return (await ReferralStatusApplier.ApplyAsync(runtime, referralId, report, cancellationToken), referralId);
     }
 
     /// <summary>The member's referral this provider was offered last (open first; then the most recent one).</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Storage;
 using CalAimHub.Referrals;
 using CalAimHub.Workflows;
 
@@ -49,8 +50,15 @@ public static class ReferralsApi
             ReferralJson.Options);
     }
 
-    private static async Task<IResult> ListAsync(string? status, string? continuation, int? top, WorkflowRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> ListAsync(string? status, string? continuation, int? top, WorkflowRuntime runtime, ListContinuation tokens, CancellationToken ct)
     {
+        const string listing = "referrals";
+        if (continuation is not null && !tokens.TryRead(listing, continuation, out continuation))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid continuation token",
+                detail: "pass back the continuation of the previous page of GET /api/referrals unchanged");
+        }
+
         ReferralStatus? dhcs = null;
         ReferralPhase? phase = null;
         if (status is not null)
@@ -89,7 +97,7 @@ public static class ReferralsApi
         }
         while (continuation is not null && items.Count < wanted && scanned < MaxScannedPerRequest);
 
-        return Results.Json(new ReferralList(items, continuation), ReferralJson.Options);
+        return Results.Json(new ReferralList(items, tokens.Issue(listing, continuation)), ReferralJson.Options);
     }
 
     private static async Task<IResult> GetTaskAsync(string id, IReferralLedger ledger, WorkflowRuntime runtime, CancellationToken ct) =>

@@ -24,7 +24,7 @@ internal static class WorkflowMessage
         }
         catch (WorkflowMessageException e)
         {
-            throw new FunctionFailure(e.Message);
+            throw new FunctionFailure(e.Message, e.Permanent);
         }
     }
 }
