@@ -13,7 +13,7 @@ namespace CalAimHub.Api.Tests;
 public sealed class DocumentedExamplesTests : IClassFixture<ApiHub>
 {
     /// <summary>Examples whose documented answer depends on the instance's state rather than on the body.</summary>
-    private static readonly HashSet<string> StateDependent = new(StringComparer.Ordinal) { "StartWorkflow", "RaiseWorkflowEvent", "RequestReauthorization" };
+    private static readonly HashSet<string> StateDependent = new(StringComparer.Ordinal) { "RequestReauthorization" };
 
     /// <summary>The order a staff member would use them in: request, extend, decide, record the notices.</summary>
     private static readonly string[] Sequence =
@@ -32,12 +32,13 @@ public sealed class DocumentedExamplesTests : IClassFixture<ApiHub>
         var operations = ExampleOperations().ToDictionary(o => o.Id, StringComparer.Ordinal);
         Assert.Equal(Sequence.Order(StringComparer.Ordinal), operations.Keys.Order(StringComparer.Ordinal));
         string? authorizationId = null;
+        string? probeId = null;
         var answers = new List<string>();
 
         foreach (var id in Sequence)
         {
             var operation = operations[id];
-            using var response = await SendAsync(operation, operation.Example, authorizationId, $"example-{id}");
+            using var response = await SendAsync(operation, operation.Example, id == "RaiseWorkflowEvent" ? probeId : authorizationId, $"example-{id}");
             var status = (int)response.StatusCode;
             var body = await response.Content.ReadAsStringAsync();
             answers.Add($"{id}: {status}");
@@ -52,6 +53,10 @@ public sealed class DocumentedExamplesTests : IClassFixture<ApiHub>
             if (id == "RequestAuthorization")
             {
                 authorizationId = JsonNode.Parse(body)!["authorizationId"]!.GetValue<string>();
+            }
+            else if (id == "StartWorkflow")
+            {
+                probeId = JsonNode.Parse(body)!["id"]!.GetValue<string>();
             }
         }
 
@@ -92,7 +97,8 @@ public sealed class DocumentedExamplesTests : IClassFixture<ApiHub>
         Assert.True(checkedFields >= 12, $"only {checkedFields} required fields checked");
     }
 
-    private async Task<HttpResponseMessage> SendAsync(ExampleOperation operation, JsonNode body, string? authorizationId, string webhookId)
+    /// <param name="instanceId">The authorization (or workflow instance) the route's id names.</param>
+    private async Task<HttpResponseMessage> SendAsync(ExampleOperation operation, JsonNode body, string? instanceId, string webhookId)
     {
         var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
         if (operation.Id == "ReceiveReferralWebhook")
@@ -102,10 +108,11 @@ public sealed class DocumentedExamplesTests : IClassFixture<ApiHub>
         }
 
         var path = operation.Path
-            .Replace("{id}", authorizationId ?? "auth-missing", StringComparison.Ordinal)
-            .Replace("{instanceId}", authorizationId ?? "auth-missing", StringComparison.Ordinal)
-            .Replace("{type}", "authorization", StringComparison.Ordinal)
-            .Replace("{eventName}", "decision", StringComparison.Ordinal)
+            .Replace("{id}", instanceId ?? "auth-missing", StringComparison.Ordinal)
+            .Replace("{instanceId}", instanceId ?? "auth-missing", StringComparison.Ordinal)
+            // The generic workflow routes are shown on the operations probe (domain types have their own APIs).
+            .Replace("{type}", "workflow-probe", StringComparison.Ordinal)
+            .Replace("{eventName}", "ping", StringComparison.Ordinal)
             .Replace("{npi}", "1234567893", StringComparison.Ordinal)
             .Replace("{platform}", ApiHub.Platform, StringComparison.Ordinal);
         using var request = new HttpRequestMessage(new HttpMethod(operation.Method), new Uri(path, UriKind.Relative))
