@@ -15,7 +15,7 @@ namespace CalAimHub.Referrals;
 /// Structure and value sets are checked by the Firely deserializer; the profile's own rules (intent, code, focus,
 /// required elements, statusReason) are checked here. Every error names the FHIR element.
 /// </summary>
-public static class FhirReferralAdapter
+public static partial class FhirReferralAdapter
 {
     /// <summary>Identifier system for the member's Medi-Cal CIN (ours: DHCS publishes no FHIR system for it).</summary>
     public const string CinSystem = "urn:calaimhub:medi-cal-cin";
@@ -418,14 +418,61 @@ public static class FhirReferralAdapter
         }
     }
 
-    /// <summary>A Firely issue as a field error: its instance path (e.g. <c>Task.status</c>) and its message without the location suffix.</summary>
+    /// <summary>
+    /// A Firely issue as a field error: its instance path (e.g. <c>Task.status</c>) and its message without the location
+    /// suffix and without the value it quotes (<see cref="WithoutValues"/>).
+    /// </summary>
     private static ReferralFieldError Describe(CodedException issue)
     {
         var path = (issue as ExtendedCodedException)?.InstancePath;
         var message = issue.Message;
         var at = message.IndexOf(" At ", StringComparison.Ordinal);
-        return new(path is null or "$this" ? "$" : path, at > 0 ? message[..at] : message);
+        return new(path is null or "$this" ? "$" : path, WithoutValues(at > 0 ? message[..at] : message));
     }
+
+    /// <summary>
+    /// The parser's message with every value from the payload taken out. Firely quotes the offending value ("Literal
+    /// '1961-13-02' cannot be parsed as a date", "Value 'x' is not a correct code…", "… with value 'x'"), and in a
+    /// referral that value may be a birth date, a name or an identifier: member data that must not come back in an
+    /// answer (which platforms log) nor reach ours. Names the FHIR specification defines (element, type, value set,
+    /// enumeration) stay, since they are what the sender needs to fix; any other quoted text is masked.
+    /// </summary>
+    public static string WithoutValues(string message)
+    {
+        var text = LeadingValue().Replace(message, "");
+        text = TrailingValue().Replace(text, "");
+        text = TypedValue().Replace(text, "${kind}");
+        text = Quoted().Replace(text, m =>
+        {
+            var before = text[..m.Index].TrimEnd();
+            var word = before[(before.LastIndexOf(' ') + 1)..];
+            return KeptAfter.Contains(word) ? m.Value : "'…'";
+        });
+
+        // Last resort for a message shape not foreseen above: no run of digits (a CIN, a birth date, a phone) survives.
+        return Digits().Replace(text, "…");
+    }
+
+    private static readonly HashSet<string> KeptAfter = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "valueset", "element", "elements", "property", "member", "type", "enumeration", "resourceType", "resource", "choice",
+    };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:String value|Value|Literal|Cannot convert(?: string value)?) '[^']*' ")]
+    private static partial System.Text.RegularExpressions.Regex LeadingValue();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@",? with value '[^']*'")]
+    private static partial System.Text.RegularExpressions.Regex TrailingValue();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"'[^']*'")]
+    private static partial System.Text.RegularExpressions.Regex Quoted();
+
+    /// <summary>"integer 19610402 is not the right type…", "string '1961-13-02' is not a correct literal…": the kind stays.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?<kind>integer|number|decimal|boolean|string) (?:'[^']*'|\S+)(?= is not)")]
+    private static partial System.Text.RegularExpressions.Regex TypedValue();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\d{3,}")]
+    private static partial System.Text.RegularExpressions.Regex Digits();
 
     private static DateTimeOffset? Instant(FhirDateTime? value) =>
         value is not null && value.TryToDateTimeOffset(out var instant) ? instant : null;

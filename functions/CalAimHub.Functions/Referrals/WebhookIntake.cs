@@ -98,7 +98,14 @@ public static partial class WebhookIntake
             return Invalid(reading.Errors);
         }
 
-        var result = await ledger.AcceptAsync(referralEvent, ct);
+        var result = await ledger.AcceptAsync(referralEvent, TableReferralLedger.BodyHash(body), ct);
+        if (result.Outcome == LedgerOutcome.IdReused)
+        {
+            LogIdReused(logger, platform, webhookId);
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Webhook id already used", detail: result.Problem,
+                type: "https://calaimhub/problems/webhook-id-reused", extensions: new Dictionary<string, object?> { ["eventId"] = webhookId });
+        }
+
         if (result.Outcome == LedgerOutcome.Conflict)
         {
             LogConflict(logger, platform, webhookId, referralEvent.ReferralId, referralEvent.Status.DhcsName());
@@ -154,6 +161,9 @@ public static partial class WebhookIntake
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} from {Platform}: referral {ReferralId} cannot take '{Status}' now")]
     private static partial void LogConflict(ILogger logger, string platform, string eventId, string referralId, string status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {EventId} from {Platform} refused: the id was used before for a different body")]
+    private static partial void LogIdReused(ILogger logger, string platform, string eventId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook platform {Platform} refused: {Problem}")]
     private static partial void LogSecretProblem(ILogger logger, string platform, string problem);
