@@ -64,6 +64,23 @@ public sealed class ProviderDirectoryEndToEndTests(WebhookHub fixture) : IClassF
         Assert.False((await fixture.Hub.Storage.Tables.GetTableClient("Providers").GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>("provider", "1234567890")).HasValue);
     }
 
+    [Fact]
+    public async Task A_provider_with_120_bad_services_lists_the_first_100_errors_and_counts_the_rest()
+    {
+        var services = string.Join(",", Enumerable.Range(0, 120).Select(i => $"\"walking-{(char)('a' + (i / 26))}{(char)('a' + (i % 26))}\""));
+
+        using var response = await PutAsync("1234567893", $$"""{"name":"X","services":[{{services}}],"counties":["Yolo"],"capacity":{"serving":0,"ableToServe":5}}""");
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid provider", problem.GetProperty("title").GetString());
+        Assert.StartsWith("'services[0]' 'walking-aa' is not a service; use 'ecm' or a Community Supports service (", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith(") (and 119 more; errors lists the first 100, moreErrors counts the rest)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(100, problem.GetProperty("errors").EnumerateObject().Count());
+        Assert.Equal("services[99]", problem.GetProperty("errors").EnumerateObject().Last().Name);
+        Assert.Equal(20, problem.GetProperty("moreErrors").GetInt32());
+    }
+
     private Task<HttpResponseMessage> PutAsync(string npi, string body) =>
         fixture.Client.PutAsync(new Uri($"/api/providers/{npi}", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
 }

@@ -185,6 +185,23 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
     }
 
     [Fact]
+    public async Task A_fhir_payload_with_150_errors_lists_the_first_100_and_counts_the_rest()
+    {
+        var names = Enumerable.Range(0, 150).Select(i => $"x{(char)('a' + (i / 26))}{(char)('a' + (i % 26))}").ToList();
+        var json = ReferralSamples.FhirTask("accepted", "sr-3003")
+            .Replace("\"intent\": \"order\"", "\"intent\": \"order\", " + string.Join(", ", names.Select(n => $"\"{n}\": 1")), StringComparison.Ordinal);
+
+        using var response = await fixture.PostAsync(Fhir, json, "fhir_3003", "application/fhir+json");
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+
+        Assert.Equal("Invalid referral event", problem.GetProperty("title").GetString());
+        Assert.Equal("'Task.xaa' Found unknown element 'xaa'. (and 149 more; errors lists the first 100, moreErrors counts the rest)", problem.GetProperty("detail").GetString());
+        Assert.Equal(names.Take(100).Select(n => "Task." + n), problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(50, problem.GetProperty("moreErrors").GetInt32());
+        await AssertNothingStoredAsync("ehreast:sr-3003");
+    }
+
+    [Fact]
     public async Task A_secret_being_rotated_out_still_verifies()
     {
         using var response = await fixture.PostAsync(Generic, ReferralSamples.GenericCreated("R-2005"), "msg_2005", secret: WebhookHub.RotatedSecret);

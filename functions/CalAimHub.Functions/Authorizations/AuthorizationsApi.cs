@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Extensions;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Functions.Authorizations;
@@ -307,10 +308,8 @@ public static partial class AuthorizationsApi
             ["heldBy"] = new HeldBy(row.RequestingProviderNpi, row.ReferringEntity),
         });
 
-    private static IResult Invalid(IReadOnlyList<FieldError> errors) => Results.ValidationProblem(
-        errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
-        detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
-        title: "Invalid authorization request");
+    private static IResult Invalid(IReadOnlyList<FieldError> errors) =>
+        FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid authorization request");
 
     private static IResult NotFound(string id) => Results.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "No such authorization",

@@ -138,10 +138,8 @@ public static class ProviderDirectoryApi
         ["UpdatedAt"] = updatedAt,
     };
 
-    private static IResult Invalid(IReadOnlyList<ReferralFieldError> errors, string title = "Invalid provider") => Results.ValidationProblem(
-        errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
-        detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
-        title: title);
+    private static IResult Invalid(IReadOnlyList<ReferralFieldError> errors, string title = "Invalid provider") =>
+        FieldProblems.Invalid(errors, e => e.Field, e => e.Message, title);
 }
 
 /// <param name="Imported">New directory entries.</param>

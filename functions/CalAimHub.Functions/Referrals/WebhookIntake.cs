@@ -144,10 +144,8 @@ public static partial class WebhookIntake
     }
 
 
-    internal static IResult Invalid(IReadOnlyList<ReferralFieldError> errors) => Results.ValidationProblem(
-        errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
-        detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
-        title: "Invalid referral event");
+    internal static IResult Invalid(IReadOnlyList<ReferralFieldError> errors) =>
+        FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid referral event");
 
     // Only ids, statuses and field names are logged: payload values (CIN, names) never are.
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} from {Platform}: referral {ReferralId} {Kind} '{Status}' {Outcome}")]
