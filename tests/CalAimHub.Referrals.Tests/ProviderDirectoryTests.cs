@@ -69,7 +69,7 @@ public sealed class ProviderDirectoryEndToEndTests(WebhookHub fixture) : IClassF
     {
         var services = string.Join(",", Enumerable.Range(0, 120).Select(i => $"\"walking-{(char)('a' + (i / 26))}{(char)('a' + (i % 26))}\""));
 
-        using var response = await PutAsync("1234567893", $$"""{"name":"X","services":[{{services}}],"counties":["Yolo"],"capacity":{"serving":0,"ableToServe":5}}""");
+        using var response = await PutAsync("1234567893", $$$"""{"name":"X","services":[{{{services}}}],"counties":["Yolo"],"capacity":{"serving":0,"ableToServe":5}}""");
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

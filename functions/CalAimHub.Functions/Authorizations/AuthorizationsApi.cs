@@ -20,6 +20,7 @@ public static partial class AuthorizationsApi
     public static void MapAuthorizationsApi(this WebApplication app)
     {
         app.MapPost(Base, RequestAsync);
+        app.MapGet(Base, AuthorizationListApi.ListAsync);
         app.MapGet(Base + "/{id}", GetAsync);
         app.MapPost(Base + "/{id}/decision", DecisionAsync);
         app.MapPost(Base + "/{id}/extension", ExtensionAsync);

@@ -23,6 +23,7 @@ public static class ProviderDirectoryApi
     public static void MapProviderDirectoryApi(this WebApplication app)
     {
         app.MapPost(ImportRoute, ImportAsync);
+        app.MapGet("/api/providers", ListAsync);
         app.MapPut("/api/providers/{npi}", PutAsync);
         app.MapGet("/api/providers/{npi}", GetAsync);
     }
@@ -126,6 +127,39 @@ public static class ProviderDirectoryApi
         return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such provider", detail: "no provider with that NPI is in the directory");
     }
 
+    public const int DefaultTop = 50;
+    public const int MaxTop = 200;
+
+    /// <summary>
+    /// <c>GET /api/providers?top=&amp;continuation=</c>: the directory in NPI order, one page per call (one table query of
+    /// at most <c>top</c> rows in the directory's partition), with the token of the next page.
+    /// </summary>
+    private static async Task<IResult> ListAsync(string? top, string? continuation, StorageAccount storage, CancellationToken ct)
+    {
+        var size = DefaultTop;
+        if (top is not null && !(int.TryParse(top, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) && size is >= 1 and <= MaxTop))
+        {
+            return Invalid([new("top", $"'{top}' is not a page size; use a whole number from 1 to {MaxTop} (default {DefaultTop})")], "Invalid provider query");
+        }
+
+        var table = storage.Tables.GetTableClient(TableName);
+        try
+        {
+            await foreach (var page in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"), maxPerPage: size, select: ["Entry"], cancellationToken: ct)
+                .AsPages(continuation, size))
+            {
+                var items = page.Values.Select(row => JsonSerializer.Deserialize<ProviderDirectoryEntry>(row.GetString("Entry"), ReferralJson.Options)!).ToList();
+                return Results.Json(new ProviderList(items, page.ContinuationToken), ReferralJson.Options);
+            }
+        }
+        catch (Azure.RequestFailedException e) when (continuation is not null && e.Status == 400)
+        {
+            return Invalid([new("continuation", "is not a token this listing gave; start again without it")], "Invalid provider query");
+        }
+
+        return Results.Json(new ProviderList([], null), ReferralJson.Options);
+    }
+
     internal static TableEntity ToEntity(ProviderDirectoryEntry entry, DateTimeOffset updatedAt) => new(Partition, entry.Npi)
     {
         ["Entry"] = JsonSerializer.Serialize(entry, ReferralJson.Options),
@@ -141,6 +175,9 @@ public static class ProviderDirectoryApi
     private static IResult Invalid(IReadOnlyList<ReferralFieldError> errors, string title = "Invalid provider") =>
         FieldProblems.Invalid(errors, e => e.Field, e => e.Message, title);
 }
+
+/// <param name="Continuation">Pass as <c>continuation</c> for the next page; null on the last page.</param>
+public sealed record ProviderList(IReadOnlyList<ProviderDirectoryEntry> Items, string? Continuation);
 
 /// <param name="Imported">New directory entries.</param>
 /// <param name="Updated">Entries that existed and changed.</param>
