@@ -143,8 +143,9 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
         var candidates = ReferralRouting.Rank(start.Directory, start.Service, start.County, start.ReceivingProviderNpi, policy.MaxCandidates);
         if (start.ReceivingProviderNpi is { } preferred && candidates.All(c => c.Npi != preferred))
         {
-            // The platform already sent it to this provider: it is offered first even when the directory does not list it.
-            var name = start.Directory.FirstOrDefault(p => p.Npi == preferred)?.Name ?? preferred;
+            // The platform already sent it to this provider: it is offered first even when the directory does not list it
+            // as a candidate (full, another county). Its name is the directory's, or none: an NPI is not a name.
+            var name = start.Directory.FirstOrDefault(p => p.Npi == preferred)?.Name;
             candidates = [new RoutingCandidate(preferred, name), .. candidates.Take(policy.MaxCandidates - 1)];
         }
 
@@ -225,7 +226,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
                 };
             case ReferralStatus.Accepted when state.Phase == ReferralPhase.Escalated && report.ProviderNpi is { } npi:
                 // Plan staff found a provider after the list ran out; it reports its acceptance itself.
-                var name = state.Candidates.FirstOrDefault(c => c.Npi == npi)?.Name ?? npi;
+                var name = state.Candidates.FirstOrDefault(c => c.Npi == npi)?.Name ?? report.ProviderName;
                 return state.WithAttempt(new RoutingAttempt(state.Attempts.Count + 1, npi, name, at, at, AttemptOutcome.Accepted, null, at)) with
                 {
                     Phase = ReferralPhase.Accepted, Status = ReferralStatus.Accepted, History = [.. state.History, entry],

@@ -44,7 +44,8 @@ public sealed record ReferralStart(
 /// <summary>A DHCS referral status for the referral, from any channel.</summary>
 /// <param name="ProviderNpi">Who reported it, when known: an answer from a provider no longer offered the referral is ignored.</param>
 /// <param name="Source"><c>webhook</c> or <c>rtf</c>.</param>
-public sealed record StatusReport(ReferralStatus Status, string? Reason, string? ProviderNpi, DateOnly StatusDate, string Source);
+/// <param name="ProviderName">The reporting provider's directory name, when the directory lists it (the wiring looks it up).</param>
+public sealed record StatusReport(ReferralStatus Status, string? Reason, string? ProviderNpi, DateOnly StatusDate, string Source, string? ProviderName = null);
 
 public sealed record AuthorizationDecidedData(string AuthorizationId, DecisionOutcome Outcome, string? Reason);
 
@@ -70,7 +71,8 @@ public enum AttemptOutcome
 }
 
 /// <summary>One offer of the referral to a provider: the acknowledgement clock and how it ended.</summary>
-public sealed record RoutingAttempt(int Number, string Npi, string Name, DateTimeOffset OfferedAt, DateTimeOffset DueAt, AttemptOutcome? Outcome, string? Reason, DateTimeOffset? AnsweredAt)
+/// <param name="Name">The provider's directory name; null when the directory does not list it (never the NPI in its place).</param>
+public sealed record RoutingAttempt(int Number, string Npi, string? Name, DateTimeOffset OfferedAt, DateTimeOffset DueAt, AttemptOutcome? Outcome, string? Reason, DateTimeOffset? AnsweredAt)
 {
     [JsonIgnore]
     public bool Open => Outcome is null;
