@@ -26,6 +26,14 @@ public static partial class FhirReferralAdapter
     /// <summary>Code system for ECM Populations of Focus (ids as in the hub's code set), used in <c>ServiceRequest.reasonCode</c>.</summary>
     public const string PopulationOfFocusSystem = "urn:calaimhub:population-of-focus";
 
+    /// <summary>
+    /// Code system for DHCS eligibility criteria the referrer attests to (the hub's criterion codes), used in
+    /// <c>ServiceRequest.reasonCode</c> beside the Population of Focus: e.g. <c>transitioning-from-incarceration</c>, which
+    /// makes Justice-Involved ECM presumptive. DHCS publishes no FHIR codes for its criteria, and SDOHCC leaves
+    /// <c>reasonCode</c> open to any code system, so the reason for the referral carries both the population and the facts.
+    /// </summary>
+    public const string EligibilityCriterionSystem = "urn:calaimhub:eligibility-criterion";
+
     public const string NpiSystem = "http://hl7.org/fhir/sid/us-npi";
     public const string TaskCodeSystem = "http://hl7.org/fhir/CodeSystem/task-code";
 
@@ -108,6 +116,7 @@ public static partial class FhirReferralAdapter
         ReferralService? service = null;
         MemberReference? member = null;
         ReferringEntity? referrer = null;
+        IReadOnlyList<string>? facts = null;
         string? receiving = null;
         if (request is not null)
         {
@@ -115,6 +124,7 @@ public static partial class FhirReferralAdapter
             service = Service(request, errors);
             member = Member(request.Subject, "ServiceRequest.subject", patients, errors) ?? (task is null ? null : Member(task.For, "Task.for", patients, new List<ReferralFieldError>()));
             referrer = Referrer(request.Requester, "ServiceRequest.requester", errors);
+            facts = SupportingFacts(request, errors);
             receiving = Npi(request.Performer.FirstOrDefault(), "ServiceRequest.performer[0]", errors);
         }
 
@@ -149,7 +159,8 @@ public static partial class FhirReferralAdapter
         var occurredAt = Instant(task?.LastModifiedElement) ?? Instant(task?.AuthoredOnElement) ?? Instant(request?.AuthoredOnElement) ?? receivedAt;
         return new(new ReferralEvent(
             eventId, platform, ReferralEvent.HubReferralId(platform, referralId!), referralId!, kind, status,
-            mapping?.TaskStatus ?? ReferralStatusMap.ToTaskStatus(status, reason), reason, service, member, referrer, receiving, urgency, occurredAt, receivedAt), []);
+            mapping?.TaskStatus ?? ReferralStatusMap.ToTaskStatus(status, reason), reason, service, member, referrer, receiving, urgency, occurredAt, receivedAt,
+            kind == ReferralEventKind.Created ? facts : null), []);
     }
 
     /// <summary>The SDOHCC Task For Referral Management rules; returns the status row, and the referral id from <c>Task.focus</c>.</summary>
@@ -240,6 +251,31 @@ public static partial class FhirReferralAdapter
         }
 
         return new ReferralService(code, populations);
+    }
+
+    /// <summary>The eligibility facts in <c>ServiceRequest.reasonCode</c> (system <see cref="EligibilityCriterionSystem"/>); a bad one is named, not echoed.</summary>
+    private static IReadOnlyList<string>? SupportingFacts(ServiceRequest request, List<ReferralFieldError> errors)
+    {
+        var facts = new List<string>();
+        for (var i = 0; i < request.ReasonCode.Count; i++)
+        {
+            for (var j = 0; j < request.ReasonCode[i].Coding.Count; j++)
+            {
+                if (request.ReasonCode[i].Coding[j] is { System: EligibilityCriterionSystem } coding)
+                {
+                    if (coding.Code is { } code && ReferralEligibility.IsCriterion(code))
+                    {
+                        facts.Add(code);
+                    }
+                    else
+                    {
+                        errors.Add(new($"ServiceRequest.reasonCode[{i}].coding[{j}].code", ReferralEligibility.NotACriterion));
+                    }
+                }
+            }
+        }
+
+        return facts.Count == 0 ? null : [.. facts.Distinct(StringComparer.Ordinal)];
     }
 
     private static MemberReference? Member(ResourceReference? subject, string field, IReadOnlyDictionary<string, Patient> patients, List<ReferralFieldError> errors)

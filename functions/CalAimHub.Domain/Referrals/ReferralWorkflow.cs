@@ -159,6 +159,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
             ReferringEntity = start.ReferringEntity,
             Urgency = start.Urgency,
             ReferredAt = start.ReferredAt,
+            SupportingFacts = start.SupportingFacts,
             Candidates = candidates,
             History = [new StatusEntry(ReferralStatus.Pending, policy.Calendar.DateOf(start.ReferredAt), "referral", null, at)],
         };
@@ -281,7 +282,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
             : RequestedService.CommunitySupports(state.Service.Code);
         return new AuthorizationRequest(
             authorizationId, state.MemberCin ?? "", service, state.ReferringEntity?.Npi ?? "", state.ReferringEntity?.Name ?? state.Platform!,
-            state.Urgency == ReferralUrgency.Routine ? Urgency.Routine : Urgency.Expedited, [], null, state.ReferredAt ?? default,
+            state.Urgency == ReferralUrgency.Routine ? Urgency.Routine : Urgency.Expedited, state.SupportingFacts ?? [], null, state.ReferredAt ?? default,
             ParentInstanceId: state.ReferralId);
     }
 

@@ -166,7 +166,7 @@ public sealed partial class ReferralEventsFunction(
 
             // The member's county (when the platform sent it) narrows routing to providers serving it.
             var start = new ReferralStart(e.ReferralId, e.Platform, e.Service, e.Member?.Cin, e.ReferringEntity, e.ReceivingProviderNpi, e.Urgency, e.Member?.County,
-                e.OccurredAt, await directory.RoutingInputAsync(e.Service.Code, e.ReceivingProviderNpi, cancellationToken));
+                e.OccurredAt, await directory.RoutingInputAsync(e.Service.Code, e.ReceivingProviderNpi, cancellationToken), e.SupportingFacts);
             var started = await runtime.StartAsync(ReferralWorkflow.TypeName, e.ReferralId, WorkflowJson.ToElement(start), cancellationToken);
             LogStarted(logger, e.ReferralId, started.Created);
             if (e.Status == ReferralStatus.Pending)
