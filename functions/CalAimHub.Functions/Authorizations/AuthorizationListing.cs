@@ -112,7 +112,8 @@ public sealed class AuthorizationListingIndex(StorageAccount storage)
         var rowKey = RowKey(item.NextDeadline, item.AuthorizationId);
         for (var attempt = 1; ; attempt++)
         {
-            var pointer = (await Table.GetEntityIfExistsAsync<TableEntity>(Partition, "id|" + item.AuthorizationId, cancellationToken: cancellationToken)).Value;
+            var found = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, "id|" + item.AuthorizationId, cancellationToken: cancellationToken);
+            var pointer = found.HasValue ? found.Value : null;
             if (pointer?.GetDateTimeOffset("AsOf") is { } stored && stored > item.AsOf)
             {
                 return;

@@ -14,7 +14,8 @@ namespace CalAimHub.Functions.Referrals;
 /// anything else); unknown platform 404; unusable secrets 503; oversized body 413; bad or stale signature 401; bad
 /// <c>webhook-id</c> 400; wrong content type 415; malformed or invalid payload 400 naming the field; a status the
 /// referral cannot take now 409. Accepted: 202 with the referral id once the event is recorded and queued; a
-/// redelivery (same <c>webhook-id</c>) gets the same 202 and changes nothing.
+/// redelivery (same <c>webhook-id</c>, same body) gets the same 202 and changes nothing; the same <c>webhook-id</c> with
+/// another body (the id is unique per platform, whatever referral it names) is 409 and changes nothing.
 /// </summary>
 public static partial class WebhookIntake
 {
