@@ -85,6 +85,22 @@ public class AuthorizationListEndToEndTests(AuthorizationHubFixture hub)
         Assert.NotEqual(Ids(first).Single(), Ids(second).Single());
     }
 
+    [Fact]
+    public async Task An_authorization_request_with_120_bad_facts_lists_the_first_100_errors_and_counts_the_rest()
+    {
+        var facts = Enumerable.Range(0, 120).Select(i => $"fact-{(char)('a' + (i / 26))}{(char)('a' + (i % 26))}").ToArray();
+
+        using var response = await hub.PostAsync("/api/authorizations", Request("90000121A", new { program = "ecm", populationsOfFocus = new[] { "experiencing-homelessness-adults" } }, facts));
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid authorization request", problem.GetProperty("title").GetString());
+        Assert.EndsWith(" (and 119 more; errors lists the first 100, moreErrors counts the rest)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("'supportingFacts[0]' 'fact-aa' is not a DHCS eligibility criterion code", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(100, problem.GetProperty("errors").EnumerateObject().Count());
+        Assert.Equal(20, problem.GetProperty("moreErrors").GetInt32());
+    }
+
     [Theory]
     [InlineData("?status=approved", "'status' 'approved' is not an authorization status; use one of 'in-review', 'pending-information', 'authorized', 'denied', 'expired'")]
     [InlineData("?service=dog-walking", "'service' 'dog-walking' is not a service; use 'ecm' or a Community Supports service (housing-transition-navigation, housing-deposits, housing-tenancy-sustaining, short-term-post-hospitalization-housing, recuperative-care, respite-services, day-habilitation-programs, nursing-facility-transition-to-alf, community-transition-services, personal-care-and-homemaker, environmental-accessibility-adaptations, medically-tailored-meals, sobering-centers, asthma-remediation, transitional-rent)")]

@@ -202,6 +202,26 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
     }
 
     [Fact]
+    public async Task A_fhir_birth_date_that_is_no_date_is_400_without_echoing_the_member_data()
+    {
+        var json = ReferralSamples.FhirBundle("sr-3004").Replace("\"birthDate\": \"1961-04-02\"", $"\"birthDate\": \"1961-04-02 Rosa Delgado {ReferralSamples.Cin}\"", StringComparison.Ordinal);
+
+        using var response = await fixture.PostAsync(Fhir, json, "fhir_3004", "application/fhir+json");
+        var text = await response.Content.ReadAsStringAsync();
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+
+        Assert.Equal("Invalid referral event", problem.GetProperty("title").GetString());
+        Assert.Equal("'Bundle.entry[0].resource.birthDate' string is not a correct literal for a date.", problem.GetProperty("detail").GetString());
+        foreach (var phi in new[] { "1961", "Rosa", "Delgado", ReferralSamples.Cin })
+        {
+            Assert.DoesNotContain(phi, text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        await AssertNothingStoredAsync("ehreast:sr-3004");
+        AssertNoMemberDataLogged();
+    }
+
+    [Fact]
     public async Task A_secret_being_rotated_out_still_verifies()
     {
         using var response = await fixture.PostAsync(Generic, ReferralSamples.GenericCreated("R-2005"), "msg_2005", secret: WebhookHub.RotatedSecret);
