@@ -80,6 +80,9 @@ public class AuthorizationListEndToEndTests(AuthorizationHubFixture hub)
         var first = await Eventually.ValueAsync(() => ListAsync("?top=1"), l => l.GetProperty("continuation").ValueKind == JsonValueKind.String, Patience, "a first page with a continuation");
         var second = await ListAsync("?top=1&continuation=" + Uri.EscapeDataString(first.GetProperty("continuation").GetString()!));
 
+        var none = await ListAsync("?status=expired&service=transitional-rent");
+        Assert.Empty(none.GetProperty("items").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, none.GetProperty("continuation").ValueKind);
         Assert.Single(first.GetProperty("items").EnumerateArray());
         Assert.Single(second.GetProperty("items").EnumerateArray());
         Assert.NotEqual(Ids(first).Single(), Ids(second).Single());

@@ -260,4 +260,6 @@ public static class AuthorizationListApi
 }
 
 /// <param name="Continuation">Pass as <c>continuation</c> (with the same filters) for the next page; null on the last page.</param>
-public sealed record AuthorizationList(IReadOnlyList<AuthorizationListItem> Items, string? Continuation);
+public sealed record AuthorizationList(
+    IReadOnlyList<AuthorizationListItem> Items,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);

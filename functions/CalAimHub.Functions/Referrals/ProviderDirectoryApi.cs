@@ -177,7 +177,9 @@ public static class ProviderDirectoryApi
 }
 
 /// <param name="Continuation">Pass as <c>continuation</c> for the next page; null on the last page.</param>
-public sealed record ProviderList(IReadOnlyList<ProviderDirectoryEntry> Items, string? Continuation);
+public sealed record ProviderList(
+    IReadOnlyList<ProviderDirectoryEntry> Items,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
 
 /// <param name="Imported">New directory entries.</param>
 /// <param name="Updated">Entries that existed and changed.</param>
