@@ -15,7 +15,7 @@ namespace CalAimHub.Referrals;
 /// Structure and value sets are checked by the Firely deserializer; the profile's own rules (intent, code, focus,
 /// required elements, statusReason) are checked here. Every error names the FHIR element.
 /// </summary>
-public static class FhirReferralAdapter
+public static partial class FhirReferralAdapter
 {
     /// <summary>Identifier system for the member's Medi-Cal CIN (ours: DHCS publishes no FHIR system for it).</summary>
     public const string CinSystem = "urn:calaimhub:medi-cal-cin";
@@ -25,6 +25,14 @@ public static class FhirReferralAdapter
 
     /// <summary>Code system for ECM Populations of Focus (ids as in the hub's code set), used in <c>ServiceRequest.reasonCode</c>.</summary>
     public const string PopulationOfFocusSystem = "urn:calaimhub:population-of-focus";
+
+    /// <summary>
+    /// Code system for DHCS eligibility criteria the referrer attests to (the hub's criterion codes), used in
+    /// <c>ServiceRequest.reasonCode</c> beside the Population of Focus: e.g. <c>transitioning-from-incarceration</c>, which
+    /// makes Justice-Involved ECM presumptive. DHCS publishes no FHIR codes for its criteria, and SDOHCC leaves
+    /// <c>reasonCode</c> open to any code system, so the reason for the referral carries both the population and the facts.
+    /// </summary>
+    public const string EligibilityCriterionSystem = "urn:calaimhub:eligibility-criterion";
 
     public const string NpiSystem = "http://hl7.org/fhir/sid/us-npi";
     public const string TaskCodeSystem = "http://hl7.org/fhir/CodeSystem/task-code";
@@ -108,6 +116,7 @@ public static class FhirReferralAdapter
         ReferralService? service = null;
         MemberReference? member = null;
         ReferringEntity? referrer = null;
+        IReadOnlyList<string>? facts = null;
         string? receiving = null;
         if (request is not null)
         {
@@ -115,6 +124,7 @@ public static class FhirReferralAdapter
             service = Service(request, errors);
             member = Member(request.Subject, "ServiceRequest.subject", patients, errors) ?? (task is null ? null : Member(task.For, "Task.for", patients, new List<ReferralFieldError>()));
             referrer = Referrer(request.Requester, "ServiceRequest.requester", errors);
+            facts = SupportingFacts(request, errors);
             receiving = Npi(request.Performer.FirstOrDefault(), "ServiceRequest.performer[0]", errors);
         }
 
@@ -149,7 +159,8 @@ public static class FhirReferralAdapter
         var occurredAt = Instant(task?.LastModifiedElement) ?? Instant(task?.AuthoredOnElement) ?? Instant(request?.AuthoredOnElement) ?? receivedAt;
         return new(new ReferralEvent(
             eventId, platform, ReferralEvent.HubReferralId(platform, referralId!), referralId!, kind, status,
-            mapping?.TaskStatus ?? ReferralStatusMap.ToTaskStatus(status, reason), reason, service, member, referrer, receiving, urgency, occurredAt, receivedAt), []);
+            mapping?.TaskStatus ?? ReferralStatusMap.ToTaskStatus(status, reason), reason, service, member, referrer, receiving, urgency, occurredAt, receivedAt,
+            kind == ReferralEventKind.Created ? facts : null), []);
     }
 
     /// <summary>The SDOHCC Task For Referral Management rules; returns the status row, and the referral id from <c>Task.focus</c>.</summary>
@@ -240,6 +251,31 @@ public static class FhirReferralAdapter
         }
 
         return new ReferralService(code, populations);
+    }
+
+    /// <summary>The eligibility facts in <c>ServiceRequest.reasonCode</c> (system <see cref="EligibilityCriterionSystem"/>); a bad one is named, not echoed.</summary>
+    private static IReadOnlyList<string>? SupportingFacts(ServiceRequest request, List<ReferralFieldError> errors)
+    {
+        var facts = new List<string>();
+        for (var i = 0; i < request.ReasonCode.Count; i++)
+        {
+            for (var j = 0; j < request.ReasonCode[i].Coding.Count; j++)
+            {
+                if (request.ReasonCode[i].Coding[j] is { System: EligibilityCriterionSystem } coding)
+                {
+                    if (coding.Code is { } code && ReferralEligibility.IsCriterion(code))
+                    {
+                        facts.Add(code);
+                    }
+                    else
+                    {
+                        errors.Add(new($"ServiceRequest.reasonCode[{i}].coding[{j}].code", ReferralEligibility.NotACriterion));
+                    }
+                }
+            }
+        }
+
+        return facts.Count == 0 ? null : [.. facts.Distinct(StringComparer.Ordinal)];
     }
 
     private static MemberReference? Member(ResourceReference? subject, string field, IReadOnlyDictionary<string, Patient> patients, List<ReferralFieldError> errors)
@@ -418,14 +454,61 @@ public static class FhirReferralAdapter
         }
     }
 
-    /// <summary>A Firely issue as a field error: its instance path (e.g. <c>Task.status</c>) and its message without the location suffix.</summary>
+    /// <summary>
+    /// A Firely issue as a field error: its instance path (e.g. <c>Task.status</c>) and its message without the location
+    /// suffix and without the value it quotes (<see cref="WithoutValues"/>).
+    /// </summary>
     private static ReferralFieldError Describe(CodedException issue)
     {
         var path = (issue as ExtendedCodedException)?.InstancePath;
         var message = issue.Message;
         var at = message.IndexOf(" At ", StringComparison.Ordinal);
-        return new(path is null or "$this" ? "$" : path, at > 0 ? message[..at] : message);
+        return new(path is null or "$this" ? "$" : path, WithoutValues(at > 0 ? message[..at] : message));
     }
+
+    /// <summary>
+    /// The parser's message with every value from the payload taken out. Firely quotes the offending value ("Literal
+    /// '1961-13-02' cannot be parsed as a date", "Value 'x' is not a correct code…", "… with value 'x'"), and in a
+    /// referral that value may be a birth date, a name or an identifier: member data that must not come back in an
+    /// answer (which platforms log) nor reach ours. Names the FHIR specification defines (element, type, value set,
+    /// enumeration) stay, since they are what the sender needs to fix; any other quoted text is masked.
+    /// </summary>
+    public static string WithoutValues(string message)
+    {
+        var text = LeadingValue().Replace(message, "");
+        text = TrailingValue().Replace(text, "");
+        text = TypedValue().Replace(text, "${kind}");
+        text = Quoted().Replace(text, m =>
+        {
+            var before = text[..m.Index].TrimEnd();
+            var word = before[(before.LastIndexOf(' ') + 1)..];
+            return KeptAfter.Contains(word) ? m.Value : "'…'";
+        });
+
+        // Last resort for a message shape not foreseen above: no run of digits (a CIN, a birth date, a phone) survives.
+        return Digits().Replace(text, "…");
+    }
+
+    private static readonly HashSet<string> KeptAfter = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "valueset", "element", "elements", "property", "member", "type", "enumeration", "resourceType", "resource", "choice",
+    };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:String value|Value|Literal|Cannot convert(?: string value)?) '[^']*' ")]
+    private static partial System.Text.RegularExpressions.Regex LeadingValue();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@",? with value '[^']*'")]
+    private static partial System.Text.RegularExpressions.Regex TrailingValue();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"'[^']*'")]
+    private static partial System.Text.RegularExpressions.Regex Quoted();
+
+    /// <summary>"integer 19610402 is not the right type…", "string '1961-13-02' is not a correct literal…": the kind stays.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?<kind>integer|number|decimal|boolean|string) (?:'[^']*'|\S+)(?= is not)")]
+    private static partial System.Text.RegularExpressions.Regex TypedValue();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\d{3,}")]
+    private static partial System.Text.RegularExpressions.Regex Digits();
 
     private static DateTimeOffset? Instant(FhirDateTime? value) =>
         value is not null && value.TryToDateTimeOffset(out var instant) ? instant : null;

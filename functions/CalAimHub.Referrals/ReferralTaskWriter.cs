@@ -19,7 +19,8 @@ public static class ReferralTaskWriter
 
     private static readonly FhirJsonSerializer Serializer = new();
 
-    public static FhirTask ToTask(ReferralSnapshot referral)
+    /// <param name="ownerName">The receiving provider's directory name, shown as <c>owner.display</c> beside its NPI.</param>
+    public static FhirTask ToTask(ReferralSnapshot referral, string? ownerName = null)
     {
         var status = EnumUtility.ParseLiteral<FhirTask.TaskStatus>(referral.TaskStatus)
             ?? EnumUtility.ParseLiteral<FhirTask.TaskStatus>(ReferralStatusMap.ToTaskStatus(referral.Status, referral.Reason));
@@ -54,7 +55,7 @@ public static class ReferralTaskWriter
 
         if (referral.ReceivingProviderNpi is { } receiving)
         {
-            task.Owner = new ResourceReference { Identifier = new Identifier(FhirReferralAdapter.NpiSystem, receiving) };
+            task.Owner = new ResourceReference { Identifier = new Identifier(FhirReferralAdapter.NpiSystem, receiving), Display = ownerName };
         }
 
         if (referral.Reason is { } reason)
@@ -73,7 +74,7 @@ public static class ReferralTaskWriter
     /// patient through <c>focus</c> (its own ServiceRequest) and the hub's referral id in <c>identifier</c>; a client that
     /// needs <c>for</c> reads <c>GET /api/referrals/{id}/fhir</c>.
     /// </summary>
-    public static FhirTask ToNoticeTask(ReferralSnapshot referral) => ToTask(referral with { Member = null });
+    public static FhirTask ToNoticeTask(ReferralSnapshot referral, string? ownerName = null) => ToTask(referral with { Member = null }, ownerName);
 
-    public static string ToNoticeJson(ReferralSnapshot referral) => Serializer.SerializeToString(ToNoticeTask(referral));
+    public static string ToNoticeJson(ReferralSnapshot referral, string? ownerName = null) => Serializer.SerializeToString(ToNoticeTask(referral, ownerName));
 }

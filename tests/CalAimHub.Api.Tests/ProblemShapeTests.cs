@@ -66,7 +66,7 @@ public sealed class ProblemShapeTests : IClassFixture<ApiHub>
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(ProblemResponses.MaxListedErrors, listed);
         Assert.Equal(50, problem["moreErrors"]!.GetValue<int>());
-        Assert.Equal("'supportingFacts[0]' must be a non-blank code string (and 149 more; see errors)", problem["detail"]!.GetValue<string>());
+        Assert.Equal("'supportingFacts[0]' must be a non-blank code string (and 149 more; errors lists the first 100, moreErrors counts the rest)", problem["detail"]!.GetValue<string>());
     }
 
     private Task<HttpResponseMessage> PostAsync(string path, JsonNode body) =>

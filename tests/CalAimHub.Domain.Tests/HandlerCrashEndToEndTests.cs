@@ -64,7 +64,8 @@ public sealed class HandlerCrashEndToEndTests
                 var store = Store(first);
                 id = Assert.Single(await StateRowsAsync(first));
                 var outbox = Assert.Single(await store.OutboxRowsAsync(id, CancellationToken.None));
-                Assert.Equal(Expected(id), outbox.Work.OfType<DeliverNotice>().Select(n => n.DeliveryId).ToHashSet());
+                // The partner notices, and the authorization listing row (ListedAuthorizationWorkflow), which rides the same outbox.
+                Assert.Equal(Expected(id).Append(InstanceTransition.DeliveryId(id, "listed:" + WorkflowRuntime.StartEventId)).ToHashSet(), outbox.Work.OfType<DeliverNotice>().Select(n => n.DeliveryId).ToHashSet());
                 Assert.Equal([WorkflowEvent.Started], (await store.HistoryAsync(id, CancellationToken.None)).Select(h => h.Name));
                 Assert.Equal(0, receiver.RawDeliveries);
             }
@@ -103,6 +104,8 @@ public sealed class HandlerCrashEndToEndTests
             Assert.Equal("authorized", view.GetProperty("status").GetString());
             Assert.Equal([WorkflowEvent.Started], view.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("name").GetString()));
             Assert.Equal(expected.Count, receiver.Received.Count);
+            var listed = JsonDocument.Parse(await api2.GetStringAsync("/api/authorizations?status=authorized")).RootElement;
+            Assert.Equal([id], listed.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("authorizationId").GetString()));
             Assert.DoesNotContain(second.HandlerOutput, l => l.Contains(Cin, StringComparison.Ordinal));
         }
         finally

@@ -128,8 +128,48 @@ public sealed class FhirReferralAdapterTests
         var error = Read(json).Errors[0];
 
         Assert.Equal("Task.status", error.Field);
-        Assert.Equal("Value 'approved' is not a correct code for valueset 'TaskStatus'.", error.Message);
+        Assert.Equal("is not a correct code for valueset 'TaskStatus'.", error.Message);
     }
+
+    public static TheoryData<string, string, string> MemberDataInBadInput() => new()
+    {
+        // the sample bundle's text, what replaces it (member data in the wrong shape), the exact errors: never the value
+        { "\"birthDate\": \"1961-04-02\"", "\"birthDate\": \"1961-04-02 Rosa Delgado 91234567A\"", "Bundle.entry[0].resource.birthDate: string is not a correct literal for a date." },
+        { "\"birthDate\": \"1961-04-02\"", "\"birthDate\": \"1961-04-02\", \"gender\": \"Rosa Delgado\"", "Bundle.entry[0].resource.gender: is not a correct code for valueset 'AdministrativeGender'." },
+        { "\"given\": [ \"Rosa\" ]", "\"given\": [ 19610402 ]", "Bundle.entry[0].resource.name[0].given[0]: integer is not the right type of literal for a string." },
+        { "\"family\": \"Delgado\"", "\"family\": [ \"Delgado\" ]", "Bundle.entry[0].resource.name[0].family[1]: Expected property to be a single string, but found a collection of string." },
+        { "\"identifier\": [ { \"system\": \"urn:calaimhub:medi-cal-cin\", \"value\": \"91234567A\" } ]", "\"identifier\": [ { \"system\": \"urn:calaimhub:medi-cal-cin\", \"value\": 912345670 } ]", "Bundle.entry[0].resource.identifier[0].value: integer is not the right type of literal for a string." },
+    };
+
+    [Theory]
+    [MemberData(nameof(MemberDataInBadInput))]
+    public void Parser_errors_never_echo_member_data(string find, string bad, string expected)
+    {
+        var json = ReferralSamples.FhirBundle().Replace(find, bad, StringComparison.Ordinal);
+        Assert.NotEqual(ReferralSamples.FhirBundle(), json);
+
+        var errors = Read(json).Errors;
+
+        Assert.Equal(expected, string.Join(" | ", errors.Select(e => $"{e.Field}: {e.Message}")));
+        foreach (var e in errors)
+        {
+            foreach (var phi in new[] { "1961", "19610402", "912345670", "Rosa", "Delgado", ReferralSamples.Cin })
+            {
+                Assert.DoesNotContain(phi, e.Message, StringComparison.OrdinalIgnoreCase);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Literal '1961-13-02' cannot be parsed as a date.", "cannot be parsed as a date.")]
+    [InlineData("Value 'Rosa' is not a correct code for valueset 'AdministrativeGender'.", "is not a correct code for valueset 'AdministrativeGender'.")]
+    [InlineData("Expected a string, but found a number with value '19610402'.", "Expected a string, but found a number.")]
+    [InlineData("integer 19610402 is not the right type of literal for a string.", "integer is not the right type of literal for a string.")]
+    [InlineData("Token 91234567 was unexpected at this point.", "Token … was unexpected at this point.")]
+    [InlineData("Found unknown element 'colour'.", "Found unknown element 'colour'.")]
+    [InlineData("Something about 'Delgado' we did not foresee.", "Something about '…' we did not foresee.")]
+    public void Firely_messages_lose_the_values_they_quote_and_keep_specification_names(string firely, string shown) =>
+        Assert.Equal(shown, FhirReferralAdapter.WithoutValues(firely));
 
     [Fact]
     public void An_unknown_element_is_named()

@@ -64,6 +64,69 @@ public sealed class ProviderDirectoryEndToEndTests(WebhookHub fixture) : IClassF
         Assert.False((await fixture.Hub.Storage.Tables.GetTableClient("Providers").GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>("provider", "1234567890")).HasValue);
     }
 
+    [Fact]
+    public async Task A_provider_with_120_bad_services_lists_the_first_100_errors_and_counts_the_rest()
+    {
+        var services = string.Join(",", Enumerable.Range(0, 120).Select(i => $"\"walking-{(char)('a' + (i / 26))}{(char)('a' + (i % 26))}\""));
+
+        using var response = await PutAsync("1234567893", $$$"""{"name":"X","services":[{{{services}}}],"counties":["Yolo"],"capacity":{"serving":0,"ableToServe":5}}""");
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid provider", problem.GetProperty("title").GetString());
+        Assert.StartsWith("'services[0]' 'walking-aa' is not a service; use 'ecm' or a Community Supports service (", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith(") (and 119 more; errors lists the first 100, moreErrors counts the rest)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(100, problem.GetProperty("errors").EnumerateObject().Count());
+        Assert.Equal("services[99]", problem.GetProperty("errors").EnumerateObject().Last().Name);
+        Assert.Equal(20, problem.GetProperty("moreErrors").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_directory_is_listed_in_pages_of_top_in_npi_order()
+    {
+        string[] npis = ["1003000126", "1144221847", "1245319599"];
+        foreach (var npi in npis)
+        {
+            using var put = await PutAsync(npi, """{"name":"Listed CBO","services":["respite-services"],"counties":["Yolo"],"capacity":{"serving":1,"ableToServe":5}}""");
+            Assert.True(put.IsSuccessStatusCode);
+        }
+
+        var listed = new List<string>();
+        string? continuation = null;
+        var pages = 0;
+        do
+        {
+            using var response = await fixture.Client.GetAsync(new Uri("/api/providers?top=2" + (continuation is null ? "" : "&continuation=" + Uri.EscapeDataString(continuation)), UriKind.Relative));
+            var page = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.InRange(page.GetProperty("items").GetArrayLength(), 0, 2);
+            listed.AddRange(page.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("npi").GetString()!));
+            continuation = page.GetProperty("continuation").ValueKind == JsonValueKind.String ? page.GetProperty("continuation").GetString() : null;
+            pages++;
+        }
+        while (continuation is not null && pages < 50);
+
+        Assert.Null(continuation);
+        Assert.True(pages >= 2, $"{listed.Count} providers in {pages} page(s)");
+        Assert.Subset(listed.ToHashSet(), npis.ToHashSet());
+        Assert.Equal(listed.Order(StringComparer.Ordinal), listed);
+        Assert.Equal(listed.Count, listed.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("?top=0", "'top' '0' is not a page size; use a whole number from 1 to 200 (default 50)")]
+    [InlineData("?top=201", "'top' '201' is not a page size; use a whole number from 1 to 200 (default 50)")]
+    [InlineData("?top=ten", "'top' 'ten' is not a page size; use a whole number from 1 to 200 (default 50)")]
+    public async Task A_bad_page_size_is_400_naming_it(string query, string detail)
+    {
+        using var response = await fixture.Client.GetAsync(new Uri("/api/providers" + query, UriKind.Relative));
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid provider query", problem.GetProperty("title").GetString());
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+    }
+
     private Task<HttpResponseMessage> PutAsync(string npi, string body) =>
         fixture.Client.PutAsync(new Uri($"/api/providers/{npi}", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"));
 }

@@ -81,6 +81,27 @@ public sealed class ReferralDispatchSweeperTests(DispatchHub fixture)
         Assert.Equal(["msg_5021"], await fixture.QueuedEventIdsAsync("ciela:R-5021"));
     }
 
+    [Fact]
+    public async Task A_created_event_whose_webhook_id_another_body_owns_is_removed_not_queued()
+    {
+        await AcceptAsync("R-5031", "msg_5031");
+        await fixture.RewindToRecordedOnlyAsync("ciela:R-5031", "msg_5031");
+        // As if the request stopped after its blind commit, having lost the id's claim to another body.
+        await fixture.Hub.Storage.Tables.GetTableClient("WebhookEvents").UpdateEntityAsync(
+            new Azure.Data.Tables.TableEntity(DispatchHub.Platform, "msg_5031") { ["BodyHash"] = "another-body" }, Azure.ETag.All, Azure.Data.Tables.TableUpdateMode.Merge);
+
+        await Task.Delay(DispatchHub.Grace + TimeSpan.FromSeconds(1));
+        var swept = await fixture.SweepAsync();
+
+        Assert.Equal("Re-queued 0 of 1 undispatched referral event(s) older than 2 s.", swept);
+        Assert.Empty(await fixture.QueuedEventIdsAsync("ciela:R-5031"));
+        Assert.Null(await fixture.DispatchedAsync("ciela:R-5031", "msg_5031"));
+        using var view = await fixture.Api.GetAsync(new Uri("/api/referrals/ciela:R-5031", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, view.StatusCode);
+        Assert.Contains("Referral ciela:R-5031: event msg_5031 was recorded under a webhook-id another body owns; removed, not queued", fixture.HandlerLog, StringComparison.Ordinal);
+        Assert.Equal(None, await fixture.SweepAsync());
+    }
+
     private async Task AcceptAsync(string referralId, string webhookId)
     {
         using var response = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated(referralId), webhookId: webhookId);

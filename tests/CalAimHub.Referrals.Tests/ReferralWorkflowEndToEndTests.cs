@@ -70,6 +70,25 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_provider_the_platform_chose_is_offered_and_announced_under_its_directory_name_even_when_full()
+    {
+        const string id = "R-E2E-NAME";
+        await hub.PutProviderAsync("1679576722", "Day Hab Full House", "day-habilitation-programs", available: 0);
+        var body = ReferralHub.Created(id, "day-habilitation-programs").Replace("\"urgency\"", "\"receivingProviderNpi\": \"1679576722\", \"urgency\"", StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(body)).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        var routed = await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", "1679576722"))).StatusCode);
+        var notices = await hub.WaitForNoticesAsync(referralId, n => n.Any(x => x.Type == ReferralWorkflow.Assigned), Wait);
+
+        var offer = routed.GetProperty("offers")[0];
+        Assert.Equal(("1679576722", "Day Hab Full House"), (offer.GetProperty("npi").GetString(), offer.GetProperty("name").GetString()));
+        var assigned = notices.First(n => n.Type == ReferralWorkflow.Assigned).Data;
+        Assert.Equal(("1679576722", "Day Hab Full House"), (assigned.GetProperty("providerNpi").GetString(), assigned.GetProperty("providerName").GetString()));
+    }
+
+    [Fact]
     public async Task Decline_reroutes_to_the_next_provider_and_the_next_provider_can_accept()
     {
         const string id = "R-E2E-2";

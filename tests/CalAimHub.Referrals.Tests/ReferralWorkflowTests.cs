@@ -478,6 +478,48 @@ public sealed class ReferralWorkflowTests
 
         Assert.Equal(["1669482372", FirstNpi, SecondNpi, ThirdNpi], s.State.Candidates.Select(c => c.Npi));
         Assert.Equal("1669482372", s.State.Attempts[0].Npi);
+        Assert.Null(s.State.Attempts[0].Name); // not listed: no name, and never the NPI in its place
+    }
+
+    [Fact]
+    public void A_provider_the_platform_chose_that_the_directory_lists_without_capacity_is_offered_under_its_directory_name()
+    {
+        var s = new ReferralScenario(Monday);
+
+        s.Start(s.Referral(directory: [.. ThreeProviders, Provider("1669482372", "Full House ECM", available: 0)], preferredNpi: "1669482372"));
+        var actions = s.Report(ReferralStatus.Accepted, npi: "1669482372");
+
+        Assert.Equal(("1669482372", "Full House ECM"), (s.State.Attempts[0].Npi, s.State.Attempts[0].Name));
+        var data = Notices(actions)[0].Data!.Value;
+        Assert.Equal(("1669482372", "Full House ECM"), (data.GetProperty("providerNpi").GetString(), data.GetProperty("providerName").GetString()));
+    }
+
+    [Fact]
+    public void A_provider_found_by_staff_after_escalation_is_named_from_the_directory_in_the_assigned_notice()
+    {
+        var s = new ReferralScenario(Monday);
+        s.Start(s.Referral(directory: []));
+
+        var named = s.When(ReferralWorkflowEvents.StatusReported, new StatusReport(ReferralStatus.Accepted, null, ThirdNpi, new DateOnly(2026, 5, 4), "webhook", "Third CBO"));
+
+        Assert.Equal("Third CBO", s.State.CurrentAttempt!.Name);
+        Assert.All(Notices(named), n => Assert.Equal(("1003000126", "Third CBO"), (n.Data!.Value.GetProperty("providerNpi").GetString(), n.Data!.Value.GetProperty("providerName").GetString())));
+    }
+
+    [Fact]
+    public void A_provider_the_directory_does_not_list_is_never_named_by_its_npi()
+    {
+        var s = new ReferralScenario(Monday);
+        s.Start(s.Referral(directory: []));
+
+        var actions = s.Report(ReferralStatus.Accepted, npi: ThirdNpi);
+
+        Assert.Null(s.State.CurrentAttempt!.Name);
+        Assert.All(Notices(actions), n =>
+        {
+            Assert.Equal(ThirdNpi, n.Data!.Value.GetProperty("providerNpi").GetString());
+            Assert.False(n.Data!.Value.TryGetProperty("providerName", out _));
+        });
     }
 
     [Fact]

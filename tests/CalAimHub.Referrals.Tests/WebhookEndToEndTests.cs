@@ -72,6 +72,61 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
         Assert.Equal("ServiceRequest/R-2002", task.GetProperty("focus").GetProperty("reference").GetString());
     }
 
+    private const string IdReusedDetail =
+        "webhook-id '{0}' was already used by platform 'ciela' for a different event; a redelivery must repeat the same body, and a new or corrected event needs a new webhook-id";
+
+    [Fact]
+    public async Task A_webhook_id_reused_for_another_referral_is_409_and_creates_nothing()
+    {
+        using var first = await fixture.PostAsync(Generic, ReferralSamples.GenericCreated("R-2201"), "msg_reused_2201");
+
+        using var reused = await fixture.PostAsync(Generic, ReferralSamples.GenericCreated("R-2202"), "msg_reused_2201");
+        var problem = await ProblemAsync(reused, HttpStatusCode.Conflict);
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal("Webhook id already used", problem.GetProperty("title").GetString());
+        Assert.Equal("https://calaimhub/problems/webhook-id-reused", problem.GetProperty("type").GetString());
+        Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, IdReusedDetail, "msg_reused_2201"), problem.GetProperty("detail").GetString());
+        Assert.False(reused.Headers.Contains("Webhook-Duplicate"));
+        await AssertNothingStoredAsync("ciela:R-2202");
+        Assert.Single(await fixture.QueuedEventsForAsync("ciela:R-2201"));
+    }
+
+    [Fact]
+    public async Task A_webhook_id_reused_for_another_event_of_the_same_referral_is_409_and_changes_nothing()
+    {
+        Assert.Equal(HttpStatusCode.Accepted, (await fixture.PostAsync(Generic, ReferralSamples.GenericCreated("R-2203"), "msg_2203_a")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await fixture.PostAsync(Generic, ReferralSamples.GenericStatus("R-2203", "Declined", "no capacity"), "msg_2203_b")).StatusCode);
+
+        using var otherBody = await fixture.PostAsync(Generic, ReferralSamples.GenericStatus("R-2203", "Declined", "member moved"), "msg_2203_b");
+        using var otherStatus = await fixture.PostAsync(Generic, ReferralSamples.GenericStatus("R-2203", "Referral Loop Closed", "Services Received"), "msg_2203_a");
+        using var sameBody = await fixture.PostAsync(Generic, ReferralSamples.GenericStatus("R-2203", "Declined", "no capacity"), "msg_2203_b");
+
+        Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, IdReusedDetail, "msg_2203_b"), (await ProblemAsync(otherBody, HttpStatusCode.Conflict)).GetProperty("detail").GetString());
+        Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, IdReusedDetail, "msg_2203_a"), (await ProblemAsync(otherStatus, HttpStatusCode.Conflict)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, sameBody.StatusCode);
+        Assert.Equal("true", sameBody.Headers.GetValues("Webhook-Duplicate").Single());
+        using var view = await fixture.Client.GetAsync(new Uri("/api/referrals/ciela:R-2203", UriKind.Relative));
+        var referral = JsonDocument.Parse(await view.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("Declined", referral.GetProperty("status").GetString());
+        Assert.Equal("no capacity", referral.GetProperty("reason").GetString());
+        Assert.Equal(2, (await fixture.QueuedEventsForAsync("ciela:R-2203")).Count);
+        Assert.Equal(3, await fixture.StoredRowsAsync("ciela:R-2203"));
+    }
+
+    [Fact]
+    public async Task After_a_refused_transition_the_corrected_event_may_reuse_its_webhook_id()
+    {
+        Assert.Equal(HttpStatusCode.Accepted, (await fixture.PostAsync(Generic, ReferralSamples.GenericCreated("R-2204"), "msg_2204_a")).StatusCode);
+        using var refused = await fixture.PostAsync(Generic, ReferralSamples.GenericStatus("R-2204", "Outreach Initiated"), "msg_2204_b");
+
+        using var corrected = await fixture.PostAsync(Generic, ReferralSamples.GenericStatus("R-2204", "Accepted"), "msg_2204_b");
+
+        Assert.Equal("Referral status not possible now", (await ProblemAsync(refused, HttpStatusCode.Conflict)).GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, corrected.StatusCode);
+        Assert.False(corrected.Headers.Contains("Webhook-Duplicate"));
+    }
+
     [Fact]
     public async Task An_illegal_transition_is_409_and_changes_nothing()
     {
@@ -125,9 +180,46 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
         using var response = await fixture.PostAsync(Fhir, json, "fhir_3002", "application/fhir+json");
         var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
 
-        Assert.Equal("'Task.status' Value 'approved' is not a correct code for valueset 'TaskStatus'.", problem.GetProperty("detail").GetString());
+        Assert.Equal("'Task.status' is not a correct code for valueset 'TaskStatus'.", problem.GetProperty("detail").GetString());
         Assert.True(problem.GetProperty("errors").TryGetProperty("Task.status", out _));
         await AssertNothingStoredAsync("ehreast:sr-3002");
+    }
+
+    [Fact]
+    public async Task A_fhir_payload_with_150_errors_lists_the_first_100_and_counts_the_rest()
+    {
+        var names = Enumerable.Range(0, 150).Select(i => $"x{(char)('a' + (i / 26))}{(char)('a' + (i % 26))}").ToList();
+        var json = ReferralSamples.FhirTask("accepted", "sr-3003")
+            .Replace("\"intent\": \"order\"", "\"intent\": \"order\", " + string.Join(", ", names.Select(n => $"\"{n}\": 1")), StringComparison.Ordinal);
+
+        using var response = await fixture.PostAsync(Fhir, json, "fhir_3003", "application/fhir+json");
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+
+        Assert.Equal("Invalid referral event", problem.GetProperty("title").GetString());
+        Assert.Equal("'Task.xaa' Found unknown element 'xaa'. (and 149 more; errors lists the first 100, moreErrors counts the rest)", problem.GetProperty("detail").GetString());
+        Assert.Equal(names.Take(100).Select(n => "Task." + n), problem.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(50, problem.GetProperty("moreErrors").GetInt32());
+        await AssertNothingStoredAsync("ehreast:sr-3003");
+    }
+
+    [Fact]
+    public async Task A_fhir_birth_date_that_is_no_date_is_400_without_echoing_the_member_data()
+    {
+        var json = ReferralSamples.FhirBundle("sr-3004").Replace("\"birthDate\": \"1961-04-02\"", $"\"birthDate\": \"1961-04-02 Rosa Delgado {ReferralSamples.Cin}\"", StringComparison.Ordinal);
+
+        using var response = await fixture.PostAsync(Fhir, json, "fhir_3004", "application/fhir+json");
+        var text = await response.Content.ReadAsStringAsync();
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+
+        Assert.Equal("Invalid referral event", problem.GetProperty("title").GetString());
+        Assert.Equal("'Bundle.entry[0].resource.birthDate' string is not a correct literal for a date.", problem.GetProperty("detail").GetString());
+        foreach (var phi in new[] { "1961", "Rosa", "Delgado", ReferralSamples.Cin })
+        {
+            Assert.DoesNotContain(phi, text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        await AssertNothingStoredAsync("ehreast:sr-3004");
+        AssertNoMemberDataLogged();
     }
 
     [Fact]

@@ -25,6 +25,7 @@ public static class GenericReferralEventReader
     private static readonly HashSet<string> Fields = new(StringComparer.Ordinal)
     {
         "type", "referralId", "occurredAt", "status", "reason", "service", "member", "referringEntity", "receivingProviderNpi", "urgency",
+        "supportingFacts",
     };
 
     private static readonly HashSet<string> MemberFields = new(StringComparer.Ordinal) { "cin", "county" };
@@ -101,6 +102,7 @@ public static class GenericReferralEventReader
             errors.Add(new("urgency", "must be 'routine', 'urgent' or 'discharge'"));
         }
 
+        var facts = SupportingFacts(body, kind, errors);
         if (errors.Count > 0)
         {
             return new(null, errors);
@@ -121,7 +123,40 @@ public static class GenericReferralEventReader
             receiving,
             urgency!.Value,
             occurredAt!.Value,
-            receivedAt), []);
+            receivedAt,
+            facts), []);
+    }
+
+    /// <summary><c>supportingFacts</c>: criterion codes, on a created referral only; a bad one is named by its index, not echoed.</summary>
+    private static IReadOnlyList<string>? SupportingFacts(JsonElement body, ReferralEventKind? kind, List<ReferralFieldError> errors)
+    {
+        if (!Present(body, "supportingFacts", out var list))
+        {
+            return null;
+        }
+
+        if (kind is not ReferralEventKind.Created)
+        {
+            errors.Add(new("supportingFacts", $"applies to '{Created}' only: the facts go to the authorization the new referral starts"));
+            return null;
+        }
+
+        if (list.ValueKind != JsonValueKind.Array || list.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String))
+        {
+            errors.Add(new("supportingFacts", "must be an array of DHCS eligibility criterion codes"));
+            return null;
+        }
+
+        var facts = list.EnumerateArray().Select(e => e.GetString()!.Trim()).ToList();
+        for (var i = 0; i < facts.Count; i++)
+        {
+            if (!ReferralEligibility.IsCriterion(facts[i]))
+            {
+                errors.Add(new($"supportingFacts[{i}]", ReferralEligibility.NotACriterion));
+            }
+        }
+
+        return facts.Count == 0 ? null : [.. facts.Distinct(StringComparer.Ordinal)];
     }
 
     private static ReferralStatus? Status(JsonElement body, ReferralEventKind? kind, List<ReferralFieldError> errors)

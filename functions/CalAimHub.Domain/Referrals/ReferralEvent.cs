@@ -16,6 +16,11 @@ namespace CalAimHub.Domain.Referrals;
 /// <param name="Service">What is referred; required when the referral is created.</param>
 /// <param name="Member">Who is referred (CIN, county when known); required when the referral is created.</param>
 /// <param name="ReceivingProviderNpi">The provider the platform sent it to, when the platform routed it itself.</param>
+/// <param name="SupportingFacts">
+/// DHCS eligibility criterion codes the referrer attests to (created only; see <see cref="ReferralEligibility"/>), passed to
+/// the authorization the referral starts: e.g. <c>transitioning-from-incarceration</c> makes Justice-Involved ECM
+/// presumptive. Facts about the member: stored, never logged nor echoed.
+/// </param>
 public sealed record ReferralEvent(
     string EventId,
     string Platform,
@@ -31,7 +36,8 @@ public sealed record ReferralEvent(
     string? ReceivingProviderNpi,
     ReferralUrgency Urgency,
     DateTimeOffset OccurredAt,
-    DateTimeOffset ReceivedAt)
+    DateTimeOffset ReceivedAt,
+    IReadOnlyList<string>? SupportingFacts = null)
 {
     public static string HubReferralId(string platform, string platformReferralId) => $"{platform}:{platformReferralId}";
 }
@@ -114,6 +120,27 @@ public sealed record ReferralService(string Code, IReadOnlyList<string> Populati
 
         return populations.Count > 0 ? ("populationsOfFocus", "applies to ECM only; leave it out for a Community Supports service") : null;
     }
+}
+
+/// <summary>
+/// The eligibility facts a referral may carry: the DHCS criterion codes of the Populations of Focus and Community
+/// Supports services (<see cref="PopulationsOfFocus.Criteria"/>, <see cref="CommunitySupports.EligibilityCriterionCode"/>),
+/// the same codes <c>POST /api/authorizations</c> takes as <c>supportingFacts</c>.
+/// </summary>
+public static class ReferralEligibility
+{
+    private static readonly HashSet<string> Known =
+    [
+        .. PopulationsOfFocus.Current.Entries.SelectMany(p => p.Criteria).Select(c => c.Code),
+        .. CommunitySupports.Current.Entries.SelectMany(s => s.Criteria).Select(c => c.Code),
+    ];
+
+    public static bool IsCriterion(string code) => Known.Contains(code);
+
+    /// <summary>Why a fact is refused, without its value (an attestation about the member is not echoed).</summary>
+    public static string NotACriterion =>
+        "is not a DHCS eligibility criterion code; use a criterion code of the referred Population of Focus or service " +
+        $"(e.g. '{PopulationsOfFocus.Criteria.TransitioningFromIncarceration.Code}'), as listed in CalAimHub.Domain.CodeSets";
 }
 
 /// <summary>A bad field in a referral payload: the field's path in the payload and what is wrong with it.</summary>

@@ -30,5 +30,5 @@ public static class ReferralRouting
     }
 }
 
-/// <summary>A receiving provider the referral may be offered to: its NPI and name (an organization, not member data).</summary>
-public sealed record RoutingCandidate(string Npi, string Name);
+/// <summary>A receiving provider the referral may be offered to: its NPI and directory name (an organization, not member data; null when unlisted).</summary>
+public sealed record RoutingCandidate(string Npi, string? Name);

@@ -148,8 +148,9 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
         var candidates = ReferralRouting.Rank(start.Directory, start.Service, start.County, start.ReceivingProviderNpi, policy.MaxCandidates);
         if (start.ReceivingProviderNpi is { } preferred && candidates.All(c => c.Npi != preferred))
         {
-            // The platform already sent it to this provider: it is offered first even when the directory does not list it.
-            var name = start.Directory.FirstOrDefault(p => p.Npi == preferred)?.Name ?? preferred;
+            // The platform already sent it to this provider: it is offered first even when the directory does not list it
+            // as a candidate (full, another county). Its name is the directory's, or none: an NPI is not a name.
+            var name = start.Directory.FirstOrDefault(p => p.Npi == preferred)?.Name;
             candidates = [new RoutingCandidate(preferred, name), .. candidates.Take(policy.MaxCandidates - 1)];
         }
 
@@ -163,6 +164,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
             ReferringEntity = start.ReferringEntity,
             Urgency = start.Urgency,
             ReferredAt = start.ReferredAt,
+            SupportingFacts = start.SupportingFacts,
             Candidates = candidates,
             History = [new StatusEntry(ReferralStatus.Pending, policy.Calendar.DateOf(start.ReferredAt), "referral", null, at)],
         };
@@ -230,7 +232,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
                 };
             case ReferralStatus.Accepted when state.Phase == ReferralPhase.Escalated && report.ProviderNpi is { } npi:
                 // Plan staff found a provider after the list ran out; it reports its acceptance itself.
-                var name = state.Candidates.FirstOrDefault(c => c.Npi == npi)?.Name ?? npi;
+                var name = state.Candidates.FirstOrDefault(c => c.Npi == npi)?.Name ?? report.ProviderName;
                 return state.WithAttempt(new RoutingAttempt(state.Attempts.Count + 1, npi, name, at, at, AttemptOutcome.Accepted, null, at)) with
                 {
                     Phase = ReferralPhase.Accepted, Status = ReferralStatus.Accepted, History = [.. state.History, entry],
@@ -285,7 +287,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
             : RequestedService.CommunitySupports(state.Service.Code);
         return new AuthorizationRequest(
             authorizationId, state.MemberCin ?? "", service, state.ReferringEntity?.Npi ?? "", state.ReferringEntity?.Name ?? state.Platform!,
-            state.Urgency == ReferralUrgency.Routine ? Urgency.Routine : Urgency.Expedited, [], null, state.ReferredAt ?? default,
+            state.Urgency == ReferralUrgency.Routine ? Urgency.Routine : Urgency.Expedited, state.SupportingFacts ?? [], null, state.ReferredAt ?? default,
             ParentInstanceId: state.ReferralId);
     }
 

@@ -29,6 +29,7 @@ public static class ReferralWorkflowEvents
 /// <param name="MemberCin">PHI: stored (the authorization child needs it), never in a notice, status or log.</param>
 /// <param name="County">The member's county when known; routing then only offers providers serving it.</param>
 /// <param name="Directory">Directory entries offering the service (the wiring reads them; the ranking is pure, <see cref="ReferralRouting"/>).</param>
+/// <param name="SupportingFacts">Eligibility criterion codes the referrer attests to, for the authorization the referral starts.</param>
 public sealed record ReferralStart(
     string ReferralId,
     string Platform,
@@ -39,12 +40,14 @@ public sealed record ReferralStart(
     ReferralUrgency Urgency,
     string? County,
     DateTimeOffset ReferredAt,
-    IReadOnlyList<ProviderDirectoryEntry> Directory);
+    IReadOnlyList<ProviderDirectoryEntry> Directory,
+    IReadOnlyList<string>? SupportingFacts = null);
 
 /// <summary>A DHCS referral status for the referral, from any channel.</summary>
 /// <param name="ProviderNpi">Who reported it, when known: an answer from a provider no longer offered the referral is ignored.</param>
 /// <param name="Source"><c>webhook</c> or <c>rtf</c>.</param>
-public sealed record StatusReport(ReferralStatus Status, string? Reason, string? ProviderNpi, DateOnly StatusDate, string Source);
+/// <param name="ProviderName">The reporting provider's directory name, when the directory lists it (the wiring looks it up).</param>
+public sealed record StatusReport(ReferralStatus Status, string? Reason, string? ProviderNpi, DateOnly StatusDate, string Source, string? ProviderName = null);
 
 public sealed record AuthorizationDecidedData(string AuthorizationId, DecisionOutcome Outcome, string? Reason);
 
@@ -70,7 +73,8 @@ public enum AttemptOutcome
 }
 
 /// <summary>One offer of the referral to a provider: the acknowledgement clock and how it ended.</summary>
-public sealed record RoutingAttempt(int Number, string Npi, string Name, DateTimeOffset OfferedAt, DateTimeOffset DueAt, AttemptOutcome? Outcome, string? Reason, DateTimeOffset? AnsweredAt)
+/// <param name="Name">The provider's directory name; null when the directory does not list it (never the NPI in its place).</param>
+public sealed record RoutingAttempt(int Number, string Npi, string? Name, DateTimeOffset OfferedAt, DateTimeOffset DueAt, AttemptOutcome? Outcome, string? Reason, DateTimeOffset? AnsweredAt)
 {
     [JsonIgnore]
     public bool Open => Outcome is null;
@@ -102,7 +106,8 @@ public sealed record ReferralState(
     string? ClosureReason,
     DateTimeOffset? ClosedAt,
     bool ExemptFromTracking,
-    IReadOnlyList<StatusEntry> History)
+    IReadOnlyList<StatusEntry> History,
+    IReadOnlyList<string>? SupportingFacts = null)
 {
     public static ReferralState Initial { get; } = new(
         ReferralPhase.New, ReferralStatus.Pending, null, null, null, null, null, ReferralUrgency.Routine, null, [], [], null, null, null, null, null, null, false, []);

@@ -12,9 +12,18 @@ public static class AuthorizationExtensions
         var options = builder.Configuration.GetSection("Authorizations").Get<AuthorizationOptions>() ?? new AuthorizationOptions();
         var policy = options.ToPolicy();
         builder.Services.AddSingleton(policy);
-        builder.Services.AddSingleton(new AuthorizationWorkflow(policy));
-        builder.Services.AddWorkflowDecider<AuthorizationWorkflow, AuthorizationState>();
+        var workflow = new AuthorizationWorkflow(policy);
+        builder.Services.AddSingleton(workflow);
+        builder.Services.AddWorkflowDecider(new ListedAuthorizationWorkflow(workflow));
         builder.Services.AddSingleton<MemberAuthorizationIndex>();
+
+        // The listing rows ride the workflow outbox as notices to an internal subscriber; this notifier writes them and
+        // passes every partner notice on. Registered after AddWorkflows' notifier (Program.cs order): the last one wins.
+        builder.Services.AddSingleton<AuthorizationListingIndex>();
+        // Notices to a subscriber without a URL are left out here (one start-up warning says so), not failed per notice.
+        builder.Services.AddSingleton<IWorkflowNotifier>(sp => new ListingAwareNotifier(
+            ActivatorUtilities.CreateInstance<Notifications.ConfiguredSubscribersNotifier>(sp, ActivatorUtilities.CreateInstance<Workflows.NotificationQueueNotifier>(sp)),
+            sp.GetRequiredService<AuthorizationListingIndex>()));
 
         if (options.AcceleratedClock is not { } clock)
         {

@@ -2,6 +2,7 @@ using CalAimHub.Hosting.Http;
 using System.Text.Json;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Extensions;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Functions.Authorizations;
@@ -25,6 +26,9 @@ public static partial class AuthorizationsApi
             .AcceptsBody<AuthorizationRequestBody>("application/json")
             .Produces<AuthorizationView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("", AuthorizationListApi.ListAsync).WithName("ListAuthorizations")
+            .WithSummary("Authorizations by status, service and next deadline (dueBefore), soonest deadline first, paged")
+            .Produces<AuthorizationList>().ProducesValidationProblem();
         api.MapGet("/{id}", GetAsync).WithName("GetAuthorization")
             .WithSummary("An authorization with every clock (due, remaining, breached) and its history")
             .Produces<AuthorizationView>().ProducesProblem(StatusCodes.Status404NotFound);
@@ -335,10 +339,8 @@ public static partial class AuthorizationsApi
             ["heldBy"] = new HeldBy(row.RequestingProviderNpi, row.ReferringEntity),
         });
 
-    private static IResult Invalid(IReadOnlyList<FieldError> errors) => Results.ValidationProblem(
-        errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
-        detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
-        title: "Invalid authorization request");
+    private static IResult Invalid(IReadOnlyList<FieldError> errors) =>
+        FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid authorization request");
 
     private static IResult NotFound(string id) => Results.Problem(
         statusCode: StatusCodes.Status404NotFound, title: "No such authorization",

@@ -27,6 +27,9 @@ public static partial class ProblemResponses
     /// <summary>Most field errors a validation problem lists; the rest are counted in <c>moreErrors</c>.</summary>
     public const int MaxListedErrors = 100;
 
+    private const string SeeErrors = "; see errors)";
+    private static readonly string Capped = $"; errors lists the first {MaxListedErrors}, moreErrors counts the rest)";
+
     /// <summary>
     /// Every problem leaves with a detail stating its cause: a validation problem's detail starts with its first field
     /// error, its list is capped at <see cref="MaxListedErrors"/> (a 10,000-line bad body must not echo 10,000 lines).
@@ -58,6 +61,7 @@ public static partial class ProblemResponses
             if (total > listed)
             {
                 problem.Extensions["moreErrors"] = total - listed;
+                problem.Detail = problem.Detail?.Replace(SeeErrors, Capped, StringComparison.Ordinal);
             }
 
             var (field, messages) = validation.Errors.First();
@@ -65,7 +69,7 @@ public static partial class ProblemResponses
             if (problem.Detail is null || !problem.Detail.Contains(first, StringComparison.Ordinal))
             {
                 var cause = (first.StartsWith(field, StringComparison.Ordinal) || first.StartsWith('\'') ? first : $"'{field}' {first}")
-                    + (total > 1 ? $" (and {total - 1} more; see errors)" : "");
+                    + (total > 1 ? $" (and {total - 1} more{(total > listed ? Capped : SeeErrors)}" : "");
                 problem.Detail = problem.Detail is null ? cause : $"{cause}. {problem.Detail}";
             }
         }

@@ -8,6 +8,7 @@ public static class NotificationExtensions
         builder.Services.AddSingleton<SubscriberSecrets>();
         builder.Services.AddSingleton<NotificationDeliveries>();
         builder.Services.AddSingleton<NotificationQueue>();
+        builder.Services.AddHostedService<NoticeSubscriberCheck>();
         // Redirects are failures (Standard Webhooks); retries belong to the queue, not to the HTTP client.
         builder.Services.AddHttpClient(NotifyFunction.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })

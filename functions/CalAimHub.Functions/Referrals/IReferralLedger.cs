@@ -12,9 +12,10 @@ public interface IReferralLedger
 {
     /// <summary>
     /// Applies the event once: a new event is checked against the referral's current status, recorded and durably
-    /// queued before this returns; an event id seen before returns <see cref="LedgerOutcome.Duplicate"/> and changes nothing.
+    /// queued before this returns; an event id the platform used before with the same body (<paramref name="bodyHash"/>)
+    /// returns <see cref="LedgerOutcome.Duplicate"/>, with another body <see cref="LedgerOutcome.IdReused"/>; both change nothing.
     /// </summary>
-    Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, CancellationToken cancellationToken);
+    Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken);
 
     /// <summary>The referral and its accepted events in order, or null when the hub has never accepted it.</summary>
     Task<ReferralHistory?> GetAsync(string referralId, CancellationToken cancellationToken);
@@ -25,10 +26,13 @@ public enum LedgerOutcome
     Accepted,
     Duplicate,
     Conflict,
+
+    /// <summary>The platform used the event's webhook-id before for a different body (whatever referral it named).</summary>
+    IdReused,
 }
 
 /// <param name="Event">The event as accepted (for a duplicate: as first accepted).</param>
-/// <param name="Problem">Why the status change is not possible now (409 detail), for <see cref="LedgerOutcome.Conflict"/>.</param>
+/// <param name="Problem">Why the event is refused (409 detail), for <see cref="LedgerOutcome.Conflict"/> and <see cref="LedgerOutcome.IdReused"/>.</param>
 /// <param name="Current">The referral's status when the event conflicted.</param>
 public sealed record LedgerResult(LedgerOutcome Outcome, ReferralEvent Event, string? Problem = null, ReferralStatus? Current = null);
 

@@ -29,6 +29,9 @@ public static class ProviderDirectoryApi
             .AcceptsBody<HsdsExportBody>("application/json")
             .Produces<HsdsImportSummary>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("", ListAsync).WithName("ListProviders")
+            .WithSummary("The provider directory in NPI order, paged")
+            .Produces<ProviderList>().ProducesValidationProblem();
         api.MapPut("/{npi}", PutAsync).WithName("PutProvider")
             .WithSummary("Create (201) or replace (200) one provider by NPI")
             .AcceptsBody<ProviderBody>("application/json")
@@ -138,6 +141,39 @@ public static class ProviderDirectoryApi
         return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such provider", detail: "no provider with that NPI is in the directory");
     }
 
+    public const int DefaultTop = 50;
+    public const int MaxTop = 200;
+
+    /// <summary>
+    /// <c>GET /api/providers?top=&amp;continuation=</c>: the directory in NPI order, one page per call (one table query of
+    /// at most <c>top</c> rows in the directory's partition), with the token of the next page.
+    /// </summary>
+    private static async Task<IResult> ListAsync(string? top, string? continuation, StorageAccount storage, CancellationToken ct)
+    {
+        var size = DefaultTop;
+        if (top is not null && !(int.TryParse(top, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) && size is >= 1 and <= MaxTop))
+        {
+            return Invalid([new("top", $"'{top}' is not a page size; use a whole number from 1 to {MaxTop} (default {DefaultTop})")], "Invalid provider query");
+        }
+
+        var table = storage.Tables.GetTableClient(TableName);
+        try
+        {
+            await foreach (var page in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"), maxPerPage: size, select: ["Entry"], cancellationToken: ct)
+                .AsPages(continuation, size))
+            {
+                var items = page.Values.Select(row => JsonSerializer.Deserialize<ProviderDirectoryEntry>(row.GetString("Entry"), ReferralJson.Options)!).ToList();
+                return Results.Json(new ProviderList(items, page.ContinuationToken), ReferralJson.Options);
+            }
+        }
+        catch (Azure.RequestFailedException e) when (continuation is not null && e.Status == 400)
+        {
+            return Invalid([new("continuation", "is not a token this listing gave; start again without it")], "Invalid provider query");
+        }
+
+        return Results.Json(new ProviderList([], null), ReferralJson.Options);
+    }
+
     internal static TableEntity ToEntity(ProviderDirectoryEntry entry, DateTimeOffset updatedAt) => new(Partition, entry.Npi)
     {
         ["Entry"] = JsonSerializer.Serialize(entry, ReferralJson.Options),
@@ -150,11 +186,14 @@ public static class ProviderDirectoryApi
         ["UpdatedAt"] = updatedAt,
     };
 
-    private static IResult Invalid(IReadOnlyList<ReferralFieldError> errors, string title = "Invalid provider") => Results.ValidationProblem(
-        errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
-        detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
-        title: title);
+    private static IResult Invalid(IReadOnlyList<ReferralFieldError> errors, string title = "Invalid provider") =>
+        FieldProblems.Invalid(errors, e => e.Field, e => e.Message, title);
 }
+
+/// <param name="Continuation">Pass as <c>continuation</c> for the next page; null on the last page.</param>
+public sealed record ProviderList(
+    IReadOnlyList<ProviderDirectoryEntry> Items,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
 
 /// <param name="Imported">New directory entries.</param>
 /// <param name="Updated">Entries that existed and changed.</param>

@@ -29,6 +29,13 @@ public sealed partial class ReferralDispatchSweeper(TableReferralLedger ledger, 
         {
             try
             {
+                if (!await ledger.OwnsClaimAsync(referralEvent, cancellationToken))
+                {
+                    // Recorded by a request that lost its webhook-id to another body and stopped before undoing it.
+                    LogRemoved(logger, referralEvent.ReferralId, referralEvent.EventId);
+                    continue;
+                }
+
                 await ledger.RedispatchAsync(referralEvent, cancellationToken);
                 queued++;
                 LogRequeued(logger, referralEvent.ReferralId, referralEvent.EventId);
@@ -48,6 +55,9 @@ public sealed partial class ReferralDispatchSweeper(TableReferralLedger ledger, 
     // Ids only (platform:referral id, webhook-id): never member data.
     [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: event {EventId} was recorded but not queued; queued it now")]
     private static partial void LogRequeued(ILogger logger, string referralId, string eventId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Referral {ReferralId}: event {EventId} was recorded under a webhook-id another body owns; removed, not queued")]
+    private static partial void LogRemoved(ILogger logger, string referralId, string eventId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Referral {ReferralId}: event {EventId} is still not queued ({Reason}); the next sweep retries")]
     private static partial void LogFailed(ILogger logger, string referralId, string eventId, string reason);

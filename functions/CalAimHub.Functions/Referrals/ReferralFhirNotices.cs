@@ -40,7 +40,8 @@ public sealed class ReferralFhirNoticeFormatter(IConfiguration configuration, We
         var ledger = services.GetRequiredService<IReferralLedger>();
         var snapshot = (await ledger.GetAsync(notice.ReferralId, cancellationToken))?.Referral
             ?? new ReferralSnapshot(notice.ReferralId, ids.Platform, ids.PlatformReferralId, notice.Status, "", null, null, null, null, null, ReferralUrgency.Routine, at, at, "", 0);
-        var task = ReferralTaskWriter.ToNoticeJson(AsOf(snapshot, notice, at));
+        var asOf = AsOf(snapshot, notice, at);
+        var task = ReferralTaskWriter.ToNoticeJson(asOf, asOf.ReceivingProviderNpi is not null && asOf.ReceivingProviderNpi == notice.ProviderNpi ? notice.ProviderName : null);
         using var document = JsonDocument.Parse(task);
         return message with { Data = document.RootElement.Clone(), DataContentType = FhirJson };
     }

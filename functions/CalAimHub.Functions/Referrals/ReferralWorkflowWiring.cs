@@ -41,6 +41,30 @@ public sealed class ReferralOptions
 /// <summary>The routing input: directory entries (table <c>Providers</c>) that offer a service and have capacity left.</summary>
 public sealed class ReferralDirectory(StorageAccount storage)
 {
+    /// <summary>One provider by NPI (whatever its capacity or services), or null when the directory does not list it.</summary>
+    public async Task<ProviderDirectoryEntry?> FindAsync(string? npi, CancellationToken cancellationToken)
+    {
+        if (npi is null || !Domain.Authorizations.NationalProviderIdentifier.IsValid(npi))
+        {
+            return null;
+        }
+
+        var row = await storage.Tables.GetTableClient(ProviderDirectoryApi.TableName).GetEntityIfExistsAsync<TableEntity>("provider", npi, select: ["Entry"], cancellationToken: cancellationToken);
+        return row.HasValue ? JsonSerializer.Deserialize<ProviderDirectoryEntry>(row.Value!.GetString("Entry"), ReferralJson.Options) : null;
+    }
+
+    /// <summary>
+    /// The routing input of a new referral: providers offering the service with capacity, plus the provider the platform
+    /// already chose when the directory lists it without capacity (so its offer carries its directory name).
+    /// </summary>
+    public async Task<IReadOnlyList<ProviderDirectoryEntry>> RoutingInputAsync(string service, string? preferredNpi, CancellationToken cancellationToken)
+    {
+        var offering = await OfferingAsync(service, cancellationToken);
+        return preferredNpi is null || offering.Any(p => p.Npi == preferredNpi) || await FindAsync(preferredNpi, cancellationToken) is not { } preferred
+            ? offering
+            : [.. offering, preferred];
+    }
+
     public async Task<IReadOnlyList<ProviderDirectoryEntry>> OfferingAsync(string service, CancellationToken cancellationToken)
     {
         var found = new List<ProviderDirectoryEntry>();
@@ -142,7 +166,7 @@ public sealed partial class ReferralEventsFunction(
 
             // The member's county (when the platform sent it) narrows routing to providers serving it.
             var start = new ReferralStart(e.ReferralId, e.Platform, e.Service, e.Member?.Cin, e.ReferringEntity, e.ReceivingProviderNpi, e.Urgency, e.Member?.County,
-                e.OccurredAt, await directory.OfferingAsync(e.Service.Code, cancellationToken));
+                e.OccurredAt, await directory.RoutingInputAsync(e.Service.Code, e.ReceivingProviderNpi, cancellationToken), e.SupportingFacts);
             var started = await runtime.StartAsync(ReferralWorkflow.TypeName, e.ReferralId, WorkflowJson.ToElement(start), cancellationToken);
             LogStarted(logger, e.ReferralId, started.Created);
             if (!started.Created && started.Instance.Status == WorkflowRuntimeStatus.Failed)
@@ -158,7 +182,8 @@ public sealed partial class ReferralEventsFunction(
             }
         }
 
-        var report = new StatusReport(e.Status, e.Reason, e.ReceivingProviderNpi, policy.Calendar.DateOf(e.OccurredAt), "webhook");
+        var report = new StatusReport(e.Status, e.Reason, e.ReceivingProviderNpi, policy.Calendar.DateOf(e.OccurredAt), "webhook",
+            e.Status == ReferralStatus.Accepted ? (await directory.FindAsync(e.ReceivingProviderNpi, cancellationToken))?.Name : null);
         var result = await ReferralStatusApplier.ApplyAsync(runtime, e.ReferralId, report, cancellationToken);
         LogApplied(logger, e.ReferralId, e.Status.DhcsName(), result.Outcome);
         return result.Outcome switch
@@ -198,7 +223,7 @@ public static class ReferralStatusApplier
 /// event types on the queue are completed untouched.
 /// </summary>
 public sealed partial class ReferralStatusFilesFunction(
-    WorkflowRuntime runtime, StorageAccount storage, ReferralMemberIndex members, ILogger<ReferralStatusFilesFunction> logger) : IQueueFunction
+    WorkflowRuntime runtime, StorageAccount storage, ReferralMemberIndex members, ReferralDirectory directory, ILogger<ReferralStatusFilesFunction> logger) : IQueueFunction
 {
     public const string EventType = "calaimhub.rtf.referral-status-updated";
 
@@ -284,7 +309,8 @@ public sealed partial class ReferralStatusFilesFunction(
             return (null, null);
         }
 
-        var report = new StatusReport(status, Text("ReasonForReferralLoopClosure"), npi, date, "rtf");
+        var report = new StatusReport(status, Text("ReasonForReferralLoopClosure"), npi, date, "rtf",
+            status == ReferralStatus.Accepted ? (await directory.FindAsync(npi, cancellationToken))?.Name : null);
         return (await ReferralStatusApplier.ApplyAsync(runtime, referralId, report, cancellationToken), referralId);
     }
 

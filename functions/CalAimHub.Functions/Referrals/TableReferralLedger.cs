@@ -28,9 +28,19 @@ namespace CalAimHub.Functions.Referrals;
 /// <item>Queue-then-dedupe would double events on every such crash with no record to tell; dedupe-row-first without
 /// a dispatched flag would answer a redelivery 202 for an event that was never queued: both rejected.</item>
 /// </list>
+/// <para>The <c>webhook-id</c> is unique per platform (Standard Webhooks: one id per message), not per referral. Table
+/// <c>WebhookEvents</c> holds one claim per platform (partition) and id (row) with the SHA-256 of the body it came with:
+/// the same id with the same body is a redelivery (duplicate, 202); with another body, whichever referral it names, it is
+/// refused (<see cref="LedgerOutcome.IdReused"/>, 409) and nothing changes. The claim cannot share an entity-group
+/// transaction with the referral (another partition), so it is inserted <em>beside</em> the first storage call rather
+/// than before it: no extra round trip on the request path. A status change reads first, so its claim is settled before
+/// its commit. A created event commits blind; when its claim then turns out to be another body's, the commit is undone
+/// (the referral it created is deleted, ETag-guarded), and should the handler stop before that, the sweeper refuses to
+/// queue an event whose claim is not its own and removes what it created.</para>
 /// Round trips before the 202: a <c>created</c> event goes straight to the transaction (a new referral has nothing to
-/// read; a 409 means the referral or the event exists, and the read path decides), then the send: 2. Other events read
-/// both rows in one query first: 3 (plus the workflow's status lookup once the referral has one).
+/// read; a 409 means the referral or the event exists, and the read path decides) beside its claim, then the send: 2.
+/// Other events read both rows in one query first (beside the claim): 3 (plus the workflow's status lookup once the
+/// referral has one).
 /// The event rows stay as the referral's history (longer than any platform's retry horizon).
 /// <para>Once the referral workflow runs, it is the source of truth for the status: the transition check asks it first
 /// (<see cref="IReferralStatusSource"/>; a re-routed referral is Pending again there while this snapshot still says Declined).</para>
@@ -39,25 +49,84 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
 {
     public const string TableName = "Referrals";
     public const string QueueName = "referral-events";
+    public const string ClaimsTableName = "WebhookEvents";
     private const string ReferralRow = "referral";
     private const string EventPrefix = "event|";
     private const int MaxAttempts = 5;
 
     private TableClient Table => storage.Tables.GetTableClient(TableName);
 
-    public async Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
+    private TableClient Claims => storage.Tables.GetTableClient(ClaimsTableName);
+
+    /// <summary>The body fingerprint a claim compares: SHA-256 of the exact bytes (the signed content), hex.</summary>
+    public static string BodyHash(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body));
+
+    public async Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
+    {
+        // The claim of the webhook-id goes beside the first storage call. A created event expects no referral yet: it
+        // commits blind. Otherwise (or after that insert's 409) one round trip reads both rows this decision needs: the
+        // event's dedupe row and the referral's state row.
+        var claim = ClaimAsync(referralEvent, bodyHash, cancellationToken);
+        if (referralEvent.Kind == ReferralEventKind.Created && await AcceptCreatedBlindAsync(referralEvent, bodyHash, claim, cancellationToken) is { } blind)
+        {
+            return blind;
+        }
+
+        return await AcceptAsync(referralEvent, bodyHash, claim, cancellationToken);
+    }
+
+    /// <summary>The blind insert of a created event; null when the referral or the event exists (the read path decides).</summary>
+    private async Task<LedgerResult?> AcceptCreatedBlindAsync(ReferralEvent referralEvent, string bodyHash, Task<ClaimOutcome> claim, CancellationToken cancellationToken)
+    {
+        var next = ReferralSnapshot.Start(referralEvent);
+        var (state, row) = Rows(referralEvent, next, bodyHash);
+        TableTransactionAction[] commit = [new(TableTransactionActionType.Add, state), new(TableTransactionActionType.Add, row)];
+        Response<IReadOnlyList<Response>> committed;
+        try
+        {
+            committed = await Table.SubmitTransactionAsync(commit, cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
+        {
+            return null;
+        }
+
+        if (await claim is { Reused: true } reused)
+        {
+            // Another body owns this webhook-id: take back what the blind insert created (nobody else can have changed a
+            // referral nobody was told about yet; the ETags make sure), and refuse.
+            TableTransactionAction[] undo =
+            [
+                new(TableTransactionActionType.Delete, new TableEntity(state.PartitionKey, state.RowKey), committed.Value[0].Headers.ETag ?? ETag.All),
+                new(TableTransactionActionType.Delete, new TableEntity(row.PartitionKey, row.RowKey), committed.Value[1].Headers.ETag ?? ETag.All),
+            ];
+            await Table.SubmitTransactionAsync(undo, cancellationToken);
+            return new LedgerResult(LedgerOutcome.IdReused, referralEvent, reused.Problem);
+        }
+
+        await DispatchAsync(referralEvent.ReferralId, referralEvent, cancellationToken);
+        return new LedgerResult(LedgerOutcome.Accepted, referralEvent);
+    }
+
+    private async Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, string bodyHash, Task<ClaimOutcome> claim, CancellationToken cancellationToken)
     {
         var partition = referralEvent.ReferralId;
         var eventRow = EventPrefix + referralEvent.EventId;
         for (var attempt = 1; ; attempt++)
         {
-            // A created event expects no referral yet: commit blind first. Otherwise (or after that insert's 409) one
-            // round trip reads both rows this decision needs: the event's dedupe row and the referral's state row.
-            var (seen, stored) = attempt == 1 && referralEvent.Kind == ReferralEventKind.Created
-                ? (null, null)
-                : await ReadRowsAsync(partition, eventRow, cancellationToken);
+            var (seen, stored) = await ReadRowsAsync(partition, eventRow, cancellationToken);
+            if (await claim is { Reused: true } reused)
+            {
+                return new LedgerResult(LedgerOutcome.IdReused, referralEvent, reused.Problem);
+            }
+
             if (seen is not null)
             {
+                if (seen.GetString("BodyHash") is { } firstHash && firstHash != bodyHash)
+                {
+                    return new LedgerResult(LedgerOutcome.IdReused, referralEvent, ReusedProblem(referralEvent));
+                }
+
                 var first = ReadEvent(seen);
                 if (seen.GetBoolean("Dispatched") != true && !marker.IsPending(partition, eventRow))
                 {
@@ -73,23 +142,13 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
                 : current?.Status;
             if (ReferralTransitions.Problem(status, referralEvent.Kind, referralEvent.Status, referralEvent.ReferralId) is { } problem)
             {
+                // Refused: the claim goes too, so the platform may send the corrected event under the same id.
+                await ReleaseAsync(referralEvent, await claim, cancellationToken);
                 return new LedgerResult(LedgerOutcome.Conflict, referralEvent, problem, status);
             }
 
             var next = current is null ? ReferralSnapshot.Start(referralEvent) : current.Apply(referralEvent);
-            var state = new TableEntity(partition, ReferralRow)
-            {
-                ["Snapshot"] = JsonSerializer.Serialize(next, ReferralJson.Options),
-                ["Status"] = next.Status.DhcsName(),
-                ["Platform"] = next.Platform,
-                ["EventCount"] = next.EventCount,
-            };
-            var row = new TableEntity(partition, eventRow)
-            {
-                ["Seq"] = next.EventCount,
-                ["Event"] = JsonSerializer.Serialize(referralEvent, ReferralJson.Options),
-                ["Dispatched"] = false,
-            };
+            var (state, row) = Rows(referralEvent, next, bodyHash);
             TableTransactionAction[] commit =
             [
                 stored is not null
@@ -103,9 +162,8 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
             }
             catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
             {
-                // The referral or the event exists (blind created insert), or another writer got there first (same
-                // event redelivered concurrently, or another event for this referral): read; the dedupe or the
-                // transition check decides on the current state.
+                // Another writer got there first (same event redelivered concurrently, or another event for this
+                // referral): read again; the dedupe or the transition check decides on the current state.
                 continue;
             }
 
@@ -164,6 +222,108 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
         await SendAsync(referralEvent, cancellationToken);
         var mark = new TableEntity(referralEvent.ReferralId, EventPrefix + referralEvent.EventId) { ["Dispatched"] = true };
         await Table.UpdateEntityAsync(mark, ETag.All, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    /// <summary>
+    /// The sweeper's check before it queues a created event it found unqueued: is the event's webhook-id claimed by its
+    /// own body? Claims it when nobody has (the handler stopped before its claim landed). When another body owns it, the
+    /// referral the event created is removed (it was never answered 2xx) and false is returned: nothing to queue.
+    /// </summary>
+    public async Task<bool> OwnsClaimAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(referralEvent.ReferralId, EventPrefix + referralEvent.EventId, select: ["BodyHash"], cancellationToken: cancellationToken);
+        if (!row.HasValue || row.Value!.GetString("BodyHash") is not { } hash || referralEvent.Kind != ReferralEventKind.Created)
+        {
+            return true; // recorded before claims existed, or a status change (claimed before its commit)
+        }
+
+        if (await ClaimAsync(referralEvent, hash, cancellationToken) is not { Reused: true })
+        {
+            return true;
+        }
+
+        TableTransactionAction[] undo =
+        [
+            new(TableTransactionActionType.Delete, new TableEntity(referralEvent.ReferralId, ReferralRow), ETag.All),
+            new(TableTransactionActionType.Delete, new TableEntity(referralEvent.ReferralId, EventPrefix + referralEvent.EventId), ETag.All),
+        ];
+        try
+        {
+            await Table.SubmitTransactionAsync(undo, cancellationToken);
+        }
+        catch (TableTransactionFailedException)
+        {
+            // Gone already, or the referral has moved on since (then it stays: later events were answered 2xx).
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Claims the event's webhook-id for the platform with this body's hash. A claim that exists with the same hash is
+    /// this event's (a redelivery, or an earlier attempt): fine. With another hash: reused.
+    /// </summary>
+    private async Task<ClaimOutcome> ClaimAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
+    {
+        var claim = new TableEntity(referralEvent.Platform, referralEvent.EventId) { ["BodyHash"] = bodyHash, ["ReferralId"] = referralEvent.ReferralId };
+        try
+        {
+            var added = await Claims.AddEntityAsync(claim, cancellationToken);
+            return new ClaimOutcome(false, null, added.Headers.ETag);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            var existing = await Claims.GetEntityIfExistsAsync<TableEntity>(referralEvent.Platform, referralEvent.EventId, select: ["BodyHash"], cancellationToken: cancellationToken);
+            return !existing.HasValue || existing.Value!.GetString("BodyHash") == bodyHash
+                ? ClaimOutcome.Owned
+                : new ClaimOutcome(true, ReusedProblem(referralEvent));
+        }
+    }
+
+    /// <summary>Removes a claim this request inserted (best effort: a claim left behind only refuses a different body later).</summary>
+    private async Task ReleaseAsync(ReferralEvent referralEvent, ClaimOutcome claim, CancellationToken cancellationToken)
+    {
+        if (claim.Inserted is not { } etag)
+        {
+            return;
+        }
+
+        try
+        {
+            await Claims.DeleteEntityAsync(referralEvent.Platform, referralEvent.EventId, etag, cancellationToken);
+        }
+        catch (RequestFailedException)
+        {
+        }
+    }
+
+    private static string ReusedProblem(ReferralEvent referralEvent) =>
+        $"webhook-id '{referralEvent.EventId}' was already used by platform '{referralEvent.Platform}' for a different event; " +
+        "a redelivery must repeat the same body, and a new or corrected event needs a new webhook-id";
+
+    private static (TableEntity State, TableEntity Event) Rows(ReferralEvent referralEvent, ReferralSnapshot next, string bodyHash)
+    {
+        var state = new TableEntity(referralEvent.ReferralId, ReferralRow)
+        {
+            ["Snapshot"] = JsonSerializer.Serialize(next, ReferralJson.Options),
+            ["Status"] = next.Status.DhcsName(),
+            ["Platform"] = next.Platform,
+            ["EventCount"] = next.EventCount,
+        };
+        var row = new TableEntity(referralEvent.ReferralId, EventPrefix + referralEvent.EventId)
+        {
+            ["Seq"] = next.EventCount,
+            ["Event"] = JsonSerializer.Serialize(referralEvent, ReferralJson.Options),
+            ["BodyHash"] = bodyHash,
+            ["Dispatched"] = false,
+        };
+        return (state, row);
+    }
+
+    /// <param name="Inserted">The ETag of the claim when this request inserted it (so a refusal can take it back).</param>
+    private sealed record ClaimOutcome(bool Reused, string? Problem = null, ETag? Inserted = null)
+    {
+        public static ClaimOutcome Owned { get; } = new(false);
     }
 
     private async Task<(TableEntity? Event, TableEntity? Referral)> ReadRowsAsync(string partition, string eventRow, CancellationToken cancellationToken)

@@ -15,7 +15,8 @@ namespace CalAimHub.Functions.Referrals;
 /// anything else); unknown platform 404; unusable secrets 503; oversized body 413; bad or stale signature 401; bad
 /// <c>webhook-id</c> 400; wrong content type 415; malformed or invalid payload 400 naming the field; a status the
 /// referral cannot take now 409. Accepted: 202 with the referral id once the event is recorded and queued; a
-/// redelivery (same <c>webhook-id</c>) gets the same 202 and changes nothing.
+/// redelivery (same <c>webhook-id</c>, same body) gets the same 202 and changes nothing; the same <c>webhook-id</c> with
+/// another body (the id is unique per platform, whatever referral it names) is 409 and changes nothing.
 /// </summary>
 public static partial class WebhookIntake
 {
@@ -106,7 +107,14 @@ public static partial class WebhookIntake
             return Invalid(reading.Errors);
         }
 
-        var result = await ledger.AcceptAsync(referralEvent, ct);
+        var result = await ledger.AcceptAsync(referralEvent, TableReferralLedger.BodyHash(body), ct);
+        if (result.Outcome == LedgerOutcome.IdReused)
+        {
+            LogIdReused(logger, platform, webhookId);
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Webhook id already used", detail: result.Problem,
+                type: "https://calaimhub/problems/webhook-id-reused", extensions: new Dictionary<string, object?> { ["eventId"] = webhookId });
+        }
+
         if (result.Outcome == LedgerOutcome.Conflict)
         {
             LogConflict(logger, platform, webhookId, referralEvent.ReferralId, referralEvent.Status.DhcsName());
@@ -145,10 +153,8 @@ public static partial class WebhookIntake
     }
 
 
-    internal static IResult Invalid(IReadOnlyList<ReferralFieldError> errors) => Results.ValidationProblem(
-        errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
-        detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count > 1 ? $" (and {errors.Count - 1} more; see errors)" : ""),
-        title: "Invalid referral event");
+    internal static IResult Invalid(IReadOnlyList<ReferralFieldError> errors) =>
+        FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid referral event");
 
     // Only ids, statuses and field names are logged: payload values (CIN, names) never are.
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} from {Platform}: referral {ReferralId} {Kind} '{Status}' {Outcome}")]
@@ -162,6 +168,9 @@ public static partial class WebhookIntake
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} from {Platform}: referral {ReferralId} cannot take '{Status}' now")]
     private static partial void LogConflict(ILogger logger, string platform, string eventId, string referralId, string status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {EventId} from {Platform} refused: the id was used before for a different body")]
+    private static partial void LogIdReused(ILogger logger, string platform, string eventId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook platform {Platform} refused: {Problem}")]
     private static partial void LogSecretProblem(ILogger logger, string platform, string problem);
