@@ -32,6 +32,7 @@ internal sealed class HubCli
 
     private readonly Option<string?> _data = new("--data") { Description = "Azurite data folder (default: <repo>/.hub/azurite)." };
     private readonly Option<bool> _inMemory = new("--in-memory") { Description = "Keep storage in memory only (nothing survives a restart)." };
+    private readonly Option<int> _instances = InstancesOption();
     private readonly Option<int> _port = new("--port") { Description = "HTTP port of the API (0 = any free port).", DefaultValueFactory = _ => 7071 };
     private readonly Option<int> _blobPort = new("--blob-port") { Description = "Azurite blob port.", DefaultValueFactory = _ => 10000 };
     private readonly Option<int> _queuePort = new("--queue-port") { Description = "Azurite queue port.", DefaultValueFactory = _ => 10001 };
@@ -64,7 +65,7 @@ internal sealed class HubCli
     {
         var run = new Command("run", "Run the function app locally: Azurite, the handler, HTTP on the API port, queue/timer triggers, BlobCreated events.")
         {
-            _app, _repo, _data, _inMemory, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting,
+            _app, _repo, _data, _inMemory, _instances, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting,
         };
         run.SetAction((result, cancellationToken) => RunAsync(result, cancellationToken));
 
@@ -98,6 +99,23 @@ internal sealed class HubCli
             WriteLine(_error, $"hub: {e.GetType().Name}: {e.Message.Split('\n', 2)[0].Trim()}");
             return 1;
         }
+    }
+
+    private static Option<int> InstancesOption()
+    {
+        var option = new Option<int>("--instances")
+        {
+            Description = "Handler processes (Flex Consumption instances): HTTP is spread over them, every queue trigger polls in each, timers fire once.",
+            DefaultValueFactory = _ => 1,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 16)
+            {
+                result.AddError("--instances must be between 1 and 16.");
+            }
+        });
+        return option;
     }
 
     private static Option<string[]> KeyValueOption(string name, string description)
@@ -150,6 +168,7 @@ internal sealed class HubCli
         RepositoryRoot = result.GetValue(_repo),
         DataDirectory = result.GetValue(_data),
         InMemoryStorage = result.GetValue(_inMemory),
+        Instances = result.GetValue(_instances),
         HttpPort = result.GetValue(_port),
         BlobPort = result.GetValue(_blobPort),
         QueuePort = result.GetValue(_queuePort),
@@ -199,7 +218,7 @@ internal sealed class HubCli
         await using (hub)
         {
             var pid = Environment.ProcessId;
-            new HubState
+            HubState State() => new()
             {
                 Pid = pid,
                 StartedAt = DateTimeOffset.UtcNow,
@@ -216,17 +235,24 @@ internal sealed class HubCli
                 StorageConnectionString = hub.StorageConnectionString,
                 MessageEncoding = hub.App.Host.Queues.MessageEncoding.ToString(),
                 Queues = hub.App.Storage.Queues,
-            }.Write(repository);
+                Instances = hub.Instances.Select(i => new HubState.InstanceState(i.Number, i.ProcessId, i.Address.ToString(), i.Restarts, i.LastExitCode)).ToArray(),
+            };
+            var stateLock = new object();
+            void WriteState()
+            {
+                lock (stateLock)
+                {
+                    State().Write(repository);
+                }
+            }
+
+            WriteState();
+            // A handler that dies is restarted by the hub (logged with its exit code); hub.json follows for `hub status`.
+            hub.HandlerRestarted += _ => WriteState();
             try
             {
                 PrintBanner(hub);
-                var exited = await Task.WhenAny(hub.HandlerExited, Task.Delay(Timeout.Infinite, stop.Token)).ContinueWith(t => t.Result, TaskScheduler.Default);
-                if (exited == hub.HandlerExited)
-                {
-                    WriteLine(_error, $"hub: the handler exited with code {hub.HandlerExited.Result}; stopping.");
-                    return 1;
-                }
-
+                await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
                 WriteLine(_out, "[hub] Stopping…");
                 return 0;
             }
@@ -262,7 +288,11 @@ internal sealed class HubCli
             ? "  Storage:   external"
             : $"  Azurite:   blob {hub.BlobPort}, queue {hub.QueuePort}, table {hub.TablePort} (pid {hub.AzuriteProcessId}); {(hub.DataDirectory is null ? "in memory" : "data in " + hub.DataDirectory)}");
         WriteLine(_out, $"  Storage:   {hub.StorageConnectionString}");
-        WriteLine(_out, $"  Handler:   {hub.HandlerAddress}{(hub.HandlerProcessId is { } pid ? $" (pid {pid})" : "")}");
+        foreach (var instance in hub.Instances)
+        {
+            WriteLine(_out, $"  Handler:   {instance.Address}{(instance.ProcessId is { } pid ? $" (pid {pid})" : "")}{(hub.Instances.Count > 1 ? $" instance {instance.Number}" : "")}");
+        }
+
         WriteLine(_out, "Press Ctrl+C to stop. `./hub status` shows queues and health.");
     }
 
@@ -279,6 +309,12 @@ internal sealed class HubCli
         if (state.BlobPort is not null)
         {
             WriteLine(_out, $"  Azurite: blob {state.BlobPort}, queue {state.QueuePort}, table {state.TablePort}; {state.DataDirectory ?? "in memory"}");
+        }
+
+        foreach (var instance in state.Instances)
+        {
+            var restarts = instance.Restarts == 0 ? "no restarts" : $"{instance.Restarts} restart(s), last exit code {instance.LastExitCode}";
+            WriteLine(_out, $"  Handler: instance {instance.Number}, pid {instance.Pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} on {instance.Address}; {restarts}");
         }
 
         var queues = Queues(state);
