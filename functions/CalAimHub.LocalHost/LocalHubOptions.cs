@@ -44,8 +44,14 @@ public sealed record LocalHubOptions
     public Uri? HandlerUrl { get; init; }
 
     /// <summary>Handler processes to run, as Flex Consumption scales out: HTTP requests are spread over them round robin,
-    /// every queue trigger polls in every instance, timers fire once (the host's singleton timer lock). Default 1.</summary>
-    public int Instances { get; init; } = 1;
+    /// every queue trigger polls in every instance, timers fire once (the host's singleton timer lock). Default 1, or the
+    /// environment variable <c>HUB_INSTANCES</c>: that is how existing end-to-end suites run unchanged against N instances.</summary>
+    public int Instances { get; init; } = DefaultInstances;
+
+    public const string InstancesVariable = "HUB_INSTANCES";
+
+    internal static int DefaultInstances =>
+        int.TryParse(Environment.GetEnvironmentVariable(InstancesVariable), System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
 
     /// <summary>Start a handler process again when it exits while the hub runs, as the Functions host restarts a worker
     /// (first after <see cref="HandlerRestartDelay"/>, doubling up to <see cref="HandlerRestartMaxDelay"/>).</summary>
