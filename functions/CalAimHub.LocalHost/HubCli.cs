@@ -17,6 +17,7 @@ internal sealed class HubCli
 
     private readonly TextWriter _out;
     private readonly TextWriter _error;
+    private readonly bool _interactive;
 
     private readonly Option<string> _repo = new("--repo")
     {
@@ -45,17 +46,19 @@ internal sealed class HubCli
     private readonly Option<string> _type = new("--type") { Description = "Event type.", DefaultValueFactory = _ => "calaimhub.test" };
     private readonly Option<string?> _notifyData = new("--data") { Description = "Event data as JSON (default {\"message\":\"test notification\"})." };
 
-    public HubCli(TextWriter output, TextWriter error)
+    /// <param name="interactive">Output is a terminal: progress may be redrawn in place.</param>
+    public HubCli(TextWriter output, TextWriter error, bool interactive = false)
     {
         _out = output;
         _error = error;
+        _interactive = interactive;
         Root = Build();
     }
 
     public RootCommand Root { get; }
 
     public static Task<int> InvokeAsync(string[] args) =>
-        new HubCli(Console.Out, Console.Error).Root.Parse(args).InvokeAsync(new InvocationConfiguration
+        new HubCli(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected).Root.Parse(args).InvokeAsync(new InvocationConfiguration
         {
             // `hub run` handles SIGINT/SIGTERM itself so that it can take its time to stop cleanly.
             ProcessTerminationTimeout = null,
@@ -83,7 +86,7 @@ internal sealed class HubCli
 
         return new RootCommand("CalAimHub local host: the Functions host and Event Grid, played locally from host.json and function.json.")
         {
-            run, status, replay, notify, HubDrop.Create(_out, _error),
+            run, status, replay, notify, HubDrop.Create(_out, _error, _interactive),
         };
     }
 
