@@ -103,6 +103,7 @@ public sealed class LocalHub : IAsyncDisposable
         else
         {
             DataDirectory = _options.InMemoryStorage ? null : _options.ResolvedDataDirectory;
+            _log("Starting Azurite …");
             _azurite = await Azurite.StartAsync(
                 repository,
                 DataDirectory,
@@ -136,6 +137,7 @@ public sealed class LocalHub : IAsyncDisposable
         }
         else
         {
+            _log($"Starting the handler{(_options.Instances > 1 ? $" ({_options.Instances} instances)" : "")}: {App.ExecutablePath} …");
             foreach (var number in Enumerable.Range(1, _options.Instances))
             {
                 var sink = _options.HandlerOutputSink is { } print && _options.Instances > 1 ? line => print($"{number}| {line}") : _options.HandlerOutputSink;
