@@ -321,6 +321,11 @@ internal sealed class HubCli
             WriteLine(_out, $"  Handler: instance {instance.Number}, pid {instance.Pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} on {instance.Address}; {restarts}");
         }
 
+        // The health request goes out with the queue lookups below; its answer is printed last.
+        var prefix = state.RoutePrefix.Trim('/');
+        var health = $"{state.ApiBaseAddress}{(prefix.Length == 0 ? "" : "/" + prefix)}/health";
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
+        var healthResponse = client.GetAsync(health, cancellationToken);
         var queues = Queues(state);
         WriteLine(_out, "Queues (approximate message counts):");
         var width = Math.Max(12, state.Queues.Max(q => q.Length) + 2);
@@ -344,12 +349,9 @@ internal sealed class HubCli
             }
         }
 
-        var prefix = state.RoutePrefix.Trim('/');
-        var health = $"{state.ApiBaseAddress}{(prefix.Length == 0 ? "" : "/" + prefix)}/health";
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
         try
         {
-            using var response = await client.GetAsync(health, cancellationToken);
+            using var response = await healthResponse;
             var body = (await response.Content.ReadAsStringAsync(cancellationToken)).ReplaceLineEndings(" ");
             WriteLine(_out, $"Health: {(int)response.StatusCode} {response.ReasonPhrase} {(body.Length > 300 ? body[..300] + "…" : body)}");
         }
