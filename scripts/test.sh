@@ -13,6 +13,12 @@ results=$(mktemp -d)
 dotnet test CalAimHub.sln -c Release --logger trx --results-directory "$results" "$@"
 status=$?
 
+# Scale-out: the end-to-end suite again, unchanged, against two handler instances sharing one Azurite (issue 11);
+# the chaos trial sets its own two instances and ran above.
+HUB_INSTANCES=2 dotnet test tests/CalAimHub.EndToEnd.Tests/CalAimHub.EndToEnd.Tests.csproj -c Release --no-build \
+  --filter "FullyQualifiedName!~ChaosTrialTests" \
+  --logger "trx;LogFileName=endtoend-two-instances.trx" --results-directory "$results" "$@" || status=$?
+
 passed=0
 failed=0
 for trx in "$results"/*.trx; do

@@ -156,7 +156,8 @@ public sealed class Azurite : IAsyncDisposable
             return executable;
         }
 
-        log($"{executable} is missing; running '{npmCommand} ci' in {repositoryRoot}.");
+        log($"Azurite is not installed yet ({executable} is missing): running '{npmCommand} ci' in {repositoryRoot} (first run only, about a minute) …");
+        var started = Stopwatch.StartNew();
         int exitCode;
         try
         {
@@ -181,6 +182,7 @@ public sealed class Azurite : IAsyncDisposable
                 $"Azurite is not installed ({executable} is missing) and '{npmCommand} ci' in {repositoryRoot} did not install it (exit code {exitCode}). Run 'npm ci' in the repository root and check its output.");
         }
 
+        log($"Azurite installed in {started.Elapsed.TotalSeconds:0} s.");
         return executable;
     }
 

@@ -34,9 +34,10 @@ internal sealed class FrontDoor : IAsyncDisposable
 
     public static async Task<FrontDoor> StartAsync(
         FunctionAppDefinition app,
-        Uri handler,
+        Func<CancellationToken, ValueTask<Uri>> handler,
         int port,
         TimeSpan invocationTimeout,
+        TimeSpan handlerWait,
         Action<string> log,
         CancellationToken cancellationToken)
     {
@@ -70,7 +71,6 @@ internal sealed class FrontDoor : IAsyncDisposable
         });
         var forwarder = web.Services.GetRequiredService<IHttpForwarder>();
         var config = new ForwarderRequestConfig { ActivityTimeout = invocationTimeout };
-        var destination = handler.GetLeftPart(UriPartial.Authority) + "/";
 
         foreach (var function in app.WithTrigger(BindingDefinition.HttpTrigger))
         {
@@ -81,6 +81,24 @@ internal sealed class FrontDoor : IAsyncDisposable
             {
                 var invocationId = Guid.NewGuid().ToString();
                 var stopwatch = Stopwatch.StartNew();
+                // The next ready instance; while every one is restarting, wait a little, then 503 as the host does.
+                string destination;
+                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+                {
+                    wait.CancelAfter(handlerWait);
+                    try
+                    {
+                        destination = (await handler(wait.Token)).GetLeftPart(UriPartial.Authority) + "/";
+                    }
+                    catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+                    {
+                        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                        context.Response.Headers.RetryAfter = "5";
+                        log($"HTTP {name} {context.Request.Method} -> 503 (no handler instance up within {handlerWait.TotalSeconds:0} s) [{invocationId}]");
+                        return;
+                    }
+                }
+
                 var error = await forwarder.SendAsync(context, destination, invoker, config, new InvocationIdTransformer(invocationId));
                 // The path and query can carry identifiers (member ids), so only the function, method and status are logged.
                 log($"HTTP {name} {context.Request.Method} -> {context.Response.StatusCode}" +

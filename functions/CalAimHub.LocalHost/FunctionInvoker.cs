@@ -3,22 +3,33 @@ using System.Net.Http.Headers;
 
 namespace CalAimHub.LocalHost;
 
-/// <summary>POSTs an invocation envelope to <c>/{FunctionName}</c> on the handler, with the host's headers.</summary>
-internal sealed class FunctionInvoker(Uri handler, TimeSpan timeout) : IDisposable
+/// <summary>
+/// POSTs an invocation envelope to <c>/{FunctionName}</c> on the handler, with the host's headers. <paramref name="handler"/>
+/// answers where to send it: one instance's address once it is up, or the next ready instance (timers).
+/// </summary>
+internal sealed class FunctionInvoker(Func<CancellationToken, ValueTask<Uri>> handler, TimeSpan timeout) : IDisposable
 {
     public const string HostVersion = "4.1044.0.0-local";
 
     private readonly HttpClient _client = new(new SocketsHttpHandler { UseProxy = false, ActivityHeadersPropagator = null })
     {
-        BaseAddress = handler,
         Timeout = Timeout.InfiniteTimeSpan,
     };
+
+    public FunctionInvoker(Uri handler, TimeSpan timeout)
+        : this(_ => ValueTask.FromResult(handler), timeout)
+    {
+    }
+
+    /// <summary>Waits (cancellably) until the handler is up: while it restarts, nothing is received for it.</summary>
+    public ValueTask<Uri> ReadyAsync(CancellationToken cancellationToken) => handler(cancellationToken);
 
     public async Task<InvocationResult> InvokeAsync(string functionName, byte[] envelope, CancellationToken cancellationToken)
     {
         var invocationId = Guid.NewGuid().ToString();
+        var address = await handler(cancellationToken);
         var stopwatch = Stopwatch.StartNew();
-        using var request = new HttpRequestMessage(HttpMethod.Post, functionName) { Content = new ByteArrayContent(envelope) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(address, functionName)) { Content = new ByteArrayContent(envelope) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.TryAddWithoutValidation(FrontDoor.InvocationIdHeader, invocationId);
         request.Headers.TryAddWithoutValidation("X-Azure-Functions-HostVersion", HostVersion);

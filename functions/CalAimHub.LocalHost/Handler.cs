@@ -15,7 +15,8 @@ internal static partial class Handler
         ChildProcess.OutputLines output,
         Action<string>? sink,
         TimeSpan timeout,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        int port = 0)
     {
         var settings = app.Host.CustomHandler;
         var executable = app.ExecutablePath;
@@ -26,7 +27,12 @@ internal static partial class Handler
                 "Build functions/CalAimHub.Functions first, or point --app at a function app folder.");
         }
 
-        var port = FreePort.Next();
+        // A restart asks for its old port; if something else took it meanwhile, GET / would be answered by a stranger.
+        if (port == 0 || await Azurite.IsListeningAsync(port, cancellationToken))
+        {
+            port = FreePort.Next();
+        }
+
         var environment = new Dictionary<string, string>(appSettings, StringComparer.Ordinal)
         {
             ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(CultureInfo.InvariantCulture),

@@ -17,6 +17,7 @@ internal sealed class HubCli
 
     private readonly TextWriter _out;
     private readonly TextWriter _error;
+    private readonly bool _interactive;
 
     private readonly Option<string> _repo = new("--repo")
     {
@@ -32,6 +33,7 @@ internal sealed class HubCli
 
     private readonly Option<string?> _data = new("--data") { Description = "Azurite data folder (default: <repo>/.hub/azurite)." };
     private readonly Option<bool> _inMemory = new("--in-memory") { Description = "Keep storage in memory only (nothing survives a restart)." };
+    private readonly Option<int> _instances = InstancesOption();
     private readonly Option<int> _port = new("--port") { Description = "HTTP port of the API (0 = any free port).", DefaultValueFactory = _ => 7071 };
     private readonly Option<int> _blobPort = new("--blob-port") { Description = "Azurite blob port.", DefaultValueFactory = _ => 10000 };
     private readonly Option<int> _queuePort = new("--queue-port") { Description = "Azurite queue port.", DefaultValueFactory = _ => 10001 };
@@ -44,17 +46,19 @@ internal sealed class HubCli
     private readonly Option<string> _type = new("--type") { Description = "Event type.", DefaultValueFactory = _ => "calaimhub.test" };
     private readonly Option<string?> _notifyData = new("--data") { Description = "Event data as JSON (default {\"message\":\"test notification\"})." };
 
-    public HubCli(TextWriter output, TextWriter error)
+    /// <param name="interactive">Output is a terminal: progress may be redrawn in place.</param>
+    public HubCli(TextWriter output, TextWriter error, bool interactive = false)
     {
         _out = output;
         _error = error;
+        _interactive = interactive;
         Root = Build();
     }
 
     public RootCommand Root { get; }
 
     public static Task<int> InvokeAsync(string[] args) =>
-        new HubCli(Console.Out, Console.Error).Root.Parse(args).InvokeAsync(new InvocationConfiguration
+        new HubCli(Console.Out, Console.Error, interactive: !Console.IsOutputRedirected).Root.Parse(args).InvokeAsync(new InvocationConfiguration
         {
             // `hub run` handles SIGINT/SIGTERM itself so that it can take its time to stop cleanly.
             ProcessTerminationTimeout = null,
@@ -64,7 +68,7 @@ internal sealed class HubCli
     {
         var run = new Command("run", "Run the function app locally: Azurite, the handler, HTTP on the API port, queue/timer triggers, BlobCreated events.")
         {
-            _app, _repo, _data, _inMemory, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting,
+            _app, _repo, _data, _inMemory, _instances, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting,
         };
         run.SetAction((result, cancellationToken) => RunAsync(result, cancellationToken));
 
@@ -82,7 +86,7 @@ internal sealed class HubCli
 
         return new RootCommand("CalAimHub local host: the Functions host and Event Grid, played locally from host.json and function.json.")
         {
-            run, status, replay, notify, HubDrop.Create(_out, _error),
+            run, status, replay, notify, HubDrop.Create(_out, _error, _interactive),
         };
     }
 
@@ -98,6 +102,23 @@ internal sealed class HubCli
             WriteLine(_error, $"hub: {e.GetType().Name}: {e.Message.Split('\n', 2)[0].Trim()}");
             return 1;
         }
+    }
+
+    private static Option<int> InstancesOption()
+    {
+        var option = new Option<int>("--instances")
+        {
+            Description = "Handler processes (Flex Consumption instances): HTTP is spread over them, every queue trigger polls in each, timers fire once.",
+            DefaultValueFactory = _ => 1,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 16)
+            {
+                result.AddError("--instances must be between 1 and 16.");
+            }
+        });
+        return option;
     }
 
     private static Option<string[]> KeyValueOption(string name, string description)
@@ -150,6 +171,7 @@ internal sealed class HubCli
         RepositoryRoot = result.GetValue(_repo),
         DataDirectory = result.GetValue(_data),
         InMemoryStorage = result.GetValue(_inMemory),
+        Instances = result.GetValue(_instances),
         HttpPort = result.GetValue(_port),
         BlobPort = result.GetValue(_blobPort),
         QueuePort = result.GetValue(_queuePort),
@@ -199,10 +221,11 @@ internal sealed class HubCli
         await using (hub)
         {
             var pid = Environment.ProcessId;
-            new HubState
+            var startedAt = DateTimeOffset.UtcNow;
+            HubState State() => new()
             {
                 Pid = pid,
-                StartedAt = DateTimeOffset.UtcNow,
+                StartedAt = startedAt,
                 ApiBaseAddress = hub.ApiBaseAddress.ToString().TrimEnd('/'),
                 RoutePrefix = hub.App.Host.HttpRoutePrefix,
                 HandlerAddress = hub.HandlerAddress.ToString(),
@@ -216,17 +239,24 @@ internal sealed class HubCli
                 StorageConnectionString = hub.StorageConnectionString,
                 MessageEncoding = hub.App.Host.Queues.MessageEncoding.ToString(),
                 Queues = hub.App.Storage.Queues,
-            }.Write(repository);
+                Instances = hub.Instances.Select(i => new HubState.InstanceState(i.Number, i.ProcessId, i.Address.ToString(), i.Restarts, i.LastExitCode)).ToArray(),
+            };
+            var stateLock = new object();
+            void WriteState()
+            {
+                lock (stateLock)
+                {
+                    State().Write(repository);
+                }
+            }
+
+            WriteState();
+            // A handler that dies is restarted by the hub (logged with its exit code); hub.json follows for `hub status`.
+            hub.HandlerRestarted += _ => WriteState();
             try
             {
                 PrintBanner(hub);
-                var exited = await Task.WhenAny(hub.HandlerExited, Task.Delay(Timeout.Infinite, stop.Token)).ContinueWith(t => t.Result, TaskScheduler.Default);
-                if (exited == hub.HandlerExited)
-                {
-                    WriteLine(_error, $"hub: the handler exited with code {hub.HandlerExited.Result}; stopping.");
-                    return 1;
-                }
-
+                await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
                 WriteLine(_out, "[hub] Stopping…");
                 return 0;
             }
@@ -262,7 +292,11 @@ internal sealed class HubCli
             ? "  Storage:   external"
             : $"  Azurite:   blob {hub.BlobPort}, queue {hub.QueuePort}, table {hub.TablePort} (pid {hub.AzuriteProcessId}); {(hub.DataDirectory is null ? "in memory" : "data in " + hub.DataDirectory)}");
         WriteLine(_out, $"  Storage:   {hub.StorageConnectionString}");
-        WriteLine(_out, $"  Handler:   {hub.HandlerAddress}{(hub.HandlerProcessId is { } pid ? $" (pid {pid})" : "")}");
+        foreach (var instance in hub.Instances)
+        {
+            WriteLine(_out, $"  Handler:   {instance.Address}{(instance.ProcessId is { } pid ? $" (pid {pid})" : "")}{(hub.Instances.Count > 1 ? $" instance {instance.Number}" : "")}");
+        }
+
         WriteLine(_out, "Press Ctrl+C to stop. `./hub status` shows queues and health.");
     }
 
@@ -281,16 +315,30 @@ internal sealed class HubCli
             WriteLine(_out, $"  Azurite: blob {state.BlobPort}, queue {state.QueuePort}, table {state.TablePort}; {state.DataDirectory ?? "in memory"}");
         }
 
+        foreach (var instance in state.Instances)
+        {
+            var restarts = instance.Restarts == 0 ? "no restarts" : $"{instance.Restarts} restart(s), last exit code {instance.LastExitCode}";
+            WriteLine(_out, $"  Handler: instance {instance.Number}, pid {instance.Pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} on {instance.Address}; {restarts}");
+        }
+
+        // The health request goes out with the queue lookups below; its answer is printed last.
+        var prefix = state.RoutePrefix.Trim('/');
+        var health = $"{state.ApiBaseAddress}{(prefix.Length == 0 ? "" : "/" + prefix)}/health";
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
+        var healthResponse = client.GetAsync(health, cancellationToken);
         var queues = Queues(state);
         WriteLine(_out, "Queues (approximate message counts):");
         var width = Math.Max(12, state.Queues.Max(q => q.Length) + 2);
         var failed = false;
+        // All depths at once (two calls per queue), printed in layout order: status answers in well under a second.
+        async Task<int> Depth(string queue) => (await queues.GetQueueClient(queue).GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
+        var depths = state.Queues.ToDictionary(q => q, q => (Depth(q), Depth(StorageLayout.PoisonQueue(q))), StringComparer.Ordinal);
         foreach (var queue in state.Queues)
         {
             try
             {
-                var depth = (await queues.GetQueueClient(queue).GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
-                var poison = (await queues.GetQueueClient(StorageLayout.PoisonQueue(queue)).GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
+                var depth = await depths[queue].Item1;
+                var poison = await depths[queue].Item2;
                 var hint = poison > 0 ? $"   <- poison messages expire after 7 days; ./hub replay {queue}" : "";
                 WriteLine(_out, $"  {queue.PadRight(width)}{depth,6}   poison {poison,4}{hint}");
             }
@@ -301,12 +349,9 @@ internal sealed class HubCli
             }
         }
 
-        var prefix = state.RoutePrefix.Trim('/');
-        var health = $"{state.ApiBaseAddress}{(prefix.Length == 0 ? "" : "/" + prefix)}/health";
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
         try
         {
-            using var response = await client.GetAsync(health, cancellationToken);
+            using var response = await healthResponse;
             var body = (await response.Content.ReadAsStringAsync(cancellationToken)).ReplaceLineEndings(" ");
             WriteLine(_out, $"Health: {(int)response.StatusCode} {response.ReasonPhrase} {(body.Length > 300 ? body[..300] + "…" : body)}");
         }

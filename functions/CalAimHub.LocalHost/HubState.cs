@@ -23,6 +23,11 @@ internal sealed record HubState
     public required string MessageEncoding { get; init; }
     public required IReadOnlyList<string> Queues { get; init; }
 
+    /// <summary>Each handler instance as last seen: rewritten when one restarts, so <c>hub status</c> shows restarts.</summary>
+    public IReadOnlyList<InstanceState> Instances { get; init; } = [];
+
+    internal sealed record InstanceState(int Number, int? Pid, string Address, int Restarts, int? LastExitCode);
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

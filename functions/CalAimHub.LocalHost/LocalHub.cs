@@ -18,10 +18,10 @@ public sealed class LocalHub : IAsyncDisposable
     private readonly CancellationTokenSource _aborting = new();
     private readonly List<Task> _loops = [];
     private readonly ChildProcess.OutputLines _handlerOutput = new();
+    private readonly List<FunctionInvoker> _invokers = [];
     private Azurite? _azurite;
-    private ChildProcess? _handler;
+    private HandlerInstances _instances = new([]);
     private FrontDoor? _frontDoor;
-    private FunctionInvoker? _invoker;
     private Task? _stopped;
 
     private LocalHub(LocalHubOptions options)
@@ -33,8 +33,14 @@ public sealed class LocalHub : IAsyncDisposable
     /// <summary>The front door, e.g. <c>http://127.0.0.1:7071</c>; functions are under <c>/{routePrefix}/...</c>.</summary>
     public Uri ApiBaseAddress => _frontDoor!.BaseAddress;
 
-    /// <summary>The handler's own address (<c>http://127.0.0.1:{FUNCTIONS_CUSTOMHANDLER_PORT}/</c>).</summary>
-    public Uri HandlerAddress { get; private set; } = null!;
+    /// <summary>The first handler instance's own address (<c>http://127.0.0.1:{FUNCTIONS_CUSTOMHANDLER_PORT}/</c>).</summary>
+    public Uri HandlerAddress => _instances.All[0].Address;
+
+    /// <summary>The handler instances (<see cref="LocalHubOptions.Instances"/>), with their processes and restarts.</summary>
+    public IReadOnlyList<HandlerInstance> Instances => _instances.All;
+
+    /// <summary>Raised after a handler instance was started again (from the supervising task).</summary>
+    public event Action<HandlerInstance>? HandlerRestarted;
 
     public string StorageConnectionString { get; private set; } = "";
 
@@ -50,7 +56,8 @@ public sealed class LocalHub : IAsyncDisposable
     /// <summary>The environment given to the handler (app settings, without the process environment it inherits).</summary>
     public IReadOnlyDictionary<string, string> HandlerSettings { get; private set; } = new Dictionary<string, string>();
 
-    public int? HandlerProcessId => _handler?.Id;
+    /// <summary>The first instance's current process id (null with an external handler or while it restarts).</summary>
+    public int? HandlerProcessId => _instances.All[0].ProcessId;
     public int? AzuriteProcessId => _azurite?.ProcessId;
     public int? BlobPort => _azurite?.BlobPort;
     public int? QueuePort => _azurite?.QueuePort;
@@ -59,7 +66,8 @@ public sealed class LocalHub : IAsyncDisposable
     /// <summary>Azurite's data folder; null when storage is in memory or external.</summary>
     public string? DataDirectory { get; private set; }
 
-    /// <summary>Completes with the exit code if the handler process exits while the hub runs; never with an external handler.</summary>
+    /// <summary>Completes with the exit code of the first unexpected exit of a handler process (which is then restarted,
+    /// unless <see cref="LocalHubOptions.RestartHandler"/> is off); never with an external handler.</summary>
     public Task<int> HandlerExited { get; private set; } = new TaskCompletionSource<int>().Task;
 
     public static async Task<LocalHub> StartAsync(LocalHubOptions options, CancellationToken cancellationToken = default)
@@ -95,6 +103,7 @@ public sealed class LocalHub : IAsyncDisposable
         else
         {
             DataDirectory = _options.InMemoryStorage ? null : _options.ResolvedDataDirectory;
+            _log("Starting Azurite …");
             _azurite = await Azurite.StartAsync(
                 repository,
                 DataDirectory,
@@ -114,38 +123,58 @@ public sealed class LocalHub : IAsyncDisposable
 
         settings["AzureWebJobsStorage"] = StorageConnectionString;
         HandlerSettings = settings;
+        if (_options.Instances < 1)
+        {
+            throw new LocalHubException($"Instances must be at least 1 (was {_options.Instances}).");
+        }
+
+        var instances = new List<HandlerInstance>();
+        _instances = new HandlerInstances(instances);
         if (_options.HandlerUrl is { } handlerUrl)
         {
-            HandlerAddress = handlerUrl;
             await Handler.WaitUntilReadyAsync(handlerUrl, _options.HandlerStartTimeout, () => null, null, cancellationToken);
+            instances.Add(HandlerInstance.External(handlerUrl));
         }
         else
         {
-            (_handler, HandlerAddress) = await Handler.StartAsync(
-                App, settings, _handlerOutput, _options.HandlerOutputSink, _options.HandlerStartTimeout, cancellationToken);
-            var handler = _handler;
-            HandlerExited = handler.WaitForExitAsync(CancellationToken.None).ContinueWith(_ => handler.ExitCode, TaskScheduler.Default);
-            _log($"Handler: pid {handler.Id}, listening on {HandlerAddress}");
+            _log($"Starting the handler{(_options.Instances > 1 ? $" ({_options.Instances} instances)" : "")}: {App.ExecutablePath} …");
+            foreach (var number in Enumerable.Range(1, _options.Instances))
+            {
+                var sink = _options.HandlerOutputSink is { } print && _options.Instances > 1 ? line => print($"{number}| {line}") : _options.HandlerOutputSink;
+                var instance = await HandlerInstance.StartAsync(
+                    number, App, settings, _handlerOutput, sink, _options, _log, i => HandlerRestarted?.Invoke(i), cancellationToken);
+                instances.Add(instance);
+                _log($"Handler{(_options.Instances > 1 ? $" instance {number}" : "")}: pid {instance.ProcessId}, listening on {instance.Address}");
+            }
+
+            HandlerExited = Task.WhenAny(instances.Select(i => i.FirstExit)).Unwrap();
         }
 
         var invocationTimeout = _options.InvocationTimeout ?? FunctionTimeout(App.Directory, _options.HostOverrides) ?? TimeSpan.FromMinutes(30);
-        _frontDoor = await FrontDoor.StartAsync(App, HandlerAddress, _options.HttpPort, invocationTimeout, _log, cancellationToken);
-        _invoker = new FunctionInvoker(HandlerAddress, invocationTimeout);
+        _frontDoor = await FrontDoor.StartAsync(App, _instances.NextReadyAsync, _options.HttpPort, invocationTimeout, _options.HandlerStartTimeout, _log, cancellationToken);
 
         if (_options.EnableQueueTriggers)
         {
-            foreach (var function in Enabled(BindingDefinition.QueueTrigger, settings))
+            var functions = Enabled(BindingDefinition.QueueTrigger, settings).ToArray();
+            // Every instance polls every queue, as each Flex Consumption instance runs all the app's queue listeners.
+            foreach (var instance in _instances.All)
             {
-                var listener = new QueueTriggerListener(function, App.Host.Queues, Storage.Queues, _invoker, _options.TimeProvider, _log, _options.QueueMessageLease);
-                Loop($"queue trigger {function.Name}", () => listener.RunAsync(_stopping.Token, _aborting.Token));
+                var invoker = Invoker(instance.ReadyAddressAsync, invocationTimeout);
+                foreach (var function in functions)
+                {
+                    var listener = new QueueTriggerListener(function, App.Host.Queues, Storage.Queues, invoker, _options.TimeProvider, _log, _options.QueueMessageLease);
+                    Loop($"queue trigger {function.Name}", () => listener.RunAsync(_stopping.Token, _aborting.Token));
+                }
             }
         }
 
         if (_options.EnableTimerTriggers)
         {
+            // One schedule per function whatever the instance count (the host's singleton lock): each firing goes to a ready instance.
+            var invoker = Invoker(new HandlerInstances(_instances.All).NextReadyAsync, invocationTimeout); // its own rotation, HTTP's stays even
             foreach (var function in Enabled(BindingDefinition.TimerTrigger, settings))
             {
-                var timer = new TimerTrigger(function, _invoker, _options.TimeProvider, _log);
+                var timer = new TimerTrigger(function, invoker, _options.TimeProvider, _log);
                 Loop($"timer trigger {function.Name}", () => timer.RunAsync(_stopping.Token, _aborting.Token));
             }
         }
@@ -168,6 +197,13 @@ public sealed class LocalHub : IAsyncDisposable
                 _log($"BlobCreated events off: container '{_options.BlobEventContainer}' or queue '{_options.BlobEventQueue}' is not in {StorageLayout.FileName}.");
             }
         }
+    }
+
+    private FunctionInvoker Invoker(Func<CancellationToken, ValueTask<Uri>> handler, TimeSpan timeout)
+    {
+        var invoker = new FunctionInvoker(handler, timeout);
+        _invokers.Add(invoker);
+        return invoker;
     }
 
     /// <summary>
@@ -289,12 +325,12 @@ public sealed class LocalHub : IAsyncDisposable
             await _frontDoor.DisposeAsync();
         }
 
-        _invoker?.Dispose();
-        if (_handler is not null)
+        foreach (var invoker in _invokers)
         {
-            await _handler.StopAsync(TimeSpan.FromSeconds(5));
-            _log($"Handler stopped (exit code {_handler.ExitCode}).");
+            invoker.Dispose();
         }
+
+        await Task.WhenAll(_instances.All.Select(i => i.DisposeAsync().AsTask()));
 
         if (_azurite is not null)
         {

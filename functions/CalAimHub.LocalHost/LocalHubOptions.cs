@@ -43,6 +43,22 @@ public sealed record LocalHubOptions
     /// host.json's executable. For tests with a stand-in handler.</summary>
     public Uri? HandlerUrl { get; init; }
 
+    /// <summary>Handler processes to run, as Flex Consumption scales out: HTTP requests are spread over them round robin,
+    /// every queue trigger polls in every instance, timers fire once (the host's singleton timer lock). Default 1, or the
+    /// environment variable <c>HUB_INSTANCES</c>: that is how existing end-to-end suites run unchanged against N instances.</summary>
+    public int Instances { get; init; } = DefaultInstances;
+
+    public const string InstancesVariable = "HUB_INSTANCES";
+
+    internal static int DefaultInstances =>
+        int.TryParse(Environment.GetEnvironmentVariable(InstancesVariable), System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
+
+    /// <summary>Start a handler process again when it exits while the hub runs, as the Functions host restarts a worker
+    /// (first after <see cref="HandlerRestartDelay"/>, doubling up to <see cref="HandlerRestartMaxDelay"/>).</summary>
+    public bool RestartHandler { get; init; } = true;
+    public TimeSpan HandlerRestartDelay { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan HandlerRestartMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a received queue message stays invisible, renewed at half-time while its invocation runs, as the
     /// Functions host does (10 minutes there). Only tests shorten it.</summary>
     public TimeSpan QueueMessageLease { get; init; } = TimeSpan.FromMinutes(10);

@@ -62,6 +62,8 @@ internal sealed class QueueTriggerListener
             QueueMessage[] batch;
             try
             {
+                // While this instance's handler restarts, leave the messages to the other instances (or for later).
+                await _invoker.ReadyAsync(stopping);
                 batch = (await _queue.ReceiveMessagesAsync(batchSize, _lease, stopping)).Value;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)

@@ -30,11 +30,14 @@ switch (command)
     case "webhooks":
         await WebhooksBenchmark.RunAsync(args.SkipWhile(a => a != "--rate").Skip(1).Select(int.Parse).FirstOrDefault(200), args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(20), !args.Contains("--no-probe"));
         return 0;
+    case "cli":
+        await CliBenchmark.RunAsync(root, runs);
+        return 0;
     case "webhooks-load":
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli");
         return 2;
 }
 

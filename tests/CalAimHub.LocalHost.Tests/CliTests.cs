@@ -51,6 +51,28 @@ public sealed class CliTests
         Assert.Empty(options.AppSettings);
     }
 
+    [Fact]
+    public void Instances_come_from_the_option_and_default_to_HUB_INSTANCES_or_1()
+    {
+        var cli = Cli();
+        Assert.Equal(3, cli.RunOptions(cli.Root.Parse(["run", "--instances", "3"])).Instances);
+        Assert.Equal(1, cli.RunOptions(cli.Root.Parse(["run"])).Instances);
+        Assert.Equal("--instances must be between 1 and 16.", Assert.Single(cli.Root.Parse(["run", "--instances", "0"]).Errors).Message);
+
+        var before = Environment.GetEnvironmentVariable(LocalHubOptions.InstancesVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(LocalHubOptions.InstancesVariable, "2");
+            Assert.Equal(2, new LocalHubOptions().Instances);
+            Environment.SetEnvironmentVariable(LocalHubOptions.InstancesVariable, "zero");
+            Assert.Equal(1, new LocalHubOptions().Instances);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(LocalHubOptions.InstancesVariable, before);
+        }
+    }
+
     [Theory]
     [InlineData("novalue")]
     [InlineData("=value")]
