@@ -133,7 +133,8 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
         Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
         var problem = await JsonOf(second);
         Assert.Equal(id, problem.GetProperty("existingAuthorizationId").GetString());
-        Assert.Equal("authorized", problem.GetProperty("status").GetString());
+        Assert.Equal("authorized", problem.GetProperty("authorizationStatus").GetString());
+        Assert.Equal(409, problem.GetProperty("status").GetInt32());
         Assert.Equal(AuthorizationHubFixture.TrustedNpi, problem.GetProperty("heldBy").GetProperty("requestingProviderNpi").GetString());
         Assert.Equal(
             $"this member already has an open or active authorization (authorized) for 'ecm' ({id}), held by NPI {AuthorizationHubFixture.TrustedNpi} (county-hospital); no new request was started",
@@ -232,7 +233,7 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
         using var invalid = new StringContent("{\"memberCin\": ", System.Text.Encoding.UTF8, "application/json");
         var response = await hub.Api.PostAsync("/api/authorizations", invalid);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("'$' is not valid JSON (line 1, byte 15)", (await JsonOf(response)).GetProperty("detail").GetString());
+        Assert.Equal("'$.memberCin' is not valid JSON (line 1, byte 15)", (await JsonOf(response)).GetProperty("detail").GetString());
 
         var created = await JsonOf(await hub.PostAsync("/api/authorizations", EcmRequest("90000005A")));
         var id = created.GetProperty("authorizationId").GetString()!;
@@ -293,7 +294,7 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
         });
         Assert.Equal(HttpStatusCode.Conflict, single.StatusCode);
         var problem = await JsonOf(single);
-        Assert.Equal((id, "housing-deposits", "in-review"), (problem.GetProperty("existingAuthorizationId").GetString(), problem.GetProperty("service").GetString(), problem.GetProperty("status").GetString()));
+        Assert.Equal((id, "housing-deposits", "in-review"), (problem.GetProperty("existingAuthorizationId").GetString(), problem.GetProperty("service").GetString(), problem.GetProperty("authorizationStatus").GetString()));
 
         // Denied, and the notices sent: the authorization is closed, so a new request is welcome.
         await hub.PostAsync($"/api/authorizations/{id}/decision", new { outcome = "deny", reason = "criteria not attested", decidedBy = "staff-17" });

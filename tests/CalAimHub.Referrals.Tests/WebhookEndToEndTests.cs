@@ -243,7 +243,7 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
         { "missing reason", "R-2109", HttpStatusCode.BadRequest, "Invalid referral event", "'reason' is required when a referral is cancelled: the closure reason" },
         { "bad webhook-id", "R-2110", HttpStatusCode.BadRequest, "Invalid referral event", "'webhook-id' must be 1-128 letters, digits, '_', '-', ':', '=' or '+'" },
         // A platform is a resource in the path: unknown is 404, and the name is not echoed once it is not a platform name.
-        { "platform with a trailing newline", "R-2112", HttpStatusCode.NotFound, "No such webhook platform", "no webhook platform with that name is configured" },
+        { "platform with a trailing newline", "R-2112", HttpStatusCode.BadRequest, "Invalid request parameter", "the path segment 'platform' contains a control character (such as a line break or NUL); remove it from the URL" },
     };
 
     [Theory]
@@ -294,9 +294,10 @@ public sealed class WebhookEndToEndTests(WebhookHub fixture) : IClassFixture<Web
     {
         using var response = await fixture.Client.GetAsync(new Uri("/api/referrals/ciela:R-9999%0A", UriKind.Relative));
 
-        var problem = await ProblemAsync(response, HttpStatusCode.NotFound);
-        Assert.Equal("No such referral", problem.GetProperty("title").GetString());
-        Assert.Equal("a referral id is '{platform}:{platformReferralId}', as answered by the webhook", problem.GetProperty("detail").GetString());
+        // Refused at the edge, before the referral API (which would answer 404 for an id it cannot split).
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("Invalid request parameter", problem.GetProperty("title").GetString());
+        Assert.Equal("the path segment 'id' contains a control character (such as a line break or NUL); remove it from the URL", problem.GetProperty("detail").GetString());
         Assert.Null(ReferralIdentifiers.Split("ciela:R-9999\n"));
         Assert.False(ReferralIdentifiers.IsPlatformName("ciela\n"));
         Assert.False(ReferralIdentifiers.IsEventId("msg_1\n"));

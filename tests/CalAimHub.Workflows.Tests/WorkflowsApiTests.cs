@@ -276,7 +276,10 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
 
         using var response = await client.SendAsync(request);
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Invalid instance id", "instanceId must be 1-100 characters of letters, digits, '-', '_', '.', ':' or '@'");
+        // The app's input edge refuses the control character before the route; the route's own check (`\z`, not `$`)
+        // refuses it too, for any caller of the runtime that is not HTTP.
+        var parameter = url.Contains("?instanceId", StringComparison.Ordinal) ? "query parameter 'instanceId'" : "the path segment 'instanceId'";
+        await AssertProblemAsync(response, HttpStatusCode.BadRequest, "Invalid request parameter", $"{parameter} contains a control character (such as a line break or NUL); remove it from the URL");
         Assert.False(WorkflowsApi.IsValidInstanceId("api-nl-1\n"));
         Assert.True(WorkflowsApi.IsValidInstanceId("api-nl-1"));
     }
