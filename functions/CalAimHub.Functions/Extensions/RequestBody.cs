@@ -8,6 +8,12 @@ public static class RequestBody
     /// </summary>
     public static async Task<byte[]?> ReadLimitedAsync(this HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
+        // The input edge has read and checked the body already: hand over the same bytes instead of copying them again.
+        if (request.HttpContext.Features.Get<CheckedBody>() is { } checkedBody)
+        {
+            return checkedBody.Bytes.Length > maxBytes ? null : checkedBody.Bytes;
+        }
+
         if (request.ContentLength > maxBytes)
         {
             return null;
@@ -29,3 +35,6 @@ public static class RequestBody
         return buffer.ToArray();
     }
 }
+
+/// <summary>The request body as the strict input edge read and accepted it (<see cref="StrictInput"/>).</summary>
+public sealed record CheckedBody(byte[] Bytes);

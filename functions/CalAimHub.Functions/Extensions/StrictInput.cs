@@ -62,7 +62,9 @@ public static class StrictInput
                     return;
                 }
 
-                // The handler reads the same bytes again (a webhook signature covers them exactly).
+                // The handler gets the same bytes (a webhook signature covers them exactly): as the feature for
+                // ReadLimitedAsync, without a second copy, and as the stream for handlers that parse the stream.
+                context.Features.Set(new CheckedBody(body));
                 context.Request.Body = new MemoryStream(body, writable: false);
                 context.Request.ContentLength = body.Length;
             }
