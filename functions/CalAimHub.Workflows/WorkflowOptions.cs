@@ -32,6 +32,24 @@ public sealed class WorkflowOptions
     /// <summary>Commit attempts per event when other writers keep winning the ETag race.</summary>
     public int MaxCommitAttempts { get; set; } = 30;
 
+    /// <summary>
+    /// New starts in progress at once (HTTP, domain APIs, the referral queue; not the child starts of committed work)
+    /// while no event or due timer is being applied (<see cref="WorkflowAdmission"/>). 0 = no limit.
+    /// </summary>
+    public int MaxConcurrentStarts { get; set; } = 8;
+
+    /// <summary>
+    /// New starts in progress at once while events or due timers are being applied, so those are not queued in storage
+    /// behind starts (issue 11; measured in docs/performance.md). 0 = no limit; both 0 = the policy before issue 11.
+    /// </summary>
+    public int MaxConcurrentStartsUnderDueWork { get; set; } = 2;
+
+    /// <summary>Starts waiting for a permit (oldest first) before more are refused (HTTP 429 with <c>Retry-After</c>).</summary>
+    public int StartQueueLimit { get; set; } = 256;
+
+    /// <summary>The <c>Retry-After</c> of a refused start (rounded up to whole seconds, at least 1 s).</summary>
+    public TimeSpan StartRetryAfter { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Test-only fault points (<c>Workflows:FaultInjection</c>); see <see cref="FaultInjectionOptions"/>.</summary>
     public FaultInjectionOptions FaultInjection { get; set; } = new();
 }

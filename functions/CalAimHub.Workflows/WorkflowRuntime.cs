@@ -47,12 +47,28 @@ public sealed class WorkflowRuntime(
     public WorkflowStore Store => store;
     public WorkflowRegistry Registry => registry;
 
-    /// <summary>Starts an instance; with an existing <paramref name="instanceId"/> of the same type, answers that instance (idempotent).</summary>
+    /// <summary>Admission control on new starts (<see cref="WorkflowAdmission"/>).</summary>
+    public WorkflowAdmission Admission { get; } = new(options.Value);
+
+    /// <summary>
+    /// Starts an instance; with an existing <paramref name="instanceId"/> of the same type, answers that instance
+    /// (idempotent). Waits for a start permit first (<see cref="WorkflowAdmission"/>), so a backlog of starts waits
+    /// here, in process, rather than in storage ahead of due timers and events.
+    /// </summary>
     /// <exception cref="WorkflowTypeNotRegisteredException">Unknown type.</exception>
     /// <exception cref="WorkflowInstanceConflictException">The id belongs to another type.</exception>
+    /// <exception cref="WorkflowStartsSaturatedException">Too many starts waiting; nothing was stored.</exception>
     public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken)
     {
         var definition = registry.Find(type) ?? throw new WorkflowTypeNotRegisteredException(type);
+        using var permit = await Admission.EnterStartAsync(cancellationToken);
+        return await StartAdmittedAsync(definition, instanceId, input, cancellationToken);
+    }
+
+    /// <summary>A start that needs no permit: the child start of work already committed (it is that work's continuation).</summary>
+    private async Task<StartResult> StartAdmittedAsync(WorkflowDefinition definition, string? instanceId, JsonElement? input, CancellationToken cancellationToken)
+    {
+        var type = definition.Type;
         var id = instanceId ?? Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
         var commit = InstanceTransition.Start(definition, id, new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now), now);
@@ -120,6 +136,8 @@ public sealed class WorkflowRuntime(
     /// </summary>
     public async Task<ApplyResult> ApplyAsync(string instanceId, WorkflowEvent @event, CancellationToken cancellationToken)
     {
+        // Never waits: it only tells admission that due work is in progress, so new starts take a smaller share of storage.
+        using var due = Admission.EnterDueWork();
         var attempts = options.Value.MaxCommitAttempts;
         var indexAhead = false;
         for (var attempt = 1; ; attempt++)
@@ -218,7 +236,7 @@ public sealed class WorkflowRuntime(
                     await notifier.SendAsync(notice.DeliveryId, notice.Notice, notice.Time, cancellationToken);
                     break;
                 case StartChild child:
-                    await StartAsync(child.Start.Type, child.Start.InstanceId, child.Start.Input, cancellationToken);
+                    await StartAdmittedAsync(registry.Find(child.Start.Type) ?? throw new WorkflowTypeNotRegisteredException(child.Start.Type), child.Start.InstanceId, child.Start.Input, cancellationToken);
                     break;
                 case SendEvent send:
                     await EnqueueEventAsync(new WorkflowWorkMessage(send.Event.InstanceId, send.EventId, send.Event.EventName, send.Event.Data), cancellationToken);

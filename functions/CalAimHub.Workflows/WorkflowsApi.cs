@@ -41,7 +41,8 @@ public static partial class WorkflowsApi
             .AcceptsBody<JsonElement>("application/json")
             .Produces<CheckStatusPayload>(StatusCodes.Status202Accepted).Produces<CheckStatusPayload>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         api.MapGet("/{instanceId}", StatusAsync).WithName("GetWorkflowStatus")
             .WithSummary("Status (202 while running, 200 once finished), history with showHistory=true")
             .Produces<WorkflowStatus>().Produces<WorkflowStatus>(StatusCodes.Status202Accepted)
@@ -113,7 +114,21 @@ public static partial class WorkflowsApi
         {
             return Problem(StatusCodes.Status409Conflict, "Instance id in use", $"instance '{instanceId}' already exists as a '{e.ExistingType}' workflow; choose another id");
         }
+        catch (WorkflowStartsSaturatedException e)
+        {
+            return StartsSaturated(e);
+        }
     }
+
+    public const string StartsSaturatedTitle = "Too many workflow starts";
+
+    /// <summary>ASP.NET Core has no default problem type for 429; RFC 6585 defines the status.</summary>
+    public const string StartsSaturatedType = "https://tools.ietf.org/html/rfc6585#section-4";
+
+    /// <summary>429 with <c>Retry-After</c>: the start waited for no storage and stored nothing (<see cref="WorkflowAdmission"/>).</summary>
+    public static IResult StartsSaturated(WorkflowStartsSaturatedException e) => new WithRetryAfter(
+        Results.Problem(title: StartsSaturatedTitle, detail: e.Message, statusCode: StatusCodes.Status429TooManyRequests, type: StartsSaturatedType),
+        (int)e.RetryAfter.TotalSeconds);
 
     private static async Task<IResult> StatusAsync(string instanceId, bool? showHistory, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
     {
@@ -348,6 +363,15 @@ public static partial class WorkflowsApi
                 httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             }
 
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+
+    private sealed class WithRetryAfter(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             return inner.ExecuteAsync(httpContext);
         }
     }

@@ -15,7 +15,10 @@ switch (command)
         await ColdStart.RunAsync(root, runs);
         return 0;
     case "workflows":
-        await WorkflowsBenchmark.RunAsync(root, args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(2000));
+        await WorkflowsBenchmark.RunAsync(root, args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(2000),
+            args.Contains("--compare-admission"), args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3),
+            // --max-starts 8/2,4/1: MaxConcurrentStarts / MaxConcurrentStartsUnderDueWork of each "after" policy to compare.
+            args.SkipWhile(a => a != "--max-starts").Skip(1).Select(v => v.Split(',').Select(p => p.Split('/')).Select(p => (int.Parse(p[0]), int.Parse(p[1]))).ToArray()).FirstOrDefault());
         return 0;
     case "workflows-hub":
         await WorkflowsHubBenchmark.RunAsync(args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(300));

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Storage;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CalAimHub.Workflows.Tests;
+
+/// <summary>
+/// Issue 11: new starts are admitted a few at a time (<see cref="WorkflowAdmission"/>); due timers, raised events and the
+/// child starts of committed work never wait for a permit, so a backlog of starts cannot hold them up. Orderings only:
+/// a held permit keeps the backlog waiting for as long as the test needs, no clock is read.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class StartAdmissionTests(AzuriteFixture azurite)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+
+    private static WorkflowDefinition Approval() =>
+        WorkflowDefinition.From(new ApprovalWorkflow(TimeSpan.FromHours(1), TimeSpan.FromSeconds(1)));
+
+    [Fact]
+    public async Task A_due_timer_and_a_raised_event_commit_while_a_backlog_of_starts_waits_for_its_permits()
+    {
+        var time = new FakeTimeProvider(T0);
+        var h = await RuntimeHarness.CreateAsync(azurite, new WorkflowOptions { MaxConcurrentStarts = 1, StartQueueLimit = 100 }, time, Approval());
+        await h.Runtime.StartAsync("approval", "adm-timer", null, CancellationToken.None);
+        await h.Runtime.StartAsync("approval", "adm-event", null, CancellationToken.None);
+        // adm-timer's cooling-off timer (1 s) is armed now; it falls due below, while the backlog waits.
+        await h.Runtime.RaiseEventAsync("adm-timer", "approved", null, "approved-1", CancellationToken.None);
+
+        var held = await h.Runtime.Admission.EnterStartAsync(CancellationToken.None);
+        var backlog = Enumerable.Range(0, 20).Select(i => h.Runtime.StartAsync("approval", $"adm-backlog-{i}", null, CancellationToken.None)).ToArray();
+
+        var raised = await h.Runtime.RaiseEventAsync("adm-event", "approved", null, "approved-2", CancellationToken.None);
+        var afterEvent = await h.Runtime.GetStateAsync<ApprovalState>("adm-event", CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(2));
+        var fired = await h.Runtime.RunTimersAsync(h, "adm-timer");
+
+        Assert.Equal(ApplyOutcome.Applied, raised.Outcome);
+        Assert.Equal("cooling-off", afterEvent!.Stage);
+        Assert.Contains("timer 'cooling-off' on adm-timer: Applied", fired);
+        Assert.Equal(WorkflowRuntimeStatus.Completed, (await h.Runtime.GetAsync("adm-timer", CancellationToken.None))!.Status);
+        // The whole backlog is still waiting, and has written nothing (not even index rows).
+        Assert.All(backlog, start => Assert.False(start.IsCompleted));
+        Assert.Null(await h.Runtime.GetAsync("adm-backlog-0", CancellationToken.None));
+        Assert.DoesNotContain((await h.Store.IndexPageAsync(null, null, 1000, CancellationToken.None)).Entries, e => e.InstanceId.StartsWith("adm-backlog-", StringComparison.Ordinal));
+
+        held!.Dispose();
+        var started = await Task.WhenAll(backlog);
+
+        Assert.All(started, s => Assert.True(s.Created));
+        Assert.Equal(20, started.Select(s => s.Instance.InstanceId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_start_beyond_the_waiting_line_is_refused_with_its_retry_after_and_stores_nothing()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, new WorkflowOptions { MaxConcurrentStarts = 1, StartQueueLimit = 1, StartRetryAfter = TimeSpan.FromSeconds(3) }, null, Approval());
+        var held = await h.Runtime.Admission.EnterStartAsync(CancellationToken.None);
+        var waiting = h.Runtime.StartAsync("approval", "adm-waiting", null, CancellationToken.None);
+
+        var e = await Assert.ThrowsAsync<WorkflowStartsSaturatedException>(() => h.Runtime.StartAsync("approval", "adm-refused", null, CancellationToken.None));
+
+        Assert.Equal(TimeSpan.FromSeconds(3), e.RetryAfter);
+        Assert.Equal("the hub is starting as many workflow instances as it can right now; nothing was stored; start it again after 3 s", e.Message);
+        Assert.Null(await h.Runtime.GetAsync("adm-refused", CancellationToken.None));
+        Assert.False(waiting.IsCompleted);
+        held!.Dispose();
+        Assert.True((await waiting).Created);
+        // The refusal left nothing behind that would block the same start later.
+        Assert.True((await h.Runtime.StartAsync("approval", "adm-refused", null, CancellationToken.None)).Created);
+    }
+
+    [Fact]
+    public async Task The_child_start_of_a_committed_event_takes_no_permit_so_a_backlog_cannot_stall_its_dispatch()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, new WorkflowOptions { MaxConcurrentStarts = 1, StartQueueLimit = 10 }, null, Approval(), WorkflowDefinition.From(new SpawningWorkflow()));
+        await h.Runtime.StartAsync(SpawningWorkflow.TypeName, "adm-parent", null, CancellationToken.None);
+        var held = await h.Runtime.Admission.EnterStartAsync(CancellationToken.None);
+        var backlog = h.Runtime.StartAsync("approval", "adm-other", null, CancellationToken.None);
+
+        var spawned = await h.Runtime.RaiseEventAsync("adm-parent", SpawningWorkflow.Spawn, null, "spawn-1", CancellationToken.None);
+
+        Assert.Equal(ApplyOutcome.Applied, spawned.Outcome);
+        Assert.Equal(WorkflowRuntimeStatus.Running, (await h.Runtime.GetAsync(SpawningWorkflow.ChildId, CancellationToken.None))!.Status);
+        Assert.Empty(await h.Store.OutboxRowsAsync("adm-parent", CancellationToken.None));
+        Assert.False(backlog.IsCompleted);
+        held!.Dispose();
+        Assert.True((await backlog).Created);
+    }
+
+    [Theory]
+    [InlineData(-1, 2, 0, 2)]
+    [InlineData(8, -1, 0, 2)]
+    [InlineData(8, 2, -1, 2)]
+    [InlineData(8, 2, 0, 0)]
+    public void Admission_settings_out_of_range_are_refused_at_start_naming_the_settings(int maxStarts, int underDueWork, int queueLimit, int retryAfterSeconds)
+    {
+        var options = new WorkflowOptions
+        {
+            MaxConcurrentStarts = maxStarts, MaxConcurrentStartsUnderDueWork = underDueWork, StartQueueLimit = queueLimit, StartRetryAfter = TimeSpan.FromSeconds(retryAfterSeconds),
+        };
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new WorkflowAdmission(options));
+
+        Assert.StartsWith(
+            $"Workflows:MaxConcurrentStarts ({maxStarts}), Workflows:MaxConcurrentStartsUnderDueWork ({underDueWork}) and Workflows:StartQueueLimit ({queueLimit}) must be 0 or more and Workflows:StartRetryAfter (00:00:0{retryAfterSeconds}) at least 1 s",
+            e.Message);
+    }
+
+    [Fact]
+    public async Task With_no_start_limit_a_start_takes_no_permit()
+    {
+        using var admission = new WorkflowAdmission(new WorkflowOptions { MaxConcurrentStarts = 0, MaxConcurrentStartsUnderDueWork = 0, StartQueueLimit = 0 });
+        using var due = admission.EnterDueWork();
+
+        Assert.Null(await admission.EnterStartAsync(CancellationToken.None));
+        Assert.Null(await admission.EnterStartAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_http_start_route_answers_429_problem_json_with_retry_after_and_stores_nothing_when_starts_are_saturated()
+    {
+        await azurite.Storage.ProvisionAsync(StorageLayout.Load(Path.Combine(AppContext.BaseDirectory, StorageLayout.FileName)));
+        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("FUNCTIONS_APP_ROOT_PATH", AppContext.BaseDirectory);
+            b.UseSetting("AzureWebJobsStorage", azurite.ConnectionString);
+            b.UseSetting("Notifications:Subscribers:plan:Url", "http://127.0.0.1:9/notices");
+            b.UseSetting("Workflows:MaxConcurrentStarts", "1");
+            b.UseSetting("Workflows:StartQueueLimit", "0");
+            b.ConfigureServices(s => s.AddWorkflowDecider(new ApprovalWorkflow(TimeSpan.FromDays(5), TimeSpan.FromSeconds(1))));
+        });
+        using var client = factory.CreateClient();
+        var id = "adm-http-" + Guid.NewGuid().ToString("N")[..8];
+        var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
+        var held = await runtime.Admission.EnterStartAsync(CancellationToken.None);
+
+        using var refused = await client.PostAsync(new Uri($"/api/workflows/approval?instanceId={id}", UriKind.Relative), new StringContent("""{"request":"r-1"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("2", Assert.Single(refused.Headers.GetValues("Retry-After")));
+        var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(429, problem.GetProperty("status").GetInt32());
+        Assert.Equal("Too many workflow starts", problem.GetProperty("title").GetString());
+        Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", problem.GetProperty("type").GetString());
+        Assert.Equal("the hub is starting as many workflow instances as it can right now; nothing was stored; start it again after 2 s", problem.GetProperty("detail").GetString());
+        held!.Dispose();
+        using var status = await client.GetAsync(new Uri($"/api/workflows/{id}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, status.StatusCode);
+
+        using var retried = await client.PostAsync(new Uri($"/api/workflows/approval?instanceId={id}", UriKind.Relative), new StringContent("""{"request":"r-1"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+    }
+
+    /// <summary>start → waits; "spawn" → starts child instance <see cref="ChildId"/> (an approval).</summary>
+    private sealed class SpawningWorkflow : IWorkflowDecider<string>
+    {
+        public const string TypeName = "spawning";
+        public const string Spawn = "spawn";
+        public const string ChildId = "adm-child";
+        public string Type => TypeName;
+        public int Version => 1;
+        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { Spawn };
+        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
+        public string InitialState => "new";
+
+        public IReadOnlyList<WorkflowAction> Decide(string state, WorkflowEvent @event, DateTimeOffset now) => (state, @event.Name) switch
+        {
+            ("waiting", Spawn) => [new StartChildWorkflow(ChildId, "approval", null)],
+            _ => [],
+        };
+
+        public string Evolve(string state, WorkflowEvent @event) => (state, @event.Name) switch
+        {
+            ("new", WorkflowEvent.Started) => "waiting",
+            ("waiting", Spawn) => "spawned",
+            _ => state,
+        };
+    }
+}
+
+internal static class AdmissionTestRuns
+{
+    /// <summary>Plays WorkflowTimers until <paramref name="instanceId"/> has finished (a safety timeout only, nothing is timed).</summary>
+    public static Task<List<string>> RunTimersAsync(this WorkflowRuntime runtime, RuntimeHarness h, string instanceId) =>
+        h.RunTimersAsync(async () => (await runtime.GetAsync(instanceId, CancellationToken.None))?.IsTerminal == true, TimeSpan.FromSeconds(60));
+}
