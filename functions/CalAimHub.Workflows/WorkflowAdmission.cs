@@ -3,12 +3,12 @@ using System.Threading.RateLimiting;
 namespace CalAimHub.Workflows;
 
 /// <summary>
-/// A new start was refused: as many starts as admission allows are in progress and
-/// <see cref="WorkflowOptions.StartQueueLimit"/> are waiting. Nothing was stored; the caller retries after
-/// <see cref="RetryAfter"/> (the HTTP start route answers 429 with <c>Retry-After</c>).
+/// A new start was refused before it touched storage: as many starts as admission allows are in progress and
+/// <see cref="WorkflowOptions.StartQueueLimit"/> are waiting. The caller retries after <see cref="RetryAfter"/> (HTTP
+/// answers 429 with <c>Retry-After</c>; a queue-triggered start fails and its message comes back).
 /// </summary>
 public sealed class WorkflowStartsSaturatedException(TimeSpan retryAfter)
-    : Exception($"the hub is starting as many workflow instances as it can right now; nothing was stored; start it again after {retryAfter.TotalSeconds:0} s")
+    : Exception($"the hub is starting as many workflow instances as it can right now; try again after {retryAfter.TotalSeconds:0} s")
 {
     public TimeSpan RetryAfter { get; } = retryAfter;
 }

@@ -125,9 +125,13 @@ public static partial class WorkflowsApi
     /// <summary>ASP.NET Core has no default problem type for 429; RFC 6585 defines the status.</summary>
     public const string StartsSaturatedType = "https://tools.ietf.org/html/rfc6585#section-4";
 
-    /// <summary>429 with <c>Retry-After</c>: the start waited for no storage and stored nothing (<see cref="WorkflowAdmission"/>).</summary>
+    /// <summary>429 with <c>Retry-After</c> for a start refused by <see cref="WorkflowAdmission"/> (it touched no storage).</summary>
     public static IResult StartsSaturated(WorkflowStartsSaturatedException e) => new WithRetryAfter(
-        Results.Problem(title: StartsSaturatedTitle, detail: e.Message, statusCode: StatusCodes.Status429TooManyRequests, type: StartsSaturatedType),
+        Results.Problem(
+            title: StartsSaturatedTitle,
+            detail: $"the hub is starting as many workflow instances as it can right now; nothing was stored; start it again after {e.RetryAfter.TotalSeconds:0} s",
+            statusCode: StatusCodes.Status429TooManyRequests,
+            type: StartsSaturatedType),
         (int)e.RetryAfter.TotalSeconds);
 
     private static async Task<IResult> StatusAsync(string instanceId, bool? showHistory, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)

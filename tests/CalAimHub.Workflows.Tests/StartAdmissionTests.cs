@@ -4,6 +4,7 @@ using System.Text.Json;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Hosting.Storage;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -67,7 +68,7 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
         var e = await Assert.ThrowsAsync<WorkflowStartsSaturatedException>(() => h.Runtime.StartAsync("approval", "adm-refused", null, CancellationToken.None));
 
         Assert.Equal(TimeSpan.FromSeconds(3), e.RetryAfter);
-        Assert.Equal("the hub is starting as many workflow instances as it can right now; nothing was stored; start it again after 3 s", e.Message);
+        Assert.Equal("the hub is starting as many workflow instances as it can right now; try again after 3 s", e.Message);
         Assert.Null(await h.Runtime.GetAsync("adm-refused", CancellationToken.None));
         Assert.False(waiting.IsCompleted);
         held!.Dispose();
@@ -157,6 +158,26 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
 
         using var retried = await client.PostAsync(new Uri($"/api/workflows/approval?instanceId={id}", UriKind.Relative), new StringContent("""{"request":"r-1"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_start_refused_inside_a_domain_route_is_429_problem_json_with_retry_after_not_a_500()
+    {
+        var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
+        var http = new DefaultHttpContext { RequestServices = services };
+        http.Response.Body = new MemoryStream();
+
+        var handled = await new CalAimHub.Functions.Workflows.WorkflowStartsSaturatedHandler().TryHandleAsync(http, new WorkflowStartsSaturatedException(TimeSpan.FromSeconds(2)), CancellationToken.None);
+
+        Assert.True(handled);
+        Assert.Equal(429, http.Response.StatusCode);
+        Assert.Equal("2", http.Response.Headers.RetryAfter.ToString());
+        http.Response.Body.Position = 0;
+        var problem = JsonDocument.Parse(http.Response.Body).RootElement;
+        Assert.Equal("Too many workflow starts", problem.GetProperty("title").GetString());
+        Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", problem.GetProperty("type").GetString());
+        Assert.Equal("the hub is starting as many workflow instances as it can right now; try again after 2 s", problem.GetProperty("detail").GetString());
+        Assert.False(await new CalAimHub.Functions.Workflows.WorkflowStartsSaturatedHandler().TryHandleAsync(http, new InvalidOperationException("other"), CancellationToken.None));
     }
 
     /// <summary>start → waits; "spawn" → starts child instance <see cref="ChildId"/> (an approval).</summary>

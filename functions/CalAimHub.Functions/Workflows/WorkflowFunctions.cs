@@ -64,6 +64,26 @@ public sealed class NotificationQueueNotifier(NotificationQueue queue, IConfigur
     }
 }
 
+/// <summary>
+/// A start refused by admission inside a domain route (<c>POST /api/authorizations</c>) is a 429 with <c>Retry-After</c>,
+/// not a 500: the caller retries, and the route's own duplicate check finds anything the first attempt left behind.
+/// </summary>
+public sealed class WorkflowStartsSaturatedHandler : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not WorkflowStartsSaturatedException saturated)
+        {
+            return false;
+        }
+
+        httpContext.Response.Headers.RetryAfter = ((int)saturated.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await Results.Problem(title: WorkflowsApi.StartsSaturatedTitle, detail: saturated.Message, statusCode: StatusCodes.Status429TooManyRequests, type: WorkflowsApi.StartsSaturatedType)
+            .ExecuteAsync(httpContext);
+        return true;
+    }
+}
+
 public static class WorkflowFunctionsExtensions
 {
     /// <summary>The workflow runtime and its notifier. Deciders are added with <c>builder.Services.AddWorkflowDecider(...)</c>.</summary>
@@ -76,6 +96,7 @@ public static class WorkflowFunctionsExtensions
         }
 
         builder.Services.AddWorkflowRuntime();
+        builder.Services.AddExceptionHandler<WorkflowStartsSaturatedHandler>();
         builder.Services.AddSingleton<IWorkflowNotifier, NotificationQueueNotifier>();
     }
 
