@@ -117,7 +117,6 @@ public sealed class WorkflowAdmission : IDisposable
     {
         public void Dispose()
         {
-            // The narrower permit first: a start waiting for it must not be admitted past the wider one.
             second?.Dispose();
             first?.Dispose();
         }
