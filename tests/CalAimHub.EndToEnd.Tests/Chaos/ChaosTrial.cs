@@ -67,7 +67,7 @@ public sealed class ChaosTrial
         var plan = ChaosPlan.Create(options, Seed);
         await using (hub = await LocalHub.StartAsync(HubOptions(receivers, plan)))
         {
-            using (api = new HttpClient { BaseAddress = hub.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(30) })
+            using (api = new HttpClient { BaseAddress = hub.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(100) })
             {
                 progress($"seed {Seed}: hub up with {hub.Instances.Count} instances in {clock.Elapsed.TotalSeconds:0} s; driving {plan.Referrals.Count} referrals, {plan.Authorizations.Count} authorizations, {plan.Files.Count} files of {options.RowsPerFile:N0} rows, {options.Kills} kills");
                 await PutProviderAsync();
@@ -88,6 +88,14 @@ public sealed class ChaosTrial
                 var verifier = new ChaosVerifier(hub, api, receivers, plan);
                 var settled = await verifier.WaitUntilSettledAsync(options.Wait);
                 var result = await verifier.VerifyAsync(options, killedPids.Count, hub.Instances.Sum(i => i.Restarts), answers, [.. anomalies], clock.Elapsed, settled, Seed);
+                if (!result.Passed)
+                {
+                    // The whole story for whoever reads the failure: the host's log and every handler line.
+                    var path = Path.Combine(Path.GetTempPath(), $"calaimhub-chaos-{Seed}.log");
+                    await File.WriteAllLinesAsync(path, hubLog.Concat(["--- handler output ---"]).Concat(hub.HandlerOutput));
+                    result = result with { LogFile = path };
+                }
+
                 return result with { HubLog = [.. hubLog.TakeLast(40)] };
             }
         }
@@ -291,7 +299,7 @@ public sealed class ChaosTrial
                 }
             }
 
-            await Task.Delay(250);
+            await Task.Delay(1000);
         }
 
         return false;

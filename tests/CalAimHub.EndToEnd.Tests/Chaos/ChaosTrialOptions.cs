@@ -26,11 +26,11 @@ public sealed record ChaosTrialOptions(
     int? Seed = null,
     TimeSpan? MaxTimerDelay = null)
 {
-    public static ChaosTrialOptions Short { get; } = new(Referrals: 24, Authorizations: 12, Files: 2, RowsPerFile: 2_000, Kills: 4,
-        KillGap: (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4)), Patience: TimeSpan.FromSeconds(90));
+    public static ChaosTrialOptions Short { get; } = new(Referrals: 18, Authorizations: 9, Files: 2, RowsPerFile: 1_500, Kills: 4,
+        KillGap: (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4)), Patience: TimeSpan.FromMinutes(4));
 
-    public static ChaosTrialOptions Full { get; } = new(Referrals: 600, Authorizations: 300, Files: 6, RowsPerFile: 5_000, Kills: 20,
-        Concurrency: 16, KillGap: (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8)), Patience: TimeSpan.FromMinutes(6), MaxTimerDelay: TimeSpan.FromSeconds(15));
+    public static ChaosTrialOptions Full { get; } = new(Referrals: 240, Authorizations: 120, Files: 4, RowsPerFile: 5_000, Kills: 20,
+        Concurrency: 16, KillGap: (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(12)), Patience: TimeSpan.FromMinutes(6), MaxTimerDelay: TimeSpan.FromSeconds(15));
 
     public (TimeSpan Min, TimeSpan Max) Gap => KillGap ?? (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
 

@@ -21,6 +21,9 @@ public sealed record ChaosResult(
 {
     public IReadOnlyList<string> HubLog { get; init; } = [];
 
+    /// <summary>The full host log and handler output of a failed trial.</summary>
+    public string? LogFile { get; init; }
+
     public bool Passed => Failures.Count == 0;
 
     public const string TableHeader = "| trial | kills (restarts) | webhooks | file rows | authorizations | notices | lost | duplicated | unexpected poison | unexpected 5xx | notices redelivered (same id) | duration |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
@@ -31,7 +34,7 @@ public sealed record ChaosResult(
     public string Report() =>
         $"{TableHeader}\n{TableRow(1)}\nHTTP answers: {string.Join(", ", Answers.OrderBy(a => a.Key).Select(a => $"{(a.Key == 0 ? "no answer" : a.Key.ToString(CultureInfo.InvariantCulture))}×{a.Value}"))}\n" +
         (Passed ? "every invariant held" : $"{Failures.Count} broken invariants:\n  " + string.Join("\n  ", Failures.Take(60))) +
-        (Passed ? "" : "\nhub log (last lines):\n  " + string.Join("\n  ", HubLog));
+        (Passed ? "" : $"\nhub log (last lines; all of it in {LogFile}):\n  " + string.Join("\n  ", HubLog));
 }
 
 /// <summary>Waits until the hub settled after a trial and checks every invariant of issue 11 exactly.</summary>
