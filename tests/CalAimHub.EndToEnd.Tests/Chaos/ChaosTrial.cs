@@ -44,6 +44,8 @@ public sealed class ChaosTrial
     private readonly List<int> killedPids = [];
     private LocalHub hub = null!;
     private HttpClient api = null!;
+    private int planned;
+    private int done;
 
     private ChaosTrial(ChaosTrialOptions options, Action<string> progress)
     {
@@ -79,7 +81,8 @@ public sealed class ChaosTrial
                     Parallel.ForEachAsync(plan.Files, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (file, _) => await DropFileAsync(file)),
                     Parallel.ForEachAsync(plan.Authorizations, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Concurrency / 2) }, async (a, _) => await AuthorizeAsync(a)),
                     Parallel.ForEachAsync(plan.Referrals, new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency }, async (r, _) => await ReferAsync(r)));
-                var killer = KillAsync(new Random(Seed));
+                planned = plan.Referrals.Sum(r => r.Steps.Count) + plan.Authorizations.Sum(a => a.Decision is null ? 1 : 2) + plan.Files.Count;
+                var killer = KillAsync(new Random(Seed), load);
                 await load;
                 progress($"load sent in {clock.Elapsed.TotalSeconds:0} s; {killedPids.Count} kills so far");
                 await killer;
@@ -149,10 +152,17 @@ public sealed class ChaosTrial
         };
     }
 
-    private async Task KillAsync(Random random)
+    private async Task KillAsync(Random random, Task load)
     {
+        // Random points of the load's progress, in order: a kill lands at a random moment of every phase of it.
+        var points = Enumerable.Range(0, options.Kills).Select(_ => random.NextDouble() * 0.95).Order().ToArray();
         for (var kill = 0; kill < options.Kills; kill++)
         {
+            while (!load.IsCompleted && Volatile.Read(ref done) < points[kill] * planned)
+            {
+                await Task.Delay(50);
+            }
+
             var (min, max) = options.Gap;
             await Task.Delay(TimeSpan.FromMilliseconds(random.Next((int)min.TotalMilliseconds, (int)max.TotalMilliseconds)));
             var instance = hub.Instances[random.Next(hub.Instances.Count)];
@@ -201,6 +211,7 @@ public sealed class ChaosTrial
     {
         var blob = hub.Storage.Blobs.GetBlobContainerClient("inbound").GetBlobClient(file.BlobName);
         await blob.UploadAsync(BinaryData.FromString(file.Content), overwrite: true);
+        Interlocked.Increment(ref done);
     }
 
     private async Task AuthorizeAsync(ChaosAuthorization authorization)
@@ -234,6 +245,7 @@ public sealed class ChaosTrial
         }
 
         authorization.Id = id;
+        Interlocked.Increment(ref done);
         if (authorization.Decision is not { } outcome)
         {
             return;
@@ -248,6 +260,8 @@ public sealed class ChaosTrial
         {
             anomalies.Enqueue($"authorization {id}: decision answered {(int)status}: {Trim(body)}");
         }
+
+        Interlocked.Increment(ref done);
     }
 
     private async Task ReferAsync(ChaosReferral referral)
@@ -270,6 +284,7 @@ public sealed class ChaosTrial
             }
 
             referral.Accepted.Enqueue(status);
+            Interlocked.Increment(ref done);
             if (step == 0 && referral.Redelivered)
             {
                 var (again, againText) = await WebhookAsync(webhookId, body);

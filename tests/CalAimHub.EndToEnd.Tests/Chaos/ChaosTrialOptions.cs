@@ -10,7 +10,8 @@ namespace CalAimHub.Chaos;
 /// their decision clock's reminder timer comes due.</param>
 /// <param name="Files">Partner RTF files, each from its own partner; every third has <see cref="InvalidRowsPerBadFile"/> invalid rows.</param>
 /// <param name="Kills">SIGKILLs sent to a random handler instance at random moments.</param>
-/// <param name="KillGap">Random wait before each kill, between these bounds.</param>
+/// <param name="KillGap">When each kill comes: at a random point of the load's progress (so kills spread over all of it however slow the
+/// machine is), then a random wait between these bounds; kills left when the load is sent come during the settling.</param>
 /// <param name="MaxTimerDelay">See <see cref="TimerRecheck"/>.</param>
 public sealed record ChaosTrialOptions(
     int Referrals,
@@ -27,10 +28,10 @@ public sealed record ChaosTrialOptions(
     TimeSpan? MaxTimerDelay = null)
 {
     public static ChaosTrialOptions Short { get; } = new(Referrals: 18, Authorizations: 9, Files: 2, RowsPerFile: 1_500, Kills: 4,
-        KillGap: (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4)), Patience: TimeSpan.FromMinutes(4));
+        KillGap: (TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2)), Patience: TimeSpan.FromMinutes(4));
 
     public static ChaosTrialOptions Full { get; } = new(Referrals: 240, Authorizations: 120, Files: 4, RowsPerFile: 5_000, Kills: 20,
-        Concurrency: 16, KillGap: (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(12)), Patience: TimeSpan.FromMinutes(6), MaxTimerDelay: TimeSpan.FromSeconds(15));
+        Concurrency: 16, KillGap: (TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(4)), Patience: TimeSpan.FromMinutes(6), MaxTimerDelay: TimeSpan.FromSeconds(15));
 
     public (TimeSpan Min, TimeSpan Max) Gap => KillGap ?? (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
 

@@ -147,8 +147,8 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
 
             var view = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
             var final = accepted[^1];
-            var events = view.GetProperty("events").GetArrayLength();
-            var workflow = view.GetProperty("workflow");
+            var events = view.TryGetProperty("events", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0;
+            var workflow = view.TryGetProperty("workflow", out var found) ? found : default;
             lock (failures)
             {
                 if (events < accepted.Length)
@@ -162,11 +162,11 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
 
                 if (workflow.ValueKind != JsonValueKind.Object)
                 {
-                    lost($"referral {referral.ReferralId}: no workflow");
+                    lost($"referral {referral.ReferralId}: no workflow (status {Text(view, "status")}, {events} events)");
                     return;
                 }
 
-                var history = workflow.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("status").GetString()).ToArray();
+                var history = workflow.TryGetProperty("history", out var entries) ? entries.EnumerateArray().Select(h => Text(h, "status")).ToArray() : [];
                 if (!history.SequenceEqual(accepted))
                 {
                     (history.Length > accepted.Length ? duplicated : lost)(
@@ -180,8 +180,7 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
                     "Outreach Initiated" => "outreach-initiated",
                     _ => "closed",
                 };
-                var state = (view.GetProperty("status").GetString(), workflow.GetProperty("status").GetString(), workflow.GetProperty("phase").GetString(),
-                    workflow.GetProperty("runtimeStatus").GetString() == "Completed");
+                var state = (Text(view, "status"), Text(workflow, "status"), Text(workflow, "phase"), Text(workflow, "runtimeStatus") == "Completed");
                 if (state != (final, final, phase, final == "Referral Loop Closed"))
                 {
                     failures.Add($"wrong state: referral {referral.ReferralId}: status {state.Item1}, workflow {state.Item2}/{state.Item3}/completed={state.Item4}; its events imply {final}/{phase}");
@@ -202,9 +201,9 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
             using var response = await api.GetAsync(new Uri($"/api/authorizations/{Uri.EscapeDataString(id)}", UriKind.Relative));
             using var member = await api.GetAsync(new Uri($"/api/members/{authorization.Cin}/authorizations", UriKind.Relative));
             var held = member.StatusCode == HttpStatusCode.OK
-                ? JsonDocument.Parse(await member.Content.ReadAsStringAsync()).RootElement.GetProperty("authorizations").GetArrayLength()
+                ? JsonDocument.Parse(await member.Content.ReadAsStringAsync()).RootElement.TryGetProperty("authorizations", out var held0) ? held0.GetArrayLength() : 0
                 : 0;
-            var status = response.StatusCode == HttpStatusCode.OK ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString() : null;
+            var status = response.StatusCode == HttpStatusCode.OK ? Text(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement, "status") : null;
             lock (failures)
             {
                 if (status is null)
@@ -378,6 +377,9 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
 
         return true;
     }
+
+    private static string? Text(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static NoticeKey Key(ReceivedNotice notice) => new(notice.Subscriber, notice.Type, notice.Subject);
 }
