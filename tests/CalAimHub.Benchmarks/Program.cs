@@ -36,11 +36,13 @@ switch (command)
     case "cli":
         await CliBenchmark.RunAsync(root, runs);
         return 0;
+    case "chaos":
+        return await ChaosCommand.RunAsync(args);
     case "webhooks-load":
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos");
         return 2;
 }
 
