@@ -1,4 +1,5 @@
 using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.StaffConsole;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
@@ -40,6 +41,7 @@ app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();
 app.MapReferrals();
+app.MapConsoleUi();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();
