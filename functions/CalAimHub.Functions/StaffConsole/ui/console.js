@@ -607,6 +607,7 @@ function parseRoute() {
 
 async function route() {
   const token = ++renderToken;
+  delete document.body.dataset.rendered;
   for (const c of charts) c.destroy();
   charts = [];
   const { parts, params } = parseRoute();
