@@ -7,6 +7,7 @@ using CalAimHub.Functions.Invocations;
 using CalAimHub.Functions.Notifications;
 using CalAimHub.Functions.Operations;
 using CalAimHub.Functions.Referrals;
+using CalAimHub.Functions.Staff;
 using CalAimHub.Functions.Workflows;
 using CalAimHub.Workflows;
 
@@ -21,14 +22,17 @@ builder.AddIngestion();
 builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
+builder.AddStaffAccess();
 
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRateLimiter(); // admission control on the webhook route (WebhookAdmission)
+app.UseAuthentication(); // staff principal from App Service authentication (StaffAccess): 401/403 before any body is read
+app.UseAuthorization();
 app.UseStrictInput(); // control characters in ids and queries, strict JSON bodies: refused before any handler
 
-app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescription();
+app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescription().AllowAnonymous();
 app.MapHealthApi();
 app.MapApiContract();
 

@@ -34,6 +34,7 @@ internal sealed class HubCli
     private readonly Option<string?> _data = new("--data") { Description = "Azurite data folder (default: <repo>/.hub/azurite)." };
     private readonly Option<bool> _inMemory = new("--in-memory") { Description = "Keep storage in memory only (nothing survives a restart)." };
     private readonly Option<int> _instances = InstancesOption();
+    private readonly Option<DevelopmentIdentity> _as = IdentityOption();
     private readonly Option<int> _port = new("--port") { Description = "HTTP port of the API (0 = any free port).", DefaultValueFactory = _ => 7071 };
     private readonly Option<int> _blobPort = new("--blob-port") { Description = "Azurite blob port.", DefaultValueFactory = _ => 10000 };
     private readonly Option<int> _queuePort = new("--queue-port") { Description = "Azurite queue port.", DefaultValueFactory = _ => 10001 };
@@ -68,7 +69,7 @@ internal sealed class HubCli
     {
         var run = new Command("run", "Run the function app locally: Azurite, the handler, HTTP on the API port, queue/timer triggers, BlobCreated events.")
         {
-            _app, _repo, _data, _inMemory, _instances, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting,
+            _app, _repo, _data, _inMemory, _instances, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting, _as,
         };
         run.SetAction((result, cancellationToken) => RunAsync(result, cancellationToken));
 
@@ -120,6 +121,24 @@ internal sealed class HubCli
         });
         return option;
     }
+
+    private static Option<DevelopmentIdentity> IdentityOption() => new("--as")
+    {
+        Description = "The staff member every API request is signed in as, \"name:role,role\" (roles: viewer, decider, operator), as App Service authentication would; default developer with all three.",
+        DefaultValueFactory = _ => DevelopmentIdentity.Developer,
+        CustomParser = result =>
+        {
+            try
+            {
+                return DevelopmentIdentity.Parse(result.Tokens.Single().Value);
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError(e.Message);
+                return null;
+            }
+        },
+    };
 
     private static Option<string[]> KeyValueOption(string name, string description)
     {
@@ -178,6 +197,7 @@ internal sealed class HubCli
         TablePort = result.GetValue(_tablePort),
         AppSettings = ParseKeyValues(result.GetValue(_setting) ?? []),
         HostOverrides = ParseKeyValues(result.GetValue(_hostSetting) ?? []),
+        StaffIdentity = result.GetValue(_as),
     };
 
     private async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
@@ -297,6 +317,7 @@ internal sealed class HubCli
             WriteLine(_out, $"  Handler:   {instance.Address}{(instance.ProcessId is { } pid ? $" (pid {pid})" : "")}{(hub.Instances.Count > 1 ? $" instance {instance.Number}" : "")}");
         }
 
+        WriteLine(_out, $"  Signed in: {(hub.StaffIdentity is { } who ? who.ToString() : "nobody (staff routes answer 401)")} on every API request (--as \"name:viewer,decider,operator\")");
         WriteLine(_out, "Press Ctrl+C to stop. `./hub status` shows queues and health.");
     }
 

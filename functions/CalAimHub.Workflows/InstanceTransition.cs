@@ -265,7 +265,7 @@ public static class InstanceTransition
     }
 
     private static WorkflowHistoryEntry Entry(long seq, WorkflowEvent @event, IReadOnlyList<WorkflowAction> actions) =>
-        new(seq, @event.EventId, @event.Name, @event.Data, @event.RecordedAt, actions);
+        new(seq, @event.EventId, @event.Name, @event.Data, @event.RecordedAt, actions) { By = @event.By };
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
 }

@@ -40,7 +40,12 @@ public sealed record WorkflowHistoryEntry(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("data")] JsonElement? Data,
     [property: JsonPropertyName("recordedAt")] DateTimeOffset RecordedAt,
-    [property: JsonPropertyName("actions")] IReadOnlyList<WorkflowAction> Actions);
+    [property: JsonPropertyName("actions")] IReadOnlyList<WorkflowAction> Actions)
+{
+    /// <summary>The staff member who raised the event (decisions, repairs); absent for partners, timers and the runtime.</summary>
+    [JsonPropertyName("by")]
+    public WorkflowActor? By { get; init; }
+}
 
 /// <summary>
 /// Work that leaves the partition after a commit. Stored in the outbox row of that commit and removed once done;

@@ -50,12 +50,12 @@ public sealed class WorkflowRuntime(
     /// <summary>Starts an instance; with an existing <paramref name="instanceId"/> of the same type, answers that instance (idempotent).</summary>
     /// <exception cref="WorkflowTypeNotRegisteredException">Unknown type.</exception>
     /// <exception cref="WorkflowInstanceConflictException">The id belongs to another type.</exception>
-    public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken)
+    public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken, WorkflowActor? by = null)
     {
         var definition = registry.Find(type) ?? throw new WorkflowTypeNotRegisteredException(type);
         var id = instanceId ?? Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
-        var commit = InstanceTransition.Start(definition, id, new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now), now);
+        var commit = InstanceTransition.Start(definition, id, new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now) { By = by }, now);
         await IndexBeforeCommitAsync(commit, cancellationToken);
         try
         {
@@ -80,18 +80,18 @@ public sealed class WorkflowRuntime(
         }
     }
 
-    /// <summary>Raises a named event on an instance and commits it before returning.</summary>
-    public Task<ApplyResult> RaiseEventAsync(string instanceId, string name, JsonElement? data, string? eventId, CancellationToken cancellationToken) =>
-        ApplyAsync(instanceId, new WorkflowEvent(eventId ?? Guid.NewGuid().ToString("N"), name, data, time.GetUtcNow()), cancellationToken);
+    /// <summary>Raises a named event on an instance and commits it before returning; <paramref name="by"/> goes into its history entry.</summary>
+    public Task<ApplyResult> RaiseEventAsync(string instanceId, string name, JsonElement? data, string? eventId, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        ApplyAsync(instanceId, new WorkflowEvent(eventId ?? Guid.NewGuid().ToString("N"), name, data, time.GetUtcNow()) { By = by }, cancellationToken);
 
-    public Task<ApplyResult> TerminateAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
-        Control(instanceId, InstanceTransition.Terminate, reason, cancellationToken);
+    public Task<ApplyResult> TerminateAsync(string instanceId, string? reason, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        Control(instanceId, InstanceTransition.Terminate, reason, by, cancellationToken);
 
-    public Task<ApplyResult> SuspendAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
-        Control(instanceId, InstanceTransition.Suspend, reason, cancellationToken);
+    public Task<ApplyResult> SuspendAsync(string instanceId, string? reason, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        Control(instanceId, InstanceTransition.Suspend, reason, by, cancellationToken);
 
-    public Task<ApplyResult> ResumeAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
-        Control(instanceId, InstanceTransition.Resume, reason, cancellationToken);
+    public Task<ApplyResult> ResumeAsync(string instanceId, string? reason, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        Control(instanceId, InstanceTransition.Resume, reason, by, cancellationToken);
 
     /// <summary>Queues an event for <c>WorkflowWork</c> (webhooks, ingestion: callers that must not wait for the instance).</summary>
     public Task EnqueueEventAsync(WorkflowWorkMessage message, CancellationToken cancellationToken) =>
@@ -270,8 +270,8 @@ public sealed class WorkflowRuntime(
         }
     }
 
-    private Task<ApplyResult> Control(string instanceId, string name, string? reason, CancellationToken cancellationToken) =>
-        ApplyAsync(instanceId, new WorkflowEvent(Guid.NewGuid().ToString("N"), name, WorkflowJson.ToElement(new ControlData(reason)), time.GetUtcNow()), cancellationToken);
+    private Task<ApplyResult> Control(string instanceId, string name, string? reason, WorkflowActor? by, CancellationToken cancellationToken) =>
+        ApplyAsync(instanceId, new WorkflowEvent(Guid.NewGuid().ToString("N"), name, WorkflowJson.ToElement(new ControlData(reason)), time.GetUtcNow()) { By = by }, cancellationToken);
 }
 
 /// <summary>The runtime's two queues.</summary>

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Http;
 using System.Text.Json;
 using CalAimHub.Domain.Authorizations;
@@ -20,8 +21,8 @@ public static partial class AuthorizationsApi
 
     public static void MapAuthorizationsApi(this WebApplication app)
     {
-        var api = app.MapGroup(Base).WithTags("Authorizations");
-        api.MapPost("", RequestAsync).WithName("RequestAuthorization")
+        var api = app.MapGroup(Base).WithTags("Authorizations").RequireAuthorization(StaffRoles.Viewer);
+        api.MapPost("", RequestAsync).WithName("RequestAuthorization").RequireAuthorization(StaffRoles.Decider)
             .WithSummary("Request an ECM or Community Supports authorization; starts its deadline clocks")
             .AcceptsBody<AuthorizationRequestBody>("application/json")
             .Produces<AuthorizationView>(StatusCodes.Status201Created).ProducesValidationProblem()
@@ -45,7 +46,7 @@ public static partial class AuthorizationsApi
             .WithSummary("Ask for the next authorized period")
             .AcceptsBody<ReauthorizationBody>("application/json").AuthorizationCommand();
 
-        var members = app.MapGroup("/api/members").WithTags("Members");
+        var members = app.MapGroup("/api/members").WithTags("Members").RequireAuthorization(StaffRoles.Viewer);
         members.MapGet("/{cin}/authorizations", MemberAsync).WithName("GetMemberAuthorizations")
             .WithSummary("A member's authorizations by CIN in the URL (prefer the POST lookup: URLs reach access logs)")
             .Produces<MemberAuthorizations>().ProducesValidationProblem();
@@ -58,6 +59,7 @@ public static partial class AuthorizationsApi
 
     /// <summary>The answers every authorization command (decision, extension, notices, reauthorization) can give.</summary>
     private static RouteHandlerBuilder AuthorizationCommand(this RouteHandlerBuilder route) => route
+        .RequireAuthorization(StaffRoles.Decider)
         .Produces<AuthorizationView>().ProducesValidationProblem()
         .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
@@ -109,7 +111,7 @@ public static partial class AuthorizationsApi
 
             if (await index.TryClaimAsync(request, replaceable, time.GetUtcNow(), ct))
             {
-                await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct);
+                await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct, WorkflowActors.Of(http.HttpContext.User));
                 LogReceived(logger, id, request.Urgency);
                 var started = await runtime.GetAsync(id, ct);
                 var state = (AuthorizationState)runtime.Registry.Find(AuthorizationWorkflow.TypeName)!.ReadState(started!.State, started.Version);
@@ -281,7 +283,7 @@ public static partial class AuthorizationsApi
 
         // An Idempotency-Key makes a retried POST the same event: the runtime dedupes on the event id.
         var eventId = http.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 and <= 100 } key ? $"{eventName}:{key}" : null;
-        var result = await runtime.RaiseEventAsync(id, eventName, WorkflowJson.ToElement(data), eventId, ct);
+        var result = await runtime.RaiseEventAsync(id, eventName, WorkflowJson.ToElement(data), eventId, ct, WorkflowActors.Of(http.HttpContext.User));
         if (result.Outcome == ApplyOutcome.Gone)
         {
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible now", detail: $"authorization {id} is closed");
