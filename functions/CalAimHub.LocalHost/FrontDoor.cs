@@ -122,6 +122,11 @@ internal sealed class FrontDoor : IAsyncDisposable
             endpoint.WithDisplayName(name);
         }
 
+        // Someone opening the hub in a browser gets the staff console (served by the handler under the route prefix).
+        var console = $"/{app.Host.HttpRoutePrefix}/console/ui".Replace("//", "/", StringComparison.Ordinal);
+        web.MapGet("/", () => Results.Redirect(console));
+        web.MapGet("/console", () => Results.Redirect(console));
+
         // No route → the pipeline's end answers 404; a route with other methods → routing answers 405.
         await web.StartAsync(cancellationToken);
         var actualPort = port != 0

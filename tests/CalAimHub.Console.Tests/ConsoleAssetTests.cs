@@ -100,6 +100,19 @@ public sealed partial class ConsoleAssetTests(ConsoleHub hub)
         Assert.Contains($"Chart.js v{pinned}", System.Text.Encoding.UTF8.GetString(served.AsSpan(0, 200)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/console")]
+    public async Task The_local_front_door_sends_a_browser_to_the_console(string path)
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = hub.Hub.ApiBaseAddress };
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/api/console/ui", response.Headers.Location?.OriginalString);
+    }
+
     [GeneratedRegex("(?:src|href)=\"(/api/console/ui/assets/[^\"]+)\"")]
     private static partial Regex AssetReference();
 }

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using CalAimHub.Hosting.Staff;
 using CalAimHub.LocalHost;
 using Microsoft.Playwright;
 
@@ -24,7 +23,7 @@ public sealed class ConsoleHub : IAsyncLifetime
 
     public LocalHub Hub { get; private set; } = null!;
 
-    /// <summary>Calls the staff API as a supervisor with every role (test setup, not what is being tested).</summary>
+    /// <summary>Calls the staff API through the front door as its development identity, every role (test setup, not what is tested).</summary>
     public HttpClient Api { get; private set; } = null!;
 
     public IPlaywright Playwright { get; private set; } = null!;
@@ -61,11 +60,8 @@ public sealed class ConsoleHub : IAsyncLifetime
                 ["extensions:queues:maxPollingInterval"] = "00:00:00.250",
             },
         });
+        // Through the front door, signed in as its default development identity (every role).
         Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        foreach (var (name, value) in StaffIdentity.Supervisor.Headers)
-        {
-            Api.DefaultRequestHeaders.TryAddWithoutValidation(name, value);
-        }
 
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
@@ -87,13 +83,13 @@ public sealed class ConsoleHub : IAsyncLifetime
     }
 
     /// <summary>A browser page signed in as <paramref name="identity"/>, 1280×800 (the size the console must read well at).</summary>
-    public async Task<IPage> PageAsync(StaffIdentity identity)
+    public async Task<IPage> PageAsync(DevelopmentIdentity identity)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
-            BaseURL = Hub.ApiBaseAddress.ToString(),
+            BaseURL = Hub.HandlerAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
-            ExtraHTTPHeaders = identity.Headers,
+            ExtraHTTPHeaders = StaffIdentity.Headers(identity),
             AcceptDownloads = true,
             TimezoneId = "America/Los_Angeles",
             Locale = "en-US",
@@ -159,28 +155,25 @@ public sealed class ConsoleCollection : ICollectionFixture<ConsoleHub>
 
 /// <summary>
 /// A member of staff as App Service authentication (Easy Auth) presents them to the app: the <c>X-MS-CLIENT-PRINCIPAL</c>
-/// header (base64 JSON of the token's claims, app roles as <c>roles</c> claims) and its name header. The browser sends
-/// them on every request of its context, as the platform adds them in Azure.
+/// headers, in the shape the local front door injects for <c>./hub run --as</c>. The front door signs every request in as
+/// its one configured identity and drops client-sent principals (as App Service does), so a browser that must be a viewer
+/// in one test and a decider in the next talks to the handler directly and its context sends these headers, playing the
+/// part Easy Auth plays in Azure.
 /// </summary>
-public sealed record StaffIdentity(string Name, IReadOnlyList<string> Roles)
+public static class StaffIdentity
 {
-    public static readonly StaffIdentity Supervisor = new("dana.supervisor@plan.example", ["viewer", "decider", "operator"]);
-    public static readonly StaffIdentity Viewer = new("vic.viewer@plan.example", ["viewer"]);
+    public static readonly DevelopmentIdentity Supervisor = new("dana.supervisor", StaffRoles.All);
+    public static readonly DevelopmentIdentity Viewer = new("vic.viewer", [StaffRoles.Viewer]);
 
-    public Dictionary<string, string> Headers
+    public static Dictionary<string, string> Headers(DevelopmentIdentity identity)
     {
-        get
+        var principal = identity.ToPrincipal();
+        return new Dictionary<string, string>
         {
-            var claims = new List<object> { new { typ = "name", val = Name }, new { typ = "preferred_username", val = Name } };
-            claims.AddRange(Roles.Select(r => new { typ = "roles", val = r }));
-            var principal = JsonSerializer.Serialize(new { auth_typ = "aad", claims, name_typ = "name", role_typ = "roles" });
-            return new Dictionary<string, string>
-            {
-                ["X-MS-CLIENT-PRINCIPAL"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(principal)),
-                ["X-MS-CLIENT-PRINCIPAL-NAME"] = Name,
-                ["X-MS-CLIENT-PRINCIPAL-ID"] = Name,
-                ["X-MS-CLIENT-PRINCIPAL-IDP"] = "aad",
-            };
-        }
+            [ClientPrincipal.Header] = principal.Encode(),
+            ["X-MS-CLIENT-PRINCIPAL-NAME"] = identity.Name,
+            ["X-MS-CLIENT-PRINCIPAL-ID"] = principal.Values(ClientPrincipal.ObjectIdType).First(),
+            ["X-MS-CLIENT-PRINCIPAL-IDP"] = "aad",
+        };
     }
 }

@@ -38,7 +38,9 @@ public static class ConsoleUi
 
     public static void MapConsoleUi(this WebApplication app)
     {
-        var ui = app.MapGroup(Route).WithTags("Console");
+        // The page and its scripts hold no data (every figure comes from the staff API, which needs a role), so they load
+        // before sign-in: the page itself then offers App Service authentication's sign-in instead of a bare 401.
+        var ui = app.MapGroup(Route).WithTags("Console").AllowAnonymous();
         ui.MapGet("", GetShell).WithName("GetConsoleUi")
             .WithSummary("The staff console's HTML page (hash routes #/today, #/authorizations, #/referrals, #/files, #/operations)")
             .Produces(StatusCodes.Status200OK, contentType: "text/html")

@@ -645,7 +645,13 @@ async function signIn() {
     who.textContent = `Signed in as ${me.name} (${me.roles.join(', ') || 'no role'})`;
   } catch (error) {
     me = null;
-    who.textContent = error instanceof ApiError && error.status === 401 ? 'Not signed in' : 'Sign-in information not available';
+    if (error instanceof ApiError && error.status === 401) {
+      // App Service authentication's sign-in (Microsoft Entra ID), back to this page afterwards.
+      const back = encodeURIComponent(location.pathname + location.hash);
+      who.replaceChildren('Not signed in · ', el('a', { href: `/.auth/login/aad?post_login_redirect_uri=${back}`, class: 'sign-in' }, 'Sign in'));
+    } else {
+      who.textContent = 'Sign-in information not available';
+    }
   }
 }
 
