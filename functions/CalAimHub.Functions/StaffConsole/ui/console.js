@@ -384,17 +384,20 @@ async function submit(status, path, body, done, method = 'POST') {
   }
 }
 
-function isoDate(date) { return date.toISOString().slice(0, 10); }
+/** A calendar date (yyyy-MM-dd) as written, not shifted by a time zone. */
+const calendarDate = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' });
+const day = (value) => el('time', { datetime: value }, calendarDate.format(new Date(`${value}T00:00:00Z`)));
 
 async function renderReferrals(params) {
   setTitle('Closed-loop referrals');
-  const to = params.get('to') || isoDate(new Date());
-  const from = params.get('from') || isoDate(new Date(Date.now() - 30 * 86_400_000));
+  // Without a chosen period the hub's own default (the last 30 days by its clock) applies; the fields then show it.
+  const from = params.get('from') || '';
+  const to = params.get('to') || '';
   const olderThan = params.get('olderThanDays') || '14';
   const form = el('form', { class: 'filters', 'aria-label': 'Referral period' },
-    inputField('from', 'From', 'date', from, { required: true }),
-    inputField('to', 'To', 'date', to, { required: true }),
-    inputField('olderThanDays', 'Open longer than (days)', 'number', olderThan, { min: 0, max: 365, required: true }),
+    inputField('from', 'From', 'date', from),
+    inputField('to', 'To', 'date', to),
+    inputField('olderThanDays', 'Open longer than (days)', 'number', olderThan, { min: 0, max: 3650, required: true }),
     el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Show')));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -410,9 +413,11 @@ async function renderReferrals(params) {
   await Promise.all([
     part(funnel, 'The referral funnel', async () => {
       const f = await api('/api/console/referrals/funnel' + period);
+      form.elements.from.value ||= f.from;
+      form.elements.to.value ||= f.to;
       const steps = [['Pending', f.pending], ['Accepted', f.accepted], ['Outreach Initiated', f.outreachInitiated], ['Loop Closed', f.loopClosed], ['Declined', f.declined], ['Escalated', f.escalated]];
       return el('div', { 'data-testid': 'funnel' },
-        el('p', {}, `${number.format(f.total)} referrals from `, time(f.from, pacificDate), ' to ', time(f.to, pacificDate), '.'),
+        el('p', {}, `${number.format(f.total)} referrals opened from `, day(f.from), ' to ', day(f.to), '.'),
         chart('Referral funnel', {
           type: 'bar',
           data: { labels: steps.map((s) => s[0]), datasets: [{ label: 'Referrals', data: steps.map((s) => s[1]), backgroundColor: steps.map((_, i) => (i < 4 ? palette[0] : i === 4 ? palette[4] : palette[1])) }] },
