@@ -22,6 +22,7 @@ builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
 builder.AddStaffAccess();
+builder.AddOperations();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -40,6 +41,7 @@ app.MapQueueFunction<IngestPartnerFile>("IngestPartnerFile");
 app.MapFileValidationApi();
 app.MapFileReportApi();
 app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
+app.MapOperationsApi();
 app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();
