@@ -23,6 +23,7 @@ builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
 builder.AddStaffAccess();
+builder.AddOperations();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -41,6 +42,7 @@ app.MapQueueFunction<IngestPartnerFile>("IngestPartnerFile");
 app.MapFileValidationApi();
 app.MapFileReportApi();
 app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
+app.MapOperationsApi();
 app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();

@@ -352,14 +352,13 @@ internal sealed class HubCli
         var width = Math.Max(12, state.Queues.Max(q => q.Length) + 2);
         var failed = false;
         // All depths at once (two calls per queue), printed in layout order: status answers in well under a second.
-        async Task<int> Depth(string queue) => (await queues.GetQueueClient(queue).GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
-        var depths = state.Queues.ToDictionary(q => q, q => (Depth(q), Depth(StorageLayout.PoisonQueue(q))), StringComparer.Ordinal);
+        var poisonQueues = new PoisonQueues(queues);
+        var depths = state.Queues.ToDictionary(q => q, q => poisonQueues.DepthAsync(q, cancellationToken), StringComparer.Ordinal);
         foreach (var queue in state.Queues)
         {
             try
             {
-                var depth = await depths[queue].Item1;
-                var poison = await depths[queue].Item2;
+                var (_, depth, poison) = await depths[queue];
                 var hint = poison > 0 ? $"   <- poison messages expire after 7 days; ./hub replay {queue}" : "";
                 WriteLine(_out, $"  {queue.PadRight(width)}{depth,6}   poison {poison,4}{hint}");
             }
@@ -406,27 +405,8 @@ internal sealed class HubCli
     }
 
     /// <summary>Moves every message of <c>&lt;queue&gt;-poison</c> back to the queue (send first, then delete: at worst a duplicate).</summary>
-    internal static async Task<int> ReplayAsync(QueueServiceClient queues, string queue, CancellationToken cancellationToken)
-    {
-        var target = queues.GetQueueClient(queue);
-        var poison = queues.GetQueueClient(StorageLayout.PoisonQueue(queue));
-        var count = 0;
-        while (true)
-        {
-            var batch = (await poison.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken)).Value;
-            if (batch.Length == 0)
-            {
-                return count;
-            }
-
-            foreach (var message in batch)
-            {
-                await target.SendMessageAsync(DeadLetter.OriginalMessage(message.Body.ToString()), cancellationToken);
-                await poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
-                count++;
-            }
-        }
-    }
+    internal static Task<int> ReplayAsync(QueueServiceClient queues, string queue, CancellationToken cancellationToken) =>
+        new PoisonQueues(queues).ReplayAllAsync(queue, cancellationToken);
 
     private async Task<int> NotifyAsync(ParseResult result, CancellationToken cancellationToken)
     {

@@ -253,6 +253,25 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         return ([], null);
     }
 
+    /// <summary>
+    /// At most <paramref name="top"/> index rows matching an OData filter on the index's own columns (Status, Deadline):
+    /// answers "which instances failed / are overdue" from <c>WorkflowIndex</c>, never from the Workflows partitions.
+    /// </summary>
+    public async Task<IReadOnlyList<WorkflowIndexEntry>> IndexWhereAsync(string filter, int top, CancellationToken cancellationToken)
+    {
+        var entries = new List<WorkflowIndexEntry>(Math.Min(top, 1000));
+        await foreach (var row in index.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(top, 1000), cancellationToken: cancellationToken))
+        {
+            entries.Add(ReadIndex(row));
+            if (entries.Count == top)
+            {
+                break;
+            }
+        }
+
+        return entries;
+    }
+
     public static string DedupeKey(string eventId) =>
         DedupePrefix + (eventId.Length <= 200 && !eventId.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c))
             ? eventId

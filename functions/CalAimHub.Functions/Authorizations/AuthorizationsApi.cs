@@ -325,7 +325,7 @@ public static partial class AuthorizationsApi
             c.Id, c.Kind, c.StartedAt, c.DueAt, c.Open ? "running" : "stopped", (long)c.RemainingAt(now).TotalSeconds, c.BreachedAt is not null || (c.Open && now > c.DueAt && c.Kind != ClockKind.Period),
             c.BreachedAt, c.SatisfiedAt, c.Extended, c.ReminderAt, c.Reminded))],
         state.Decisions,
-        history?.Select(h => new HistoryView(h.Seq, h.Name, h.RecordedAt, h.Name == WorkflowEvent.Started ? null : h.Data)).ToList(),
+        history?.Select(h => new HistoryView(h.Seq, h.Name, h.RecordedAt, h.Name == WorkflowEvent.Started ? null : h.Data, h.By)).ToList(),
         now);
 
     private static IResult Duplicate(string serviceKey, MemberAuthorizationRow row, AuthorizationState existing) => Results.Problem(
@@ -427,7 +427,8 @@ public sealed record ClockView(
     string Id, ClockKind Kind, DateTimeOffset StartedAt, DateTimeOffset DueAt, string State, long RemainingSeconds, bool Breached,
     DateTimeOffset? BreachedAt, DateTimeOffset? SatisfiedAt, bool Extended, DateTimeOffset? ReminderAt, bool Reminded);
 
-public sealed record HistoryView(long Seq, string Name, DateTimeOffset RecordedAt, JsonElement? Data);
+/// <param name="By">The signed-in staff member who caused the event (decisions, extensions, reauthorizations); absent for partners and timers.</param>
+public sealed record HistoryView(long Seq, string Name, DateTimeOffset RecordedAt, JsonElement? Data, WorkflowActor? By = null);
 
 public sealed record AuthorizationView(
     string AuthorizationId,
