@@ -27,7 +27,7 @@ public static partial class AuthorizationsApi
             .Produces<AuthorizationView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("", AuthorizationListApi.ListAsync).WithName("ListAuthorizations")
-            .WithSummary("Authorizations by status, service and next deadline (dueBefore), soonest deadline first, paged")
+            .WithSummary("Authorizations by status, service, population of focus (pof), next deadline (dueBefore) and breached, soonest deadline first, paged")
             .Produces<AuthorizationList>().ProducesValidationProblem();
         api.MapGet("/{id}", GetAsync).WithName("GetAuthorization")
             .WithSummary("An authorization with every clock (due, remaining, breached) and its history")
