@@ -47,8 +47,10 @@ public sealed class ReadModelStore(TableServiceClient tables)
         var versionKey = VersionPrefix + Key(update.Item);
         for (var attempt = 1; ; attempt++)
         {
-            // Point reads only (a filter query is a table scan on Azurite); the counter row only when counts are involved.
-            var counterRead = update.Counts.Count > 0 ? table.GetEntityIfExistsAsync<TableEntity>(partition, CounterRow, cancellationToken: cancellationToken) : null;
+            // Point reads only (a filter query is a table scan on Azurite); counter rows only when counts are involved,
+            // those the new counts name read alongside the version row.
+            var counterReads = update.Counts.Keys.Select(CounterRowOf).Distinct(StringComparer.Ordinal)
+                .ToDictionary(k => k, k => table.GetEntityIfExistsAsync<TableEntity>(partition, k, cancellationToken: cancellationToken), StringComparer.Ordinal);
             var versionRow = Value(await table.GetEntityIfExistsAsync<TableEntity>(partition, versionKey, cancellationToken: cancellationToken));
             if (versionRow?.GetInt64("Version") is { } stored && stored >= update.Version)
             {
@@ -58,12 +60,11 @@ public sealed class ReadModelStore(TableServiceClient tables)
             var oldRows = versionRow?.GetString("Rows") is { } rows ? JsonSerializer.Deserialize<string[]>(rows)! : [];
             var oldCounts = versionRow?.GetString("Counts") is { } counts ? JsonSerializer.Deserialize<Dictionary<string, long>>(counts)! : [];
             var delta = Delta(oldCounts, update.Counts);
-            if (counterRead is null && delta.Count > 0)
+            foreach (var rowKey in delta.Keys.Select(CounterRowOf).Where(k => !counterReads.ContainsKey(k)).Distinct(StringComparer.Ordinal).ToList())
             {
-                counterRead = table.GetEntityIfExistsAsync<TableEntity>(partition, CounterRow, cancellationToken: cancellationToken);
+                counterReads[rowKey] = table.GetEntityIfExistsAsync<TableEntity>(partition, rowKey, cancellationToken: cancellationToken);
             }
 
-            var counter = counterRead is null ? null : Value(await counterRead);
             var newRows = update.Rows.Select(r => Key(r.RowKey)).ToArray();
             var version = new TableEntity(partition, versionKey)
             {
@@ -77,13 +78,20 @@ public sealed class ReadModelStore(TableServiceClient tables)
             };
             actions.AddRange(oldRows.Except(newRows, StringComparer.Ordinal).Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k), ETag.All)));
             actions.AddRange(update.Rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Row(partition, r))));
-            if (delta.Count > 0)
+            foreach (var group in delta.GroupBy(d => CounterRowOf(d.Key), StringComparer.Ordinal))
             {
-                var sums = new TableEntity(partition, CounterRow);
-                var current = counter is null ? new Dictionary<string, long>() : ReadCounts(counter);
-                foreach (var name in current.Keys.Union(delta.Keys))
+                var counter = Value(await counterReads[group.Key]);
+                var sums = new TableEntity(partition, group.Key);
+                if (CounterName(group.First().Key) is { } bucket)
                 {
-                    sums[CountPrefix + name] = current.GetValueOrDefault(name) + delta.GetValueOrDefault(name);
+                    sums["Name"] = bucket;
+                }
+
+                var current = counter is null ? new Dictionary<string, long>() : ReadCounts(counter);
+                var changes = group.ToDictionary(d => CountName(d.Key), d => d.Value, StringComparer.Ordinal);
+                foreach (var name in current.Keys.Union(changes.Keys))
+                {
+                    sums[CountPrefix + name] = current.GetValueOrDefault(name) + changes.GetValueOrDefault(name);
                 }
 
                 actions.Add(counter is null ? new(TableTransactionActionType.Add, sums) : new(TableTransactionActionType.UpdateReplace, sums, counter.ETag));
@@ -107,11 +115,31 @@ public sealed class ReadModelStore(TableServiceClient tables)
         }
     }
 
-    /// <summary>The counter row of a partition (zeros when it has none), as name → count.</summary>
-    public async Task<IReadOnlyDictionary<string, long>> CountsAsync(string table, string partition, CancellationToken cancellationToken)
+    /// <summary>
+    /// The counter row of a partition (empty when it has none), as name → count; <paramref name="row"/> names one of the
+    /// partition's other counter rows (counts named <c>{row}/{name}</c>).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> CountsAsync(string table, string partition, CancellationToken cancellationToken, string? row = null)
     {
-        var row = Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(Key(partition), CounterRow, cancellationToken: cancellationToken));
-        return row is null ? new Dictionary<string, long>() : ReadCounts(row);
+        var entity = Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(Key(partition), row is null ? CounterRow : CounterRowOf(row + "/"), cancellationToken: cancellationToken));
+        return entity is null ? new Dictionary<string, long>() : ReadCounts(entity);
+    }
+
+    /// <summary>
+    /// Every counter row of the partitions from <paramref name="fromPartition"/> to <paramref name="toPartition"/>
+    /// (inclusive): one query; the row's name (null for the partition's main counter row) and its counts.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> CounterRowsAsync(
+        string table, string fromPartition, string toPartition, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {Key(fromPartition)} and PartitionKey le {Key(toPartition)} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
+        var rows = new List<(string, string?, IReadOnlyDictionary<string, long>)>();
+        await foreach (var row in Table(table).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            rows.Add((row.PartitionKey, row.RowKey == CounterRow ? null : row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], ReadCounts(row)));
+        }
+
+        return rows;
     }
 
     /// <summary>The data of one page of item rows of one partition (row keys in [<paramref name="from"/>, <paramref name="to"/>)), with the next page's token.</summary>
@@ -158,7 +186,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
         {
             var (table, partition) = group.Key;
             var rows = new List<TableEntity>();
-            var sums = new Dictionary<string, long>(StringComparer.Ordinal);
+            var sums = new Dictionary<string, long>(StringComparer.Ordinal); // by count key ("name" or "row/name")
             foreach (var (entry, version) in group)
             {
                 rows.AddRange(entry.Rows.Select(r => Row(partition, r)));
@@ -174,15 +202,20 @@ public sealed class ReadModelStore(TableServiceClient tables)
                 }
             }
 
-            var counter = new TableEntity(partition, CounterRow);
-            foreach (var (name, sum) in sums.Where(s => s.Value != 0))
+            foreach (var counter in sums.Where(s => s.Value != 0).GroupBy(s => CounterRowOf(s.Key), StringComparer.Ordinal))
             {
-                counter[CountPrefix + name] = sum;
-            }
+                var row = new TableEntity(partition, counter.Key);
+                if (CounterName(counter.First().Key) is { } bucket)
+                {
+                    row["Name"] = bucket;
+                }
 
-            if (sums.Values.Any(s => s != 0))
-            {
-                rows.Add(counter);
+                foreach (var (name, sum) in counter)
+                {
+                    row[CountPrefix + CountName(name)] = sum;
+                }
+
+                rows.Add(row);
             }
 
             var client = Table(table);
@@ -204,6 +237,14 @@ public sealed class ReadModelStore(TableServiceClient tables)
         text.Length <= 250 && !text.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c))
             ? text
             : "~" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>The counter row a count belongs to: <c>~counts</c>, or <c>~counts|{row}</c> for a count named <c>{row}/{name}</c>.</summary>
+    private static string CounterRowOf(string count) =>
+        count.LastIndexOf('/') is var slash and > 0 ? CounterRow + "|" + Key(count[..slash]) : CounterRow;
+
+    private static string? CounterName(string count) => count.LastIndexOf('/') is var slash and > 0 ? count[..slash] : null;
+
+    private static string CountName(string count) => count[(count.LastIndexOf('/') + 1)..];
 
     public static IReadOnlyDictionary<string, long> ReadCounts(TableEntity row) =>
         row.Keys.Where(k => k.StartsWith(CountPrefix, StringComparison.Ordinal)).ToDictionary(k => k[CountPrefix.Length..], k => row.GetInt64(k) ?? 0, StringComparer.Ordinal);
