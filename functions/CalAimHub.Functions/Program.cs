@@ -1,4 +1,5 @@
 using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.ConsoleData;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
@@ -20,6 +21,7 @@ builder.AddIngestion();
 builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
+builder.AddConsoleData();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -40,6 +42,7 @@ app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();
 app.MapReferrals();
+app.MapConsoleApi();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();
