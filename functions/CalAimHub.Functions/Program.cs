@@ -1,5 +1,6 @@
 using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.StaffConsole;
+using CalAimHub.Functions.ConsoleData;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
@@ -24,6 +25,7 @@ builder.AddAuthorizations();
 builder.AddReferrals();
 builder.AddStaffAccess();
 builder.AddOperations();
+builder.AddConsoleData();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -48,6 +50,7 @@ app.MapWorkflowsApi();
 app.MapAuthorizationsApi();
 app.MapReferrals();
 app.MapConsoleUi();
+app.MapConsoleApi();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();

@@ -278,23 +278,33 @@ async function authorizationPage(filters, continuation) {
   return fragment;
 }
 
-/** The timeline's points: the API's clocks when it gives them, else derived from each clock's start, due and stop. */
+const timelineNames = {
+  received: () => 'Request received',
+  due: (name) => `${reviewName(name)} decision due`,
+  extended: (name) => `${reviewName(name)} review extended to 14 days`,
+  decided: (name) => `${reviewName(name)} decided`,
+  noticeDue: () => 'Written notices due',
+  noticeSent: () => 'Written notices sent',
+};
+const reviewName = (name) => (name === 'decision' || name === 'initial' ? 'Initial' : name.replace(/-decision$/, '').replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase()));
+
+/** The timeline's points: the API's timeline (received, due, extended, decided, notices), a due point marked breached
+ * when its clock is; without a timeline (an older hub) the clocks' own start, due and stop times. */
 function timelinePoints(authorization) {
-  if (Array.isArray(authorization.clocks) && authorization.clocks.length && 'at' in authorization.clocks[0]) {
-    return authorization.clocks.map((c) => ({ name: c.name, at: c.at, kind: c.kind, breached: false }));
+  const breachedClocks = new Set((authorization.clocks ?? []).filter((c) => c.breached).map((c) => c.id));
+  if (Array.isArray(authorization.timeline)) {
+    return authorization.timeline.map((p) => ({
+      name: (timelineNames[p.kind] ?? (() => p.kind))(p.name), at: p.at, kind: p.kind,
+      breached: (p.kind === 'due' || p.kind === 'noticeDue') && breachedClocks.has(p.name),
+    }));
   }
   const points = [];
   if (authorization.request?.receivedAt) points.push({ name: 'Request received', at: authorization.request.receivedAt, kind: 'received' });
   for (const clock of authorization.clocks ?? []) {
-    const kind = clock.kind;
-    if (kind === 'period') {
-      points.push({ name: 'Authorized period starts', at: clock.startedAt, kind: 'decided' }, { name: 'Authorized period ends', at: clock.dueAt, kind: 'due' });
-      continue;
-    }
-    const what = kind === 'notices' ? 'Notices' : 'Decision';
-    points.push({ name: `${what} due${clock.extended ? ' (extended)' : ''}`, at: clock.dueAt, kind: kind === 'notices' ? 'noticeDue' : clock.extended ? 'extended' : 'due', breached: clock.breached });
-    if (clock.satisfiedAt) points.push({ name: kind === 'notices' ? 'Notices sent' : 'Decided', at: clock.satisfiedAt, kind: kind === 'notices' ? 'noticeSent' : 'decided' });
-    if (clock.breachedAt) points.push({ name: `${what} deadline breached`, at: clock.breachedAt, kind: 'breached', breached: true });
+    if (clock.kind === 'period') continue;
+    const notices = clock.kind === 'notices';
+    points.push({ name: notices ? 'Written notices due' : 'Decision due', at: clock.dueAt, kind: notices ? 'noticeDue' : 'due', breached: clock.breached });
+    if (clock.satisfiedAt) points.push({ name: notices ? 'Written notices sent' : 'Decided', at: clock.satisfiedAt, kind: notices ? 'noticeSent' : 'decided' });
   }
   return points;
 }
@@ -307,7 +317,8 @@ async function renderAuthorization(id) {
     const a = await api(`/api/authorizations/${encodeURIComponent(id)}`);
     const request = a.request ?? {};
     const service = request.service ?? {};
-    const points = timelinePoints(a).concat([{ name: 'Now', at: a.asOf, kind: 'now' }]).sort((x, y) => new Date(x.at) - new Date(y.at));
+    const points = [...timelinePoints(a), { name: 'Now', at: a.asOf, kind: 'now' }, ...(a.period ? [{ name: 'Authorized period ends', at: a.period.endsAt, kind: 'period' }] : [])]
+      .sort((x, y) => new Date(x.at) - new Date(y.at));
     const content = el('div', {},
       el('div', { class: 'grid-2' },
         section('Summary', el('dl', { class: 'facts' },
@@ -329,6 +340,7 @@ async function renderAuthorization(id) {
         { label: '#', num: true, value: (h) => String(h.seq) },
         { label: 'Event', value: (h) => h.name },
         { label: 'Recorded', value: (h) => time(h.recordedAt) },
+        { label: 'By', value: (h) => h.by?.name ?? '—' },
         { label: 'Details', value: (h) => (h.data ? el('details', {}, el('summary', {}, 'Data'), el('pre', { class: 'data' }, JSON.stringify(h.data, null, 2))) : '') },
       ], a.history ?? [], 'No history.')));
     return content;
