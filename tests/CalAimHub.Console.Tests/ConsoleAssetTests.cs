@@ -78,7 +78,7 @@ public sealed partial class ConsoleAssetTests(ConsoleHub hub)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("No such console asset", problem["title"]!.GetValue<string>());
-        Assert.Equal($"the console has no asset '{Uri.UnescapeDataString(file)}'; its assets are chart.umd.min.js, console.css, console.js",
+        Assert.Equal($"the console has no asset '{file}'; its assets are chart.umd.min.js, console.css, console.js",
             problem["detail"]!.GetValue<string>());
     }
 

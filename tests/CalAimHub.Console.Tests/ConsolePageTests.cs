@@ -132,7 +132,7 @@ public sealed class ConsolePageTests(ConsoleHub hub)
     {
         var file = await DropPartnerFileAsync();
         var page = await hub.PageAsync(StaffIdentity.Viewer);
-        var download = page.GetByRole(AriaRole.Link, new() { Name = $"Download the report of {file} as JSON" });
+        var download = page.GetByRole(AriaRole.Button, new() { Name = $"Download the report of {file} as JSON" });
         await ReloadUntilVisibleAsync(page, $"/files?partner={ConsoleHub.FilePartner}", download);
         await ConsoleHub.ScreenshotAsync(page, "files");
 
@@ -153,13 +153,13 @@ public sealed class ConsolePageTests(ConsoleHub hub)
         await form.GetByLabel("File name").FillAsync(file);
         await form.GetByRole(AriaRole.Button, new() { Name = "Find report" }).ClickAsync();
 
-        await AssertDownloadsReportAsync(page, page.GetByRole(AriaRole.Link, new() { Name = $"Download the report of {file} as JSON" }), file);
+        await AssertDownloadsReportAsync(page, page.GetByRole(AriaRole.Button, new() { Name = $"Download the report of {file} as JSON" }), file);
         await page.Context.CloseAsync();
     }
 
-    private static async Task AssertDownloadsReportAsync(IPage page, ILocator link, string file)
+    private static async Task AssertDownloadsReportAsync(IPage page, ILocator button, string file)
     {
-        var download = await page.RunAndWaitForDownloadAsync(() => link.ClickAsync());
+        var download = await page.RunAndWaitForDownloadAsync(() => button.ClickAsync());
 
         Assert.Equal($"{file}.report.json", download.SuggestedFilename);
         var report = JsonNode.Parse(await File.ReadAllTextAsync((await download.PathAsync())!))!;

@@ -162,7 +162,7 @@ async function today(container) {
       el('dt', {}, 'Due in 24 hours'), el('dd', { 'data-count': 'next24h' }, number.format(t.dueNext24h)),
       el('dt', {}, 'Due in 5 working days'), el('dd', { 'data-count': 'next5' }, number.format(t.dueNext5WorkingDays))))));
   const columns = [
-    { label: 'Item', value: (d) => el('a', { href: d.link }, d.itemId) },
+    { label: 'Item', value: (d) => el('a', { href: d.link }, d.instanceId) },
     { label: 'Type', value: (d) => workflowNames[d.workflowType] ?? d.workflowType },
     { label: 'Deadline', value: (d) => d.deadline },
     { label: 'Due', value: (d) => time(d.dueAt) },
@@ -475,28 +475,52 @@ async function renderReferrals(params) {
   ]);
 }
 
+/** One referral (linked from Today and the open-referral list): its plain facts and its history, as the referral API gives them. */
+async function renderReferral(id) {
+  setTitle(`Referral ${id}`);
+  const holder = el('div');
+  view.append(el('p', {}, el('a', { href: '#/referrals' }, '← Closed-loop referrals')), holder);
+  await part(holder, 'The referral', async () => {
+    const r = await api(`/api/referrals/${encodeURIComponent(id)}`);
+    const facts = Object.entries(r).filter(([, v]) => v !== null && typeof v !== 'object');
+    const history = Object.values(r).find((v) => Array.isArray(v) && v.length && typeof v[0] === 'object' && ('at' in v[0] || 'recordedAt' in v[0])) ?? [];
+    return el('div', {},
+      section('Summary', el('dl', { class: 'facts' }, facts.map(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]))),
+      section('History', table('Referral history', [
+        { label: 'When', value: (h) => time(h.at ?? h.recordedAt) },
+        { label: 'What', value: (h) => h.status ?? h.kind ?? h.name ?? '—' },
+        { label: 'Details', value: (h) => el('details', {}, el('summary', {}, 'Data'), el('pre', { class: 'data' }, JSON.stringify(h, null, 2))) },
+      ], history, 'No history.')));
+  });
+}
+
 const fileKinds = ['rtf', 'otf', 'invoice', 'referral'];
 
 function reportLinks(partner, kind, file, reportUrl) {
   const url = reportUrl || `/api/files/${encodeURIComponent(partner)}/${encodeURIComponent(kind)}/${encodeURIComponent(file)}/report`;
-  const csv = el('button', { type: 'button', class: 'secondary' }, 'CSV');
-  csv.setAttribute('aria-label', `Download the report of ${file} as CSV`);
-  csv.addEventListener('click', async () => {
-    // The report route negotiates by Accept; a link cannot set it, so the CSV is fetched and handed over as a download.
-    const response = await fetch(url, { headers: { Accept: 'text/csv' }, credentials: 'same-origin' });
-    if (!response.ok) {
-      csv.after(notice('error', `No CSV report: HTTP ${response.status}`));
-      return;
-    }
-    const blob = URL.createObjectURL(await response.blob());
-    const link = el('a', { href: blob, download: `${file}.report.csv` });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(blob), 10_000);
-  });
-  return el('span', { class: 'actions' },
-    el('a', { href: url, download: `${file}.report.json`, 'aria-label': `Download the report of ${file} as JSON` }, 'JSON'), csv);
+  const status = el('span', { 'aria-live': 'polite' });
+  // Fetched, then handed over as a download: the report route chooses JSON or CSV by Accept (a link cannot set it),
+  // and a refusal (no report yet, no role) shows here instead of as a broken download.
+  const download = (format, accept) => {
+    const button = el('button', { type: 'button', class: 'secondary', 'aria-label': `Download the report of ${file} as ${format}` }, format);
+    button.addEventListener('click', async () => {
+      status.replaceChildren();
+      const response = await fetch(url, { headers: { Accept: accept }, credentials: 'same-origin' });
+      if (!response.ok) {
+        const problem = (response.headers.get('Content-Type') || '').includes('json') ? await response.json() : null;
+        status.replaceChildren(notice('error', `No ${format} report: ${problem?.detail ?? `HTTP ${response.status}`}`));
+        return;
+      }
+      const blob = URL.createObjectURL(await response.blob());
+      const link = el('a', { href: blob, download: `${file}.report.${format.toLowerCase()}` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(blob), 10_000);
+    });
+    return button;
+  };
+  return el('span', { class: 'actions' }, download('JSON', 'application/json'), download('CSV', 'text/csv'), status);
 }
 
 async function renderFiles(params) {
@@ -564,7 +588,7 @@ async function renderOperations() {
       { label: 'Repair', value: (i) => (operator ? repairActions(i.instanceId, status) : el('span', { class: 'muted' }, 'Operator role needed')) },
     ], data.failedInstances, 'No failed instance.'));
     const overdue = section('Past their next deadline', table('Overdue instances', [
-      { label: 'Item', value: (d) => el('a', { href: d.link }, d.itemId) },
+      { label: 'Item', value: (d) => el('a', { href: d.link }, d.instanceId) },
       { label: 'Type', value: (d) => workflowNames[d.workflowType] ?? d.workflowType },
       { label: 'Deadline', value: (d) => d.deadline },
       { label: 'Due', value: (d) => time(d.dueAt) },
@@ -641,6 +665,7 @@ async function route() {
     if (sectionName === 'today') await renderToday();
     else if (sectionName === 'authorizations' && parts[1]) await renderAuthorization(parts[1]);
     else if (sectionName === 'authorizations') await renderAuthorizations(params);
+    else if (sectionName === 'referrals' && parts[1]) await renderReferral(parts[1]);
     else if (sectionName === 'referrals') await renderReferrals(params);
     else if (sectionName === 'files') await renderFiles(params);
     else if (sectionName === 'operations') await renderOperations();
