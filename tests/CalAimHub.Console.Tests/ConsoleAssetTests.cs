@@ -49,6 +49,19 @@ public sealed partial class ConsoleAssetTests(ConsoleHub hub)
     }
 
     [Fact]
+    public async Task Without_a_sign_in_the_page_is_a_401_problem()
+    {
+        // Straight to the handler, as a request App Service authentication let through with no principal.
+        using var client = new HttpClient { BaseAddress = hub.Hub.HandlerAddress };
+
+        using var response = await client.GetAsync(new Uri(ConsoleHub.ConsolePath, UriKind.Relative));
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Sign-in required", problem["title"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task An_unchanged_asset_is_a_304_on_revalidation()
     {
         using var client = Client();

@@ -38,20 +38,20 @@ public static class ConsoleUi
 
     public static void MapConsoleUi(this WebApplication app)
     {
-        // The page and its scripts hold no data (every figure comes from the staff API, which needs a role), so they load
-        // before sign-in: the page itself then offers App Service authentication's sign-in instead of a bare 401.
-        var ui = app.MapGroup(Route).WithTags("Console").AllowAnonymous();
+        // Behind sign-in like every staff route (the fallback policy: any hub role), though the page holds no data itself.
+        var ui = app.MapGroup(Route).WithTags("Console");
         ui.MapGet("", GetShell).WithName("GetConsoleUi")
             .WithSummary("The staff console's HTML page (hash routes #/today, #/authorizations, #/referrals, #/files, #/operations)")
             .Produces(StatusCodes.Status200OK, contentType: "text/html")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         ui.MapGet("/assets/{file}", GetAsset).WithName("GetConsoleAsset")
             .WithSummary("A script, style sheet or the chart library of the staff console")
             .Produces(StatusCodes.Status200OK, contentType: "text/javascript")
             .Produces(StatusCodes.Status200OK, contentType: "text/css")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
     }
 
     private static IResult GetShell(HttpContext context) => Serve(context, All[Shell]);

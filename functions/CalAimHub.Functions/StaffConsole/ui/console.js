@@ -314,7 +314,7 @@ async function renderAuthorization(id) {
   const holder = el('div');
   view.append(el('p', {}, el('a', { href: '#/authorizations' }, '← All authorizations')), holder);
   await part(holder, 'The authorization', async () => {
-    const a = await api(`/api/authorizations/${encodeURIComponent(id)}`);
+    const [a] = await Promise.all([api(`/api/authorizations/${encodeURIComponent(id)}`), signedIn]);
     const request = a.request ?? {};
     const service = request.service ?? {};
     const points = [...timelinePoints(a), { name: 'Now', at: a.asOf, kind: 'now' }, ...(a.period ? [{ name: 'Authorized period ends', at: a.period.endsAt, kind: 'period' }] : [])]
@@ -571,7 +571,7 @@ async function renderOperations() {
   const holder = el('div');
   view.append(status, holder);
   await part(holder, 'The operations summary', async () => {
-    const data = await api('/api/console/operations');
+    const [data] = await Promise.all([api('/api/console/operations'), signedIn]);
     const operator = hasRole('operator');
     const poison = el('div');
     const queues = section('Queues', table('Queue and poison depths', [
@@ -709,7 +709,8 @@ window.addEventListener('hashchange', () => {
   route().then(() => title.focus({ preventScroll: true }));
 });
 
-await signIn();
+// Who is signed in is asked for alongside the first page's data: only the pages that offer actions wait for it.
+const signedIn = signIn();
 lastHash = location.hash.startsWith('#/') ? location.hash : '#/today';
 if (!location.hash.startsWith('#/')) history.replaceState(null, '', lastHash);
 await route();
