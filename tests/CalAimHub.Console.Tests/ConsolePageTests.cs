@@ -132,7 +132,7 @@ public sealed class ConsolePageTests(ConsoleHub hub)
     {
         var file = await DropPartnerFileAsync();
         var page = await hub.PageAsync(StaffIdentity.Viewer);
-        var download = page.GetByRole(AriaRole.Button, new() { Name = $"Download the report of {file} as JSON" });
+        var download = page.GetByRole(AriaRole.Region, new() { Name = "Runs" }).GetByRole(AriaRole.Button, new() { Name = $"Download the report of {file} as JSON" });
         await ReloadUntilVisibleAsync(page, $"/files?partner={ConsoleHub.FilePartner}", download);
         await ConsoleHub.ScreenshotAsync(page, "files");
 
@@ -153,7 +153,8 @@ public sealed class ConsolePageTests(ConsoleHub hub)
         await form.GetByLabel("File name").FillAsync(file);
         await form.GetByRole(AriaRole.Button, new() { Name = "Find report" }).ClickAsync();
 
-        await AssertDownloadsReportAsync(page, page.GetByRole(AriaRole.Button, new() { Name = $"Download the report of {file} as JSON" }), file);
+        var found = page.GetByRole(AriaRole.Region, new() { Name = "A report by file name" });
+        await AssertDownloadsReportAsync(page, found.GetByRole(AriaRole.Button, new() { Name = $"Download the report of {file} as JSON" }), file);
         await page.Context.CloseAsync();
     }
 
