@@ -171,9 +171,8 @@ async function today(container) {
   container.append(
     el('p', { class: 'muted' }, 'As of ', time(data.asOf), '.'),
     countsList,
-    el('div', { class: 'grid-2' },
-      section('Breached', table('Breached deadlines, oldest first', columns, data.breached, 'No deadline is breached.')),
-      section('Due in the next 24 hours', table('Deadlines due in the next 24 hours', columns, data.dueNext24h, 'Nothing is due in the next 24 hours.'))));
+    section('Breached', table('Breached deadlines, oldest first', columns, data.breached, 'No deadline is breached.')),
+    section('Due in the next 24 hours', table('Deadlines due in the next 24 hours', columns, data.dueNext24h, 'Nothing is due in the next 24 hours.')));
 }
 
 async function breachTrend() {
@@ -621,7 +620,7 @@ function repairActions(instanceId, status) {
   const id = encodeURIComponent(instanceId);
   const reasonId = `repair-reason-${instanceId}`;
   const eventId = `repair-event-${instanceId}`;
-  const reason = el('input', { id: reasonId, type: 'text', maxlength: 200 });
+  const reason = el('input', { id: reasonId, type: 'text', maxlength: 200, placeholder: 'reason' });
   const eventName = el('input', { id: eventId, type: 'text', maxlength: 100, placeholder: 'event name' });
   const button = (label, onclick, cls) => el('button', { type: 'button', class: cls, onclick }, label);
   return el('div', { class: 'actions' },
