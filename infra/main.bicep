@@ -50,6 +50,12 @@ param partnerIds string[] = []
 @maxValue(365)
 param blobSoftDeleteRetentionDays int = 30
 
+@description('Application (client) id of the Entra app registration staff sign in with (docs/deploy.md, "Staff sign-in"). Empty: no App Service authentication; staff routes answer 401.')
+param staffSignInClientId string = ''
+
+@description('Tenant staff sign in from (default: the deployment\'s tenant).')
+param staffSignInTenantId string = tenant().tenantId
+
 @description('Schema of the BlobCreated events written to the blob-created queue.')
 @allowed(['EventGridSchema', 'CloudEventSchemaV1_0'])
 param blobEventSchema string = 'EventGridSchema'
@@ -165,6 +171,8 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     notificationSubscribers: notificationSubscribers
     webhookPlatforms: webhookPlatforms
+    staffSignInClientId: staffSignInClientId
+    staffSignInIssuer: '${environment().authentication.loginEndpoint}${staffSignInTenantId}/v2.0'
   }
 }
 

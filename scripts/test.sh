@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test of the hub (unit, infrastructure, end to end against Azurite) and ends with one line:
 #   tests: N passed, N failed
-# Needs only the .NET 10 SDK and Node 20; Azurite comes from this repo's package-lock.json.
+# Needs only the .NET 10 SDK and Node 20; Azurite and Chart.js come from this repo's package-lock.json, chromium from Debian.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ ! -x node_modules/.bin/azurite ]]; then
-  npm ci --no-audit --no-fund || { echo "npm ci failed: Azurite is needed by the end-to-end tests"; echo "tests: 0 passed, 1 failed"; exit 1; }
+if [[ ! -x node_modules/.bin/azurite || ! -f node_modules/chart.js/package.json ]]; then
+  npm ci --no-audit --no-fund || { echo "npm ci failed: Azurite is needed by the end-to-end tests, Chart.js by the console tests"; echo "tests: 0 passed, 1 failed"; exit 1; }
+fi
+
+# The console tests drive Debian's chromium by path (Playwright never downloads a browser). Installed once; a no-op after.
+if [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+      || echo "apt-get install chromium failed: the console tests (tests/CalAimHub.Console.Tests) will fail"
+  else
+    echo "/usr/bin/chromium is missing and this is not root: install Debian's chromium package for the console tests"
+  fi
 fi
 
 results=$(mktemp -d)

@@ -1,4 +1,6 @@
 using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.StaffConsole;
+using CalAimHub.Functions.ConsoleData;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
@@ -6,6 +8,7 @@ using CalAimHub.Functions.Invocations;
 using CalAimHub.Functions.Notifications;
 using CalAimHub.Functions.Operations;
 using CalAimHub.Functions.Referrals;
+using CalAimHub.Functions.Staff;
 using CalAimHub.Functions.Workflows;
 using CalAimHub.Workflows;
 
@@ -20,14 +23,19 @@ builder.AddIngestion();
 builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
+builder.AddStaffAccess();
+builder.AddOperations();
+builder.AddConsoleData();
 
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRateLimiter(); // admission control on the webhook route (WebhookAdmission)
+app.UseAuthentication(); // staff principal from App Service authentication (StaffAccess): 401/403 before any body is read
+app.UseAuthorization();
 app.UseStrictInput(); // control characters in ids and queries, strict JSON bodies: refused before any handler
 
-app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescription();
+app.MapGet("/", () => Results.Text("CalAimHub handler ready")).ExcludeFromDescription().AllowAnonymous();
 app.MapHealthApi();
 app.MapApiContract();
 
@@ -36,10 +44,13 @@ app.MapQueueFunction<IngestPartnerFile>("IngestPartnerFile");
 app.MapFileValidationApi();
 app.MapFileReportApi();
 app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
+app.MapOperationsApi();
 app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();
 app.MapReferrals();
+app.MapConsoleUi();
+app.MapConsoleApi();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using CalAimHub.Hosting.FunctionApp;
+using CalAimHub.Hosting.Staff;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -38,6 +39,7 @@ internal sealed class FrontDoor : IAsyncDisposable
         int port,
         TimeSpan invocationTimeout,
         TimeSpan handlerWait,
+        DevelopmentIdentity? identity,
         Action<string> log,
         CancellationToken cancellationToken)
     {
@@ -71,6 +73,14 @@ internal sealed class FrontDoor : IAsyncDisposable
         });
         var forwarder = web.Services.GetRequiredService<IHttpForwarder>();
         var config = new ForwarderRequestConfig { ActivityTimeout = invocationTimeout };
+        var principal = identity?.ToPrincipal();
+        var principalHeaders = principal is null ? null : new Dictionary<string, string>
+        {
+            [ClientPrincipal.Header] = principal.Encode(),
+            ["X-MS-CLIENT-PRINCIPAL-NAME"] = identity!.Name,
+            ["X-MS-CLIENT-PRINCIPAL-ID"] = principal.Values(ClientPrincipal.ObjectIdType).First(),
+            ["X-MS-CLIENT-PRINCIPAL-IDP"] = "aad",
+        };
 
         foreach (var function in app.WithTrigger(BindingDefinition.HttpTrigger))
         {
@@ -99,7 +109,7 @@ internal sealed class FrontDoor : IAsyncDisposable
                     }
                 }
 
-                var error = await forwarder.SendAsync(context, destination, invoker, config, new InvocationIdTransformer(invocationId));
+                var error = await forwarder.SendAsync(context, destination, invoker, config, new InvocationIdTransformer(invocationId, principalHeaders));
                 // The path and query can carry identifiers (member ids), so only the function, method and status are logged.
                 log($"HTTP {name} {context.Request.Method} -> {context.Response.StatusCode}" +
                     (error == ForwarderError.None ? "" : $" ({error})") + $" in {stopwatch.ElapsedMilliseconds} ms [{invocationId}]");
@@ -111,6 +121,11 @@ internal sealed class FrontDoor : IAsyncDisposable
 
             endpoint.WithDisplayName(name);
         }
+
+        // Someone opening the hub in a browser gets the staff console (served by the handler under the route prefix).
+        var console = $"/{app.Host.HttpRoutePrefix}/console/ui".Replace("//", "/", StringComparison.Ordinal);
+        web.MapGet("/", () => Results.Redirect(console));
+        web.MapGet("/console", () => Results.Redirect(console));
 
         // No route → the pipeline's end answers 404; a route with other methods → routing answers 405.
         await web.StartAsync(cancellationToken);
@@ -135,7 +150,8 @@ internal sealed class FrontDoor : IAsyncDisposable
         _invoker.Dispose();
     }
 
-    private sealed class InvocationIdTransformer(string invocationId) : HttpTransformer
+    /// <summary>Sets the invocation id and, as App Service authentication does, owns the client principal headers.</summary>
+    private sealed class InvocationIdTransformer(string invocationId, IReadOnlyDictionary<string, string>? principalHeaders) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(
             HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
@@ -143,6 +159,16 @@ internal sealed class FrontDoor : IAsyncDisposable
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
             proxyRequest.Headers.Remove(InvocationIdHeader);
             proxyRequest.Headers.TryAddWithoutValidation(InvocationIdHeader, invocationId);
+            // A client may never choose who it is: whatever it sent is dropped, the configured identity is set.
+            foreach (var header in proxyRequest.Headers.Select(h => h.Key).Where(ClientPrincipal.IsOwnedHeader).ToArray())
+            {
+                proxyRequest.Headers.Remove(header);
+            }
+
+            foreach (var (name, value) in principalHeaders ?? new Dictionary<string, string>())
+            {
+                proxyRequest.Headers.TryAddWithoutValidation(name, value);
+            }
         }
     }
 }

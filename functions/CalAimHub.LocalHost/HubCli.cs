@@ -34,6 +34,7 @@ internal sealed class HubCli
     private readonly Option<string?> _data = new("--data") { Description = "Azurite data folder (default: <repo>/.hub/azurite)." };
     private readonly Option<bool> _inMemory = new("--in-memory") { Description = "Keep storage in memory only (nothing survives a restart)." };
     private readonly Option<int> _instances = InstancesOption();
+    private readonly Option<DevelopmentIdentity> _as = IdentityOption();
     private readonly Option<int> _port = new("--port") { Description = "HTTP port of the API (0 = any free port).", DefaultValueFactory = _ => 7071 };
     private readonly Option<int> _blobPort = new("--blob-port") { Description = "Azurite blob port.", DefaultValueFactory = _ => 10000 };
     private readonly Option<int> _queuePort = new("--queue-port") { Description = "Azurite queue port.", DefaultValueFactory = _ => 10001 };
@@ -68,7 +69,7 @@ internal sealed class HubCli
     {
         var run = new Command("run", "Run the function app locally: Azurite, the handler, HTTP on the API port, queue/timer triggers, BlobCreated events.")
         {
-            _app, _repo, _data, _inMemory, _instances, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting,
+            _app, _repo, _data, _inMemory, _instances, _port, _blobPort, _queuePort, _tablePort, _setting, _hostSetting, _as,
         };
         run.SetAction((result, cancellationToken) => RunAsync(result, cancellationToken));
 
@@ -84,9 +85,13 @@ internal sealed class HubCli
         };
         notify.SetAction((result, cancellationToken) => Guarded(() => NotifyAsync(result, cancellationToken)));
 
+        var rebuild = new Command("rebuild", "Recompute every read model (console, authorization listing) from the workflows, in the running hub.") { _repo };
+        rebuild.SetAction((result, cancellationToken) => Guarded(() => RebuildProjectionsAsync(result, cancellationToken)));
+        var projections = new Command("projections", "Read models kept from the workflows.") { rebuild };
+
         return new RootCommand("CalAimHub local host: the Functions host and Event Grid, played locally from host.json and function.json.")
         {
-            run, status, replay, notify, HubDrop.Create(_out, _error, _interactive),
+            run, status, replay, notify, projections, HubDrop.Create(_out, _error, _interactive),
         };
     }
 
@@ -120,6 +125,24 @@ internal sealed class HubCli
         });
         return option;
     }
+
+    private static Option<DevelopmentIdentity> IdentityOption() => new("--as")
+    {
+        Description = "The staff member every API request is signed in as, \"name:role,role\" (roles: viewer, decider, operator), as App Service authentication would; default developer with all three.",
+        DefaultValueFactory = _ => DevelopmentIdentity.Developer,
+        CustomParser = result =>
+        {
+            try
+            {
+                return DevelopmentIdentity.Parse(result.Tokens.Single().Value);
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError(e.Message);
+                return null;
+            }
+        },
+    };
 
     private static Option<string[]> KeyValueOption(string name, string description)
     {
@@ -178,6 +201,7 @@ internal sealed class HubCli
         TablePort = result.GetValue(_tablePort),
         AppSettings = ParseKeyValues(result.GetValue(_setting) ?? []),
         HostOverrides = ParseKeyValues(result.GetValue(_hostSetting) ?? []),
+        StaffIdentity = result.GetValue(_as),
     };
 
     private async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
@@ -297,7 +321,35 @@ internal sealed class HubCli
             WriteLine(_out, $"  Handler:   {instance.Address}{(instance.ProcessId is { } pid ? $" (pid {pid})" : "")}{(hub.Instances.Count > 1 ? $" instance {instance.Number}" : "")}");
         }
 
+        WriteLine(_out, $"  Signed in: {(hub.StaffIdentity is { } who ? who.ToString() : "nobody (staff routes answer 401)")} on every API request (--as \"name:viewer,decider,operator\")");
         WriteLine(_out, "Press Ctrl+C to stop. `./hub status` shows queues and health.");
+    }
+
+    /// <summary><c>hub projections rebuild</c>: the app's operator route does the work (it has the projections); this waits for its report.</summary>
+    private async Task<int> RebuildProjectionsAsync(ParseResult result, CancellationToken cancellationToken)
+    {
+        if (HubState.ReadRunning(result.GetValue(_repo)!, out var reason) is not { } state)
+        {
+            WriteLine(_error, reason);
+            return 1;
+        }
+
+        var prefix = state.RoutePrefix.Trim('/');
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromMinutes(30) };
+        using var response = await client.PostAsync($"{state.ApiBaseAddress}{(prefix.Length == 0 ? "" : "/" + prefix)}/console/read-models/rebuild", null, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            WriteLine(_error, $"hub: rebuild answered {(int)response.StatusCode}: {body}");
+            return 1;
+        }
+
+        using var report = System.Text.Json.JsonDocument.Parse(body);
+        var root = report.RootElement;
+        WriteLine(_out, $"Read models rebuilt: {string.Join(", ", root.GetProperty("projections").EnumerateArray().Select(p => p.GetString()))}");
+        WriteLine(_out, $"  instances read {root.GetProperty("instances").GetInt32()}, rows deleted {root.GetProperty("rowsDeleted").GetInt32()}, rows written {root.GetProperty("rowsWritten").GetInt32()}");
+        WriteLine(_out, $"  tables: {string.Join(", ", root.GetProperty("tables").EnumerateArray().Select(p => p.GetString()))}");
+        return 0;
     }
 
     private async Task<int> StatusAsync(ParseResult result, CancellationToken cancellationToken)
@@ -331,14 +383,13 @@ internal sealed class HubCli
         var width = Math.Max(12, state.Queues.Max(q => q.Length) + 2);
         var failed = false;
         // All depths at once (two calls per queue), printed in layout order: status answers in well under a second.
-        async Task<int> Depth(string queue) => (await queues.GetQueueClient(queue).GetPropertiesAsync(cancellationToken)).Value.ApproximateMessagesCount;
-        var depths = state.Queues.ToDictionary(q => q, q => (Depth(q), Depth(StorageLayout.PoisonQueue(q))), StringComparer.Ordinal);
+        var poisonQueues = new PoisonQueues(queues);
+        var depths = state.Queues.ToDictionary(q => q, q => poisonQueues.DepthAsync(q, cancellationToken), StringComparer.Ordinal);
         foreach (var queue in state.Queues)
         {
             try
             {
-                var depth = await depths[queue].Item1;
-                var poison = await depths[queue].Item2;
+                var (_, depth, poison) = await depths[queue];
                 var hint = poison > 0 ? $"   <- poison messages expire after 7 days; ./hub replay {queue}" : "";
                 WriteLine(_out, $"  {queue.PadRight(width)}{depth,6}   poison {poison,4}{hint}");
             }
@@ -385,27 +436,8 @@ internal sealed class HubCli
     }
 
     /// <summary>Moves every message of <c>&lt;queue&gt;-poison</c> back to the queue (send first, then delete: at worst a duplicate).</summary>
-    internal static async Task<int> ReplayAsync(QueueServiceClient queues, string queue, CancellationToken cancellationToken)
-    {
-        var target = queues.GetQueueClient(queue);
-        var poison = queues.GetQueueClient(StorageLayout.PoisonQueue(queue));
-        var count = 0;
-        while (true)
-        {
-            var batch = (await poison.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), cancellationToken)).Value;
-            if (batch.Length == 0)
-            {
-                return count;
-            }
-
-            foreach (var message in batch)
-            {
-                await target.SendMessageAsync(DeadLetter.OriginalMessage(message.Body.ToString()), cancellationToken);
-                await poison.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
-                count++;
-            }
-        }
-    }
+    internal static Task<int> ReplayAsync(QueueServiceClient queues, string queue, CancellationToken cancellationToken) =>
+        new PoisonQueues(queues).ReplayAllAsync(queue, cancellationToken);
 
     private async Task<int> NotifyAsync(ParseResult result, CancellationToken cancellationToken)
     {

@@ -33,6 +33,9 @@ public sealed class LocalHub : IAsyncDisposable
     /// <summary>The front door, e.g. <c>http://127.0.0.1:7071</c>; functions are under <c>/{routePrefix}/...</c>.</summary>
     public Uri ApiBaseAddress => _frontDoor!.BaseAddress;
 
+    /// <summary>Who the front door signs API requests in as (null: nobody).</summary>
+    public DevelopmentIdentity? StaffIdentity => _options.StaffIdentity;
+
     /// <summary>The first handler instance's own address (<c>http://127.0.0.1:{FUNCTIONS_CUSTOMHANDLER_PORT}/</c>).</summary>
     public Uri HandlerAddress => _instances.All[0].Address;
 
@@ -151,7 +154,7 @@ public sealed class LocalHub : IAsyncDisposable
         }
 
         var invocationTimeout = _options.InvocationTimeout ?? FunctionTimeout(App.Directory, _options.HostOverrides) ?? TimeSpan.FromMinutes(30);
-        _frontDoor = await FrontDoor.StartAsync(App, _instances.NextReadyAsync, _options.HttpPort, invocationTimeout, _options.HandlerStartTimeout, _log, cancellationToken);
+        _frontDoor = await FrontDoor.StartAsync(App, _instances.NextReadyAsync, _options.HttpPort, invocationTimeout, _options.HandlerStartTimeout, _options.StaffIdentity, _log, cancellationToken);
 
         if (_options.EnableQueueTriggers)
         {

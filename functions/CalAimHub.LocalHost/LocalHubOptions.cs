@@ -72,6 +72,11 @@ public sealed record LocalHubOptions
     /// <summary>Each line the handler writes to stdout/stderr, as it arrives (they are also kept in <see cref="LocalHub.HandlerOutput"/>).</summary>
     public Action<string>? HandlerOutputSink { get; init; }
 
+    /// <summary>The staff member every HTTP request is signed in as (App Service authentication's part): the front door
+    /// strips client-sent <c>X-MS-CLIENT-PRINCIPAL*</c> headers and sets this one. Null: requests reach the handler with
+    /// no principal, as in Azure without a sign-in (staff routes answer 401). Default: <see cref="DevelopmentIdentity.Developer"/>.</summary>
+    public DevelopmentIdentity? StaffIdentity { get; init; } = DevelopmentIdentity.Developer;
+
     /// <summary>Turn off parts of the host (e.g. a test that drives only HTTP).</summary>
     public bool EnableQueueTriggers { get; init; } = true;
     public bool EnableTimerTriggers { get; init; } = true;

@@ -40,7 +40,12 @@ public sealed record WorkflowHistoryEntry(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("data")] JsonElement? Data,
     [property: JsonPropertyName("recordedAt")] DateTimeOffset RecordedAt,
-    [property: JsonPropertyName("actions")] IReadOnlyList<WorkflowAction> Actions);
+    [property: JsonPropertyName("actions")] IReadOnlyList<WorkflowAction> Actions)
+{
+    /// <summary>The staff member who raised the event (decisions, repairs); absent for partners, timers and the runtime.</summary>
+    [JsonPropertyName("by")]
+    public WorkflowActor? By { get; init; }
+}
 
 /// <summary>
 /// Work that leaves the partition after a commit. Stored in the outbox row of that commit and removed once done;
@@ -51,6 +56,7 @@ public sealed record WorkflowHistoryEntry(
 [JsonDerivedType(typeof(DeliverNotice), "notice")]
 [JsonDerivedType(typeof(StartChild), "startChild")]
 [JsonDerivedType(typeof(SendEvent), "sendEvent")]
+[JsonDerivedType(typeof(ProjectReadModels), "projection")]
 public abstract record OutboundWork;
 
 public sealed record ArmTimer(string TimerId, DateTimeOffset DueAt) : OutboundWork;
@@ -60,3 +66,6 @@ public sealed record DeliverNotice(string DeliveryId, SendNotification Notice, D
 public sealed record StartChild(string ParentInstanceId, StartChildWorkflow Start) : OutboundWork;
 
 public sealed record SendEvent(string EventId, RaiseWorkflowEvent Event) : OutboundWork;
+
+/// <summary>The read-model updates of the commit (<see cref="WorkflowProjection"/>); each is versioned, so a re-dispatch is a no-op.</summary>
+public sealed record ProjectReadModels(IReadOnlyList<ProjectionUpdate> Updates) : OutboundWork;

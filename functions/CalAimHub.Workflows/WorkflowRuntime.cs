@@ -32,7 +32,8 @@ public sealed class WorkflowRuntime(
     IWorkflowNotifier notifier,
     [FromKeyedServices(WorkflowClock.Key)] TimeProvider time,
     IOptions<WorkflowOptions> options,
-    ILogger<WorkflowRuntime> logger)
+    ILogger<WorkflowRuntime> logger,
+    ReadModelStore? readModels = null)
 {
     /// <summary>The clock this runtime stamps events and fires timers with (<see cref="WorkflowClock"/>).</summary>
     public TimeProvider Clock => time;
@@ -57,8 +58,12 @@ public sealed class WorkflowRuntime(
     /// </summary>
     /// <exception cref="WorkflowTypeNotRegisteredException">Unknown type.</exception>
     /// <exception cref="WorkflowInstanceConflictException">The id belongs to another type.</exception>
+<<<<<<< HEAD
     /// <exception cref="WorkflowStartsSaturatedException">Too many starts waiting; nothing was stored.</exception>
     public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken)
+=======
+    public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken, WorkflowActor? by = null)
+>>>>>>> issue12-console-ui
     {
         var definition = registry.Find(type) ?? throw new WorkflowTypeNotRegisteredException(type);
         using var permit = await Admission.EnterStartAsync(cancellationToken);
@@ -71,7 +76,8 @@ public sealed class WorkflowRuntime(
         var type = definition.Type;
         var id = instanceId ?? Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
-        var commit = InstanceTransition.Start(definition, id, new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now), now);
+        var started = new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now) { By = by };
+        var commit = InstanceTransition.WithProjections(definition, registry.ProjectionsOf(type), InstanceTransition.Start(definition, id, started, now), started);
         await IndexBeforeCommitAsync(commit, cancellationToken);
         try
         {
@@ -96,18 +102,18 @@ public sealed class WorkflowRuntime(
         }
     }
 
-    /// <summary>Raises a named event on an instance and commits it before returning.</summary>
-    public Task<ApplyResult> RaiseEventAsync(string instanceId, string name, JsonElement? data, string? eventId, CancellationToken cancellationToken) =>
-        ApplyAsync(instanceId, new WorkflowEvent(eventId ?? Guid.NewGuid().ToString("N"), name, data, time.GetUtcNow()), cancellationToken);
+    /// <summary>Raises a named event on an instance and commits it before returning; <paramref name="by"/> goes into its history entry.</summary>
+    public Task<ApplyResult> RaiseEventAsync(string instanceId, string name, JsonElement? data, string? eventId, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        ApplyAsync(instanceId, new WorkflowEvent(eventId ?? Guid.NewGuid().ToString("N"), name, data, time.GetUtcNow()) { By = by }, cancellationToken);
 
-    public Task<ApplyResult> TerminateAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
-        Control(instanceId, InstanceTransition.Terminate, reason, cancellationToken);
+    public Task<ApplyResult> TerminateAsync(string instanceId, string? reason, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        Control(instanceId, InstanceTransition.Terminate, reason, by, cancellationToken);
 
-    public Task<ApplyResult> SuspendAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
-        Control(instanceId, InstanceTransition.Suspend, reason, cancellationToken);
+    public Task<ApplyResult> SuspendAsync(string instanceId, string? reason, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        Control(instanceId, InstanceTransition.Suspend, reason, by, cancellationToken);
 
-    public Task<ApplyResult> ResumeAsync(string instanceId, string? reason, CancellationToken cancellationToken) =>
-        Control(instanceId, InstanceTransition.Resume, reason, cancellationToken);
+    public Task<ApplyResult> ResumeAsync(string instanceId, string? reason, CancellationToken cancellationToken, WorkflowActor? by = null) =>
+        Control(instanceId, InstanceTransition.Resume, reason, by, cancellationToken);
 
     /// <summary>Queues an event for <c>WorkflowWork</c> (webhooks, ingestion: callers that must not wait for the instance).</summary>
     public Task EnqueueEventAsync(WorkflowWorkMessage message, CancellationToken cancellationToken) =>
@@ -168,7 +174,14 @@ public sealed class WorkflowRuntime(
             }
 
             var now = time.GetUtcNow();
-            var (outcome, commit) = InstanceTransition.Apply(registry.Find(stored!.Instance.Type), stored.Instance, @event with { RecordedAt = now }, now);
+            var definition = registry.Find(stored!.Instance.Type);
+            var recorded = @event with { RecordedAt = now };
+            var (outcome, commit) = InstanceTransition.Apply(definition, stored.Instance, recorded, now);
+            if (commit is not null)
+            {
+                commit = InstanceTransition.WithProjections(definition, registry.ProjectionsOf(stored.Instance.Type), commit, recorded);
+            }
+
             if (commit is null)
             {
                 if (fromCache)
@@ -221,7 +234,7 @@ public sealed class WorkflowRuntime(
     /// <summary>
     /// Carries out one outbox row, then removes it. Every item has a deterministic id, so running this twice (crash,
     /// sweeper) is safe: timer events dedupe on (timer, due), notices on their delivery id, child starts on the
-    /// instance id, raised events on their event id.
+    /// instance id, raised events on their event id, read-model updates on their version.
     /// </summary>
     public async Task DispatchAsync(OutboxRow row, CancellationToken cancellationToken)
     {
@@ -240,6 +253,9 @@ public sealed class WorkflowRuntime(
                     break;
                 case SendEvent send:
                     await EnqueueEventAsync(new WorkflowWorkMessage(send.Event.InstanceId, send.EventId, send.Event.EventName, send.Event.Data), cancellationToken);
+                    break;
+                case ProjectReadModels projection:
+                    await (readModels ?? throw new InvalidOperationException("a projection is registered but the runtime has no ReadModelStore")).ApplyAsync(projection.Updates, cancellationToken);
                     break;
                 default:
                     throw new NotSupportedException($"outbound work {work.GetType().Name} is not supported");
@@ -288,8 +304,8 @@ public sealed class WorkflowRuntime(
         }
     }
 
-    private Task<ApplyResult> Control(string instanceId, string name, string? reason, CancellationToken cancellationToken) =>
-        ApplyAsync(instanceId, new WorkflowEvent(Guid.NewGuid().ToString("N"), name, WorkflowJson.ToElement(new ControlData(reason)), time.GetUtcNow()), cancellationToken);
+    private Task<ApplyResult> Control(string instanceId, string name, string? reason, WorkflowActor? by, CancellationToken cancellationToken) =>
+        ApplyAsync(instanceId, new WorkflowEvent(Guid.NewGuid().ToString("N"), name, WorkflowJson.ToElement(new ControlData(reason)), time.GetUtcNow()) { By = by }, cancellationToken);
 }
 
 /// <summary>The runtime's two queues.</summary>

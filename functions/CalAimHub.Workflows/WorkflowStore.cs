@@ -175,6 +175,15 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         }
     }
 
+    /// <summary>Every instance's state row (a scan of the whole table: for the read-model rebuild, never for a query).</summary>
+    public async IAsyncEnumerable<WorkflowInstance> InstancesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var row in workflows.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {StateRow}"), cancellationToken: cancellationToken))
+        {
+            yield return ReadInstance(row);
+        }
+    }
+
     /// <summary>Outbox rows of one instance (a test or a repair looks at them).</summary>
     public async Task<IReadOnlyList<OutboxRow>> OutboxRowsAsync(string instanceId, CancellationToken cancellationToken)
     {
@@ -251,6 +260,25 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         }
 
         return ([], null);
+    }
+
+    /// <summary>
+    /// At most <paramref name="top"/> index rows matching an OData filter on the index's own columns (Status, Deadline):
+    /// answers "which instances failed / are overdue" from <c>WorkflowIndex</c>, never from the Workflows partitions.
+    /// </summary>
+    public async Task<IReadOnlyList<WorkflowIndexEntry>> IndexWhereAsync(string filter, int top, CancellationToken cancellationToken)
+    {
+        var entries = new List<WorkflowIndexEntry>(Math.Min(top, 1000));
+        await foreach (var row in index.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(top, 1000), cancellationToken: cancellationToken))
+        {
+            entries.Add(ReadIndex(row));
+            if (entries.Count == top)
+            {
+                break;
+            }
+        }
+
+        return entries;
     }
 
     public static string DedupeKey(string eventId) =>

@@ -1,4 +1,7 @@
 using CalAimHub.Hosting.Http;
+using System.Security.Claims;
+using CalAimHub.Hosting.Staff;
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -35,14 +38,19 @@ public static partial class WorkflowsApi
 
     public static void MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup(Base).WithTags("Workflows");
+        // Reading needs any staff role; every change (start, events, repairs, purge) needs operator.
+        var api = app.MapGroup(Base).WithTags("Workflows").RequireAuthorization(StaffRoles.Viewer);
         api.MapPost("/{type}", StartAsync).WithName("StartWorkflow")
             .WithSummary("Start an instance (idempotent with instanceId); the input is the type's own JSON")
             .AcceptsBody<JsonElement>("application/json")
             .Produces<CheckStatusPayload>(StatusCodes.Status202Accepted).Produces<CheckStatusPayload>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+<<<<<<< HEAD
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
+=======
+            .RequireAuthorization(StaffRoles.Operator);
+>>>>>>> issue12-console-ui
         api.MapGet("/{instanceId}", StatusAsync).WithName("GetWorkflowStatus")
             .WithSummary("Status (202 while running, 200 once finished), history with showHistory=true")
             .Produces<WorkflowStatus>().Produces<WorkflowStatus>(StatusCodes.Status202Accepted)
@@ -53,24 +61,26 @@ public static partial class WorkflowsApi
         api.MapPost("/{instanceId}/events/{eventName}", RaiseEventAsync).WithName("RaiseWorkflowEvent")
             .WithSummary("Raise an event, committed inside the request (Idempotency-Key dedupes retries)")
             .AcceptsBody<JsonElement>("application/json").WorkflowCommand();
-        api.MapPost("/{instanceId}/terminate", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
-            ControlAsync(instanceId, () => runtime.TerminateAsync(instanceId, reason, ct))).WithName("TerminateWorkflow").WithSummary("Terminate").WorkflowCommand();
-        api.MapPost("/{instanceId}/suspend", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
-            ControlAsync(instanceId, () => runtime.SuspendAsync(instanceId, reason, ct))).WithName("SuspendWorkflow").WithSummary("Suspend (events are held)").WorkflowCommand();
-        api.MapPost("/{instanceId}/resume", (string instanceId, string? reason, WorkflowRuntime runtime, CancellationToken ct) =>
-            ControlAsync(instanceId, () => runtime.ResumeAsync(instanceId, reason, ct))).WithName("ResumeWorkflow").WithSummary("Resume, applying held events").WorkflowCommand();
+        api.MapPost("/{instanceId}/terminate", (string instanceId, string? reason, ClaimsPrincipal user, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.TerminateAsync(instanceId, reason, ct, WorkflowActors.Of(user)))).WithName("TerminateWorkflow").WithSummary("Terminate").WorkflowCommand();
+        api.MapPost("/{instanceId}/suspend", (string instanceId, string? reason, ClaimsPrincipal user, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.SuspendAsync(instanceId, reason, ct, WorkflowActors.Of(user)))).WithName("SuspendWorkflow").WithSummary("Suspend (events are held)").WorkflowCommand();
+        api.MapPost("/{instanceId}/resume", (string instanceId, string? reason, ClaimsPrincipal user, WorkflowRuntime runtime, CancellationToken ct) =>
+            ControlAsync(instanceId, () => runtime.ResumeAsync(instanceId, reason, ct, WorkflowActors.Of(user)))).WithName("ResumeWorkflow").WithSummary("Resume, applying held events").WorkflowCommand();
         api.MapDelete("/{instanceId}", PurgeAsync).WithName("PurgeWorkflow").WithSummary("Purge a finished instance and its history")
-            .Produces<InstancesPurged>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+            .Produces<InstancesPurged>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .RequireAuthorization(StaffRoles.Operator);
     }
 
     private static RouteHandlerBuilder WorkflowCommand(this RouteHandlerBuilder route) => route
+        .RequireAuthorization(StaffRoles.Operator)
         .Produces<EventAccepted>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status410Gone);
 
     /// <summary>Instance ids are table partition keys and URL segments: a safe, bounded alphabet.</summary>
     public static bool IsValidInstanceId(string id) => InstanceIdPattern().IsMatch(id);
 
-    private static async Task<IResult> StartAsync(string type, string? instanceId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> StartAsync(string type, string? instanceId, HttpRequest request, ClaimsPrincipal user, WorkflowRuntime runtime, CancellationToken ct)
     {
         if (runtime.Registry.Find(type) is not { } definition)
         {
@@ -105,7 +115,7 @@ public static partial class WorkflowsApi
 
         try
         {
-            var started = await runtime.StartAsync(type, instanceId, input, ct);
+            var started = await runtime.StartAsync(type, instanceId, input, ct, WorkflowActors.Of(user));
             var payload = CheckStatus(request, started.Instance.InstanceId);
             // 202 for a new instance, 200 when the id already named one (idempotent start): same payload either way.
             return new WithLocation(Results.Json(payload, statusCode: started.Created ? StatusCodes.Status202Accepted : StatusCodes.Status200OK), payload.StatusQueryGetUri);
@@ -236,7 +246,7 @@ public static partial class WorkflowsApi
         return new WithContinuation(Results.Json(matches, WorkflowJson.Options), tokens.Issue(listing, next));
     }
 
-    private static async Task<IResult> RaiseEventAsync(string instanceId, string eventName, string? eventId, HttpRequest request, WorkflowRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> RaiseEventAsync(string instanceId, string eventName, string? eventId, HttpRequest request, ClaimsPrincipal user, WorkflowRuntime runtime, CancellationToken ct)
     {
         if (!IsValidInstanceId(instanceId))
         {
@@ -261,7 +271,7 @@ public static partial class WorkflowsApi
         }
 
         // Committed to the instance inside this request (one transaction, no queue poller in the path).
-        var result = await runtime.RaiseEventAsync(instanceId, eventName, data, id, ct);
+        var result = await runtime.RaiseEventAsync(instanceId, eventName, data, id, ct, WorkflowActors.Of(user));
         if (result.Outcome == ApplyOutcome.UnknownEvent && runtime.Registry.Find(result.Instance!.Type) is { } definition)
         {
             return Problem(StatusCodes.Status400BadRequest, "Unknown event name",
@@ -281,7 +291,7 @@ public static partial class WorkflowsApi
         return Answer(instanceId, await control());
     }
 
-    private static async Task<IResult> PurgeAsync(string instanceId, WorkflowRuntime runtime, CancellationToken ct)
+    private static async Task<IResult> PurgeAsync(string instanceId, ClaimsPrincipal user, WorkflowRuntime runtime, ILoggerFactory loggers, CancellationToken ct)
     {
         if (!IsValidInstanceId(instanceId))
         {
@@ -289,6 +299,12 @@ public static partial class WorkflowsApi
         }
 
         var purge = await runtime.Store.PurgeAsync(instanceId, ct);
+        if (purge.Outcome == PurgeOutcome.Purged && WorkflowActors.Of(user) is { } by)
+        {
+            // The history goes with the purge, so who purged it is kept in the audit log (staff identity, no member data).
+            LogPurged(loggers.CreateLogger(typeof(WorkflowsApi)), instanceId, by.Name, by.ObjectId);
+        }
+
         return purge.Outcome switch
         {
             PurgeOutcome.Purged => Results.Json(new InstancesPurged(1)),
@@ -352,6 +368,9 @@ public static partial class WorkflowsApi
     private static string DurableTime(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Workflow instance {InstanceId} purged by {StaffName} ({StaffObjectId})")]
+    private static partial void LogPurged(ILogger logger, string instanceId, string staffName, string? staffObjectId);
 
     // \z, not $: in .NET '$' also matches before a final "\n", which would let "id%0A" through to storage.
     [GeneratedRegex(@"^[A-Za-z0-9_.:@-]{1,100}\z")]

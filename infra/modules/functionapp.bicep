@@ -61,6 +61,27 @@ param notificationSubscribers secretOwner[]
 @description('Webhook platforms whose deliveries the hub accepts; each gets Webhooks__Platforms__<id>__Secrets__<n> Key Vault references.')
 param webhookPlatforms webhookPlatform[]
 
+@description('Application (client) id of the Entra app registration staff sign in with (docs/deploy.md, "Staff sign-in"). Empty: App Service authentication stays off and every staff route answers 401.')
+param staffSignInClientId string = ''
+
+@description('OpenID issuer of the tenant staff sign in from, <login endpoint><tenant id>/v2.0 (main.bicep builds it from the tenant id).')
+param staffSignInIssuer string = ''
+
+@description('Key Vault secret holding the app registration\'s client secret, which the sign-in code flow redeems codes with.')
+param staffSignInSecretName string = 'staff-signin-client-secret'
+
+var staffSignIn = !empty(staffSignInClientId)
+
+// The one setting App Service authentication reads the client secret from; a Key Vault reference like every other secret.
+var staffSignInSettings = staffSignIn
+  ? [
+      {
+        name: 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
+        value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${staffSignInSecretName})'
+      }
+    ]
+  : []
+
 var notificationSecretSettings = flatten(map(
   notificationSubscribers,
   s => map(s.?secretNames ?? ['notify-${s.id}'], (secretName, i) => {
@@ -131,7 +152,7 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
-      appSettings: concat(baseSettings, notificationSecretSettings, webhookSecretSettings, webhookFormatSettings)
+      appSettings: concat(baseSettings, notificationSecretSettings, webhookSecretSettings, webhookFormatSettings, staffSignInSettings)
     }
     functionAppConfig: {
       deployment: {
@@ -170,6 +191,60 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   name: 'scm'
   properties: {
     allow: false
+  }
+}
+
+// Staff sign-in (App Service authentication, "Easy Auth") with Microsoft Entra ID. Every request needs a signed-in user
+// except the anonymous routes: health, the signed partner webhooks and the API contract. Unauthenticated API calls get
+// 401 (no redirect: the console's scripts and API clients read the status). Authentication strips any client-sent
+// X-MS-CLIENT-PRINCIPAL* header and sets its own; the app checks the app roles (viewer, decider, operator) in it.
+resource staffAuth 'Microsoft.Web/sites/config@2024-11-01' = if (staffSignIn) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/api/health'
+        '/api/webhooks/*'
+        '/api/openapi.json'
+        '/api/docs'
+        '/api/docs/*'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+      forwardProxy: {
+        convention: 'NoProxy'
+      }
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: staffSignInClientId
+          clientSecretSettingName: 'MICROSOFT_PROVIDER_AUTHENTICATION_SECRET'
+          openIdIssuer: staffSignInIssuer
+        }
+        validation: {
+          // Tokens for this app only: its client id (browser sign-in) or its Application ID URI (API clients).
+          allowedAudiences: [
+            staffSignInClientId
+            'api://${staffSignInClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
+      }
+      preserveUrlFragmentsForLogins: true // the console's hash routes (#/authorizations/…) survive the sign-in redirect
+    }
   }
 }
 

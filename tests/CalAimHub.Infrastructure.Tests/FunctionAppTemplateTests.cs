@@ -28,7 +28,11 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         ["maximumInstanceCount"] = 100,
         ["notificationSubscribers"] = new JsonArray(),
         ["webhookPlatforms"] = new JsonArray(),
+        ["staffSignInClientId"] = "",
+        ["staffSignInIssuer"] = "",
     };
+
+    private const string StaffClientId = "11111111-2222-3333-4444-555555555555";
 
     private JsonObject App => compiled.Module("functionapp");
 
@@ -189,6 +193,71 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
 
         Assert.Equal("""[{"category":"FunctionAppLogs","enabled":true}]""", ArmTemplate.Evaluate(diagnostics, scope, "properties.logs")!.ToJsonString());
     }
+
+    [Fact]
+    public void Without_a_staff_sign_in_client_id_there_is_no_app_service_authentication_and_no_secret_setting()
+    {
+        Assert.Empty(ArmTemplate.Expand(App, Scope(), "Microsoft.Web/sites/config"));
+        Assert.False(AppSettings(Scope()).ContainsKey("MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"));
+    }
+
+    [Fact]
+    public void Staff_sign_in_requires_an_entra_user_everywhere_but_the_anonymous_routes_and_answers_401()
+    {
+        var scope = StaffScope();
+        var (auth, authScope) = Assert.Single(ArmTemplate.Expand(App, scope, "Microsoft.Web/sites/config"));
+
+        Assert.Equal("func-test/authsettingsV2", ArmTemplate.Evaluate(auth, authScope, "name")!.GetValue<string>());
+        Assert.True(ArmTemplate.Evaluate(auth, authScope, "properties.platform.enabled")!.GetValue<bool>());
+        Assert.Equal(
+            """{"requireAuthentication":true,"unauthenticatedClientAction":"Return401","excludedPaths":["/api/health","/api/webhooks/*","/api/openapi.json","/api/docs","/api/docs/*"]}""",
+            ArmTemplate.Evaluate(auth, authScope, "properties.globalValidation")!.ToJsonString());
+        Assert.True(ArmTemplate.Evaluate(auth, authScope, "properties.httpSettings.requireHttps")!.GetValue<bool>());
+        Assert.Equal(
+            $$$"""{"enabled":true,"registration":{"clientId":"{{{StaffClientId}}}","clientSecretSettingName":"MICROSOFT_PROVIDER_AUTHENTICATION_SECRET","openIdIssuer":"https://login.microsoftonline.com/tenant-1/v2.0"},"validation":{"allowedAudiences":["{{{StaffClientId}}}","api://{{{StaffClientId}}}"]}}""",
+            ArmTemplate.Evaluate(auth, authScope, "properties.identityProviders.azureActiveDirectory")!.ToJsonString());
+        Assert.True(ArmTemplate.Evaluate(auth, authScope, "properties.login.preserveUrlFragmentsForLogins")!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void The_sign_in_client_secret_is_a_key_vault_reference()
+    {
+        var settings = AppSettings(StaffScope());
+
+        Assert.Equal("@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/staff-signin-client-secret)", settings["MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"]);
+        Assert.Equal(8, settings.Count);
+    }
+
+    [Fact]
+    public void Main_passes_the_client_id_and_builds_the_issuer_from_the_cloud_and_tenant()
+    {
+        var main = compiled.Template["parameters"]!;
+
+        Assert.Equal("[parameters('staffSignInClientId')]", ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "staffSignInClientId")!.GetValue<string>());
+        Assert.Equal(
+            "[format('{0}{1}/v2.0', environment().authentication.loginEndpoint, parameters('staffSignInTenantId'))]",
+            ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "staffSignInIssuer")!.GetValue<string>());
+        Assert.Equal("", main["staffSignInClientId"]!["defaultValue"]!.GetValue<string>());
+        Assert.Equal("[tenant().tenantId]", main["staffSignInTenantId"]!["defaultValue"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void No_http_function_needs_a_function_key_staff_routes_are_guarded_by_sign_in_and_roles()
+    {
+        var levels = Directory.GetFiles(Path.Combine(Repository.FunctionsProject, "definitions"), "function.json", SearchOption.AllDirectories)
+            .SelectMany(f => JsonNode.Parse(File.ReadAllText(f))!["bindings"]!.AsArray())
+            .Where(b => b!["type"]!.GetValue<string>() == "httpTrigger")
+            .Select(b => b!["authLevel"]!.GetValue<string>())
+            .Distinct();
+
+        Assert.Equal(["anonymous"], levels);
+    }
+
+    private ArmScope StaffScope() => Scope(new()
+    {
+        ["staffSignInClientId"] = StaffClientId,
+        ["staffSignInIssuer"] = "https://login.microsoftonline.com/tenant-1/v2.0",
+    });
 
     private (JsonObject Site, ArmScope Scope) Site() => Assert.Single(ArmTemplate.Expand(App, Scope(), "Microsoft.Web/sites"));
 

@@ -14,6 +14,10 @@ public sealed record WorkflowEvent(
     [property: JsonPropertyName("data")] JsonElement? Data,
     [property: JsonPropertyName("recordedAt")] DateTimeOffset RecordedAt)
 {
+    /// <summary>The signed-in staff member who caused the event (null for partners, timers and the runtime itself).</summary>
+    [JsonPropertyName("by")]
+    public WorkflowActor? By { get; init; }
+
     /// <summary>First event of every instance; its data is the start input.</summary>
     public const string Started = "started";
 
@@ -34,6 +38,11 @@ public sealed record WorkflowEvent(
     public static WorkflowEvent ForTimer(string eventId, string timerId, DateTimeOffset dueAt, DateTimeOffset recordedAt) =>
         new(eventId, TimerFired, WorkflowJson.ToElement(new TimerFiredData(timerId, dueAt)), recordedAt);
 }
+
+/// <summary>Who did something to an instance: the principal's display name and its Entra object id, as App Service authentication reported them.</summary>
+public sealed record WorkflowActor(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("objectId")] string? ObjectId);
 
 /// <summary>Payload of <see cref="WorkflowEvent.TimerFired"/>.</summary>
 public sealed record TimerFiredData(

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Http;
 using System.Text.Json;
 using CalAimHub.Domain.Authorizations;
@@ -20,14 +21,14 @@ public static partial class AuthorizationsApi
 
     public static void MapAuthorizationsApi(this WebApplication app)
     {
-        var api = app.MapGroup(Base).WithTags("Authorizations");
-        api.MapPost("", RequestAsync).WithName("RequestAuthorization")
+        var api = app.MapGroup(Base).WithTags("Authorizations").RequireAuthorization(StaffRoles.Viewer);
+        api.MapPost("", RequestAsync).WithName("RequestAuthorization").RequireAuthorization(StaffRoles.Decider)
             .WithSummary("Request an ECM or Community Supports authorization; starts its deadline clocks")
             .AcceptsBody<AuthorizationRequestBody>("application/json")
             .Produces<AuthorizationView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("", AuthorizationListApi.ListAsync).WithName("ListAuthorizations")
-            .WithSummary("Authorizations by status, service and next deadline (dueBefore), soonest deadline first, paged")
+            .WithSummary("Authorizations by status, service, population of focus (pof), next deadline (dueBefore) and breached, soonest deadline first, paged")
             .Produces<AuthorizationList>().ProducesValidationProblem();
         api.MapGet("/{id}", GetAsync).WithName("GetAuthorization")
             .WithSummary("An authorization with every clock (due, remaining, breached) and its history")
@@ -45,7 +46,7 @@ public static partial class AuthorizationsApi
             .WithSummary("Ask for the next authorized period")
             .AcceptsBody<ReauthorizationBody>("application/json").AuthorizationCommand();
 
-        var members = app.MapGroup("/api/members").WithTags("Members");
+        var members = app.MapGroup("/api/members").WithTags("Members").RequireAuthorization(StaffRoles.Viewer);
         members.MapGet("/{cin}/authorizations", MemberAsync).WithName("GetMemberAuthorizations")
             .WithSummary("A member's authorizations by CIN in the URL (prefer the POST lookup: URLs reach access logs)")
             .Produces<MemberAuthorizations>().ProducesValidationProblem();
@@ -58,6 +59,7 @@ public static partial class AuthorizationsApi
 
     /// <summary>The answers every authorization command (decision, extension, notices, reauthorization) can give.</summary>
     private static RouteHandlerBuilder AuthorizationCommand(this RouteHandlerBuilder route) => route
+        .RequireAuthorization(StaffRoles.Decider)
         .Produces<AuthorizationView>().ProducesValidationProblem()
         .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
 
@@ -109,7 +111,7 @@ public static partial class AuthorizationsApi
 
             if (await index.TryClaimAsync(request, replaceable, time.GetUtcNow(), ct))
             {
-                await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct);
+                await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct, WorkflowActors.Of(http.HttpContext.User));
                 LogReceived(logger, id, request.Urgency);
                 var started = await runtime.GetAsync(id, ct);
                 var state = (AuthorizationState)runtime.Registry.Find(AuthorizationWorkflow.TypeName)!.ReadState(started!.State, started.Version);
@@ -281,7 +283,7 @@ public static partial class AuthorizationsApi
 
         // An Idempotency-Key makes a retried POST the same event: the runtime dedupes on the event id.
         var eventId = http.Headers["Idempotency-Key"].FirstOrDefault() is { Length: > 0 and <= 100 } key ? $"{eventName}:{key}" : null;
-        var result = await runtime.RaiseEventAsync(id, eventName, WorkflowJson.ToElement(data), eventId, ct);
+        var result = await runtime.RaiseEventAsync(id, eventName, WorkflowJson.ToElement(data), eventId, ct, WorkflowActors.Of(http.HttpContext.User));
         if (result.Outcome == ApplyOutcome.Gone)
         {
             return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible now", detail: $"authorization {id} is closed");
@@ -323,8 +325,9 @@ public static partial class AuthorizationsApi
             c.Id, c.Kind, c.StartedAt, c.DueAt, c.Open ? "running" : "stopped", (long)c.RemainingAt(now).TotalSeconds, c.BreachedAt is not null || (c.Open && now > c.DueAt && c.Kind != ClockKind.Period),
             c.BreachedAt, c.SatisfiedAt, c.Extended, c.ReminderAt, c.Reminded))],
         state.Decisions,
-        history?.Select(h => new HistoryView(h.Seq, h.Name, h.RecordedAt, h.Name == WorkflowEvent.Started ? null : h.Data)).ToList(),
-        now);
+        history?.Select(h => new HistoryView(h.Seq, h.Name, h.RecordedAt, h.Name == WorkflowEvent.Started ? null : h.Data, h.By)).ToList(),
+        now,
+        TimelineView.Of(state, history));
 
     private static IResult Duplicate(string serviceKey, MemberAuthorizationRow row, AuthorizationState existing) => Results.Problem(
         statusCode: StatusCodes.Status409Conflict,
@@ -425,7 +428,8 @@ public sealed record ClockView(
     string Id, ClockKind Kind, DateTimeOffset StartedAt, DateTimeOffset DueAt, string State, long RemainingSeconds, bool Breached,
     DateTimeOffset? BreachedAt, DateTimeOffset? SatisfiedAt, bool Extended, DateTimeOffset? ReminderAt, bool Reminded);
 
-public sealed record HistoryView(long Seq, string Name, DateTimeOffset RecordedAt, JsonElement? Data);
+/// <param name="By">The signed-in staff member who caused the event (decisions, extensions, reauthorizations); absent for partners and timers.</param>
+public sealed record HistoryView(long Seq, string Name, DateTimeOffset RecordedAt, JsonElement? Data, WorkflowActor? By = null);
 
 public sealed record AuthorizationView(
     string AuthorizationId,
@@ -441,4 +445,51 @@ public sealed record AuthorizationView(
     IReadOnlyList<ClockView> Clocks,
     IReadOnlyList<AuthorizationDecision> Decisions,
     IReadOnlyList<HistoryView>? History,
-    DateTimeOffset AsOf);
+    DateTimeOffset AsOf,
+    IReadOnlyList<TimelineView>? Timeline = null);
+
+/// <summary>
+/// One point of the console's timeline of an authorization (received, each decision clock's due time and extension,
+/// each decision, each notice clock's due time and when notices were sent), in time order.
+/// </summary>
+/// <param name="Name">The clock or review it belongs to (<c>decision</c>, <c>reauthorization-1-decision</c>, <c>notices</c>, <c>initial</c>…).</param>
+/// <param name="Kind"><c>received</c>, <c>due</c>, <c>extended</c>, <c>decided</c>, <c>noticeDue</c> or <c>noticeSent</c>.</param>
+public sealed record TimelineView(string Name, DateTimeOffset At, string Kind)
+{
+    public static IReadOnlyList<TimelineView> Of(AuthorizationState state, IReadOnlyList<WorkflowHistoryEntry>? history)
+    {
+        var points = new List<TimelineView>();
+        if (state.Request is { } request)
+        {
+            points.Add(new("received", request.ReceivedAt, "received"));
+        }
+
+        // An extension's time is in the history (the clock keeps only its new due time); without history it is left out.
+        var extensions = history?.Where(h => h.Name == AuthorizationEvents.Extension).Select(h => h.RecordedAt).ToList() ?? [];
+        foreach (var clock in state.Clocks)
+        {
+            switch (clock.Kind)
+            {
+                case ClockKind.Decision:
+                    points.Add(new(clock.Id, clock.DueAt, "due"));
+                    if (clock.Extended && extensions.FirstOrDefault(at => at >= clock.StartedAt && (clock.SatisfiedAt is null || at <= clock.SatisfiedAt)) is var extendedAt && extendedAt != default)
+                    {
+                        points.Add(new(clock.Id, extendedAt, "extended"));
+                    }
+
+                    break;
+                case ClockKind.Notices:
+                    points.Add(new(clock.Id, clock.DueAt, "noticeDue"));
+                    if (clock.SatisfiedAt is { } sent)
+                    {
+                        points.Add(new(clock.Id, sent, "noticeSent"));
+                    }
+
+                    break;
+            }
+        }
+
+        points.AddRange(state.Decisions.Select(d => new TimelineView(d.Review, d.DecidedAt, "decided")));
+        return [.. points.OrderBy(p => p.At)];
+    }
+}

@@ -75,7 +75,8 @@ public static class ApiContract
 
     public static void MapApiContract(this WebApplication app)
     {
-        app.MapOpenApi(DocumentRoute);
+        // The contract is public (it holds no data); the routes it describes are not.
+        app.MapOpenApi(DocumentRoute).AllowAnonymous();
         app.MapScalarApiReference(ReferenceRoute, o =>
         {
             o.OpenApiRoutePattern = DocumentRoute;
@@ -83,7 +84,7 @@ public static class ApiContract
             o.DefaultFonts = false;
             o.Telemetry = false;
             o.HideClientButton = true;
-        });
+        }).AllowAnonymous();
     }
 
     /// <summary>The sample request body documented for an operation, or null.</summary>

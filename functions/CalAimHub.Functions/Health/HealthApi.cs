@@ -24,7 +24,7 @@ public static class HealthApi
         var report = new HealthReport(healthy ? "healthy" : "unhealthy", Version, checks.ToDictionary(c => c.Component, c => c));
         return Results.Json(report, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }).WithTags("Operations").WithName("GetHealth").WithSummary("Version and blob/queue/table reachability; 503 when any fails")
-        .Produces<HealthReport>().Produces<HealthReport>(StatusCodes.Status503ServiceUnavailable);
+        .Produces<HealthReport>().Produces<HealthReport>(StatusCodes.Status503ServiceUnavailable).AllowAnonymous();
 
     private static async Task<ComponentHealth> CheckAsync(string component, Func<Task> probe)
     {

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Staff;
 using System.ComponentModel;
 using Azure;
 using CalAimHub.Hosting.Storage;
@@ -22,7 +23,7 @@ public static class FileReportApi
 
     public static RouteGroupBuilder MapFileReportApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/files").WithTags("Partner files");
+        var api = app.MapGroup("/api/files").WithTags("Partner files").RequireAuthorization(StaffRoles.Viewer);
         api.MapGet("/{partner}/{kind}/{file}/report", GetAsync)
             .WithName("GetFileReport")
             .WithSummary("The result report of a dropped file, JSON or CSV by Accept")

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Http;
 using System.Security.Cryptography;
 using CalAimHub.Ingestion;
@@ -16,7 +17,7 @@ namespace CalAimHub.Functions.Ingestion;
 public static class FileValidationApi
 {
     public static void MapFileValidationApi(this WebApplication app) =>
-        app.MapPost("/api/files/validate", ValidateAsync).WithName("ValidatePartnerFile").WithTags("Partner files")
+        app.MapPost("/api/files/validate", ValidateAsync).WithName("ValidatePartnerFile").WithTags("Partner files").RequireAuthorization(StaffRoles.Viewer)
             .WithSummary("Dry run: the result report a partner file would get, storing nothing (up to 100 MB; drop larger files)")
             .AcceptsBody<Stream>("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream")
             .Produces<CalAimHub.Ingestion.Reports.IngestReport>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge);

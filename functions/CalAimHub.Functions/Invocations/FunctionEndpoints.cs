@@ -59,7 +59,7 @@ public static class FunctionEndpointExtensions
                 var reason = FailureReason(e);
                 return await FailAsync(services, queueInvocation, reason, e is FunctionFailure { Permanent: true }, logger, cancellationToken);
             }
-        }).ExcludeFromDescription();
+        }).ExcludeFromDescription().AllowAnonymous(); // the Functions host's invocation: reachable only on 127.0.0.1, no staff principal
     }
 
     public static void MapTimerFunction<TFunction>(this WebApplication app, string functionName)
@@ -83,7 +83,7 @@ public static class FunctionEndpointExtensions
             {
                 return Results.Problem(title: $"{functionName} failed", detail: e.Message, statusCode: StatusCodes.Status500InternalServerError);
             }
-        }).ExcludeFromDescription();
+        }).ExcludeFromDescription().AllowAnonymous();
     }
 
     /// <summary>

@@ -8,9 +8,9 @@ namespace CalAimHub.Functions.Operations;
 
 /// <summary>
 /// Timer: reports the depth of every poison queue as a metric and a warning, so failed messages are noticed long
-/// before a queue's time-to-live could drop them. Replay with <c>hub replay &lt;queue&gt;</c> (locally).
+/// before a queue's time-to-live could drop them. Replay with <c>hub replay &lt;queue&gt;</c> (locally) or the console (<c>POST /api/console/poison/{queue}/{messageId}/replay</c>).
 /// </summary>
-public sealed partial class PoisonQueueMonitor(StorageAccount storage, FunctionAppDefinition app, ILogger<PoisonQueueMonitor> logger) : ITimerFunction
+public sealed partial class PoisonQueueMonitor(PoisonQueues poisonQueues, FunctionAppDefinition app, ILogger<PoisonQueueMonitor> logger) : ITimerFunction
 {
     public async Task<string> RunAsync(InvocationMetadata metadata, CancellationToken cancellationToken)
     {
@@ -18,8 +18,7 @@ public sealed partial class PoisonQueueMonitor(StorageAccount storage, FunctionA
         foreach (var queue in app.Storage.Queues)
         {
             var poison = StorageLayout.PoisonQueue(queue);
-            var properties = await storage.Queues.GetQueueClient(poison).GetPropertiesAsync(cancellationToken);
-            var depth = properties.Value.ApproximateMessagesCount;
+            var depth = (await poisonQueues.DepthAsync(queue, cancellationToken)).PoisonDepth;
             HubTelemetry.PoisonQueueDepth.Record(depth, new KeyValuePair<string, object?>("queue", poison));
             if (depth > 0)
             {

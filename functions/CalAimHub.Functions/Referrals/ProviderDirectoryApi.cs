@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Http;
 using CalAimHub.Functions.Extensions;
 using System.Text.Json;
@@ -23,8 +24,8 @@ public static class ProviderDirectoryApi
 
     public static void MapProviderDirectoryApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/providers").WithTags("Provider directory");
-        api.MapPost("/import", ImportAsync).WithName("ImportProviderDirectory")
+        var api = app.MapGroup("/api/providers").WithTags("Provider directory").RequireAuthorization(StaffRoles.Viewer);
+        api.MapPost("/import", ImportAsync).WithName("ImportProviderDirectory").RequireAuthorization(StaffRoles.Operator)
             .WithSummary("Import an Open Referral HSDS 3.x export; an unchanged entry is not rewritten")
             .AcceptsBody<HsdsExportBody>("application/json")
             .Produces<HsdsImportSummary>().ProducesValidationProblem()
@@ -32,7 +33,7 @@ public static class ProviderDirectoryApi
         api.MapGet("", ListAsync).WithName("ListProviders")
             .WithSummary("The provider directory in NPI order, paged")
             .Produces<ProviderList>().ProducesValidationProblem();
-        api.MapPut("/{npi}", PutAsync).WithName("PutProvider")
+        api.MapPut("/{npi}", PutAsync).WithName("PutProvider").RequireAuthorization(StaffRoles.Operator)
             .WithSummary("Create (201) or replace (200) one provider by NPI")
             .AcceptsBody<ProviderBody>("application/json")
             .Produces<ProviderDirectoryEntry>().Produces<ProviderDirectoryEntry>(StatusCodes.Status201Created)

@@ -1,3 +1,4 @@
+using CalAimHub.Hosting.Staff;
 using System.Text.Json;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Domain.Workflows;
@@ -20,7 +21,7 @@ public static class ReferralsApi
 
     public static void MapReferralsApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/referrals").WithTags("Referrals");
+        var api = app.MapGroup("/api/referrals").WithTags("Referrals").RequireAuthorization(StaffRoles.Viewer);
         api.MapGet("", ListAsync).WithName("ListReferrals")
             .WithSummary("Referrals by DHCS status or workflow phase, paged")
             .Produces<ReferralList>().ProducesValidationProblem();

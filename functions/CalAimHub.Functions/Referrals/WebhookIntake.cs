@@ -37,7 +37,8 @@ public static partial class WebhookIntake
     /// <summary>The endpoint behind admission control (needs <c>app.UseRateLimiter()</c>), and the dispatch sweeper.</summary>
     public static void MapWebhookIntake(this WebApplication app)
     {
-        app.MapPost(Route, ReceiveAsync).RequireRateLimiting(WebhookAdmission.PolicyName)
+        // Anonymous to App Service authentication too (excluded path): the Standard Webhooks signature is the credential.
+        app.MapPost(Route, ReceiveAsync).RequireRateLimiting(WebhookAdmission.PolicyName).AllowAnonymous()
             .WithTags("Webhooks").WithName("ReceiveReferralWebhook")
             .WithSummary("A referral event from a referral platform, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)")
             .AcceptsBody<ReferralEventBody>("application/json", "application/fhir+json")

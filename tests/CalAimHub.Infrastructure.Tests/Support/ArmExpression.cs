@@ -275,6 +275,9 @@ public sealed class ArmExpression
                     });
                 case "not":
                     return JsonValue.Create(!Arg(scope, 0)!.GetValue<bool>());
+                case "if":
+                    // Only the branch taken is evaluated, as in ARM.
+                    return Arg(scope, 0)!.GetValue<bool>() ? Arg(scope, 1) : Arg(scope, 2);
                 case "true":
                     return JsonValue.Create(true);
                 case "false":
