@@ -237,7 +237,7 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
             }
             catch (RequestFailedException e) when (e.Status is 404 or 412)
             {
-                // Gone already, or written since (a redelivery is recording it now): the next sweep looks again.
+                // Gone already, or marked since: nothing to release.
             }
 
             return null;
