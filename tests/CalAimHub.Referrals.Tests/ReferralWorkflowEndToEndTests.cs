@@ -197,8 +197,8 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
         // referral-events a second time, from the sweeper or a redelivery: the workflow must apply it once.
         const string id = "R-E2E-DUP";
         const string npi = "1000000087";
-        await hub.PutProviderAsync(npi, "Sobering Only", "sobering-centers");
-        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "sobering-centers"), "msg_dup_created")).StatusCode);
+        await hub.PutProviderAsync(npi, "Tenancy Only", "housing-tenancy-sustaining");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "housing-tenancy-sustaining"), "msg_dup_created")).StatusCode);
         var referralId = $"{ReferralHub.Platform}:{id}";
         await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
         Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", npi), "msg_dup_accepted")).StatusCode);
