@@ -9,27 +9,39 @@ namespace CalAimHub.Referrals.Tests;
 /// <summary>
 /// One local host (Azurite in memory, the real handler process) for the dispatch tests: the referral consumer is off
 /// (they inspect <c>referral-events</c>) and so is the sweeper's timer (they run it themselves, as the host does on its
-/// schedule), with a <see cref="Grace"/> sweep grace and <see cref="BatchSize"/> events per sweep.
+/// schedule), with a <see cref="Grace"/> sweep grace, <see cref="BatchSize"/> events per sweep, dispatch marks gathered
+/// for <see cref="MarkDelay"/> and the marker's Debug log on (one line per transaction).
 /// </summary>
-public sealed class DispatchHub : IAsyncLifetime
+public class DispatchHub : IAsyncLifetime
 {
     public const string Platform = WebhookHub.GenericPlatform;
     public const int BatchSize = 2;
     public static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan MarkDelay = TimeSpan.FromSeconds(1);
 
     public LocalHub Hub { get; private set; } = null!;
     public HttpClient Api { get; private set; } = null!;
 
-    private TableClient Referrals => Hub.Storage.Tables.GetTableClient("Referrals");
+    private TableClient Claims => Hub.Storage.Tables.GetTableClient("WebhookEvents");
+
+    /// <summary>How long the handler gathers dispatch marks before writing them.</summary>
+    protected virtual TimeSpan MarksGatheredFor => MarkDelay;
+
+    /// <summary>Further platforms beside <see cref="Platform"/>, same secret.</summary>
+    protected virtual IReadOnlyList<string> MorePlatforms => [];
 
     public async Task InitializeAsync()
     {
-        Hub = await WebhookHub.StartIntakeOnlyAsync(new Dictionary<string, string>
+        var markDelay = MarksGatheredFor;
+        var settings = MorePlatforms.ToDictionary(platform => $"Webhooks__Platforms__{platform}__Secrets__0", _ => WebhookHub.Secret);
+        Hub = await WebhookHub.StartIntakeOnlyAsync(new Dictionary<string, string>(settings)
         {
             ["AzureWebJobs__ReferralDispatchSweeper__Disabled"] = "true",
             [$"Webhooks__Platforms__{Platform}__Secrets__0"] = WebhookHub.Secret,
             ["Webhooks__SweepGrace"] = Grace.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
             ["Webhooks__SweepBatchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Webhooks__DispatchMarkDelay"] = markDelay.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+            ["Logging__LogLevel__CalAimHub.Functions.Referrals.ReferralDispatchMarker"] = "Debug",
         });
         Api = new HttpClient { BaseAddress = Hub.ApiBaseAddress };
     }
@@ -53,34 +65,47 @@ public sealed class DispatchHub : IAsyncLifetime
         return Assert.Single(JsonDocument.Parse(body).RootElement.GetProperty("Logs").EnumerateArray()).GetString()!;
     }
 
-    /// <summary>The event row's <c>Dispatched</c> flag, or null when there is no such row.</summary>
-    public async Task<bool?> DispatchedAsync(string referralId, string eventId)
+    /// <summary>The <c>Dispatched</c> flag of the platform's claim of the webhook-id, or null when nobody holds the id.</summary>
+    public async Task<bool?> DispatchedAsync(string eventId, string platform = Platform)
     {
-        var row = await Referrals.GetEntityIfExistsAsync<TableEntity>(referralId, "event|" + eventId);
-        return row.HasValue ? row.Value!.GetBoolean("Dispatched") ?? false : null;
+        var claim = await Claims.GetEntityIfExistsAsync<TableEntity>(platform, eventId);
+        return claim.HasValue ? claim.Value!.GetBoolean("Dispatched") ?? false : null;
     }
 
     /// <summary>Waits (real time) for the mark the handler writes after answering.</summary>
-    public async Task WaitForDispatchedAsync(string referralId, string eventId)
+    public async Task WaitForDispatchedAsync(string eventId, string platform = Platform)
     {
-        var deadline = DateTimeOffset.UtcNow.AddSeconds(15);
-        while (await DispatchedAsync(referralId, eventId) != true)
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(20);
+        while (await DispatchedAsync(eventId, platform) != true)
         {
-            Assert.True(DateTimeOffset.UtcNow < deadline, $"event {eventId} of {referralId} was not marked dispatched within 15 s");
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"event {eventId} was not marked dispatched within 20 s");
             await Task.Delay(25);
         }
     }
 
     /// <summary>
-    /// Puts an accepted event back in the state a crash between the commit and the queue send leaves: recorded, not
-    /// marked, not on the queue (the queue is emptied; every earlier event of these tests is marked by then).
+    /// Puts an accepted event back in the state a crash between the commit and the queue send leaves: recorded, its claim
+    /// not marked, not on the queue (the queue is emptied; every earlier event of these tests is marked by then).
     /// </summary>
-    public async Task RewindToRecordedOnlyAsync(string referralId, string eventId)
+    public async Task RewindToRecordedOnlyAsync(string eventId)
     {
-        await WaitForDispatchedAsync(referralId, eventId);
+        await WaitForDispatchedAsync(eventId);
         await Hub.Storage.Queues.GetQueueClient("referral-events").ClearMessagesAsync();
-        await Referrals.UpdateEntityAsync(new TableEntity(referralId, "event|" + eventId) { ["Dispatched"] = false }, ETag.All, TableUpdateMode.Merge);
+        await Claims.UpdateEntityAsync(new TableEntity(Platform, eventId) { ["Dispatched"] = false }, ETag.All, TableUpdateMode.Merge);
     }
+
+    /// <summary>
+    /// What a handler that stopped between claiming a webhook-id and recording its event leaves: the claim alone, unmarked.
+    /// </summary>
+    public Task ClaimOnlyAsync(string eventId, string referralId) =>
+        Claims.AddEntityAsync(new TableEntity(Platform, eventId) { ["BodyHash"] = "hash-of-a-body-never-recorded", ["ReferralId"] = referralId, ["Dispatched"] = false });
+
+    /// <summary>The sizes of the dispatch-mark transactions the handler logged after line <paramref name="fromLine"/>.</summary>
+    public IReadOnlyList<int> MarkTransactions(int fromLine, string platform = Platform) =>
+        [.. Hub.HandlerOutput.Skip(fromLine)
+            .Select(line => System.Text.RegularExpressions.Regex.Match(line, $@"Marked (\d+) webhook event\(s\) of {platform} dispatched in one transaction"))
+            .Where(m => m.Success)
+            .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
 
     public Task ClearQueueAsync() => Hub.Storage.Queues.GetQueueClient("referral-events").ClearMessagesAsync();
 

@@ -15,13 +15,13 @@ public sealed class ReferralDispatchSweeperTests(DispatchHub fixture)
     public async Task An_event_recorded_but_never_queued_is_queued_once_by_the_sweeper_after_the_grace_period()
     {
         await AcceptAsync("R-5001", "msg_5001");
-        await fixture.RewindToRecordedOnlyAsync("ciela:R-5001", "msg_5001");
+        await fixture.RewindToRecordedOnlyAsync("msg_5001");
 
         var tooYoung = await fixture.SweepAsync();
         await Task.Delay(DispatchHub.Grace + TimeSpan.FromSeconds(1));
         var swept = await fixture.SweepAsync();
         var queued = await fixture.QueuedEventIdsAsync("ciela:R-5001");
-        var dispatched = await fixture.DispatchedAsync("ciela:R-5001", "msg_5001");
+        var dispatched = await fixture.DispatchedAsync("msg_5001");
         var again = await fixture.SweepAsync();
 
         Assert.Equal(None, tooYoung);
@@ -45,7 +45,7 @@ public sealed class ReferralDispatchSweeperTests(DispatchHub fixture)
 
         foreach (var referral in referrals)
         {
-            await fixture.RewindToRecordedOnlyAsync("ciela:" + referral, "msg_" + referral);
+            await fixture.RewindToRecordedOnlyAsync("msg_" + referral);
         }
 
         await Task.Delay(DispatchHub.Grace + TimeSpan.FromSeconds(1));
@@ -59,7 +59,7 @@ public sealed class ReferralDispatchSweeperTests(DispatchHub fixture)
         foreach (var referral in referrals)
         {
             Assert.Equal(["msg_" + referral], await fixture.QueuedEventIdsAsync("ciela:" + referral));
-            Assert.True(await fixture.DispatchedAsync("ciela:" + referral, "msg_" + referral));
+            Assert.True(await fixture.DispatchedAsync("msg_" + referral));
         }
     }
 
@@ -68,10 +68,10 @@ public sealed class ReferralDispatchSweeperTests(DispatchHub fixture)
     {
         var body = ReferralSamples.GenericCreated("R-5021");
         await AcceptAsync("R-5021", "msg_5021");
-        await fixture.RewindToRecordedOnlyAsync("ciela:R-5021", "msg_5021");
+        await fixture.RewindToRecordedOnlyAsync("msg_5021");
 
         using var redelivery = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, body, webhookId: "msg_5021");
-        await fixture.WaitForDispatchedAsync("ciela:R-5021", "msg_5021");
+        await fixture.WaitForDispatchedAsync("msg_5021");
         await Task.Delay(DispatchHub.Grace + TimeSpan.FromSeconds(1));
         var swept = await fixture.SweepAsync();
 
@@ -82,24 +82,43 @@ public sealed class ReferralDispatchSweeperTests(DispatchHub fixture)
     }
 
     [Fact]
-    public async Task A_created_event_whose_webhook_id_another_body_owns_is_removed_not_queued()
+    public async Task A_claim_whose_event_was_never_recorded_is_released_not_queued_and_the_id_is_free_again()
     {
-        await AcceptAsync("R-5031", "msg_5031");
-        await fixture.RewindToRecordedOnlyAsync("ciela:R-5031", "msg_5031");
-        // As if the request stopped after its blind commit, having lost the id's claim to another body.
-        await fixture.Hub.Storage.Tables.GetTableClient("WebhookEvents").UpdateEntityAsync(
-            new Azure.Data.Tables.TableEntity(DispatchHub.Platform, "msg_5031") { ["BodyHash"] = "another-body" }, Azure.ETag.All, Azure.Data.Tables.TableUpdateMode.Merge);
+        // As if the handler stopped after claiming the webhook-id and before recording the event (no 2xx was sent).
+        await fixture.ClaimOnlyAsync("msg_5031", "ciela:R-5031");
 
         await Task.Delay(DispatchHub.Grace + TimeSpan.FromSeconds(1));
         var swept = await fixture.SweepAsync();
+        var claimAfterSweep = await fixture.DispatchedAsync("msg_5031");
+        var again = await fixture.SweepAsync();
+        using var redelivery = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5031"), webhookId: "msg_5031");
 
-        Assert.Equal("Re-queued 0 of 1 undispatched referral event(s) older than 2 s.", swept);
-        Assert.Empty(await fixture.QueuedEventIdsAsync("ciela:R-5031"));
-        Assert.Null(await fixture.DispatchedAsync("ciela:R-5031", "msg_5031"));
-        using var view = await fixture.Api.GetAsync(new Uri("/api/referrals/ciela:R-5031", UriKind.Relative));
-        Assert.Equal(HttpStatusCode.NotFound, view.StatusCode);
-        Assert.Contains("Referral ciela:R-5031: event msg_5031 was recorded under a webhook-id another body owns; removed, not queued", fixture.HandlerLog, StringComparison.Ordinal);
-        Assert.Equal(None, await fixture.SweepAsync());
+        Assert.Equal("Re-queued 0 of 1 undispatched referral event(s) older than 2 s; released 1 webhook-id claim(s) whose event was never recorded.", swept);
+        Assert.Null(claimAfterSweep);
+        Assert.Equal(None, again);
+        Assert.Contains("Webhook msg_5031 from ciela was claimed but its event never recorded; claim released", fixture.HandlerLog, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, redelivery.StatusCode);
+        Assert.False(redelivery.Headers.Contains("Webhook-Duplicate"));
+        Assert.Equal(["msg_5031"], await fixture.QueuedEventIdsAsync("ciela:R-5031"));
+    }
+
+    [Fact]
+    public async Task Marks_gathered_within_the_delay_are_written_in_one_transaction_per_platform_not_one_write_per_webhook()
+    {
+        // Earlier tests' marks are written by now; only this test's show up after this line.
+        await Task.Delay(DispatchHub.MarkDelay + TimeSpan.FromSeconds(1));
+        var fromLine = fixture.Hub.HandlerOutput.Count;
+        var ids = Enumerable.Range(5041, 10).Select(n => "R-" + n).ToArray();
+
+        await Task.WhenAll(ids.Select(id => AcceptAsync(id, "msg_" + id)));
+        foreach (var id in ids)
+        {
+            await fixture.WaitForDispatchedAsync("msg_" + id);
+        }
+
+        var transactions = fixture.MarkTransactions(fromLine);
+        Assert.Equal(10, transactions.Sum());
+        Assert.True(transactions.Count < 10, $"10 marks took {transactions.Count} transactions ({string.Join(", ", transactions)})");
     }
 
     private async Task AcceptAsync(string referralId, string webhookId)

@@ -191,6 +191,43 @@ public sealed class ReferralWorkflowEndToEndTests(ReferralHub hub) : IClassFixtu
     }
 
     [Fact]
+    public async Task Referral_events_queued_twice_after_a_lost_dispatch_mark_are_applied_once()
+    {
+        // A lost dispatch mark (the handler killed after its 202, or a failed mark write) puts an event on
+        // referral-events a second time, from the sweeper or a redelivery: the workflow must apply it once.
+        const string id = "R-E2E-DUP";
+        const string npi = "1000000087";
+        await hub.PutProviderAsync(npi, "Tenancy Only", "housing-tenancy-sustaining");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Created(id, "housing-tenancy-sustaining"), "msg_dup_created")).StatusCode);
+        var referralId = $"{ReferralHub.Platform}:{id}";
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "awaiting-acknowledgement"), Wait, "routed");
+        Assert.Equal(HttpStatusCode.Accepted, (await hub.WebhookAsync(ReferralHub.Status(id, "Accepted", npi), "msg_dup_accepted")).StatusCode);
+        await hub.WaitForWorkflowAsync(referralId, w => Phase(w, "accepted"), Wait, "accepted");
+        await hub.WaitForNoticesAsync(referralId, n => n.Count(x => x.Type == ReferralWorkflow.Assigned) >= 2, Wait);
+
+        // The copies, as the sweeper sends them: the recorded event, again.
+        var referrals = hub.Hub.Storage.Tables.GetTableClient("Referrals");
+        var queue = hub.Hub.Storage.Queues.GetQueueClient("referral-events");
+        foreach (var eventId in new[] { "msg_dup_created", "msg_dup_accepted" })
+        {
+            var row = await referrals.GetEntityAsync<TableEntity>(referralId, "event|" + eventId);
+            await queue.SendMessageAsync(row.Value.GetString("Event"));
+        }
+
+        await DrainAsync("referral-events");
+        await Task.Delay(500);
+
+        var workflow = (await hub.ReferralAsync(referralId)).GetProperty("workflow");
+        Assert.Equal(["Pending", "Accepted"], workflow.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("status").GetString()));
+        Assert.Equal(1, Offers(workflow));
+        Assert.True(Phase(workflow, "accepted"));
+        var history = await hub.Api.GetStringAsync(new Uri($"/api/workflows/{Uri.EscapeDataString(referralId)}?showHistory=true", UriKind.Relative));
+        Assert.Equal(1, Occurrences(history, ReferralWorkflowEvents.StatusEventId(referralId, ReferralStatus.Accepted, new DateOnly(2026, 5, 5))));
+        Assert.Equal(2, hub.NoticesFor(referralId).Count(x => x.Type == ReferralWorkflow.Assigned));
+        Assert.Equal(0, hub.DuplicateDeliveries);
+    }
+
+    [Fact]
     public async Task A_member_county_from_the_webhook_routes_to_the_provider_serving_that_county()
     {
         const string id = "R-E2E-COUNTY";

@@ -17,7 +17,7 @@ public sealed class WebhookLedgerFastPathTests(DispatchHub fixture)
 
         using var response = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5101"), webhookId: "msg_5101");
         var queuedAtAnswer = await fixture.QueuedEventIdsAsync("ciela:R-5101");
-        await fixture.WaitForDispatchedAsync("ciela:R-5101", "msg_5101");
+        await fixture.WaitForDispatchedAsync("msg_5101");
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(["msg_5101"], queuedAtAnswer);
@@ -32,13 +32,13 @@ public sealed class WebhookLedgerFastPathTests(DispatchHub fixture)
 
         using var second = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5102"), webhookId: "msg_5102_b");
         var problem = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement;
-        await fixture.WaitForDispatchedAsync("ciela:R-5102", "msg_5102_a");
+        await fixture.WaitForDispatchedAsync("msg_5102_a");
 
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
         Assert.Equal("referral 'ciela:R-5102' already exists (status 'Pending'); send a status change instead", problem.GetProperty("detail").GetString());
         Assert.Equal("Pending", problem.GetProperty("currentStatus").GetString());
-        Assert.Null(await fixture.DispatchedAsync("ciela:R-5102", "msg_5102_b"));
+        Assert.Null(await fixture.DispatchedAsync("msg_5102_b"));
         Assert.Equal(["msg_5102_a"], await fixture.QueuedEventIdsAsync("ciela:R-5102"));
     }
 
@@ -48,7 +48,7 @@ public sealed class WebhookLedgerFastPathTests(DispatchHub fixture)
         await fixture.ClearQueueAsync();
         var body = ReferralSamples.GenericCreated("R-5103");
         using var first = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, body, webhookId: "msg_5103");
-        await fixture.WaitForDispatchedAsync("ciela:R-5103", "msg_5103");
+        await fixture.WaitForDispatchedAsync("msg_5103");
 
         using var again = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, body, webhookId: "msg_5103");
 
@@ -64,8 +64,8 @@ public sealed class WebhookLedgerFastPathTests(DispatchHub fixture)
         using var created = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5104"), webhookId: "msg_5104_a");
         using var illegal = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericStatus("R-5104", "Outreach Initiated"), webhookId: "msg_5104_b");
         using var legal = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericStatus("R-5104", "Accepted"), webhookId: "msg_5104_c");
-        await fixture.WaitForDispatchedAsync("ciela:R-5104", "msg_5104_a");
-        await fixture.WaitForDispatchedAsync("ciela:R-5104", "msg_5104_c");
+        await fixture.WaitForDispatchedAsync("msg_5104_a");
+        await fixture.WaitForDispatchedAsync("msg_5104_c");
 
         Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, illegal.StatusCode);
@@ -73,6 +73,6 @@ public sealed class WebhookLedgerFastPathTests(DispatchHub fixture)
             "referral 'ciela:R-5104' cannot go from 'Pending' to 'Outreach Initiated'; allowed next: 'Pending', 'Accepted', 'Declined', 'Referral Loop Closed'",
             JsonDocument.Parse(await illegal.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.Accepted, legal.StatusCode);
-        Assert.Null(await fixture.DispatchedAsync("ciela:R-5104", "msg_5104_b"));
+        Assert.Null(await fixture.DispatchedAsync("msg_5104_b"));
     }
 }

@@ -10,17 +10,18 @@ namespace CalAimHub.Functions.Referrals;
 /// The referral ledger on Azure Storage until the referral workflow replaces it. Table <c>Referrals</c>: one partition
 /// per referral with a <c>referral</c> row (the current <see cref="ReferralSnapshot"/>, ETag-guarded) and one
 /// <c>event|{eventId}</c> row per accepted event (the event, its sequence number and whether it is queued yet).
-/// The event row is the idempotency record: it is inserted (AddEntity) in the same entity-group transaction as the new
-/// state, so a redelivery finds it and a concurrent duplicate loses the insert.
+/// The event row is the referral's idempotency record: it is inserted (AddEntity) in the same entity-group transaction as
+/// the new state, so a redelivery finds it and a concurrent duplicate loses the insert. Whether the event is on the queue
+/// yet is kept on its webhook-id claim in <c>WebhookEvents</c> (below), where the marks can be batched.
 /// </summary>
 /// <remarks>
 /// Why record-then-queue, and why nothing is lost or doubled:
 /// <list type="bullet">
 /// <item>Commit first (state + event row, one transaction), then send to the <c>referral-events</c> queue; answer 202
-/// only after the send succeeded. The row is marked dispatched after the answer (<see cref="ReferralDispatchMarker"/>).</item>
+/// only after the send succeeded. The claim is marked dispatched after the answer (<see cref="ReferralDispatchMarker"/>).</item>
 /// <item>Crash after the commit, before the send: the platform got no 2xx, so it redelivers with the same
-/// <c>webhook-id</c>; the redelivery finds the event row not yet dispatched and sends it then. If the platform gives
-/// up instead, <see cref="ReferralDispatchSweeper"/> sends it once the row is older than its grace period.</item>
+/// <c>webhook-id</c>; the redelivery finds the event recorded and its claim not marked, and sends it then. If the platform
+/// gives up instead, <see cref="ReferralDispatchSweeper"/> sends it once the claim is older than its grace period.</item>
 /// <item>Crash (or a failed mark) after the send, before the mark: a redelivery or the sweeper sends the same event
 /// again. The record holds it once; the queue may hold it twice with the same event id, which the consumer drops
 /// (queues are at-least-once anyway, so the consumer must dedupe on the event id regardless). A redelivery reaching
@@ -32,15 +33,17 @@ namespace CalAimHub.Functions.Referrals;
 /// <c>WebhookEvents</c> holds one claim per platform (partition) and id (row) with the SHA-256 of the body it came with:
 /// the same id with the same body is a redelivery (duplicate, 202); with another body, whichever referral it names, it is
 /// refused (<see cref="LedgerOutcome.IdReused"/>, 409) and nothing changes. The claim cannot share an entity-group
-/// transaction with the referral (another partition), so it is inserted <em>beside</em> the first storage call rather
-/// than before it: no extra round trip on the request path. A status change reads first, so its claim is settled before
-/// its commit. A created event commits blind; when its claim then turns out to be another body's, the commit is undone
-/// (the referral it created is deleted, ETag-guarded), and should the handler stop before that, the sweeper refuses to
-/// queue an event whose claim is not its own and removes what it created.</para>
-/// Round trips before the 202: a <c>created</c> event goes straight to the transaction (a new referral has nothing to
-/// read; a 409 means the referral or the event exists, and the read path decides) beside its claim, then the send: 2.
-/// Other events read both rows in one query first (beside the claim): 3 (plus the workflow's status lookup once the
-/// referral has one).
+/// transaction with the referral (another partition), so it is always settled <em>before</em> the commit: nothing is
+/// recorded under an id another body owns, so nothing needs taking back. A status change reads both referral rows beside
+/// its claim; a created event claims first, then commits blind. The claim also carries <c>Dispatched</c>: false when
+/// inserted, set after the answer in batches per platform (one partition), which is why it lives there and not on the
+/// event row (one partition per referral, one write per webhook). A claim whose event was never recorded (the handler
+/// stopped between the two) is released by the sweeper.</para>
+/// Round trips before the 202: a <c>created</c> event claims, goes straight to the transaction (a new referral has
+/// nothing to read; a 409 means the referral or the event exists, and the read path decides), then sends: 3, and the
+/// claim insert replaced the per-webhook mark as the third storage write. A redelivery (its claim exists) skips the
+/// blind transaction. Other events read both rows in one query beside the claim, commit, send: 3 (plus the workflow's
+/// status lookup once the referral has one).
 /// The event rows stay as the referral's history (longer than any platform's retry horizon).
 /// <para>Once the referral workflow runs, it is the source of truth for the status: the transition check asks it first
 /// (<see cref="IReferralStatusSource"/>; a re-routed referral is Pending again there while this snapshot still says Declined).</para>
@@ -50,6 +53,9 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
     public const string TableName = "Referrals";
     public const string QueueName = "referral-events";
     public const string ClaimsTableName = "WebhookEvents";
+
+    /// <summary>On a claim: whether its event is known to be on the queue (absent on claims written before it was kept there).</summary>
+    public const string DispatchedProperty = "Dispatched";
     private const string ReferralRow = "referral";
     private const string EventPrefix = "event|";
     private const int MaxAttempts = 5;
@@ -63,48 +69,44 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
 
     public async Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
     {
-        // The claim of the webhook-id goes beside the first storage call. A created event expects no referral yet: it
-        // commits blind. Otherwise (or after that insert's 409) one round trip reads both rows this decision needs: the
-        // event's dedupe row and the referral's state row.
-        var claim = ClaimAsync(referralEvent, bodyHash, cancellationToken);
-        if (referralEvent.Kind == ReferralEventKind.Created && await AcceptCreatedBlindAsync(referralEvent, bodyHash, claim, cancellationToken) is { } blind)
+        // A created event expects no referral yet: it claims its webhook-id, then commits blind (a claim that existed means
+        // a redelivery or a reused id, so the read path decides at once). Otherwise (or after the blind insert's 409) one
+        // round trip, beside the claim, reads both rows this decision needs: the event's dedupe row and the referral's state row.
+        if (referralEvent.Kind != ReferralEventKind.Created)
+        {
+            return await AcceptAsync(referralEvent, bodyHash, ClaimAsync(referralEvent, bodyHash, cancellationToken), cancellationToken);
+        }
+
+        var claim = await ClaimAsync(referralEvent, bodyHash, cancellationToken);
+        if (claim.Reused)
+        {
+            return new LedgerResult(LedgerOutcome.IdReused, referralEvent, claim.Problem);
+        }
+
+        if (claim.Inserted is not null && await AcceptCreatedBlindAsync(referralEvent, bodyHash, cancellationToken) is { } blind)
         {
             return blind;
         }
 
-        return await AcceptAsync(referralEvent, bodyHash, claim, cancellationToken);
+        return await AcceptAsync(referralEvent, bodyHash, Task.FromResult(claim), cancellationToken);
     }
 
     /// <summary>The blind insert of a created event; null when the referral or the event exists (the read path decides).</summary>
-    private async Task<LedgerResult?> AcceptCreatedBlindAsync(ReferralEvent referralEvent, string bodyHash, Task<ClaimOutcome> claim, CancellationToken cancellationToken)
+    private async Task<LedgerResult?> AcceptCreatedBlindAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
     {
         var next = ReferralSnapshot.Start(referralEvent);
         var (state, row) = Rows(referralEvent, next, bodyHash);
         TableTransactionAction[] commit = [new(TableTransactionActionType.Add, state), new(TableTransactionActionType.Add, row)];
-        Response<IReadOnlyList<Response>> committed;
         try
         {
-            committed = await Table.SubmitTransactionAsync(commit, cancellationToken);
+            await Table.SubmitTransactionAsync(commit, cancellationToken);
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
         {
             return null;
         }
 
-        if (await claim is { Reused: true } reused)
-        {
-            // Another body owns this webhook-id: take back what the blind insert created (nobody else can have changed a
-            // referral nobody was told about yet; the ETags make sure), and refuse.
-            TableTransactionAction[] undo =
-            [
-                new(TableTransactionActionType.Delete, new TableEntity(state.PartitionKey, state.RowKey), committed.Value[0].Headers.ETag ?? ETag.All),
-                new(TableTransactionActionType.Delete, new TableEntity(row.PartitionKey, row.RowKey), committed.Value[1].Headers.ETag ?? ETag.All),
-            ];
-            await Table.SubmitTransactionAsync(undo, cancellationToken);
-            return new LedgerResult(LedgerOutcome.IdReused, referralEvent, reused.Problem);
-        }
-
-        await DispatchAsync(referralEvent.ReferralId, referralEvent, cancellationToken);
+        await DispatchAsync(referralEvent, cancellationToken);
         return new LedgerResult(LedgerOutcome.Accepted, referralEvent);
     }
 
@@ -127,10 +129,13 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
                     return new LedgerResult(LedgerOutcome.IdReused, referralEvent, ReusedProblem(referralEvent));
                 }
 
+                // Queued already when its claim says so (or, recorded before claims kept it, its own row does), or when this
+                // process sent it and its mark is still on the way.
                 var first = ReadEvent(seen);
-                if (seen.GetBoolean("Dispatched") != true && !marker.IsPending(partition, eventRow))
+                var dispatched = (await claim).Dispatched || seen.GetBoolean(DispatchedProperty) == true;
+                if (!dispatched && !marker.IsPending(first.Platform, first.EventId))
                 {
-                    await DispatchAsync(partition, first, cancellationToken);
+                    await DispatchAsync(first, cancellationToken);
                 }
 
                 return new LedgerResult(LedgerOutcome.Duplicate, first);
@@ -167,7 +172,7 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
                 continue;
             }
 
-            await DispatchAsync(partition, referralEvent, cancellationToken);
+            await DispatchAsync(referralEvent, cancellationToken);
             return new LedgerResult(LedgerOutcome.Accepted, referralEvent);
         }
     }
@@ -193,19 +198,19 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
     }
 
     /// <summary>
-    /// Recorded events not (known to be) on the queue, last written before <paramref name="recordedBefore"/> (storage
-    /// time), at most <paramref name="max"/>; events this process queued and is about to mark are left out.
+    /// Claims whose event is not (known to be) on the queue, last written before <paramref name="claimedBefore"/> (storage
+    /// time), at most <paramref name="max"/>; those this process queued and is about to mark are left out.
     /// </summary>
     /// <remarks>A filter on non-key properties: Table storage scans for it server-side, page by page.</remarks>
-    public async Task<IReadOnlyList<ReferralEvent>> UndispatchedAsync(DateTimeOffset recordedBefore, int max, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<UndispatchedClaim>> UndispatchedAsync(DateTimeOffset claimedBefore, int max, CancellationToken cancellationToken)
     {
-        var found = new List<ReferralEvent>();
-        var filter = TableClient.CreateQueryFilter($"Dispatched eq false and Timestamp lt {recordedBefore}");
-        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), select: ["PartitionKey", "RowKey", "Event"], cancellationToken: cancellationToken))
+        var found = new List<UndispatchedClaim>();
+        var filter = TableClient.CreateQueryFilter($"Dispatched eq false and Timestamp lt {claimedBefore}");
+        await foreach (var entity in Claims.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), select: ["PartitionKey", "RowKey", "ReferralId"], cancellationToken: cancellationToken))
         {
-            if (!marker.IsPending(entity.PartitionKey, entity.RowKey))
+            if (!marker.IsPending(entity.PartitionKey, entity.RowKey) && entity.GetString("ReferralId") is { } referralId)
             {
-                found.Add(ReadEvent(entity));
+                found.Add(new UndispatchedClaim(entity.PartitionKey, entity.RowKey, referralId, entity.ETag));
                 if (found.Count == max)
                 {
                     break;
@@ -216,67 +221,67 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
         return found;
     }
 
-    /// <summary>Queues a recorded event again and marks it dispatched before returning (the sweeper's path).</summary>
-    public async Task RedispatchAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
-    {
-        await SendAsync(referralEvent, cancellationToken);
-        var mark = new TableEntity(referralEvent.ReferralId, EventPrefix + referralEvent.EventId) { ["Dispatched"] = true };
-        await Table.UpdateEntityAsync(mark, ETag.All, TableUpdateMode.Merge, cancellationToken);
-    }
-
     /// <summary>
-    /// The sweeper's check before it queues a created event it found unqueued: is the event's webhook-id claimed by its
-    /// own body? Claims it when nobody has (the handler stopped before its claim landed). When another body owns it, the
-    /// referral the event created is removed (it was never answered 2xx) and false is returned: nothing to queue.
+    /// The sweeper's path: queues the claim's recorded event again and marks the claim dispatched before returning it.
+    /// A claim whose event was never recorded (the handler stopped between the claim and the commit; nobody was answered
+    /// 2xx) is released instead, ETag-guarded, and null is returned: the id is free again, as after a refused transition.
     /// </summary>
-    public async Task<bool> OwnsClaimAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
+    public async Task<ReferralEvent?> RedispatchAsync(UndispatchedClaim claim, CancellationToken cancellationToken)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(referralEvent.ReferralId, EventPrefix + referralEvent.EventId, select: ["BodyHash"], cancellationToken: cancellationToken);
-        if (!row.HasValue || row.Value!.GetString("BodyHash") is not { } hash || referralEvent.Kind != ReferralEventKind.Created)
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(claim.ReferralId, EventPrefix + claim.EventId, select: ["Event"], cancellationToken: cancellationToken);
+        if (!row.HasValue)
         {
-            return true; // recorded before claims existed, or a status change (claimed before its commit)
+            try
+            {
+                await Claims.DeleteEntityAsync(claim.Platform, claim.EventId, claim.ETag, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Gone already, or marked since: nothing to release.
+            }
+
+            return null;
         }
 
-        if (await ClaimAsync(referralEvent, hash, cancellationToken) is not { Reused: true })
-        {
-            return true;
-        }
-
-        TableTransactionAction[] undo =
-        [
-            new(TableTransactionActionType.Delete, new TableEntity(referralEvent.ReferralId, ReferralRow), ETag.All),
-            new(TableTransactionActionType.Delete, new TableEntity(referralEvent.ReferralId, EventPrefix + referralEvent.EventId), ETag.All),
-        ];
-        try
-        {
-            await Table.SubmitTransactionAsync(undo, cancellationToken);
-        }
-        catch (TableTransactionFailedException)
-        {
-            // Gone already, or the referral has moved on since (then it stays: later events were answered 2xx).
-        }
-
-        return false;
+        var referralEvent = ReadEvent(row.Value!);
+        await SendAsync(referralEvent, cancellationToken);
+        var mark = new TableEntity(claim.Platform, claim.EventId) { [DispatchedProperty] = true };
+        await Claims.UpdateEntityAsync(mark, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        return referralEvent;
     }
 
     /// <summary>
-    /// Claims the event's webhook-id for the platform with this body's hash. A claim that exists with the same hash is
-    /// this event's (a redelivery, or an earlier attempt): fine. With another hash: reused.
+    /// Claims the event's webhook-id for the platform with this body's hash, not yet dispatched. A claim that exists with
+    /// the same hash is this event's (a redelivery, or an earlier attempt): fine, and it tells whether the event was
+    /// queued. With another hash: reused.
     /// </summary>
     private async Task<ClaimOutcome> ClaimAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
     {
-        var claim = new TableEntity(referralEvent.Platform, referralEvent.EventId) { ["BodyHash"] = bodyHash, ["ReferralId"] = referralEvent.ReferralId };
-        try
+        var claim = new TableEntity(referralEvent.Platform, referralEvent.EventId)
         {
-            var added = await Claims.AddEntityAsync(claim, cancellationToken);
-            return new ClaimOutcome(false, null, added.Headers.ETag);
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
+            ["BodyHash"] = bodyHash,
+            ["ReferralId"] = referralEvent.ReferralId,
+            [DispatchedProperty] = false,
+        };
+        for (var attempt = 1; ; attempt++)
         {
-            var existing = await Claims.GetEntityIfExistsAsync<TableEntity>(referralEvent.Platform, referralEvent.EventId, select: ["BodyHash"], cancellationToken: cancellationToken);
-            return !existing.HasValue || existing.Value!.GetString("BodyHash") == bodyHash
-                ? ClaimOutcome.Owned
-                : new ClaimOutcome(true, ReusedProblem(referralEvent));
+            try
+            {
+                var added = await Claims.AddEntityAsync(claim, cancellationToken);
+                return new ClaimOutcome(false, Inserted: added.Headers.ETag);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                var existing = await Claims.GetEntityIfExistsAsync<TableEntity>(referralEvent.Platform, referralEvent.EventId, select: ["BodyHash", DispatchedProperty], cancellationToken: cancellationToken);
+                if (!existing.HasValue && attempt < MaxAttempts)
+                {
+                    continue; // released between the two calls: claim it again, never record an event without a claim
+                }
+
+                return !existing.HasValue || existing.Value!.GetString("BodyHash") == bodyHash
+                    ? new ClaimOutcome(false, Dispatched: existing.Value?.GetBoolean(DispatchedProperty) == true)
+                    : new ClaimOutcome(true, ReusedProblem(referralEvent));
+            }
         }
     }
 
@@ -315,16 +320,13 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
             ["Seq"] = next.EventCount,
             ["Event"] = JsonSerializer.Serialize(referralEvent, ReferralJson.Options),
             ["BodyHash"] = bodyHash,
-            ["Dispatched"] = false,
         };
         return (state, row);
     }
 
     /// <param name="Inserted">The ETag of the claim when this request inserted it (so a refusal can take it back).</param>
-    private sealed record ClaimOutcome(bool Reused, string? Problem = null, ETag? Inserted = null)
-    {
-        public static ClaimOutcome Owned { get; } = new(false);
-    }
+    /// <param name="Dispatched">The claim existed and says its event is on the queue.</param>
+    private sealed record ClaimOutcome(bool Reused, string? Problem = null, ETag? Inserted = null, bool Dispatched = false);
 
     private async Task<(TableEntity? Event, TableEntity? Referral)> ReadRowsAsync(string partition, string eventRow, CancellationToken cancellationToken)
     {
@@ -346,10 +348,10 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
     }
 
     /// <summary>The send is on the request path (the 202 promises it); the mark is not.</summary>
-    private async Task DispatchAsync(string partition, ReferralEvent referralEvent, CancellationToken cancellationToken)
+    private async Task DispatchAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
     {
         await SendAsync(referralEvent, cancellationToken);
-        marker.Enqueue(partition, EventPrefix + referralEvent.EventId);
+        marker.Enqueue(referralEvent.Platform, referralEvent.EventId);
     }
 
     private Task SendAsync(ReferralEvent referralEvent, CancellationToken cancellationToken) =>
@@ -361,3 +363,6 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
     private static ReferralEvent ReadEvent(TableEntity entity) =>
         JsonSerializer.Deserialize<ReferralEvent>(entity.GetString("Event"), ReferralJson.Options)!;
 }
+
+/// <summary>A webhook-id claim the sweeper found unmarked: its platform, id, the referral it names, and its ETag (to release it safely).</summary>
+public sealed record UndispatchedClaim(string Platform, string EventId, string ReferralId, ETag ETag);
