@@ -8,7 +8,8 @@ public sealed class DevelopmentIdentityTests
     [Fact]
     public void By_default_everyone_is_the_developer_with_all_three_roles()
     {
-        var options = Cli().RunOptions(Cli().Root.Parse(["run"]));
+        var cli = Cli();
+        var options = cli.RunOptions(cli.Root.Parse(["run"]));
 
         Assert.Equal(new DevelopmentIdentity("developer", ["viewer", "decider", "operator"]).ToString(), options.StaffIdentity!.ToString());
         Assert.Equal("developer (viewer, decider, operator)", DevelopmentIdentity.Developer.ToString());
