@@ -5,6 +5,7 @@ using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
 using CalAimHub.Functions.Invocations;
+using CalAimHub.Functions.Monitoring;
 using CalAimHub.Functions.Notifications;
 using CalAimHub.Functions.Operations;
 using CalAimHub.Functions.Referrals;
@@ -26,6 +27,7 @@ builder.AddReferrals();
 builder.AddStaffAccess();
 builder.AddOperations();
 builder.AddConsoleData();
+builder.AddMonitoringExtract();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -45,6 +47,8 @@ app.MapFileValidationApi();
 app.MapFileReportApi();
 app.MapTimerFunction<PoisonQueueMonitor>("PoisonQueueMonitor");
 app.MapOperationsApi();
+app.MapMonitoringExtractApi();
+app.MapTimerFunction<MonitoringExtractTimer>("MonitoringExtract"); // 14:00 UTC on the 1st: 06:00/07:00 Pacific, the month before is complete
 app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();

@@ -169,8 +169,10 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ha
         where methods.Count > 0
         select (endpoint, pattern, (IReadOnlyList<string>)methods);
 
-    /// <summary>Commands whose only input is the URL (terminate/suspend/resume take ?reason=) and the invocation routes of the Functions host.</summary>
+    /// <summary>Commands whose only input is the URL (terminate/suspend/resume take ?reason=; a poison replay and an extract
+    /// generation are named by their path) and the invocation routes of the Functions host.</summary>
     private static bool IsBodylessCommand(string pattern) =>
         pattern.EndsWith("/terminate", StringComparison.Ordinal) || pattern.EndsWith("/suspend", StringComparison.Ordinal)
+        || pattern.EndsWith("/{messageId}/replay", StringComparison.Ordinal) || pattern == "/api/console/extracts/{month}"
         || pattern.EndsWith("/resume", StringComparison.Ordinal) || !pattern.StartsWith("/api/", StringComparison.Ordinal);
 }

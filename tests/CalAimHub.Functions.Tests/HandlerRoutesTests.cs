@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CalAimHub.Hosting.FunctionApp;
+using CalAimHub.Hosting.Staff;
 using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace CalAimHub.Functions.Tests;
@@ -79,9 +80,13 @@ public sealed class HandlerRoutesTests : IClassFixture<HandlerRoutesTests.Handle
     }
 
     [Fact]
-    public async Task An_unknown_api_path_is_a_404_problem()
+    public async Task An_unknown_api_path_is_a_404_problem_to_staff_and_401_to_anyone_else()
     {
         using var client = handler.CreateClient();
+        // Without a sign-in the hub does not say which paths exist (App Service authentication answers 401 first in Azure).
+        using var anonymous = await client.GetAsync(new Uri("/api/no-such-thing", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        client.DefaultRequestHeaders.Add(ClientPrincipal.Header, ClientPrincipal.Development("vic", [StaffRoles.Viewer]).Encode());
 
         using var response = await client.GetAsync(new Uri("/api/no-such-thing", UriKind.Relative));
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Storage;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -31,6 +32,8 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
             });
         });
         client = factory.CreateClient();
+        // Signed in as App Service authentication would sign in an operator (the handler refuses requests without a principal).
+        client.DefaultRequestHeaders.Add(ClientPrincipal.Header, ClientPrincipal.Development("olga.operator", StaffRoles.All).Encode());
     }
 
     public async Task DisposeAsync()
@@ -77,6 +80,9 @@ public sealed class WorkflowsApiTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", status.GetProperty("createdTime").GetString());
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", status.GetProperty("lastUpdatedTime").GetString());
         Assert.Equal(["started", "approved"], status.GetProperty("historyEvents").EnumerateArray().Select(e => e.GetProperty("name").GetString()));
+        // Who raised each event is part of the audit record.
+        Assert.Equal(["olga.operator", "olga.operator"], status.GetProperty("historyEvents").EnumerateArray().Select(e => e.GetProperty("by").GetProperty("name").GetString()));
+        Assert.Equal("local-olga.operator", status.GetProperty("historyEvents")[1].GetProperty("by").GetProperty("objectId").GetString());
 
         using var withoutHistory = await client.GetAsync(new Uri("/api/workflows/api-status-1", UriKind.Relative));
         Assert.False((await ReadAsync(withoutHistory)).TryGetProperty("historyEvents", out var h) && h.ValueKind != JsonValueKind.Null);

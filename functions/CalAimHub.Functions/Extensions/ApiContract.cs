@@ -62,6 +62,14 @@ public static class ApiContract
                     };
                 }
 
+                // Every staff route can refuse a caller: no signed-in principal (401) or not the role it needs (403).
+                if (!context.Description.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any())
+                {
+                    operation.Responses ??= [];
+                    operation.Responses.TryAdd("401", new OpenApiResponse { Description = "No signed-in staff member (problem+json, type .../sign-in-required)" });
+                    operation.Responses.TryAdd("403", new OpenApiResponse { Description = "The signed-in staff member lacks the role this route needs (problem+json naming it)" });
+                }
+
                 if (operation.OperationId is { } id && operation.RequestBody?.Content is { } content && Example(id) is { } example)
                 {
                     // The hub's own JSON only: a FHIR body on the same route is a different document.

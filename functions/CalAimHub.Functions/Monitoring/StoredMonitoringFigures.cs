@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Functions.Referrals;
+using CalAimHub.Hosting.Storage;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Functions.Monitoring;
+
+/// <summary>
+/// The extract's figures from the tables the hub keeps today: referral events (<c>Referrals</c>), authorization
+/// instances (listed by <c>WorkflowIndex</c>, one point read each) and the provider directory. A monthly batch can
+/// afford these reads; the console's read models (issue 12, consoleapi) are the intended source and replace this class
+/// behind <see cref="IMonitoringFigures"/>. CINs are hashed in memory for counting and never leave this class.
+/// </summary>
+public sealed class StoredMonitoringFigures(StorageAccount storage, WorkflowRuntime runtime) : IMonitoringFigures
+{
+    public async Task<MonitoringInputs> ReadAsync(MonitoringMonth month, CancellationToken cancellationToken)
+    {
+        var updates = new List<ReferralStatusUpdate>();
+        var referrals = storage.Tables.GetTableClient(TableReferralLedger.TableName);
+        await foreach (var row in referrals.QueryAsync<TableEntity>("RowKey ge 'event|' and RowKey lt 'event}'", select: ["Event"], cancellationToken: cancellationToken))
+        {
+            if (row.GetString("Event") is not { } json || JsonSerializer.Deserialize<ReferralEvent>(json, ReferralJson.Options) is not { } e
+                || e.OccurredAt < month.Start || e.OccurredAt >= month.End)
+            {
+                continue;
+            }
+
+            updates.Add(new ReferralStatusUpdate(e.ReferralId, e.Service?.Code ?? "unknown", e.ReferringEntity?.Name, e.ReceivingProviderNpi, e.Status, e.OccurredAt, e.Reason));
+        }
+
+        var authorizations = new List<AuthorizationFact>();
+        string? continuation = null;
+        do
+        {
+            var (entries, next) = await runtime.Store.IndexPageAsync(AuthorizationWorkflow.TypeName, continuation, 1000, cancellationToken);
+            foreach (var entry in entries.Where(e => e.CreatedTime < month.End))
+            {
+                if (await runtime.GetStateAsync<AuthorizationState>(entry.InstanceId, cancellationToken) is { Request: { } request } state)
+                {
+                    authorizations.Add(new AuthorizationFact(
+                        request.AuthorizationId, MemberKey(request.MemberCin), request.Service.ServiceKeys, request.Service.PopulationsOfFocus, state.Status,
+                        request.ReceivedAt, state.Period?.StartsAt, state.Period?.EndsAt));
+                }
+            }
+
+            continuation = next;
+        }
+        while (continuation is not null);
+
+        var providers = new List<ProviderDirectoryEntry>();
+        var directory = storage.Tables.GetTableClient(ProviderDirectoryApi.TableName);
+        await foreach (var row in directory.QueryAsync<TableEntity>(select: ["Entry"], cancellationToken: cancellationToken))
+        {
+            if (row.GetString("Entry") is { } json && JsonSerializer.Deserialize<ProviderDirectoryEntry>(json, ReferralJson.Options) is { } entry)
+            {
+                providers.Add(entry);
+            }
+        }
+
+        return new MonitoringInputs(updates, authorizations, providers);
+    }
+
+    private static string MemberKey(string cin) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cin)));
+}
