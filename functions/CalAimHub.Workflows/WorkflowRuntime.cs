@@ -58,20 +58,16 @@ public sealed class WorkflowRuntime(
     /// </summary>
     /// <exception cref="WorkflowTypeNotRegisteredException">Unknown type.</exception>
     /// <exception cref="WorkflowInstanceConflictException">The id belongs to another type.</exception>
-<<<<<<< HEAD
     /// <exception cref="WorkflowStartsSaturatedException">Too many starts waiting; nothing was stored.</exception>
-    public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken)
-=======
     public async Task<StartResult> StartAsync(string type, string? instanceId, JsonElement? input, CancellationToken cancellationToken, WorkflowActor? by = null)
->>>>>>> issue12-console-ui
     {
         var definition = registry.Find(type) ?? throw new WorkflowTypeNotRegisteredException(type);
         using var permit = await Admission.EnterStartAsync(cancellationToken);
-        return await StartAdmittedAsync(definition, instanceId, input, cancellationToken);
+        return await StartAdmittedAsync(definition, instanceId, input, by, cancellationToken);
     }
 
     /// <summary>A start that needs no permit: the child start of work already committed (it is that work's continuation).</summary>
-    private async Task<StartResult> StartAdmittedAsync(WorkflowDefinition definition, string? instanceId, JsonElement? input, CancellationToken cancellationToken)
+    private async Task<StartResult> StartAdmittedAsync(WorkflowDefinition definition, string? instanceId, JsonElement? input, WorkflowActor? by, CancellationToken cancellationToken)
     {
         var type = definition.Type;
         var id = instanceId ?? Guid.NewGuid().ToString("N");
@@ -249,7 +245,7 @@ public sealed class WorkflowRuntime(
                     await notifier.SendAsync(notice.DeliveryId, notice.Notice, notice.Time, cancellationToken);
                     break;
                 case StartChild child:
-                    await StartAdmittedAsync(registry.Find(child.Start.Type) ?? throw new WorkflowTypeNotRegisteredException(child.Start.Type), child.Start.InstanceId, child.Start.Input, cancellationToken);
+                    await StartAdmittedAsync(registry.Find(child.Start.Type) ?? throw new WorkflowTypeNotRegisteredException(child.Start.Type), child.Start.InstanceId, child.Start.Input, null, cancellationToken);
                     break;
                 case SendEvent send:
                     await EnqueueEventAsync(new WorkflowWorkMessage(send.Event.InstanceId, send.EventId, send.Event.EventName, send.Event.Data), cancellationToken);

@@ -46,11 +46,8 @@ public static partial class WorkflowsApi
             .Produces<CheckStatusPayload>(StatusCodes.Status202Accepted).Produces<CheckStatusPayload>()
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-<<<<<<< HEAD
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
-=======
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .RequireAuthorization(StaffRoles.Operator);
->>>>>>> issue12-console-ui
         api.MapGet("/{instanceId}", StatusAsync).WithName("GetWorkflowStatus")
             .WithSummary("Status (202 while running, 200 once finished), history with showHistory=true")
             .Produces<WorkflowStatus>().Produces<WorkflowStatus>(StatusCodes.Status202Accepted)

@@ -96,14 +96,10 @@ public static class WorkflowFunctionsExtensions
         }
 
         builder.Services.AddWorkflowRuntime();
-<<<<<<< HEAD
         builder.Services.AddExceptionHandler<WorkflowStartsSaturatedHandler>();
-        builder.Services.AddSingleton<IWorkflowNotifier, NotificationQueueNotifier>();
-=======
         // Notices to a subscriber without a URL are left out here (one start-up warning says so), not failed per notice.
         builder.Services.AddSingleton<IWorkflowNotifier>(sp => ActivatorUtilities.CreateInstance<Notifications.ConfiguredSubscribersNotifier>(
             sp, ActivatorUtilities.CreateInstance<NotificationQueueNotifier>(sp)));
->>>>>>> issue12-console-ui
     }
 
     /// <summary>The three workflow functions (the management API is <c>app.MapWorkflowsApi()</c>).</summary>
