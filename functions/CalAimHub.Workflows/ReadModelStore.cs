@@ -39,192 +39,8 @@ public sealed class ReadModelStore(TableServiceClient tables)
                 }
             }));
 
-    /// <summary>
-    /// Applies one update; false when the partition already had this version of the item or a newer one. Updates of one
-    /// partition that arrive together in this process are written together (one transaction for up to
-    /// <see cref="MaxBatch"/> items and one counter write): concurrent commits would otherwise race for the partition's
-    /// counter row and retry on its ETag.
-    /// </summary>
+    /// <summary>Applies one update; false when the partition already had this version of the item or a newer one.</summary>
     public async Task<bool> ApplyAsync(ProjectionUpdate update, CancellationToken cancellationToken)
-    {
-        var writer = writers.GetOrAdd((update.Table, Key(update.Partition)), _ => new PartitionWriter());
-        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        bool lead;
-        lock (writer)
-        {
-            writer.Pending.Enqueue((update, done));
-            lead = !writer.Writing;
-            writer.Writing = true;
-        }
-
-        if (lead)
-        {
-            // The first caller writes for everyone queued behind it, until the queue is empty.
-            await DrainAsync(writer);
-        }
-
-        return await done.Task.WaitAsync(cancellationToken);
-    }
-
-    /// <summary>At most this many items per batch transaction (each takes up to a few of its 100 actions).</summary>
-    public const int MaxBatch = 20;
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Table, string Partition), PartitionWriter> writers = new();
-
-    /// <summary>Updates waiting for one partition of one table. The set of partitions a process writes grows by a few a day.</summary>
-    private sealed class PartitionWriter
-    {
-        public Queue<(ProjectionUpdate Update, TaskCompletionSource<bool> Done)> Pending { get; } = new();
-
-        public bool Writing { get; set; }
-    }
-
-    private async Task DrainAsync(PartitionWriter writer)
-    {
-        while (true)
-        {
-            var batch = new List<(ProjectionUpdate Update, TaskCompletionSource<bool> Done)>();
-            lock (writer)
-            {
-                // Distinct items only: a second update of the same item waits for the next batch (it reads the first's row).
-                while (batch.Count < MaxBatch && writer.Pending.TryPeek(out var next) && batch.All(b => b.Update.Item != next.Update.Item))
-                {
-                    batch.Add(writer.Pending.Dequeue());
-                }
-
-                if (batch.Count == 0)
-                {
-                    writer.Writing = false;
-                    return;
-                }
-            }
-
-            bool[]? results = null;
-            if (batch.Count > 1)
-            {
-                try
-                {
-                    results = await ApplyBatchAsync([.. batch.Select(b => b.Update)], CancellationToken.None);
-                }
-                catch (Exception)
-                {
-                    // A guess was stale or another process won (or anything else failed): each update again on its own,
-                    // which reads, retries and reports its own failure to its caller.
-                }
-            }
-
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (results is not null)
-                {
-                    batch[i].Done.SetResult(results[i]);
-                    continue;
-                }
-
-                try
-                {
-                    batch[i].Done.SetResult(await ApplyOneAsync(batch[i].Update, CancellationToken.None));
-                }
-                catch (Exception e)
-                {
-                    batch[i].Done.SetException(e);
-                }
-            }
-        }
-    }
-
-    /// <summary>Several items of one partition in one transaction, from what this process remembers (no reads for rows it wrote).</summary>
-    /// <exception cref="TableTransactionFailedException">A guess was wrong: nothing was written.</exception>
-    private async Task<bool[]> ApplyBatchAsync(IReadOnlyList<ProjectionUpdate> batch, CancellationToken cancellationToken)
-    {
-        var table = Table(batch[0].Table);
-        var partition = Key(batch[0].Partition);
-        var versionKeys = batch.Select(u => VersionPrefix + Key(u.Item)).ToArray();
-        var versionRows = await Task.WhenAll(versionKeys.Select(k => known.ContainsKey((table.Name, partition, k)) ? ReadAsync(table, partition, k, true, cancellationToken) : Task.FromResult<TableEntity?>(null)));
-        var results = new bool[batch.Count];
-        var actions = new List<TableTransactionAction>();
-        var deltas = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
-        var bucketNames = new Dictionary<string, string?>(StringComparer.Ordinal);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var update = batch[i];
-            var versionRow = versionRows[i];
-            if (versionRow?.GetInt64("Version") is { } stored && stored >= update.Version)
-            {
-                continue;
-            }
-
-            results[i] = true;
-            var oldRows = versionRow?.GetString("Rows") is { } rows ? JsonSerializer.Deserialize<string[]>(rows)! : [];
-            var oldCounts = versionRow?.GetString("Counts") is { } counts ? JsonSerializer.Deserialize<Dictionary<string, long>>(counts)! : [];
-            var newRows = update.Rows.Select(r => Key(r.RowKey)).ToArray();
-            var version = new TableEntity(partition, versionKeys[i])
-            {
-                ["Version"] = update.Version,
-                ["Rows"] = JsonSerializer.Serialize(newRows),
-                ["Counts"] = JsonSerializer.Serialize(NonZero(update.Counts)),
-            };
-            actions.Add(versionRow is null ? new(TableTransactionActionType.Add, version) : new(TableTransactionActionType.UpdateReplace, version, versionRow.ETag));
-            actions.AddRange(oldRows.Except(newRows, StringComparer.Ordinal).Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k), ETag.All)));
-            actions.AddRange(update.Rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Row(partition, r))));
-            foreach (var (count, change) in Delta(oldCounts, update.Counts))
-            {
-                var row = CounterRowOf(count);
-                bucketNames[row] = CounterName(count);
-                var sums = deltas.TryGetValue(row, out var found) ? found : deltas[row] = new Dictionary<string, long>(StringComparer.Ordinal);
-                sums[CountName(count)] = sums.GetValueOrDefault(CountName(count)) + change;
-            }
-        }
-
-        var counters = await Task.WhenAll(deltas.Keys.Select(k => ReadAsync(table, partition, k, true, cancellationToken)));
-        foreach (var (row, counter) in deltas.Keys.Zip(counters))
-        {
-            var sums = new TableEntity(partition, row);
-            if (bucketNames[row] is { } bucket)
-            {
-                sums["Name"] = bucket;
-            }
-
-            var current = counter is null ? new Dictionary<string, long>() : ReadCounts(counter);
-            foreach (var name in current.Keys.Union(deltas[row].Keys))
-            {
-                sums[CountPrefix + name] = current.GetValueOrDefault(name) + deltas[row].GetValueOrDefault(name);
-            }
-
-            actions.Add(counter is null ? new(TableTransactionActionType.Add, sums) : new(TableTransactionActionType.UpdateReplace, sums, counter.ETag));
-        }
-
-        if (actions.Count == 0)
-        {
-            return results;
-        }
-
-        try
-        {
-            var response = await table.SubmitTransactionAsync(actions, cancellationToken);
-            RememberWritten(table.Name, partition, actions, response.Value);
-            return results;
-        }
-        catch (TableTransactionFailedException)
-        {
-            Forget(table.Name, partition, [.. versionKeys, .. deltas.Keys]);
-            throw;
-        }
-    }
-
-    private void RememberWritten(string table, string partition, List<TableTransactionAction> actions, IReadOnlyList<Response> responses)
-    {
-        for (var i = 0; i < actions.Count; i++)
-        {
-            if (actions[i].Entity.RowKey.StartsWith('~') && actions[i].ActionType != TableTransactionActionType.Delete && responses[i].Headers.ETag is { } etag)
-            {
-                Remember(table, partition, actions[i].Entity.RowKey, new TableEntity((IDictionary<string, object>)actions[i].Entity) { ETag = etag });
-            }
-        }
-    }
-
-    /// <summary>One update on its own: reads what it cannot guess, retries on ETag races.</summary>
-    private async Task<bool> ApplyOneAsync(ProjectionUpdate update, CancellationToken cancellationToken)
     {
         var table = Table(update.Table);
         var partition = Key(update.Partition);
@@ -294,7 +110,14 @@ public sealed class ReadModelStore(TableServiceClient tables)
             try
             {
                 var response = await table.SubmitTransactionAsync(actions, cancellationToken);
-                RememberWritten(table.Name, partition, actions, response.Value);
+                for (var i = 0; i < actions.Count; i++)
+                {
+                    if (actions[i].Entity.RowKey.StartsWith('~') && actions[i].ActionType != TableTransactionActionType.Delete && response.Value[i].Headers.ETag is { } etag)
+                    {
+                        Remember(table.Name, partition, actions[i].Entity.RowKey, new TableEntity((IDictionary<string, object>)actions[i].Entity) { ETag = etag });
+                    }
+                }
+
                 return true;
             }
             catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < MaxAttempts)
