@@ -48,10 +48,15 @@ public sealed class ReadModelStore(TableServiceClient tables)
         for (var attempt = 1; ; attempt++)
         {
             // Point reads only (a filter query is a table scan on Azurite); counter rows only when counts are involved,
-            // those the new counts name read alongside the version row.
+            // those the new counts name read alongside the version row. The first attempt takes what this process wrote
+            // or read last (and takes an item it never saw as new): a wrong guess fails the transaction's ETag or insert,
+            // and the next attempt reads.
+            var guess = attempt == 1;
             var counterReads = update.Counts.Keys.Select(CounterRowOf).Distinct(StringComparer.Ordinal)
-                .ToDictionary(k => k, k => table.GetEntityIfExistsAsync<TableEntity>(partition, k, cancellationToken: cancellationToken), StringComparer.Ordinal);
-            var versionRow = Value(await table.GetEntityIfExistsAsync<TableEntity>(partition, versionKey, cancellationToken: cancellationToken));
+                .ToDictionary(k => k, k => ReadAsync(table, partition, k, guess, cancellationToken), StringComparer.Ordinal);
+            var versionRow = guess && !known.ContainsKey((table.Name, partition, versionKey))
+                ? null
+                : await ReadAsync(table, partition, versionKey, guess, cancellationToken);
             if (versionRow?.GetInt64("Version") is { } stored && stored >= update.Version)
             {
                 return false;
@@ -62,7 +67,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
             var delta = Delta(oldCounts, update.Counts);
             foreach (var rowKey in delta.Keys.Select(CounterRowOf).Where(k => !counterReads.ContainsKey(k)).Distinct(StringComparer.Ordinal).ToList())
             {
-                counterReads[rowKey] = table.GetEntityIfExistsAsync<TableEntity>(partition, rowKey, cancellationToken: cancellationToken);
+                counterReads[rowKey] = ReadAsync(table, partition, rowKey, guess, cancellationToken);
             }
 
             var newRows = update.Rows.Select(r => Key(r.RowKey)).ToArray();
@@ -80,7 +85,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
             actions.AddRange(update.Rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Row(partition, r))));
             foreach (var group in delta.GroupBy(d => CounterRowOf(d.Key), StringComparer.Ordinal))
             {
-                var counter = Value(await counterReads[group.Key]);
+                var counter = await counterReads[group.Key];
                 var sums = new TableEntity(partition, group.Key);
                 if (CounterName(group.First().Key) is { } bucket)
                 {
@@ -104,14 +109,58 @@ public sealed class ReadModelStore(TableServiceClient tables)
 
             try
             {
-                await table.SubmitTransactionAsync(actions, cancellationToken);
+                var response = await table.SubmitTransactionAsync(actions, cancellationToken);
+                for (var i = 0; i < actions.Count; i++)
+                {
+                    if (actions[i].Entity.RowKey.StartsWith('~') && actions[i].ActionType != TableTransactionActionType.Delete && response.Value[i].Headers.ETag is { } etag)
+                    {
+                        Remember(table.Name, partition, actions[i].Entity.RowKey, new TableEntity((IDictionary<string, object>)actions[i].Entity) { ETag = etag });
+                    }
+                }
+
                 return true;
             }
-            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < MaxAttempts)
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < MaxAttempts)
             {
+                // 404: a remembered row is gone (a rebuild emptied the table).
+                Forget(table.Name, partition, [versionKey, .. counterReads.Keys]);
                 // Another update of this partition's counter or of this item won: read again (jitter so they do not collide again).
                 await Task.Delay(Random.Shared.Next(1, 5 << Math.Min(attempt, 5)), cancellationToken);
             }
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Table, string Partition, string Row), TableEntity?> known = new();
+
+    /// <summary>A version or counter row: as this process last wrote or read it when <paramref name="guess"/>, else read.</summary>
+    private async Task<TableEntity?> ReadAsync(TableClient table, string partition, string row, bool guess, CancellationToken cancellationToken)
+    {
+        if (guess && known.TryGetValue((table.Name, partition, row), out var cached))
+        {
+            return cached;
+        }
+
+        var read = Value(await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken));
+        Remember(table.Name, partition, row, read);
+        return read;
+    }
+
+    private void Remember(string table, string partition, string row, TableEntity? entity)
+    {
+        // Bounded without bookkeeping: a full cache starts over (a miss costs one read).
+        if (known.Count >= 100_000)
+        {
+            known.Clear();
+        }
+
+        known[(table, partition, row)] = entity;
+    }
+
+    private void Forget(string table, string partition, IEnumerable<string> rows)
+    {
+        foreach (var row in rows)
+        {
+            known.TryRemove((table, partition, row), out _);
         }
     }
 
@@ -159,6 +208,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
     public async Task<int> ClearAsync(string table, CancellationToken cancellationToken)
     {
         var client = Table(table);
+        known.Clear();
         await client.CreateIfNotExistsAsync(cancellationToken);
         var keys = new List<(string Partition, string Row)>();
         await foreach (var row in client.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
@@ -180,6 +230,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
     /// </summary>
     public async Task<int> LoadAsync(IEnumerable<(ReadModelEntry Entry, long Version)> entries, int parallelism, CancellationToken cancellationToken)
     {
+        known.Clear();
         var partitions = entries.GroupBy(e => (e.Entry.Table, Partition: Key(e.Entry.Partition))).ToList();
         var written = 0;
         await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (group, ct) =>

@@ -30,7 +30,7 @@ public static class ConsoleApi
         var api = app.MapGroup("/api/console").WithTags("Staff console");
         api.MapGet("/today", TodayAsync).WithName("GetConsoleToday")
             .WithSummary("Deadlines due in the next 24 hours and 5 working days and breached, by workflow type, with the first 50 of each list by due time")
-            .Produces<TodayView>();
+            .Produces<TodayView>().ProducesProblem(StatusCodes.Status500InternalServerError);
         api.MapGet("/deadlines", DeadlinesAsync).WithName("ListConsoleDeadlines")
             .WithSummary("Open deadlines of a window (next24h, next5WorkingDays or breached), optionally of one workflow type, by due time, paged")
             .Produces<DeadlinePage>().ProducesValidationProblem();
@@ -54,7 +54,7 @@ public static class ConsoleApi
             .Produces<FileRunPage>().ProducesValidationProblem();
         api.MapPost("/read-models/rebuild", RebuildAsync).WithName("RebuildConsoleReadModels")
             .WithSummary("Recompute every read model from the workflows (operator repair; the local host runs it as ./hub projections rebuild)")
-            .Produces<RebuildReport>();
+            .Produces<RebuildReport>().ProducesProblem(StatusCodes.Status500InternalServerError);
         return api;
     }
 
