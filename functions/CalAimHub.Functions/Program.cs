@@ -3,6 +3,7 @@ using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
 using CalAimHub.Functions.Invocations;
+using CalAimHub.Functions.Invoices;
 using CalAimHub.Functions.Notifications;
 using CalAimHub.Functions.Operations;
 using CalAimHub.Functions.Referrals;
@@ -20,6 +21,7 @@ builder.AddIngestion();
 builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
+builder.AddInvoices(); // after AddAuthorizations: its read-model notifier wraps the one registered last
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -40,6 +42,7 @@ app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();
 app.MapReferrals();
+app.MapInvoices();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();

@@ -26,6 +26,7 @@ public sealed record LinesReceived(DateTimeOffset ReceivedAt, IReadOnlyList<Rece
 /// <summary>One invoice line as billed, with what the automatic checks found missing (empty = clean). No member data.</summary>
 /// <param name="AuthorizationId">The authorization that covers the line, when one does.</param>
 /// <param name="Problems">Why the line is contested: one reason per missing thing.</param>
+/// <param name="DuplicateKey">Opaque hash of member, service and date of service (no readable member data): finds a paid line billed again.</param>
 public sealed record ReceivedLine(
     int Number,
     DateOnly ServiceFrom,
@@ -35,7 +36,8 @@ public sealed record ReceivedLine(
     decimal Units,
     decimal Charge,
     string? AuthorizationId,
-    IReadOnlyList<ContestReason> Problems)
+    IReadOnlyList<ContestReason> Problems,
+    string? DuplicateKey = null)
 {
     /// <summary>What was billed, for telling a correction from a repeat (checks included: a check that now passes is a correction).</summary>
     public string Fingerprint => string.Join('|', ServiceFrom.ToString("O"), ServiceTo?.ToString("O"), Hcpcs, string.Join('+', Modifiers), Units, Charge, AuthorizationId,

@@ -12,10 +12,10 @@ public sealed record InvoiceState(
     IReadOnlyList<InvoiceLine> Lines,
     IReadOnlyList<InvoiceClock> Clocks,
     IReadOnlyList<InvoicePayment> Payments,
-    int Contests,
+    IReadOnlyList<string> ContestCodes,
     bool Escalated)
 {
-    public static readonly InvoiceState Initial = new(null, [], [], [], 0, false);
+    public static readonly InvoiceState Initial = new(null, [], [], [], [], false);
 
     [JsonIgnore]
     public InvoiceStatus Status => InvoiceStatuses.Of(this);
@@ -26,7 +26,7 @@ public sealed record InvoiceState(
 
     /// <summary>Clean: no line was ever contested (by the checks or the plan) — the invoices the 90%/99% figures count.</summary>
     [JsonIgnore]
-    public bool Clean => Contests == 0 && Lines.All(l => l.Status != LineStatus.Denied);
+    public bool Clean => ContestCodes.Count == 0 && Lines.All(l => l.Status != LineStatus.Denied);
 
     [JsonIgnore]
     public decimal Billed => Lines.Sum(l => l.Charge);
@@ -117,7 +117,8 @@ public sealed record InvoiceLine(
     DateOnly? ResolvedOn,
     decimal? PaidAmount,
     decimal Interest,
-    string? DenialReason);
+    string? DenialReason,
+    string? DuplicateKey = null);
 
 /// <summary>
 /// A pay-or-contest clock: opened at receipt (or at a correction's receipt) for the lines submitted then. It is

@@ -177,7 +177,7 @@ public sealed class InvoiceWorkflow(InvoicePolicy policy) : IWorkflowDecider<Inv
             next = next.WithLine(new InvoiceLine(
                 line.Number, line.ServiceFrom, line.ServiceTo, line.Hcpcs, line.Modifiers, line.Units, line.Charge, line.AuthorizationId,
                 contested ? LineStatus.Contested : LineStatus.Received, clock.Id, (before?.Submissions ?? 0) + 1, line.Fingerprint,
-                line.Problems, contested ? policy.Calendar.DateOf(at) : null, null, 0m, null)) with { Contests = next.Contests + (contested ? 1 : 0) };
+                line.Problems, contested ? policy.Calendar.DateOf(at) : null, null, 0m, null, line.DuplicateKey)) with { ContestCodes = [.. next.ContestCodes, .. line.Problems.Select(p => p.Code)] };
         }
 
         return next;
@@ -198,7 +198,7 @@ public sealed class InvoiceWorkflow(InvoicePolicy policy) : IWorkflowDecider<Inv
                     Status = LineStatus.Contested,
                     ResolvedOn = outcome.On,
                     Contested = [new ContestReason(outcome.Reason!, outcome.Missing ?? outcome.Reason!)],
-                }) with { Contests = next.Contests + 1 },
+                }) with { ContestCodes = [.. next.ContestCodes, outcome.Reason!] },
             };
         }
 
