@@ -119,9 +119,10 @@ public class InvoiceWorkflowTests
     {
         var s = new InvoiceScenario(Friday);
 
-        var received = s.Receive(Line(1, 100m), Line(2, 80m, NoAuthorization));
+        var received = s.Receive(Line(1, 100m), Line(2, 80m, NoAuthorization), Line(3, 60m, NoAuthorization));
 
-        Assert.Equal([InvoiceWorkflow.Received, InvoiceWorkflow.Contested], NoticeTypes(received));
+        Assert.Equal([InvoiceWorkflow.Received, InvoiceWorkflow.Contested, InvoiceWorkflow.Contested], NoticeTypes(received));
+        Assert.Equal(["received", "contested:2:evt-2", "contested:3:evt-2"], NoticeKeys(received));
         var contest = Notices(received)[1].Data!.Value;
         var line = Assert.Single(contest.GetProperty("lines").EnumerateArray());
         Assert.Equal(2, line.GetProperty("line").GetInt32());
@@ -134,7 +135,7 @@ public class InvoiceWorkflowTests
         // The same file dropped again changes nothing and says nothing.
         Assert.Empty(s.Resubmit(Line(2, 80m, NoAuthorization)));
 
-        s.Remit("rem-1", Pay(1, 100m, new DateOnly(2026, 12, 1)));
+        s.Remit("rem-1", Pay(1, 100m, new DateOnly(2026, 12, 1)), new LineOutcome(3, LineOutcomeKind.Denied, new DateOnly(2026, 12, 1), Reason: "not-a-covered-service"));
         Assert.Equal(InvoiceStatus.Contested, s.State.Status);
         Assert.NotNull(s.State.Clock("receipt")!.SatisfiedAt);
         Assert.Null(s.State.Clock("receipt")!.BreachedAt);
@@ -150,7 +151,8 @@ public class InvoiceWorkflowTests
         var paid = s.Remit("rem-2", Pay(2, 80m, new DateOnly(2027, 2, 10)));
         Assert.Equal([InvoiceWorkflow.Paid], NoticeTypes(paid));
         Assert.Equal(0m, s.State.InterestOwed);
-        Assert.Equal(InvoiceStatus.Paid, s.State.Status);
+        Assert.Equal(InvoiceStatus.Settled, s.State.Status);
+        Assert.Equal([ContestReasons.NoAuthorization, ContestReasons.NoAuthorization], s.State.ContestCodes);
         Assert.True(s.Completed);
     }
 

@@ -86,13 +86,14 @@ public sealed class InvoiceWorkflow(InvoicePolicy policy) : IWorkflowDecider<Inv
         }
 
         var contested = next.Lines.Where(l => l.Status == LineStatus.Contested && (state.Line(l.Number) is not { Status: LineStatus.Contested } || ChangedSubmission(state, l))).ToList();
-        if (contested.Count > 0)
+        foreach (var line in contested)
         {
-            var on = contested.Max(l => l.ResolvedOn!.Value);
-            actions.AddRange(ToProvider($"contested:{@event.EventId}", Contested, next, new NoticeData(header.InvoiceId, header.InvoiceNumber, next.Status)
+            // One notice per contested line: lines of one invoice arrive in several batches, and each contest must be
+            // told once whichever batch carried it (the key holds the event, so a later contest of the line is new).
+            actions.AddRange(ToProvider($"contested:{line.Number}:{@event.EventId}", Contested, next, new NoticeData(header.InvoiceId, header.InvoiceNumber, next.Status)
             {
-                Lines = [.. contested.Select(l => new NoticeLine(l.Number, l.Status) { Reasons = l.Contested })],
-                CorrectBy = on.AddDays(policy.Rules.CorrectionCalendarDays),
+                Lines = [new NoticeLine(line.Number, line.Status) { Reasons = line.Contested }],
+                CorrectBy = line.ResolvedOn!.Value.AddDays(policy.Rules.CorrectionCalendarDays),
             }));
         }
 

@@ -129,6 +129,9 @@ public sealed class InvoiceReadModels(StorageAccount storage)
     public const string PaidLinesTable = "PaidInvoiceLines";
     private const int MaxAttempts = 5;
 
+    /// <summary>Stands for "nothing due" so <c>overdue</c> is one comparison (Tables has no null ordering).</summary>
+    private static readonly DateTimeOffset NothingDue = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
+
     public async Task WriteAsync(InvoiceProjection projection, CancellationToken cancellationToken)
     {
         var item = projection.Listing;
@@ -136,7 +139,7 @@ public sealed class InvoiceReadModels(StorageAccount storage)
         {
             ["Item"] = JsonSerializer.Serialize(item, WorkflowJson.Options),
             ["Status"] = InvoiceStatuses.Kebab(item.Status),
-            ["OpenDueAt"] = item.NextDeadline ?? DateTimeOffset.MaxValue,
+            ["OpenDueAt"] = item.NextDeadline ?? NothingDue,
             ["AsOf"] = item.AsOf,
         };
         var figures = projection.Figures;
