@@ -31,10 +31,9 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
 
     private long lookups;
 
-    public Task<bool> ProviderListedAsync(string providerId, CancellationToken cancellationToken) =>
-        NationalProviderIdentifier.IsValid(providerId)
-            ? directory.FindAsync(providerId, cancellationToken).ContinueWith(t => t.Result is not null, cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default)
-            : Task.FromResult(false);
+    /// <summary>Whether the directory lists the billing provider (an atypical id without an NPI cannot be listed).</summary>
+    public async Task<bool> ProviderListedAsync(string providerId, CancellationToken cancellationToken) =>
+        NationalProviderIdentifier.IsValid(providerId) && await directory.FindAsync(providerId, cancellationToken) is not null;
 
     /// <param name="authorizations">Per call site cache: member + service key → the authorization found (one invoice file, many lines of one member).</param>
     public async Task<ReceivedLine> CheckAsync(
