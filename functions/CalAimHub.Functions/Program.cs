@@ -1,4 +1,5 @@
 using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.ConsoleData;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
@@ -21,6 +22,7 @@ builder.AddIngestion();
 builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
+builder.AddConsoleData();
 builder.AddInvoices(); // after AddAuthorizations: its read-model notifier wraps the one registered last
 
 var app = builder.Build();
@@ -42,6 +44,7 @@ app.MapWorkflowFunctions();
 app.MapWorkflowsApi();
 app.MapAuthorizationsApi();
 app.MapReferrals();
+app.MapConsoleApi();
 app.MapInvoices();
 
 app.MapApiFallback();

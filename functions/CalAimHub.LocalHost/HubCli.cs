@@ -84,9 +84,13 @@ internal sealed class HubCli
         };
         notify.SetAction((result, cancellationToken) => Guarded(() => NotifyAsync(result, cancellationToken)));
 
+        var rebuild = new Command("rebuild", "Recompute every read model (console, authorization listing) from the workflows, in the running hub.") { _repo };
+        rebuild.SetAction((result, cancellationToken) => Guarded(() => RebuildProjectionsAsync(result, cancellationToken)));
+        var projections = new Command("projections", "Read models kept from the workflows.") { rebuild };
+
         return new RootCommand("CalAimHub local host: the Functions host and Event Grid, played locally from host.json and function.json.")
         {
-            run, status, replay, notify, HubDrop.Create(_out, _error, _interactive),
+            run, status, replay, notify, projections, HubDrop.Create(_out, _error, _interactive),
         };
     }
 
@@ -298,6 +302,33 @@ internal sealed class HubCli
         }
 
         WriteLine(_out, "Press Ctrl+C to stop. `./hub status` shows queues and health.");
+    }
+
+    /// <summary><c>hub projections rebuild</c>: the app's operator route does the work (it has the projections); this waits for its report.</summary>
+    private async Task<int> RebuildProjectionsAsync(ParseResult result, CancellationToken cancellationToken)
+    {
+        if (HubState.ReadRunning(result.GetValue(_repo)!, out var reason) is not { } state)
+        {
+            WriteLine(_error, reason);
+            return 1;
+        }
+
+        var prefix = state.RoutePrefix.Trim('/');
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromMinutes(30) };
+        using var response = await client.PostAsync($"{state.ApiBaseAddress}{(prefix.Length == 0 ? "" : "/" + prefix)}/console/read-models/rebuild", null, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            WriteLine(_error, $"hub: rebuild answered {(int)response.StatusCode}: {body}");
+            return 1;
+        }
+
+        using var report = System.Text.Json.JsonDocument.Parse(body);
+        var root = report.RootElement;
+        WriteLine(_out, $"Read models rebuilt: {string.Join(", ", root.GetProperty("projections").EnumerateArray().Select(p => p.GetString()))}");
+        WriteLine(_out, $"  instances read {root.GetProperty("instances").GetInt32()}, rows deleted {root.GetProperty("rowsDeleted").GetInt32()}, rows written {root.GetProperty("rowsWritten").GetInt32()}");
+        WriteLine(_out, $"  tables: {string.Join(", ", root.GetProperty("tables").EnumerateArray().Select(p => p.GetString()))}");
+        return 0;
     }
 
     private async Task<int> StatusAsync(ParseResult result, CancellationToken cancellationToken)

@@ -168,6 +168,28 @@ public static class InstanceTransition
         return (ApplyOutcome.Applied, new WorkflowCommit(instance, decided, [decidedEntry], [@event.EventId], decidedWork));
     }
 
+    /// <summary>
+    /// The commit with its read-model updates (<see cref="WorkflowProjection"/>) added to its outbox: the projections'
+    /// entries before and after, diffed. Pure. A commit without history (an event held while Suspended) changes no state
+    /// a projection reads, and gets none.
+    /// </summary>
+    public static WorkflowCommit WithProjections(WorkflowDefinition? definition, IReadOnlyList<WorkflowProjection> projections, WorkflowCommit commit, WorkflowEvent @event)
+    {
+        if (projections.Count == 0 || definition is null || commit.History.Count == 0)
+        {
+            return commit;
+        }
+
+        var after = View(definition, commit.After);
+        var before = commit.Before is { } b ? View(definition, b) : ((string, WorkflowRuntimeStatus, long, object)?)null;
+        var updates = projections.SelectMany(p => p.Project(before, after, @event)).ToList();
+        return updates.Count == 0 ? commit : commit with { Outbound = [.. commit.Outbound, new ProjectReadModels(updates)] };
+    }
+
+    /// <summary>An instance as projections see it: its state read (and migrated) by its definition.</summary>
+    public static (string InstanceId, WorkflowRuntimeStatus Status, long Seq, object State) View(WorkflowDefinition definition, WorkflowInstance instance) =>
+        (instance.InstanceId, instance.Status, instance.Seq, definition.ReadState(instance.State, instance.Version));
+
     private static WorkflowDefinition Required(WorkflowDefinition? definition, WorkflowInstance instance) =>
         definition ?? throw new WorkflowTypeNotRegisteredException(instance.Type);
 

@@ -51,6 +51,7 @@ public sealed record WorkflowHistoryEntry(
 [JsonDerivedType(typeof(DeliverNotice), "notice")]
 [JsonDerivedType(typeof(StartChild), "startChild")]
 [JsonDerivedType(typeof(SendEvent), "sendEvent")]
+[JsonDerivedType(typeof(ProjectReadModels), "projection")]
 public abstract record OutboundWork;
 
 public sealed record ArmTimer(string TimerId, DateTimeOffset DueAt) : OutboundWork;
@@ -60,3 +61,6 @@ public sealed record DeliverNotice(string DeliveryId, SendNotification Notice, D
 public sealed record StartChild(string ParentInstanceId, StartChildWorkflow Start) : OutboundWork;
 
 public sealed record SendEvent(string EventId, RaiseWorkflowEvent Event) : OutboundWork;
+
+/// <summary>The read-model updates of the commit (<see cref="WorkflowProjection"/>); each is versioned, so a re-dispatch is a no-op.</summary>
+public sealed record ProjectReadModels(IReadOnlyList<ProjectionUpdate> Updates) : OutboundWork;

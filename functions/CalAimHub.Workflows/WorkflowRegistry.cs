@@ -8,8 +8,9 @@ namespace CalAimHub.Workflows;
 public sealed class WorkflowRegistry
 {
     private readonly Dictionary<string, WorkflowDefinition> definitions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, WorkflowProjection[]> projections;
 
-    public WorkflowRegistry(IEnumerable<WorkflowDefinition> definitions)
+    public WorkflowRegistry(IEnumerable<WorkflowDefinition> definitions, IEnumerable<WorkflowProjection>? projections = null)
     {
         foreach (var definition in definitions)
         {
@@ -18,9 +19,21 @@ public sealed class WorkflowRegistry
                 throw new InvalidOperationException($"workflow type '{definition.Type}' is registered twice (versions {this.definitions[definition.Type].Version} and {definition.Version}); register only the current version and migrate older states");
             }
         }
+
+        this.projections = (projections ?? []).GroupBy(p => p.WorkflowType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        if (this.projections.Keys.FirstOrDefault(t => !this.definitions.ContainsKey(t)) is { } orphan)
+        {
+            throw new InvalidOperationException($"projection '{this.projections[orphan][0].Name}' is registered for workflow type '{orphan}', which has no decider");
+        }
     }
 
     public IReadOnlyCollection<string> Types => definitions.Keys;
+
+    /// <summary>Every registered projection (rebuild).</summary>
+    public IEnumerable<WorkflowProjection> Projections => projections.Values.SelectMany(p => p);
+
+    /// <summary>The projections kept from instances of <paramref name="type"/>.</summary>
+    public IReadOnlyList<WorkflowProjection> ProjectionsOf(string type) => projections.GetValueOrDefault(type) ?? [];
 
     public WorkflowDefinition? Find(string type) => definitions.GetValueOrDefault(type);
 }

@@ -32,7 +32,8 @@ public sealed class WorkflowRuntime(
     IWorkflowNotifier notifier,
     [FromKeyedServices(WorkflowClock.Key)] TimeProvider time,
     IOptions<WorkflowOptions> options,
-    ILogger<WorkflowRuntime> logger)
+    ILogger<WorkflowRuntime> logger,
+    ReadModelStore? readModels = null)
 {
     /// <summary>The clock this runtime stamps events and fires timers with (<see cref="WorkflowClock"/>).</summary>
     public TimeProvider Clock => time;
@@ -55,7 +56,8 @@ public sealed class WorkflowRuntime(
         var definition = registry.Find(type) ?? throw new WorkflowTypeNotRegisteredException(type);
         var id = instanceId ?? Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
-        var commit = InstanceTransition.Start(definition, id, new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now), now);
+        var started = new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now);
+        var commit = InstanceTransition.WithProjections(definition, registry.ProjectionsOf(type), InstanceTransition.Start(definition, id, started, now), started);
         await IndexBeforeCommitAsync(commit, cancellationToken);
         try
         {
@@ -150,7 +152,14 @@ public sealed class WorkflowRuntime(
             }
 
             var now = time.GetUtcNow();
-            var (outcome, commit) = InstanceTransition.Apply(registry.Find(stored!.Instance.Type), stored.Instance, @event with { RecordedAt = now }, now);
+            var definition = registry.Find(stored!.Instance.Type);
+            var recorded = @event with { RecordedAt = now };
+            var (outcome, commit) = InstanceTransition.Apply(definition, stored.Instance, recorded, now);
+            if (commit is not null)
+            {
+                commit = InstanceTransition.WithProjections(definition, registry.ProjectionsOf(stored.Instance.Type), commit, recorded);
+            }
+
             if (commit is null)
             {
                 if (fromCache)
@@ -203,7 +212,7 @@ public sealed class WorkflowRuntime(
     /// <summary>
     /// Carries out one outbox row, then removes it. Every item has a deterministic id, so running this twice (crash,
     /// sweeper) is safe: timer events dedupe on (timer, due), notices on their delivery id, child starts on the
-    /// instance id, raised events on their event id.
+    /// instance id, raised events on their event id, read-model updates on their version.
     /// </summary>
     public async Task DispatchAsync(OutboxRow row, CancellationToken cancellationToken)
     {
@@ -222,6 +231,9 @@ public sealed class WorkflowRuntime(
                     break;
                 case SendEvent send:
                     await EnqueueEventAsync(new WorkflowWorkMessage(send.Event.InstanceId, send.EventId, send.Event.EventName, send.Event.Data), cancellationToken);
+                    break;
+                case ProjectReadModels projection:
+                    await (readModels ?? throw new InvalidOperationException("a projection is registered but the runtime has no ReadModelStore")).ApplyAsync(projection.Updates, cancellationToken);
                     break;
                 default:
                     throw new NotSupportedException($"outbound work {work.GetType().Name} is not supported");

@@ -28,7 +28,9 @@ public static class WorkflowServiceCollectionExtensions
             var queues = sp.GetRequiredService<StorageAccount>().Queues;
             return new WorkflowQueues(queues.GetQueueClient(WorkflowOptions.WorkQueueName), queues.GetQueueClient(WorkflowOptions.TimerQueueName));
         });
-        services.AddSingleton(sp => new WorkflowRegistry(sp.GetServices<WorkflowDefinition>()));
+        services.AddSingleton(sp => new WorkflowRegistry(sp.GetServices<WorkflowDefinition>(), sp.GetServices<WorkflowProjection>()));
+        services.AddSingleton(sp => new ReadModelStore(sp.GetRequiredService<StorageAccount>().Tables));
+        services.AddSingleton<ReadModelRebuild>();
         // One key for every list route's continuation tokens (workflows, referrals…): see ListContinuation.
         services.TryAddSingleton(sp => ListContinuation.FromConfiguration(sp.GetService<IConfiguration>() ?? new ConfigurationBuilder().Build()));
         services.AddSingleton<WorkflowRuntime>();
@@ -50,6 +52,11 @@ public static class WorkflowServiceCollectionExtensions
         services.TryAddSingleton<TDecider>();
         return services.AddSingleton(sp => WorkflowDefinition.From<TState>(sp.GetRequiredService<TDecider>()));
     }
+
+    /// <summary>Registers a read model kept from the instances of <paramref name="workflowType"/> (see <see cref="WorkflowProjection"/>).</summary>
+    public static IServiceCollection AddWorkflowProjection<TState>(this IServiceCollection services, string workflowType, IWorkflowProjection<TState> projection)
+        where TState : notnull =>
+        services.AddSingleton(WorkflowProjection.From(workflowType, projection));
 
     /// <summary>Options as seen by the runtime, for code outside DI (benchmarks, tests).</summary>
     public static IOptions<WorkflowOptions> AsOptions(this WorkflowOptions options) => Options.Create(options);

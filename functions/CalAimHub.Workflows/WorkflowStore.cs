@@ -175,6 +175,15 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         }
     }
 
+    /// <summary>Every instance's state row (a scan of the whole table: for the read-model rebuild, never for a query).</summary>
+    public async IAsyncEnumerable<WorkflowInstance> InstancesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var row in workflows.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {StateRow}"), cancellationToken: cancellationToken))
+        {
+            yield return ReadInstance(row);
+        }
+    }
+
     /// <summary>Outbox rows of one instance (a test or a repair looks at them).</summary>
     public async Task<IReadOnlyList<OutboxRow>> OutboxRowsAsync(string instanceId, CancellationToken cancellationToken)
     {

@@ -34,6 +34,10 @@ switch (command)
         await InvoicesBenchmark.RunAsync(root, args.SkipWhile(a => a != "--lines").Skip(1).Select(int.Parse).FirstOrDefault(100_000),
             args.SkipWhile(a => a != "--lines-per-invoice").Skip(1).Select(int.Parse).FirstOrDefault(10), args.SkipWhile(a => a != "--members").Skip(1).Select(int.Parse).FirstOrDefault(1000));
         return 0;
+    case "console":
+        await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
+            args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4));
+        return 0;
     case "cli":
         await CliBenchmark.RunAsync(root, runs);
         return 0;
@@ -41,7 +45,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, invoices");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, console, invoices");
         return 2;
 }
 

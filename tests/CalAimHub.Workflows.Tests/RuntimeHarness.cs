@@ -9,16 +9,25 @@ namespace CalAimHub.Workflows.Tests;
 public sealed class RuntimeHarness
 {
     private RuntimeHarness(WorkflowStore store, WorkflowQueues queues, RecordingNotifier notifier, WorkflowOptions options, TimeProvider time, params WorkflowDefinition[] definitions)
+        : this(store, queues, notifier, options, time, null, [], definitions)
     {
+    }
+
+    private RuntimeHarness(WorkflowStore store, WorkflowQueues queues, RecordingNotifier notifier, WorkflowOptions options, TimeProvider time, ReadModelStore? readModels, WorkflowProjection[] projections, params WorkflowDefinition[] definitions)
+    {
+        ReadModels = readModels;
         Store = store;
         Queues = queues;
         Notifier = notifier;
         Options = options;
-        Runtime = new WorkflowRuntime(store, new WorkflowRegistry(definitions), queues, notifier, time, options.AsOptions(), NullLogger<WorkflowRuntime>.Instance);
+        Registry = new WorkflowRegistry(definitions, projections);
+        Runtime = new WorkflowRuntime(store, Registry, queues, notifier, time, options.AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
         Triggers = new WorkflowTriggers(Runtime, queues, time, options.AsOptions(), NullLogger<WorkflowTriggers>.Instance);
     }
 
     public WorkflowStore Store { get; }
+    public WorkflowRegistry Registry { get; }
+    public ReadModelStore? ReadModels { get; }
     public WorkflowQueues Queues { get; }
     public RecordingNotifier Notifier { get; }
     public WorkflowOptions Options { get; }
@@ -29,6 +38,13 @@ public sealed class RuntimeHarness
     {
         var (store, queues) = await azurite.NewRuntimeStorageAsync();
         return new RuntimeHarness(store, queues, new RecordingNotifier(), options ?? new WorkflowOptions(), time ?? TimeProvider.System, definitions);
+    }
+
+    /// <summary>A runtime that keeps <paramref name="projections"/> in <paramref name="readModels"/>.</summary>
+    public static async Task<RuntimeHarness> CreateAsync(AzuriteFixture azurite, ReadModelStore readModels, WorkflowProjection[] projections, params WorkflowDefinition[] definitions)
+    {
+        var (store, queues) = await azurite.NewRuntimeStorageAsync();
+        return new RuntimeHarness(store, queues, new RecordingNotifier(), new WorkflowOptions(), TimeProvider.System, readModels, projections, definitions);
     }
 
     /// <summary>Another process on the same storage (another handler instance, or the next deployment).</summary>

@@ -14,16 +14,10 @@ public static class AuthorizationExtensions
         builder.Services.AddSingleton(policy);
         var workflow = new AuthorizationWorkflow(policy);
         builder.Services.AddSingleton(workflow);
-        builder.Services.AddWorkflowDecider(new ListedAuthorizationWorkflow(workflow));
+        builder.Services.AddWorkflowDecider(workflow);
+        builder.Services.AddWorkflowProjection(AuthorizationWorkflow.TypeName, new AuthorizationListingProjection());
         builder.Services.AddSingleton<MemberAuthorizationIndex>();
-
-        // The listing rows ride the workflow outbox as notices to an internal subscriber; this notifier writes them and
-        // passes every partner notice on. Registered after AddWorkflows' notifier (Program.cs order): the last one wins.
         builder.Services.AddSingleton<AuthorizationListingIndex>();
-        // Notices to a subscriber without a URL are left out here (one start-up warning says so), not failed per notice.
-        builder.Services.AddSingleton<IWorkflowNotifier>(sp => new ListingAwareNotifier(
-            ActivatorUtilities.CreateInstance<Notifications.ConfiguredSubscribersNotifier>(sp, ActivatorUtilities.CreateInstance<Workflows.NotificationQueueNotifier>(sp)),
-            sp.GetRequiredService<AuthorizationListingIndex>()));
 
         if (options.AcceleratedClock is not { } clock)
         {

@@ -14,6 +14,9 @@ namespace CalAimHub.Functions.Authorizations;
 /// What <c>GET /api/authorizations</c> lists about one authorization: ids, statuses, services and the next deadline; no
 /// member data (the CIN stays in the workflow state and <c>MemberAuthorizations</c>).
 /// </summary>
+/// <param name="PopulationsOfFocus">ECM populations of focus requested (empty for Community Supports).</param>
+/// <param name="Breached">Whether any clock of the authorization was ever breached (lateness stays recorded once satisfied).</param>
+/// <param name="AsOf">The last time the authorization changed (the latest time its state records).</param>
 public sealed record AuthorizationListItem(
     string AuthorizationId,
     AuthorizationStatus Status,
@@ -24,181 +27,104 @@ public sealed record AuthorizationListItem(
     DateTimeOffset? NextDeadline,
     DateTimeOffset? AuthorizedThrough,
     DateTimeOffset ReceivedAt,
-    DateTimeOffset AsOf)
+    DateTimeOffset AsOf,
+    IReadOnlyList<string>? PopulationsOfFocus = null,
+    bool Breached = false)
 {
-    public static AuthorizationListItem Of(AuthorizationState state, DateTimeOffset asOf) => new(
+    public static AuthorizationListItem Of(AuthorizationState state) => new(
         state.Request!.AuthorizationId, state.Status, state.Request.Service.ServiceKeys, state.Reauthorization, state.Escalated, state.PresumptiveBasis,
-        AuthorizationWorkflow.NextDeadline(state), state.Status == AuthorizationStatus.Authorized ? state.Period?.EndsAt : null, state.Request.ReceivedAt, asOf);
+        AuthorizationWorkflow.NextDeadline(state), state.Status == AuthorizationStatus.Authorized ? state.Period?.EndsAt : null, state.Request.ReceivedAt, LastChange(state),
+        state.Request.Service.PopulationsOfFocus, state.Clocks.Any(c => c.BreachedAt is not null));
 
-    /// <summary>Equal for listing purposes (the time of the change aside).</summary>
-    public bool SameListing(AuthorizationListItem other) => this with { AsOf = default, Services = [] } == other with { AsOf = default, Services = [] };
+    /// <summary>The latest time the state records: deterministic, so a rebuild writes the same row.</summary>
+    private static DateTimeOffset LastChange(AuthorizationState state) =>
+        state.Clocks.SelectMany(c => new[] { c.StartedAt, c.SatisfiedAt ?? default, c.BreachedAt ?? default })
+            .Concat(state.Decisions.Select(d => d.DecidedAt))
+            .Append(state.Request!.ReceivedAt)
+            .Max();
 }
 
 /// <summary>
-/// The authorization decider with its listing projection: whenever a commit changes what <c>GET /api/authorizations</c>
-/// shows (status, deadline, reauthorization, escalation), one more outbox item carries the new listing row to
-/// <see cref="AuthorizationListingIndex"/>. It rides the outbox with a deterministic id (the event's), so the row is
-/// written after every such commit, at least once, whatever crashes (the outbox sweeper finishes it), and the decider
-/// itself stays as it is.
+/// The listing read model (<see cref="WorkflowProjection"/>): table <c>AuthorizationListing</c>, one partition, one row
+/// per authorization keyed for the list query (<c>due|{yyyyMMddTHHmmssZ}|{id}</c>, <c>due|none|{id}</c> when nothing is
+/// due), so <c>dueBefore</c> is a row-key range and status, service, population of focus and breached are filters on the
+/// row's own columns. The runtime moves the row (and its version row) in one transaction after every commit that
+/// changes it.
 /// </summary>
-public sealed class ListedAuthorizationWorkflow(AuthorizationWorkflow inner) : IWorkflowDecider<AuthorizationState>
+public sealed class AuthorizationListingProjection : IWorkflowProjection<AuthorizationState>
 {
-    /// <summary>The internal "subscriber" of listing rows: never a partner, never queued for Notify.</summary>
-    public const string ListingSubscriber = "$authorization-listing";
-    public const string ListingType = "calaimhub.authorization.listed";
+    public string Name => "authorization-listing";
 
-    public string Type => inner.Type;
+    public IReadOnlyList<string> Tables { get; } = [AuthorizationListingIndex.TableName];
 
-    public int Version => inner.Version;
-
-    public AuthorizationState InitialState => inner.InitialState;
-
-    public IReadOnlySet<string> EventNames => inner.EventNames;
-
-    public WorkflowStart StartedBy => inner.StartedBy;
-
-    public AuthorizationState Evolve(AuthorizationState state, WorkflowEvent @event) => inner.Evolve(state, @event);
-
-    public IReadOnlyList<WorkflowAction> Decide(AuthorizationState state, WorkflowEvent @event, DateTimeOffset now)
+    public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<AuthorizationState> instance)
     {
-        var actions = inner.Decide(state, @event, now);
-        if (actions.Count == 0)
+        if (instance.State.Request is null)
         {
-            return actions;
+            yield break;
         }
 
-        var next = inner.Evolve(state, @event);
-        if (next.Request is null)
-        {
-            return actions;
-        }
-
-        var after = AuthorizationListItem.Of(next, @event.RecordedAt);
-        if (state.Request is not null && AuthorizationListItem.Of(state, @event.RecordedAt).SameListing(after))
-        {
-            return actions;
-        }
-
-        return [.. actions, new SendNotification($"listed:{@event.EventId}", ListingType, ListingSubscriber, null, after.AuthorizationId, WorkflowJson.ToElement(after))];
+        var item = AuthorizationListItem.Of(instance.State);
+        var properties = new List<(string, object)> { ("Status", AuthorizationListingIndex.Kebab(item.Status)), ("Breached", item.Breached) };
+        properties.AddRange(item.Services.Select(s => (AuthorizationListingIndex.ServiceProperty(s), (object)true)));
+        properties.AddRange((item.PopulationsOfFocus ?? []).Select(p => (AuthorizationListingIndex.PopulationProperty(p), (object)true)));
+        yield return ReadModelEntry.Of(
+            AuthorizationListingIndex.TableName, AuthorizationListingIndex.Partition, item.AuthorizationId,
+            [ReadModelRow.Of(AuthorizationListingIndex.RowKey(item.NextDeadline, item.AuthorizationId), item, [.. properties])]);
     }
-
-    public AuthorizationState Migrate(int storedVersion, JsonElement storedState) => ((IWorkflowDecider<AuthorizationState>)inner).Migrate(storedVersion, storedState);
 }
 
-/// <summary>Hands listing rows to the index and every other notice to the partner notifier.</summary>
-public sealed class ListingAwareNotifier(IWorkflowNotifier partners, AuthorizationListingIndex listing) : IWorkflowNotifier
-{
-    public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) =>
-        notice.Subscriber == ListedAuthorizationWorkflow.ListingSubscriber
-            ? notice.Data?.Deserialize<AuthorizationListItem>(WorkflowJson.Options) is { } item ? listing.WriteAsync(item, cancellationToken) : Task.CompletedTask
-            : partners.SendAsync(deliveryId, notice, time, cancellationToken);
-}
-
-/// <summary>
-/// Table <c>AuthorizationListing</c>, keyed for the list query: one partition; a row per authorization whose row key
-/// sorts by next deadline (<c>due|{yyyyMMddTHHmmssZ}|{id}</c>, <c>due|none|{id}</c> when nothing is due), so
-/// <c>dueBefore</c> is a row-key range, and <c>status</c> / <c>service</c> are filters on the row's own properties; plus a
-/// pointer row <c>id|{id}</c> naming the current listing row. A change moves the row in one entity-group transaction
-/// (pointer, old row out, new row in), and a row older than the stored one is ignored (outbox deliveries can arrive late).
-/// </summary>
-public sealed class AuthorizationListingIndex(StorageAccount storage)
+/// <summary>The query side of <see cref="AuthorizationListingProjection"/>.</summary>
+public sealed class AuthorizationListingIndex(ReadModelStore readModels)
 {
     public const string TableName = "AuthorizationListing";
-    private const string Partition = "authorizations";
+    public const string Partition = "authorizations";
     private const string DuePrefix = "due|";
     private const string NoDeadline = "none";
-    private const int MaxAttempts = 5;
-
-    private TableClient Table => storage.Tables.GetTableClient(TableName);
-
-    public async Task WriteAsync(AuthorizationListItem item, CancellationToken cancellationToken)
-    {
-        var rowKey = RowKey(item.NextDeadline, item.AuthorizationId);
-        for (var attempt = 1; ; attempt++)
-        {
-            var found = await Table.GetEntityIfExistsAsync<TableEntity>(Partition, "id|" + item.AuthorizationId, cancellationToken: cancellationToken);
-            var pointer = found.HasValue ? found.Value : null;
-            if (pointer?.GetDateTimeOffset("AsOf") is { } stored && stored > item.AsOf)
-            {
-                return;
-            }
-
-            var actions = new List<TableTransactionAction>
-            {
-                pointer is null
-                    ? new(TableTransactionActionType.Add, new TableEntity(Partition, "id|" + item.AuthorizationId) { ["Current"] = rowKey, ["AsOf"] = item.AsOf })
-                    : new(TableTransactionActionType.UpdateReplace, new TableEntity(Partition, "id|" + item.AuthorizationId) { ["Current"] = rowKey, ["AsOf"] = item.AsOf }, pointer.ETag),
-            };
-            if (pointer?.GetString("Current") is { } old && old != rowKey)
-            {
-                actions.Add(new(TableTransactionActionType.Delete, new TableEntity(Partition, old), ETag.All));
-            }
-
-            actions.Add(new(TableTransactionActionType.UpsertReplace, Row(item, rowKey)));
-            try
-            {
-                await Table.SubmitTransactionAsync(actions, cancellationToken);
-                return;
-            }
-            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < MaxAttempts)
-            {
-                // Another write for this authorization got there first: read the pointer again.
-            }
-        }
-    }
 
     /// <summary>One page (one query, at most <paramref name="top"/> rows) in deadline order, with the next page's token.</summary>
     public async Task<(IReadOnlyList<AuthorizationListItem> Items, string? Continuation)> PageAsync(
-        AuthorizationStatus? status, string? service, DateTimeOffset? dueBefore, int top, string? continuation, CancellationToken cancellationToken)
+        AuthorizationStatus? status, string? service, string? populationOfFocus, bool? breached, DateTimeOffset? dueBefore, int top, string? continuation, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {DuePrefix} and RowKey lt {(dueBefore is { } due ? DuePrefix + DueKey(due) : "due}")}");
+        var filters = new List<string>();
         if (status is { } s)
         {
-            filter += " and " + TableClient.CreateQueryFilter($"Status eq {Kebab(s)}");
+            filters.Add(TableClient.CreateQueryFilter($"Status eq {Kebab(s)}"));
         }
 
         if (service is not null)
         {
-            filter += $" and {ServiceProperty(service)} eq true";
+            filters.Add($"{ServiceProperty(service)} eq true");
         }
 
-        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: top, cancellationToken: cancellationToken).AsPages(continuation, top))
+        if (populationOfFocus is not null)
         {
-            return ([.. page.Values.Select(r => JsonSerializer.Deserialize<AuthorizationListItem>(r.GetString("Item"), WorkflowJson.Options)!)], page.ContinuationToken);
+            filters.Add($"{PopulationProperty(populationOfFocus)} eq true");
         }
 
-        return ([], null);
-    }
-
-    private static TableEntity Row(AuthorizationListItem item, string rowKey)
-    {
-        var row = new TableEntity(Partition, rowKey)
+        if (breached is { } b)
         {
-            ["Item"] = JsonSerializer.Serialize(item, WorkflowJson.Options),
-            ["Status"] = Kebab(item.Status),
-            ["NextDeadline"] = item.NextDeadline,
-            ["AsOf"] = item.AsOf,
-        };
-        foreach (var service in item.Services)
-        {
-            row[ServiceProperty(service)] = true;
+            filters.Add(TableClient.CreateQueryFilter($"Breached eq {b}"));
         }
 
-        return row;
+        var (items, next) = await readModels.PageAsync(
+            TableName, Partition, DuePrefix, dueBefore is { } due ? DuePrefix + ReadModelStore.TimeKey(due) : "due}", filters.Count == 0 ? null : string.Join(" and ", filters), top, continuation, cancellationToken);
+        return ([.. items.Select(i => i.Deserialize<AuthorizationListItem>(WorkflowJson.Options)!)], next);
     }
 
     /// <summary>A boolean property per service (<c>svc_medically_tailored_meals</c>): a filter can test one of a housing trio's three.</summary>
-    private static string ServiceProperty(string service) => "svc_" + service.Replace('-', '_');
+    internal static string ServiceProperty(string service) => "svc_" + service.Replace('-', '_');
 
-    private static string RowKey(DateTimeOffset? due, string authorizationId) => DuePrefix + (due is { } d ? DueKey(d) : NoDeadline) + "|" + authorizationId;
+    /// <summary>A boolean property per ECM population of focus (<c>pof_justice_involved</c>).</summary>
+    internal static string PopulationProperty(string population) => "pof_" + population.Replace('-', '_');
 
-    private static string DueKey(DateTimeOffset due) => due.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+    internal static string RowKey(DateTimeOffset? due, string authorizationId) => DuePrefix + (due is { } d ? ReadModelStore.TimeKey(d) : NoDeadline) + "|" + authorizationId;
 
     internal static string Kebab(AuthorizationStatus status) => JsonNamingPolicy.KebabCaseLower.ConvertName(status.ToString());
 }
 
 /// <summary>
-/// <c>GET /api/authorizations?status=&amp;service=&amp;dueBefore=&amp;top=&amp;continuation=</c>: one page of the listing index per
+/// <c>GET /api/authorizations?status=&amp;service=&amp;pof=&amp;dueBefore=&amp;breached=&amp;top=&amp;continuation=</c>: one page of the listing index per
 /// call (bounded work: one table query of at most <c>top</c> rows), in next-deadline order.
 /// </summary>
 public static class AuthorizationListApi
@@ -207,7 +133,7 @@ public static class AuthorizationListApi
     public const int MaxTop = 200;
 
     public static async Task<IResult> ListAsync(
-        string? status, string? service, string? dueBefore, string? top, string? continuation, AuthorizationListingIndex listing, CancellationToken ct)
+        string? status, string? service, string? pof, string? dueBefore, string? breached, string? top, string? continuation, AuthorizationListingIndex listing, CancellationToken ct)
     {
         var errors = new List<FieldError>();
         AuthorizationStatus? wantedStatus = null;
@@ -224,6 +150,23 @@ public static class AuthorizationListApi
         if (service is not null && service != RequestedService.EcmKey && CommunitySupports.Current.Find(service) is null)
         {
             errors.Add(new("service", $"'{service}' is not a service; use '{RequestedService.EcmKey}' or a Community Supports service ({string.Join(", ", CommunitySupports.Current.Ids)})"));
+        }
+
+        if (pof is not null && PopulationsOfFocus.Current.Find(pof) is null)
+        {
+            errors.Add(new("pof", $"'{pof}' is not an ECM population of focus; use one of {string.Join(", ", PopulationsOfFocus.Current.Ids)}"));
+        }
+
+        bool? wantBreached = breached switch
+        {
+            null => null,
+            "true" => true,
+            "false" => false,
+            _ => null,
+        };
+        if (breached is not null && wantBreached is null)
+        {
+            errors.Add(new("breached", $"'{breached}' is not 'true' or 'false'"));
         }
 
         DateTimeOffset? due = null;
@@ -253,7 +196,7 @@ public static class AuthorizationListApi
 
         try
         {
-            var (items, next) = await listing.PageAsync(wantedStatus, service, due, size, continuation, ct);
+            var (items, next) = await listing.PageAsync(wantedStatus, service, pof, wantBreached, due, size, continuation, ct);
             return Results.Json(new AuthorizationList(items, next), WorkflowJson.Options);
         }
         catch (RequestFailedException e) when (continuation is not null && e.Status == 400)

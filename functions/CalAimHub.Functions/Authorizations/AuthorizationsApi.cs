@@ -27,7 +27,7 @@ public static partial class AuthorizationsApi
             .Produces<AuthorizationView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("", AuthorizationListApi.ListAsync).WithName("ListAuthorizations")
-            .WithSummary("Authorizations by status, service and next deadline (dueBefore), soonest deadline first, paged")
+            .WithSummary("Authorizations by status, service, population of focus (pof), next deadline (dueBefore) and breached, soonest deadline first, paged")
             .Produces<AuthorizationList>().ProducesValidationProblem();
         api.MapGet("/{id}", GetAsync).WithName("GetAuthorization")
             .WithSummary("An authorization with every clock (due, remaining, breached) and its history")
@@ -324,7 +324,8 @@ public static partial class AuthorizationsApi
             c.BreachedAt, c.SatisfiedAt, c.Extended, c.ReminderAt, c.Reminded))],
         state.Decisions,
         history?.Select(h => new HistoryView(h.Seq, h.Name, h.RecordedAt, h.Name == WorkflowEvent.Started ? null : h.Data)).ToList(),
-        now);
+        now,
+        TimelineView.Of(state, history));
 
     private static IResult Duplicate(string serviceKey, MemberAuthorizationRow row, AuthorizationState existing) => Results.Problem(
         statusCode: StatusCodes.Status409Conflict,
@@ -441,4 +442,51 @@ public sealed record AuthorizationView(
     IReadOnlyList<ClockView> Clocks,
     IReadOnlyList<AuthorizationDecision> Decisions,
     IReadOnlyList<HistoryView>? History,
-    DateTimeOffset AsOf);
+    DateTimeOffset AsOf,
+    IReadOnlyList<TimelineView>? Timeline = null);
+
+/// <summary>
+/// One point of the console's timeline of an authorization (received, each decision clock's due time and extension,
+/// each decision, each notice clock's due time and when notices were sent), in time order.
+/// </summary>
+/// <param name="Name">The clock or review it belongs to (<c>decision</c>, <c>reauthorization-1-decision</c>, <c>notices</c>, <c>initial</c>…).</param>
+/// <param name="Kind"><c>received</c>, <c>due</c>, <c>extended</c>, <c>decided</c>, <c>noticeDue</c> or <c>noticeSent</c>.</param>
+public sealed record TimelineView(string Name, DateTimeOffset At, string Kind)
+{
+    public static IReadOnlyList<TimelineView> Of(AuthorizationState state, IReadOnlyList<WorkflowHistoryEntry>? history)
+    {
+        var points = new List<TimelineView>();
+        if (state.Request is { } request)
+        {
+            points.Add(new("received", request.ReceivedAt, "received"));
+        }
+
+        // An extension's time is in the history (the clock keeps only its new due time); without history it is left out.
+        var extensions = history?.Where(h => h.Name == AuthorizationEvents.Extension).Select(h => h.RecordedAt).ToList() ?? [];
+        foreach (var clock in state.Clocks)
+        {
+            switch (clock.Kind)
+            {
+                case ClockKind.Decision:
+                    points.Add(new(clock.Id, clock.DueAt, "due"));
+                    if (clock.Extended && extensions.FirstOrDefault(at => at >= clock.StartedAt && (clock.SatisfiedAt is null || at <= clock.SatisfiedAt)) is var extendedAt && extendedAt != default)
+                    {
+                        points.Add(new(clock.Id, extendedAt, "extended"));
+                    }
+
+                    break;
+                case ClockKind.Notices:
+                    points.Add(new(clock.Id, clock.DueAt, "noticeDue"));
+                    if (clock.SatisfiedAt is { } sent)
+                    {
+                        points.Add(new(clock.Id, sent, "noticeSent"));
+                    }
+
+                    break;
+            }
+        }
+
+        points.AddRange(state.Decisions.Select(d => new TimelineView(d.Review, d.DecidedAt, "decided")));
+        return [.. points.OrderBy(p => p.At)];
+    }
+}

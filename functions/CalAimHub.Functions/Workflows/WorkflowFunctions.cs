@@ -76,7 +76,9 @@ public static class WorkflowFunctionsExtensions
         }
 
         builder.Services.AddWorkflowRuntime();
-        builder.Services.AddSingleton<IWorkflowNotifier, NotificationQueueNotifier>();
+        // Notices to a subscriber without a URL are left out here (one start-up warning says so), not failed per notice.
+        builder.Services.AddSingleton<IWorkflowNotifier>(sp => ActivatorUtilities.CreateInstance<Notifications.ConfiguredSubscribersNotifier>(
+            sp, ActivatorUtilities.CreateInstance<NotificationQueueNotifier>(sp)));
     }
 
     /// <summary>The three workflow functions (the management API is <c>app.MapWorkflowsApi()</c>).</summary>

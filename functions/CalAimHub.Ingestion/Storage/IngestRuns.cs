@@ -50,6 +50,12 @@ public sealed class IngestRuns(TableServiceClient tables)
 
     public async Task ReportedAsync(IngestReport report, string reportBlob, TimeSpan readValidateStore, TimeSpan total, CancellationToken cancellationToken)
     {
+        // The console's file list first: a crash before the run record below retries the run, which writes it again.
+        if (!report.DryRun)
+        {
+            await new FileRunIndex(tables).WriteAsync(report, report.StartedAt, cancellationToken);
+        }
+
         await Table.UpsertEntityAsync(new TableEntity(PartitionFor(report.PartnerId), report.RunId)
         {
             ["Status"] = Status.Reported,

@@ -1,0 +1,345 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Domain.Calendar;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Referrals;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Functions.ConsoleData;
+
+public sealed record TypeDeadlines(string WorkflowType, long DueNext24h, long DueNext5WorkingDays, long Breached);
+
+public sealed record TodayView(DateTimeOffset AsOf, IReadOnlyList<TypeDeadlines> ByType, IReadOnlyList<DeadlineItem> DueNext24h, IReadOnlyList<DeadlineItem> Breached);
+
+public sealed record DeadlinePage(
+    IReadOnlyList<DeadlineItem> Items,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+
+public sealed record WeeklyBreaches(DateOnly WeekStart, string WorkflowType, long Breaches);
+
+public sealed record BreachWeeks(IReadOnlyList<WeeklyBreaches> Weeks);
+
+public sealed record ReferralFunnel(DateOnly From, DateOnly To, long Pending, long Accepted, long OutreachInitiated, long LoopClosed, long Declined, long Escalated, long Total);
+
+/// <param name="MedianHoursToAccept">Whole hours (offers are counted per hour to accept, a week or more as 168); null without acceptances.</param>
+public sealed record ProviderFigures(string ProviderNpi, string? ProviderName, long Offers, long Accepted, double AcceptanceRate, int? MedianHoursToAccept, long NoResponse, double NoResponseRate);
+
+public sealed record ProviderPage(
+    IReadOnlyList<ProviderFigures> Items,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+
+public sealed record ClosureReasonCount(string Reason, long Count);
+
+public sealed record ReferringEntityFigures(string ReferringEntity, long Referrals, IReadOnlyList<ClosureReasonCount> ClosureReasons);
+
+public sealed record ReferringEntityPage(
+    IReadOnlyList<ReferringEntityFigures> Items,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+
+public sealed record OpenReferralItem(string ReferralId, string Status, string? ProviderNpi, DateTimeOffset OpenedAt, int AgeDays, string Link);
+
+public sealed record OpenReferralPage(
+    IReadOnlyList<OpenReferralItem> Items,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+
+/// <summary>Which deadlines <c>GET /api/console/deadlines</c> lists.</summary>
+public enum DeadlineWindow
+{
+    Next24h,
+    Next5WorkingDays,
+    Breached,
+}
+
+/// <summary>
+/// The console's questions, each answered from the read models with a bounded number of point reads and range
+/// queries (never a scan of the Workflows or Referrals tables).
+/// </summary>
+public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingDays calendar, ReferralDirectory directory)
+{
+    public static readonly IReadOnlyList<string> WorkflowTypes = [AuthorizationWorkflow.TypeName, ReferralWorkflow.TypeName];
+
+    public const int ListCap = 50;
+
+    public DateTimeOffset WindowEnd(DeadlineWindow window, DateTimeOffset now) =>
+        window == DeadlineWindow.Next24h ? now.AddHours(24) : calendar.EndOfBusinessDays(now, 5);
+
+    public async Task<TodayView> TodayAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        var end24 = WindowEnd(DeadlineWindow.Next24h, now);
+        var end5 = WindowEnd(DeadlineWindow.Next5WorkingDays, now);
+        var hours = HourCountsAsync(now, end5, ct);
+        var edges = Task.WhenAll(EdgeAsync(now, end24, ct), EdgeAsync(now, end5, ct));
+        var breached = readModels.CountsAsync(ConsoleTables.Deadlines, ConsoleTables.BreachedPartition, ct);
+        var soon = ListDueAsync(null, now, end24, ListCap, null, ct);
+        var late = ListBreachedAsync(null, ListCap, null, ct);
+        var (hourCounts, (edge24, edge5), breachedCounts) = (await hours, (await edges) is var e ? (e[0], e[1]) : default, await breached);
+
+        var byType = WorkflowTypes.Select(t => new TypeDeadlines(
+            t,
+            Sum(hourCounts, t, now, end24) + edge24.GetValueOrDefault(t),
+            Sum(hourCounts, t, now, end5) + edge5.GetValueOrDefault(t),
+            breachedCounts.GetValueOrDefault(t))).ToList();
+        return new TodayView(now, byType, (await soon).Items, (await late).Items);
+    }
+
+    public async Task<DeadlinePage> DeadlinesAsync(string? type, DeadlineWindow window, DateTimeOffset now, int top, string? continuation, CancellationToken ct) =>
+        window == DeadlineWindow.Breached
+            ? await ListBreachedAsync(type, top, continuation, ct)
+            : await ListDueAsync(type, now, WindowEnd(window, now), top, continuation, ct);
+
+    public async Task<BreachWeeks> WeeklyBreachesAsync(DateTimeOffset now, int weeks, CancellationToken ct)
+    {
+        var current = ConsoleTables.WeekStart(calendar.DateOf(now));
+        var starts = Enumerable.Range(0, weeks).Select(i => current.AddDays(-7 * (weeks - 1 - i))).ToList();
+        var counts = await Task.WhenAll(starts.Select(w => readModels.CountsAsync(ConsoleTables.Breaches, ConsoleTables.WeekPartition(w), ct)));
+        return new BreachWeeks([.. starts.SelectMany((w, i) => WorkflowTypes.Select(t => new WeeklyBreaches(w, t, counts[i].GetValueOrDefault(t))))]);
+    }
+
+    public async Task<ReferralFunnel> FunnelAsync(DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        var days = Days(from, to);
+        var counts = await Task.WhenAll(days.Select(d => readModels.CountsAsync(ConsoleTables.Referrals, ConsoleTables.DayPartition("funnel", d), ct)));
+        long Total(string name) => counts.Sum(c => c.GetValueOrDefault(name));
+        return new ReferralFunnel(from, to, Total("pending"), Total("accepted"), Total("outreachInitiated"), Total("loopClosed"), Total("declined"), Total("escalated"), Total("total"));
+    }
+
+    public async Task<ProviderPage> ProvidersAsync(DateOnly from, DateOnly to, int top, string? continuation, CancellationToken ct)
+    {
+        var rows = await readModels.CounterRowsAsync(ConsoleTables.Providers, ConsoleTables.DayPartition("providers", from), ConsoleTables.DayPartition("providers", to), ct);
+        var (page, next) = Page(Sum(rows), top, continuation);
+        var names = await Task.WhenAll(page.Select(p => directory.FindAsync(p.Key, ct)));
+        return new ProviderPage([.. page.Select((p, i) => Figures(p.Key, names[i]?.Name, p.Value))], next);
+    }
+
+    public async Task<ReferringEntityPage> ReferringEntitiesAsync(DateOnly from, DateOnly to, int top, string? continuation, CancellationToken ct)
+    {
+        var rows = await readModels.CounterRowsAsync(ConsoleTables.Entities, ConsoleTables.DayPartition("entities", from), ConsoleTables.DayPartition("entities", to), ct);
+        var (page, next) = Page(Sum(rows), top, continuation);
+        return new ReferringEntityPage(
+            [.. page.Select(p => new ReferringEntityFigures(p.Key, p.Value.GetValueOrDefault("referrals"),
+                [.. p.Value.Where(c => ConsoleTables.ReasonOf(c.Key) is not null && c.Value != 0).Select(c => new ClosureReasonCount(ConsoleTables.ReasonOf(c.Key)!, c.Value))
+                    .OrderByDescending(c => c.Count).ThenBy(c => c.Reason, StringComparer.Ordinal)]))],
+            next);
+    }
+
+    public async Task<OpenReferralPage> OpenReferralsAsync(DateTimeOffset now, int olderThanDays, int top, string? continuation, CancellationToken ct)
+    {
+        var (items, next) = await readModels.PageAsync(ConsoleTables.Referrals, ConsoleTables.OpenPartition, "", ReadModelStore.TimeKey(now.AddDays(-olderThanDays)) + "|", null, top, continuation, ct);
+        return new OpenReferralPage(
+            [.. items.Select(i => i.Deserialize<OpenReferral>(WorkflowJson.Options)!).Select(o => new OpenReferralItem(o.ReferralId, o.Status, o.ProviderNpi, o.OpenedAt, (int)Math.Floor((now - o.OpenedAt).TotalDays), o.Link))],
+            next);
+    }
+
+    /// <summary>Days of a period, first to last.</summary>
+    public static List<DateOnly> Days(DateOnly from, DateOnly to) => [.. Enumerable.Range(0, to.DayNumber - from.DayNumber + 1).Select(from.AddDays)];
+
+    private static ProviderFigures Figures(string npi, string? name, IReadOnlyDictionary<string, long> c)
+    {
+        var offers = c.GetValueOrDefault("offers");
+        var accepted = c.GetValueOrDefault("accepted");
+        var noResponse = c.GetValueOrDefault("noResponse");
+        return new ProviderFigures(npi, name, offers, accepted, Rate(accepted, offers), Median(c, accepted), noResponse, Rate(noResponse, offers));
+    }
+
+    private static double Rate(long part, long whole) => whole == 0 ? 0 : Math.Round((double)part / whole, 4);
+
+    /// <summary>The lower median of the accept-hour histogram (<c>h0</c>…<c>h168</c>).</summary>
+    private static int? Median(IReadOnlyDictionary<string, long> counts, long accepted)
+    {
+        if (accepted == 0)
+        {
+            return null;
+        }
+
+        var seen = 0L;
+        for (var hour = 0; hour <= ConsoleTables.MaxAcceptHours; hour++)
+        {
+            seen += counts.GetValueOrDefault("h" + hour.ToString(CultureInfo.InvariantCulture));
+            if (seen * 2 >= accepted)
+            {
+                return hour;
+            }
+        }
+
+        return ConsoleTables.MaxAcceptHours;
+    }
+
+    private static SortedDictionary<string, Dictionary<string, long>> Sum(IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)> rows)
+    {
+        var sums = new SortedDictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var (_, row, counts) in rows)
+        {
+            if (row is null)
+            {
+                continue;
+            }
+
+            var sum = sums.TryGetValue(row, out var found) ? found : sums[row] = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (name, count) in counts)
+            {
+                sum[name] = sum.GetValueOrDefault(name) + count;
+            }
+        }
+
+        // A provider or entity whose counts all went back to zero (its only referral moved to another day) is not listed.
+        foreach (var key in sums.Where(s => s.Value.Values.All(v => v == 0)).Select(s => s.Key).ToList())
+        {
+            sums.Remove(key);
+        }
+
+        return sums;
+    }
+
+    /// <summary>A page of an ordered set by key; the continuation is the last key given (opaque: base64url).</summary>
+    private static (List<KeyValuePair<string, Dictionary<string, long>>> Page, string? Next) Page(SortedDictionary<string, Dictionary<string, long>> all, int top, string? continuation)
+    {
+        var after = continuation is null ? null : ContinuationToken.Decode(continuation);
+        var page = all.Where(a => after is null || string.CompareOrdinal(a.Key, after) > 0).Take(top + 1).ToList();
+        return page.Count > top ? (page[..top], ContinuationToken.Encode(page[top - 1].Key)) : (page, null);
+    }
+
+    private static long Sum(Dictionary<DateOnly, IReadOnlyDictionary<string, long>[]> hourCounts, string type, DateTimeOffset from, DateTimeOffset to)
+    {
+        // Whole hours inside [from, to): the partial hours at either end are counted row by row (EdgeAsync).
+        var first = CeilHour(from);
+        var last = FloorHour(to);
+        long sum = 0;
+        for (var hour = first; hour < last; hour = hour.AddHours(1))
+        {
+            var day = DateOnly.FromDateTime(hour.UtcDateTime);
+            if (hourCounts.TryGetValue(day, out var byType))
+            {
+                sum += byType[WorkflowTypes.ToList().IndexOf(type)].GetValueOrDefault(ConsoleTables.HourCount(hour));
+            }
+        }
+
+        return sum;
+    }
+
+    /// <summary>The per-hour counter rows of every due day from <paramref name="from"/> to <paramref name="to"/>: one point read per day and type.</summary>
+    private async Task<Dictionary<DateOnly, IReadOnlyDictionary<string, long>[]>> HourCountsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var days = Days(DateOnly.FromDateTime(from.UtcDateTime), DateOnly.FromDateTime(to.UtcDateTime));
+        var reads = days.ToDictionary(d => d, d => Task.WhenAll(WorkflowTypes.Select(t =>
+            readModels.CountsAsync(ConsoleTables.Deadlines, ConsoleTables.DuePartition(new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)), ct, t))));
+        await Task.WhenAll(reads.Values);
+        return reads.ToDictionary(r => r.Key, r => r.Value.Result);
+    }
+
+    /// <summary>Deadlines due in the partial hours at the ends of [from, to), counted by type from their rows.</summary>
+    private async Task<Dictionary<string, long>> EdgeAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        var ranges = new List<(DateTimeOffset From, DateTimeOffset To)>();
+        if (CeilHour(from) > FloorHour(to))
+        {
+            ranges.Add((from, to)); // the whole window is inside one hour
+        }
+        else
+        {
+            if (from != CeilHour(from))
+            {
+                ranges.Add((from, CeilHour(from)));
+            }
+
+            if (to != FloorHour(to))
+            {
+                ranges.Add((FloorHour(to), to));
+            }
+        }
+
+        foreach (var (start, end) in ranges)
+        {
+            string? token = null;
+            do
+            {
+                var (items, next) = await readModels.PageAsync(ConsoleTables.Deadlines, ConsoleTables.DuePartition(start), ReadModelStore.TimeKey(start), ReadModelStore.TimeKey(end), null, 1000, token, ct);
+                foreach (var item in items)
+                {
+                    var type = item.GetProperty("workflowType").GetString()!;
+                    counts[type] = counts.GetValueOrDefault(type) + 1;
+                }
+
+                token = next;
+            }
+            while (token is not null);
+        }
+
+        return counts;
+    }
+
+    private async Task<DeadlinePage> ListDueAsync(string? type, DateTimeOffset from, DateTimeOffset to, int top, string? continuation, CancellationToken ct)
+    {
+        // The continuation names the due day the last page stopped in and the table's token within it.
+        var (day, token) = continuation is null ? (DateOnly.FromDateTime(from.UtcDateTime), null) : DueToken.Decode(continuation);
+        var lastDay = DateOnly.FromDateTime(to.UtcDateTime);
+        var items = new List<DeadlineItem>();
+        var filter = type is null ? null : TableClient.CreateQueryFilter($"Type eq {type}");
+        while (day <= lastDay)
+        {
+            var (page, next) = await readModels.PageAsync(
+                ConsoleTables.Deadlines, ConsoleTables.DuePartition(new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)),
+                ReadModelStore.TimeKey(from), ReadModelStore.TimeKey(to), filter, top - items.Count, token, ct);
+            items.AddRange(page.Select(p => p.Deserialize<DeadlineItem>(WorkflowJson.Options)!));
+            if (next is not null)
+            {
+                return new DeadlinePage(items, DueToken.Encode(day, next));
+            }
+
+            day = day.AddDays(1);
+            token = null;
+            if (items.Count == top)
+            {
+                return new DeadlinePage(items, day <= lastDay ? DueToken.Encode(day, null) : null);
+            }
+        }
+
+        return new DeadlinePage(items, null);
+    }
+
+    private async Task<DeadlinePage> ListBreachedAsync(string? type, int top, string? continuation, CancellationToken ct)
+    {
+        var (items, next) = await readModels.PageAsync(
+            ConsoleTables.Deadlines, ConsoleTables.BreachedPartition, "", "~", type is null ? null : TableClient.CreateQueryFilter($"Type eq {type}"), top, continuation, ct);
+        return new DeadlinePage([.. items.Select(i => i.Deserialize<DeadlineItem>(WorkflowJson.Options)!)], next);
+    }
+
+    private static DateTimeOffset FloorHour(DateTimeOffset t) => new(t.UtcDateTime.Year, t.UtcDateTime.Month, t.UtcDateTime.Day, t.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);
+
+    private static DateTimeOffset CeilHour(DateTimeOffset t) => FloorHour(t) == t ? t : FloorHour(t).AddHours(1);
+
+    private static class DueToken
+    {
+        public static string Encode(DateOnly day, string? token) => ContinuationToken.Encode(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "\n" + token);
+
+        public static (DateOnly Day, string? Token) Decode(string continuation)
+        {
+            var text = ContinuationToken.Decode(continuation);
+            var newline = text.IndexOf('\n', StringComparison.Ordinal);
+            if (newline != 10 || !DateOnly.TryParseExact(text[..10], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            {
+                throw new FormatException("not a deadline continuation");
+            }
+
+            return (day, newline + 1 == text.Length ? null : text[(newline + 1)..]);
+        }
+    }
+}
+
+/// <summary>Opaque continuation tokens of the console lists: base64url text; a token that does not decode is a 400.</summary>
+public static class ContinuationToken
+{
+    public static string Encode(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <exception cref="FormatException">Not a token a console list gave.</exception>
+    public static string Decode(string token)
+    {
+        var base64 = token.Replace('-', '+').Replace('_', '/');
+        base64 += new string('=', (4 - base64.Length % 4) % 4);
+        return Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+    }
+}

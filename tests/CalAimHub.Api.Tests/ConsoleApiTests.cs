@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Domain.Calendar;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.ConsoleData;
+using CalAimHub.Ingestion.Reports;
+using CalAimHub.Ingestion.Storage;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Api.Tests;
+
+/// <summary>
+/// The console data routes on the live handler (own hub, so the counts are exactly what the test wrote): read-model
+/// rows written through the real projection path (projection → diff → <see cref="ReadModelStore.ApplyAsync(ProjectionUpdate, CancellationToken)"/>),
+/// then every route's answer checked to the value, and its 400s to the parameter.
+/// </summary>
+public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
+{
+    private static readonly CaliforniaWorkingDays Calendar = CaliforniaWorkingDays.Current;
+    private static readonly DateTimeOffset Now = DateTimeOffset.UtcNow;
+
+    private ReadModelStore Store => new(hub.Hub.Storage.Tables);
+
+    private static AuthorizationClock Clock(string id, ClockKind kind, DateTimeOffset due, DateTimeOffset? breached = null, DateTimeOffset? satisfied = null) =>
+        new(id, kind, due.AddDays(-3), due, null, false, false, satisfied, breached);
+
+    private static AuthorizationState Authorization(string id, string pof, params AuthorizationClock[] clocks) => AuthorizationState.Initial with
+    {
+        Status = clocks.Any(c => c.Kind == ClockKind.Decision && c.Open) ? AuthorizationStatus.InReview : AuthorizationStatus.Authorized,
+        Request = new AuthorizationRequest(id, "90000999A", RequestedService.Ecm(pof), "1245319599", "county-hospital", Urgency.Routine, [], null, Now.AddDays(-4)),
+        Clocks = clocks,
+        Escalated = clocks.Any(c => c.BreachedAt is not null),
+    };
+
+    private static ReferralState Referral(string id, string entity, DateTimeOffset referredAt, params RoutingAttempt[] attempts) => ReferralState.Initial with
+    {
+        Phase = attempts.Any(a => a.Open) ? ReferralPhase.AwaitingAcknowledgement : attempts.Any(a => a.Outcome == AttemptOutcome.Accepted) ? ReferralPhase.Accepted : ReferralPhase.Escalated,
+        Status = attempts.Any(a => a.Outcome == AttemptOutcome.Accepted) ? ReferralStatus.Accepted : ReferralStatus.Pending,
+        ReferralId = id,
+        Platform = "sampleplatform",
+        Service = new ReferralService("ecm", ["experiencing-homelessness-adults"]),
+        ReferringEntity = new ReferringEntity(entity, null),
+        ReferredAt = referredAt,
+        Attempts = attempts,
+        EscalatedAt = attempts.All(a => a.Outcome is AttemptOutcome.TimedOut or AttemptOutcome.Declined) ? referredAt.AddDays(3) : null,
+    };
+
+    private static RoutingAttempt Offer(int number, string npi, DateTimeOffset offeredAt, AttemptOutcome? outcome, double hoursToAnswer = 0) =>
+        new(number, npi, null, offeredAt, offeredAt.AddDays(2), outcome, outcome == AttemptOutcome.Declined ? "full" : null, outcome is null ? null : offeredAt.AddHours(hoursToAnswer));
+
+    private async Task ProjectAsync<TState>(IWorkflowProjection<TState> projection, string id, TState state)
+        where TState : notnull
+    {
+        foreach (var update in projection.Project(null, new ProjectedInstance<TState>(id, WorkflowRuntimeStatus.Running, 1, state), new WorkflowEvent("start", WorkflowEvent.Started, null, Now)))
+        {
+            await Store.ApplyAsync(update, CancellationToken.None);
+        }
+    }
+
+    private async Task<JsonNode> GetAsync(string path)
+    {
+        using var response = await hub.Client.GetAsync(new Uri(path, UriKind.Relative));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {(int)response.StatusCode} {body}");
+        return JsonNode.Parse(body)!;
+    }
+
+    [Fact]
+    public async Task Today_deadlines_and_weekly_breaches_count_exactly_what_the_projections_wrote()
+    {
+        var authorizations = new AuthorizationConsoleProjection(Calendar);
+        var referrals = new ReferralConsoleProjection(Calendar);
+        // Due in 2 h; due in 30 h; breached 3 h ago and still open; notices due in 1 h after a late (breached) decision.
+        await ProjectAsync(authorizations, "auth-today-1", Authorization("auth-today-1", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(2))));
+        await ProjectAsync(authorizations, "auth-today-2", Authorization("auth-today-2", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(30))));
+        await ProjectAsync(authorizations, "auth-today-3", Authorization("auth-today-3", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(-3), breached: Now.AddHours(-3))));
+        await ProjectAsync(authorizations, "auth-today-4", Authorization("auth-today-4", "justice-involved",
+            Clock("decision", ClockKind.Decision, Now.AddHours(-10), breached: Now.AddHours(-10), satisfied: Now.AddHours(-9)), Clock("notices", ClockKind.Notices, Now.AddHours(1))));
+        // A referral offer due in 5 h, after a first offer that went unanswered (a breach of its provider's deadline).
+        await ProjectAsync(referrals, "sampleplatform:r-today", Referral("sampleplatform:r-today", "County Jail Health", Now.AddDays(-3),
+            Offer(1, "1245319599", Now.AddDays(-2).AddHours(-19), AttemptOutcome.TimedOut, 48), Offer(2, "1003000126", Now.AddHours(-43), null) with { DueAt = Now.AddHours(5) }));
+
+        var today = await GetAsync("/api/console/today");
+        var deadlines = await GetAsync("/api/console/deadlines?window=next5WorkingDays&type=authorization");
+        var breachedReferrals = await GetAsync("/api/console/deadlines?window=breached&type=referral");
+        var firstPage = await GetAsync("/api/console/deadlines?window=next5WorkingDays&top=2");
+        var secondPage = await GetAsync("/api/console/deadlines?window=next5WorkingDays&top=2&continuation=" + Uri.EscapeDataString(firstPage["continuation"]!.GetValue<string>()));
+        var weekly = await GetAsync("/api/console/breaches/weekly?weeks=3");
+
+        Assert.Equal(
+            ["authorization 2 3 1", "referral 1 1 0"],
+            today["byType"]!.AsArray().Select(t => $"{t!["workflowType"]} {t["dueNext24h"]} {t["dueNext5WorkingDays"]} {t["breached"]}"));
+        Assert.Equal(
+            ["auth-today-4 notices notice", "auth-today-1 decision decision", "sampleplatform:r-today ack:2 accept"],
+            today["dueNext24h"]!.AsArray().Select(d => $"{d!["instanceId"]} {d["itemId"]} {d["deadline"]}"));
+        var breached = Assert.Single(today["breached"]!.AsArray())!;
+        Assert.Equal(("auth-today-3", true, "#/authorizations/auth-today-3"), (breached["instanceId"]!.GetValue<string>(), breached["breached"]!.GetValue<bool>(), breached["link"]!.GetValue<string>()));
+        Assert.Equal(Now.AddHours(-3).ToUnixTimeSeconds(), breached["dueAt"]!.GetValue<DateTimeOffset>().ToUnixTimeSeconds());
+        Assert.Equal(["auth-today-4", "auth-today-1", "auth-today-2"], deadlines["items"]!.AsArray().Select(d => d!["instanceId"]!.GetValue<string>()));
+        Assert.Empty(breachedReferrals["items"]!.AsArray());
+        Assert.Equal(2, firstPage["items"]!.AsArray().Count);
+        Assert.Equal(["auth-today-4", "auth-today-1", "sampleplatform:r-today", "auth-today-2"],
+            firstPage["items"]!.AsArray().Concat(secondPage["items"]!.AsArray()).Select(d => d!["instanceId"]!.GetValue<string>()));
+        Assert.Null(secondPage["continuation"]);
+
+        // Weekly: the three breaches (two authorization clocks, one unanswered offer), each in the week of its California date.
+        var weeks = weekly["weeks"]!.AsArray();
+        Assert.Equal(6, weeks.Count);
+        long Breaches(DateTimeOffset at, string type) => weeks.Where(w => w!["weekStart"]!.GetValue<string>() == ConsoleTables.WeekStart(Calendar.DateOf(at)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) && w["workflowType"]!.GetValue<string>() == type)
+            .Sum(w => w!["breaches"]!.GetValue<long>());
+        Assert.Equal(3, weeks.Sum(w => w!["breaches"]!.GetValue<long>()));
+        var sameWeek = ConsoleTables.WeekStart(Calendar.DateOf(Now.AddHours(-3))) == ConsoleTables.WeekStart(Calendar.DateOf(Now.AddHours(-10)));
+        Assert.Equal(sameWeek ? 2 : 1, Breaches(Now.AddHours(-3), "authorization"));
+        Assert.Equal(1, Breaches(Now.AddDays(-2).AddHours(-19).AddDays(2), "referral"));
+    }
+
+    [Fact]
+    public async Task The_referral_funnel_providers_entities_and_open_referrals_are_exact()
+    {
+        var referrals = new ReferralConsoleProjection(Calendar);
+        // 25 days ago: its unanswered offers (breaches) fall outside the 3 weeks the other test counts (same hub).
+        var day = Now.AddDays(-25);
+        // (p:4's offer is due in 20 days: outside the other test's next-5-working-days counts.)
+        // Accepted after 3 h by A; declined by A then accepted after 10 h by B; unanswered by A, by B, escalated; open with B for 1 h; closed.
+        await ProjectAsync(referrals, "p:1", Referral("p:1", "County Jail Health", day, Offer(1, "1111111111", day, AttemptOutcome.Accepted, 3)));
+        await ProjectAsync(referrals, "p:2", Referral("p:2", "County Jail Health", day, Offer(1, "1111111111", day, AttemptOutcome.Declined, 1), Offer(2, "2222222222", day.AddHours(1), AttemptOutcome.Accepted, 10)));
+        await ProjectAsync(referrals, "p:3", Referral("p:3", "Hospital Discharge Unit", day, Offer(1, "1111111111", day, AttemptOutcome.TimedOut, 48), Offer(2, "2222222222", day.AddDays(2), AttemptOutcome.TimedOut, 48)));
+        await ProjectAsync(referrals, "p:4", Referral("p:4", "Hospital Discharge Unit", Now.AddHours(-1), Offer(1, "2222222222", Now.AddHours(-1), null) with { DueAt = Now.AddDays(20) }));
+        var closed = Referral("p:5", "County Jail Health", day, Offer(1, "2222222222", day, AttemptOutcome.Accepted, 20)) with
+        {
+            Phase = ReferralPhase.Closed, Status = ReferralStatus.ReferralLoopClosed, ClosureReason = ReferralStatuses.ServicesReceived, ClosedAt = Now.AddDays(-1),
+            History = [new StatusEntry(ReferralStatus.OutreachInitiated, DateOnly.FromDateTime(day.UtcDateTime), "webhook", null, day)],
+        };
+        await ProjectAsync(referrals, "p:5", closed);
+
+        var from = Calendar.DateOf(day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var funnel = await GetAsync($"/api/console/referrals/funnel?from={from}&to={from}");
+        var all = await GetAsync("/api/console/referrals/funnel");
+        var providers = await GetAsync($"/api/console/referrals/providers?from={from}");
+        var providerPage = await GetAsync($"/api/console/referrals/providers?from={from}&top=1");
+        var nextProvider = await GetAsync($"/api/console/referrals/providers?from={from}&top=1&continuation={providerPage["continuation"]}");
+        var entities = await GetAsync($"/api/console/referrals/referring-entities?from={from}");
+        var open = await GetAsync("/api/console/referrals/open?olderThanDays=0");
+        var old = await GetAsync("/api/console/referrals/open?olderThanDays=5");
+
+        Assert.Equal("""{"from":"FROM","to":"FROM","pending":0,"accepted":3,"outreachInitiated":1,"loopClosed":1,"declined":1,"escalated":1,"total":4}""".Replace("FROM", from, StringComparison.Ordinal), funnel.ToJsonString());
+        Assert.Equal(5, all["total"]!.GetValue<long>());
+        Assert.Equal(1, all["pending"]!.GetValue<long>());
+        // Offers from that day to today. A: 3 (accepted after 3 h, declined, unanswered); B: 4 (accepted after 10 h and
+        // after 20 h, unanswered, still open): the lower median of 10 h and 20 h is 10.
+        Assert.Equal(
+            ["1111111111 3 1 0.3333 3 1 0.3333", "2222222222 4 2 0.5 10 1 0.25"],
+            providers["items"]!.AsArray().Select(p => $"{p!["providerNpi"]} {p["offers"]} {p["accepted"]} {p["acceptanceRate"]} {p["medianHoursToAccept"]} {p["noResponse"]} {p["noResponseRate"]}"));
+        Assert.Equal("1111111111", Assert.Single(providerPage["items"]!.AsArray())!["providerNpi"]!.GetValue<string>());
+        Assert.Equal("2222222222", Assert.Single(nextProvider["items"]!.AsArray())!["providerNpi"]!.GetValue<string>());
+        Assert.Null(nextProvider["continuation"]);
+        Assert.Equal(
+            ["County Jail Health 3 Services Received=1", "Hospital Discharge Unit 2 "],
+            entities["items"]!.AsArray().Select(e => $"{e!["referringEntity"]} {e["referrals"]} {string.Join(",", e["closureReasons"]!.AsArray().Select(r => $"{r!["reason"]}={r["count"]}"))}"));
+        Assert.Equal(["p:1", "p:2", "p:3", "p:4"], open["items"]!.AsArray().Select(o => o!["referralId"]!.GetValue<string>()));
+        Assert.Equal(["p:1", "p:2", "p:3"], old["items"]!.AsArray().Select(o => o!["referralId"]!.GetValue<string>()));
+        Assert.Equal((25, "#/referrals/p:1", "Accepted"), (old["items"]![0]!["ageDays"]!.GetValue<int>(), old["items"]![0]!["link"]!.GetValue<string>(), old["items"]![0]!["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task The_authorization_list_filters_by_population_of_focus_and_breached()
+    {
+        var listing = new AuthorizationListingProjection();
+        await ProjectAsync(listing, "auth-list-1", Authorization("auth-list-1", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(-3), breached: Now.AddHours(-3))));
+        await ProjectAsync(listing, "auth-list-2", Authorization("auth-list-2", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(5))));
+        await ProjectAsync(listing, "auth-list-3", Authorization("auth-list-3", "experiencing-homelessness-adults", Clock("decision", ClockKind.Decision, Now.AddHours(6))));
+
+        var justice = await GetAsync("/api/authorizations?pof=justice-involved");
+        var breached = await GetAsync("/api/authorizations?breached=true");
+        var onTime = await GetAsync("/api/authorizations?breached=false&pof=experiencing-homelessness-adults");
+
+        static IEnumerable<string> Ids(JsonNode list) => list["items"]!.AsArray().Select(i => i!["authorizationId"]!.GetValue<string>());
+        Assert.Equal(["auth-list-1", "auth-list-2"], Ids(justice));
+        Assert.Equal(["auth-list-1"], Ids(breached));
+        Assert.Equal(["auth-list-3"], Ids(onTime));
+        Assert.True(breached["items"]![0]!["breached"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task Partner_file_runs_are_listed_newest_first_with_their_top_rules_and_report_route()
+    {
+        var index = new FileRunIndex(hub.Hub.Storage.Tables);
+        IngestReport Report(string partner, string kind, string file, int accepted, int rejected, Dictionary<string, int> rules) => new()
+        {
+            RunId = Guid.NewGuid().ToString("N"), PartnerId = partner, Kind = kind, File = file, Outcome = rejected == 0 ? IngestOutcome.Accepted : IngestOutcome.PartiallyAccepted,
+            RowsAccepted = accepted, RowsRejected = rejected, ProblemsByRule = rules,
+        };
+        await index.WriteAsync(Report("plan-a", "rtf", "old.csv", 10, 0, []), Now.AddHours(-2), CancellationToken.None);
+        await index.WriteAsync(Report("plan-a", "rtf", "new file.csv", 7, 3, new() { ["cin-format"] = 2, ["date-order"] = 1 }), Now.AddHours(-1), CancellationToken.None);
+        await index.WriteAsync(Report("plan-b", "otf", "other.csv", 1, 0, []), Now, CancellationToken.None);
+
+        var rtf = await GetAsync("/api/console/files?partner=plan-a&kind=rtf");
+        var all = await GetAsync("/api/console/files?top=1");
+
+        Assert.Equal(["new file.csv", "old.csv"], rtf["items"]!.AsArray().Select(f => f!["file"]!.GetValue<string>()));
+        var run = rtf["items"]![0]!;
+        Assert.Equal(("partially-accepted", 7, 3, "/api/files/plan-a/rtf/new%20file.csv/report"),
+            (run["status"]!.GetValue<string>(), run["acceptedRows"]!.GetValue<int>(), run["rejectedRows"]!.GetValue<int>(), run["reportUrl"]!.GetValue<string>()));
+        Assert.Equal(["cin-format=2", "date-order=1"], run["topRules"]!.AsArray().Select(r => $"{r!["rule"]}={r["count"]}"));
+        Assert.Equal("other.csv", Assert.Single(all["items"]!.AsArray())!["file"]!.GetValue<string>());
+        Assert.NotNull(all["continuation"]);
+    }
+
+    [Theory]
+    [InlineData("/api/console/deadlines?window=tomorrow", "'window' 'tomorrow' is not a window; use 'next24h' (default), 'next5WorkingDays' or 'breached'")]
+    [InlineData("/api/console/deadlines?type=invoice", "'type' 'invoice' is not a workflow type with deadlines; use 'authorization' or 'referral'")]
+    [InlineData("/api/console/deadlines?top=201", "'top' '201' is not a page size; use a whole number from 1 to 200 (default 50)")]
+    [InlineData("/api/console/deadlines?continuation=bm90LWEtdG9rZW4", "'continuation' is not a token this list gave; start again without it")]
+    [InlineData("/api/console/breaches/weekly?weeks=0", "'weeks' '0' is not a number of weeks; use a whole number from 1 to 104 (default 12)")]
+    [InlineData("/api/console/referrals/funnel?from=2026-13-01", "'from' '2026-13-01' is not a date; use yyyy-MM-dd, e.g. 2026-07-01")]
+    [InlineData("/api/console/referrals/funnel?from=2026-07-02&to=2026-07-01", "'from' '2026-07-02' is after 'to' (2026-07-01)")]
+    [InlineData("/api/console/referrals/providers?from=2026-01-01&to=2026-07-01", "'to' the period 2026-01-01..2026-07-01 is 182 days; ask for at most 92")]
+    [InlineData("/api/console/referrals/referring-entities?top=0", "'top' '0' is not a page size; use a whole number from 1 to 200 (default 50)")]
+    [InlineData("/api/console/referrals/open?olderThanDays=-1", "'olderThanDays' '-1' is not a number of days; use a whole number from 0 to 3650 (default 0)")]
+    [InlineData("/api/console/files?kind=letters", "'kind' 'letters' is not a file kind; use one of rtf, otf, invoice, referral")]
+    [InlineData("/api/authorizations?pof=astronauts", "'pof' 'astronauts' is not an ECM population of focus; use one of experiencing-homelessness-adults, experiencing-homelessness-families, avoidable-hospital-ed-utilization, serious-mental-health-sud, justice-involved, at-risk-ltc-institutionalization, nursing-facility-transition, ccs-additional-needs, child-welfare, birth-equity")]
+    [InlineData("/api/authorizations?breached=yes", "'breached' 'yes' is not 'true' or 'false'")]
+    public async Task A_bad_console_parameter_is_a_400_naming_it(string path, string detail)
+    {
+        using var response = await hub.Client.GetAsync(new Uri(path, UriKind.Relative));
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(path.StartsWith("/api/authorizations", StringComparison.Ordinal) ? "Invalid authorization query" : "Invalid console query", problem["title"]!.GetValue<string>());
+        Assert.Equal(detail, problem["detail"]!.GetValue<string>());
+    }
+}

@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Globalization;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Domain.Calendar;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.ConsoleData;
+using CalAimHub.Ingestion.Reports;
+using CalAimHub.Ingestion.Storage;
+using CalAimHub.LocalHost;
+using CalAimHub.Workflows;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CalAimHub.Benchmarks;
+
+/// <summary>
+/// <c>console --items N</c>: the staff console's read models at scale, on the local host (real handler, Azurite in memory).
+/// 1. Projection upkeep: authorization workflows (start + decision) through an in-process runtime with the console and
+///    listing projections and without them, rounds interleaved (A, B, A, B…), throughput ratio per pair.
+/// 2. N referrals and N authorizations: generated states through the real projections, written batched (the rebuild path).
+/// 3. Every console route, requests round-robin over the routes: p50/p99 per route.
+/// </summary>
+public static class ConsoleBenchmark
+{
+    private static readonly CaliforniaWorkingDays Calendar = CaliforniaWorkingDays.Current;
+
+    public static async Task RunAsync(int items, int requests, int rounds)
+    {
+        await using var hub = await LocalHub.StartAsync(new LocalHubOptions
+        {
+            InMemoryStorage = true,
+            HttpPort = 0,
+            UseLocalSettingsFile = false,
+            EnableBlobEvents = false,
+            AppSettings = new Dictionary<string, string> { ["Notifications__RequireHttps"] = "false" },
+        });
+        Console.WriteLine($"console benchmark: {items} referrals + {items} authorizations, {requests} requests per route, {rounds} upkeep rounds each way; {Environment.ProcessorCount} cores, load {BenchmarkMachine.LoadAverage()}");
+
+        await UpkeepAsync(hub.Storage, rounds);
+
+        var store = new ReadModelStore(hub.Storage.Tables);
+        var clock = Stopwatch.StartNew();
+        var now = DateTimeOffset.UtcNow;
+        var written = await store.LoadAsync(Entries(items, now), 8, CancellationToken.None);
+        var files = new FileRunIndex(hub.Storage.Tables);
+        for (var i = 0; i < 500; i++)
+        {
+            await files.WriteAsync(new IngestReport
+            {
+                RunId = $"run-{i}", PartnerId = $"partner-{i % 20}", Kind = i % 2 == 0 ? "rtf" : "otf", File = $"file-{i}.csv", Outcome = IngestOutcome.PartiallyAccepted,
+                RowsAccepted = 1000 - i, RowsRejected = i, ProblemsByRule = new Dictionary<string, int> { ["cin-format"] = i, ["date-order"] = i / 2 },
+            }, now.AddMinutes(-i), CancellationToken.None);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded {written} read-model rows (+500 file runs) in {clock.Elapsed.TotalSeconds:0.0} s ({written / clock.Elapsed.TotalSeconds:0} rows/s)"));
+
+        using var client = new HttpClient { BaseAddress = hub.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var from = Calendar.DateOf(now).AddDays(-29).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        string[] routes =
+        [
+            "/api/console/today",
+            "/api/console/deadlines?window=next24h",
+            "/api/console/deadlines?window=next5WorkingDays&type=authorization",
+            "/api/console/deadlines?window=breached",
+            "/api/console/breaches/weekly?weeks=12",
+            "/api/console/referrals/funnel",
+            $"/api/console/referrals/funnel?from={from}",
+            "/api/console/referrals/providers",
+            "/api/console/referrals/referring-entities",
+            "/api/console/referrals/open?olderThanDays=30",
+            "/api/console/files?partner=partner-3",
+            "/api/authorizations?status=in-review",
+            "/api/authorizations?pof=justice-involved&breached=true",
+        ];
+        var times = routes.ToDictionary(r => r, _ => new List<double>());
+        foreach (var route in routes)
+        {
+            // Warm-up, and a check that every route answers 200.
+            using var response = await client.GetAsync(new Uri(route, UriKind.Relative));
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"{route} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        for (var i = 0; i < requests; i++)
+        {
+            foreach (var route in routes)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using var response = await client.GetAsync(new Uri(route, UriKind.Relative));
+                await response.Content.ReadAsByteArrayAsync();
+                times[route].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        Console.WriteLine("| route | p50 ms | p99 ms | max ms |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var route in routes)
+        {
+            var sorted = times[route].Order().ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| `{route}` | {Percentile(sorted, 0.50):0.0} | {Percentile(sorted, 0.99):0.0} | {sorted[^1]:0.0} |"));
+        }
+    }
+
+    /// <summary>Workflow throughput with and without the projections, interleaved rounds on the same Azurite.</summary>
+    private static async Task UpkeepAsync(CalAimHub.Hosting.Storage.StorageAccount storage, int rounds)
+    {
+        var tables = storage.Tables;
+        // Timers are armed on real queues either way (same cost with and without projections); nothing consumes them.
+        var work = storage.Queues.GetQueueClient("bench-workflow-work");
+        var timers = storage.Queues.GetQueueClient("bench-workflow-timers");
+        await work.CreateIfNotExistsAsync();
+        await timers.CreateIfNotExistsAsync();
+        var policy = new AuthorizationOptions().ToPolicy();
+        var decider = new AuthorizationWorkflow(policy);
+        var definition = WorkflowDefinition.From(decider);
+        WorkflowProjection[] projections =
+        [
+            WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationListingProjection()),
+            WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationConsoleProjection(Calendar)),
+        ];
+        var withRates = new List<double>();
+        var withoutRates = new List<double>();
+        const int Instances = 200;
+        const int Concurrency = 16;
+        for (var round = 0; round < rounds * 2; round++)
+        {
+            var project = round % 2 == 0;
+            var name = (project ? "With" : "Without") + round.ToString(CultureInfo.InvariantCulture);
+            var workflows = tables.GetTableClient("Workflows" + name);
+            var index = tables.GetTableClient("WorkflowIndex" + name);
+            await workflows.CreateIfNotExistsAsync();
+            await index.CreateIfNotExistsAsync();
+            var runtime = new WorkflowRuntime(
+                new WorkflowStore(workflows, index), new WorkflowRegistry([definition], project ? projections : []), new WorkflowQueues(work, timers),
+                new NoNotices(), TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, new ReadModelStore(tables));
+            var started = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(Enumerable.Range(0, Instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
+            {
+                var id = $"bench-{name}-{i}";
+                var request = new AuthorizationRequest(id, "90000000A", RequestedService.Ecm("experiencing-homelessness-adults"), "1245319599", "county-hospital", Urgency.Routine,
+                    ["experiencing-homelessness"], "ascmi-1", DateTimeOffset.UtcNow);
+                await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct);
+                await runtime.RaiseEventAsync(id, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "staff-1")), null, ct);
+            });
+            var rate = Instances * 2 / started.Elapsed.TotalSeconds;
+            (project ? withRates : withoutRates).Add(rate);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s"));
+        }
+
+        var ratios = withRates.Zip(withoutRates, (w, wo) => w / wo).Order().ToList();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"projection upkeep: median throughput with {Percentile([.. withRates.Order()], 0.5):0} events/s, without {Percentile([.. withoutRates.Order()], 0.5):0} events/s; ratio with/without per pair median {Percentile(ratios, 0.5):0.00} (min {ratios[0]:0.00}, max {ratios[^1]:0.00}), {Instances} instances x 2 events per round, concurrency {Concurrency}"));
+    }
+
+    private static double Percentile(List<double> sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    /// <summary>Read-model entries of <paramref name="items"/> authorizations and as many referrals, spread like a plan's working set.</summary>
+    private static IEnumerable<(ReadModelEntry, long)> Entries(int items, DateTimeOffset now)
+    {
+        var listing = new AuthorizationListingProjection();
+        var authorizations = new AuthorizationConsoleProjection(Calendar);
+        var referrals = new ReferralConsoleProjection(Calendar);
+        string[] pofs = ["experiencing-homelessness-adults", "justice-involved", "birth-equity", "child-welfare"];
+        for (var i = 0; i < items; i++)
+        {
+            var id = $"auth-{i:D7}";
+            var received = now.AddMinutes(-(i * 7919L % (84 * 24 * 60)));
+            var due = now.AddMinutes(i * 104729L % (14 * 24 * 60) - 2 * 24 * 60);
+            var clocks = (i % 10) switch
+            {
+                < 3 => [new AuthorizationClock("decision", ClockKind.Decision, received, due, null, false, false, null, due < now ? due : null)],
+                3 => [new AuthorizationClock("decision", ClockKind.Decision, received, received.AddDays(5), null, false, false, received.AddDays(1), null),
+                    new AuthorizationClock("notices", ClockKind.Notices, received.AddDays(1), now.AddMinutes(i % (5 * 24 * 60)), null, false, false, null, null)],
+                _ => new List<AuthorizationClock>
+                {
+                    new("decision", ClockKind.Decision, received, received.AddDays(5), null, false, false, received.AddDays(i % 20 == 4 ? 6 : 2), i % 20 == 4 ? received.AddDays(5) : null),
+                },
+            };
+            var state = AuthorizationState.Initial with
+            {
+                Status = i % 10 < 3 ? AuthorizationStatus.InReview : AuthorizationStatus.Authorized,
+                Request = new AuthorizationRequest(id, "90000000A", RequestedService.Ecm(pofs[i % pofs.Length]), "1245319599", "county-hospital", Urgency.Routine, [], null, received),
+                Clocks = clocks,
+            };
+            var instance = new ProjectedInstance<AuthorizationState>(id, WorkflowRuntimeStatus.Running, 3, state);
+            foreach (var entry in listing.Entries(instance).Concat(authorizations.Entries(instance)))
+            {
+                yield return (entry, 3);
+            }
+        }
+
+        for (var i = 0; i < items; i++)
+        {
+            var id = $"bench:r-{i:D7}";
+            var referred = now.AddMinutes(-(i * 7919L % (90 * 24 * 60)));
+            var npi = "1" + (i % 200).ToString("D9", CultureInfo.InvariantCulture);
+            var other = "1" + ((i + 7) % 200).ToString("D9", CultureInfo.InvariantCulture);
+            var kind = i % 10;
+            var attempts = kind switch
+            {
+                < 2 => [new RoutingAttempt(1, npi, null, now.AddHours(-(i % 40)), now.AddMinutes(i % (2 * 24 * 60)), null, null, null)],
+                8 => [new RoutingAttempt(1, npi, null, referred, referred.AddDays(2), AttemptOutcome.TimedOut, null, referred.AddDays(2)),
+                    new RoutingAttempt(2, other, null, referred.AddDays(2), referred.AddDays(4), AttemptOutcome.TimedOut, null, referred.AddDays(4))],
+                9 => [new RoutingAttempt(1, npi, null, referred, referred.AddDays(2), AttemptOutcome.Declined, "full", referred.AddHours(5)),
+                    new RoutingAttempt(2, other, null, referred.AddHours(5), referred.AddDays(2), AttemptOutcome.Accepted, null, referred.AddHours(5 + i % 30))],
+                _ => new List<RoutingAttempt> { new(1, npi, null, referred, referred.AddDays(2), AttemptOutcome.Accepted, null, referred.AddHours(i % 48)) },
+            };
+            var closed = kind is 5 or 6 or 7;
+            var state = ReferralState.Initial with
+            {
+                Phase = kind switch { < 2 => ReferralPhase.AwaitingAcknowledgement, 4 => ReferralPhase.OutreachInitiated, 8 => ReferralPhase.Escalated, _ when closed => ReferralPhase.Closed, _ => ReferralPhase.Accepted },
+                Status = closed ? ReferralStatus.ReferralLoopClosed : kind < 2 || kind == 8 ? ReferralStatus.Pending : ReferralStatus.Accepted,
+                ReferralId = id,
+                Platform = "bench",
+                Service = new ReferralService("ecm", ["justice-involved"]),
+                ReferringEntity = new ReferringEntity($"Referring entity {i % 50}", null),
+                ReferredAt = referred,
+                Attempts = attempts,
+                EscalatedAt = kind == 8 ? referred.AddDays(4) : null,
+                ClosureReason = closed ? (kind == 7 ? "Member declined services" : ReferralStatuses.ServicesReceived) : null,
+                ClosedAt = closed ? referred.AddDays(10) : null,
+            };
+            foreach (var entry in referrals.Entries(new ProjectedInstance<ReferralState>(id, closed ? WorkflowRuntimeStatus.Completed : WorkflowRuntimeStatus.Running, 4, state)))
+            {
+                yield return (entry, 4);
+            }
+        }
+    }
+
+    private sealed class NoNotices : IWorkflowNotifier
+    {
+        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

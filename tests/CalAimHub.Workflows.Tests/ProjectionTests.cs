@@ -1,0 +1,281 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Workflows;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CalAimHub.Workflows.Tests;
+
+/// <summary>
+/// A test read model over <see cref="ApprovalState"/>: every instance counts once in partition <c>stages</c> under its
+/// stage (row <c>{stage}|{id}</c>), and while a review is due it sits in the partition of its due date with an
+/// <c>open</c> count, so a change moves it between partitions.
+/// </summary>
+public sealed class ApprovalStageProjection(string table) : IWorkflowProjection<ApprovalState>
+{
+    public string Name => "approval-stages";
+
+    public IReadOnlyList<string> Tables => [table];
+
+    public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<ApprovalState> instance)
+    {
+        if (instance.State.Stage == "new")
+        {
+            yield break;
+        }
+
+        yield return ReadModelEntry.Of(table, "stages", instance.InstanceId,
+            [ReadModelRow.Of($"{instance.State.Stage}|{instance.InstanceId}", new { id = instance.InstanceId, stage = instance.State.Stage }, ("Stage", instance.State.Stage))],
+            new Dictionary<string, long> { [instance.State.Stage] = 1 });
+        if (instance.State.ReviewDue is { } due && instance.State.Stage == "awaiting-review")
+        {
+            yield return ReadModelEntry.Of(table, "due|" + due.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), instance.InstanceId,
+                [ReadModelRow.Of(instance.InstanceId, new { id = instance.InstanceId, due })], new Dictionary<string, long> { ["open"] = 1 });
+        }
+    }
+}
+
+/// <summary>The read-model mechanism: diff, idempotent exact apply (twice, out of order, crash between), rebuild.</summary>
+[Collection(AzuriteCollection.Name)]
+public class ProjectionTests(AzuriteFixture azurite)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 7, 1, 16, 0, 0, TimeSpan.Zero);
+
+    private static ProjectedInstance<ApprovalState> At(string id, long seq, string stage, DateTimeOffset? due) => new(id, WorkflowRuntimeStatus.Running, seq, new ApprovalState(stage, due));
+
+    private static WorkflowEvent Event(string name) => new("e", name, null, T0);
+
+    private async Task<(ReadModelStore Store, string Table, ApprovalStageProjection Projection)> NewAsync()
+    {
+        var table = "ReadModel" + Guid.NewGuid().ToString("N")[..12];
+        await azurite.Storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
+        return (new ReadModelStore(azurite.Storage.Tables), table, new ApprovalStageProjection(table));
+    }
+
+    /// <summary>
+    /// The updates of each instance's life, commit by commit: started (awaiting review, due on day 1 or 2), then for
+    /// two in three approved (cooling-off), then for one in three of those done (approved), one "note" that changes nothing.
+    /// </summary>
+    private static List<ProjectionUpdate> Lives(IWorkflowProjection<ApprovalState> projection, int instances, out Dictionary<string, ProjectedInstance<ApprovalState>> final)
+    {
+        var updates = new List<ProjectionUpdate>();
+        final = [];
+        for (var i = 0; i < instances; i++)
+        {
+            var id = $"approval-{i:D3}";
+            var states = new List<ProjectedInstance<ApprovalState>> { At(id, 1, "awaiting-review", T0.AddDays(1 + (i % 2))) };
+            states.Add(states[^1] with { Seq = 2 }); // a note: same state
+            if (i % 3 != 0)
+            {
+                states.Add(At(id, 3, "cooling-off", null));
+            }
+
+            if (i % 3 == 1)
+            {
+                states.Add(At(id, 4, "approved", null));
+            }
+
+            ProjectedInstance<ApprovalState>? before = null;
+            foreach (var state in states)
+            {
+                updates.AddRange(projection.Project(before, state, Event("x")));
+                before = state;
+            }
+
+            final[id] = states[^1];
+        }
+
+        return updates;
+    }
+
+    /// <summary>Everything a query of the read model can see: item rows (with data) and non-zero counters; version rows' bookkeeping aside.</summary>
+    private async Task<List<string>> ContentAsync(string table)
+    {
+        var rows = new List<string>();
+        await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>())
+        {
+            if (row.RowKey == ReadModelStore.CounterRow)
+            {
+                var counts = ReadModelStore.ReadCounts(row).Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}");
+                rows.Add($"{row.PartitionKey} counts {string.Join(",", counts)}");
+            }
+            else if (row.RowKey.StartsWith(ReadModelStore.VersionPrefix, StringComparison.Ordinal))
+            {
+                if (row.GetString("Rows") != "[]" || row.GetString("Counts") != "{}")
+                {
+                    rows.Add($"{row.PartitionKey} {row.RowKey} rows {row.GetString("Rows")} counts {row.GetString("Counts")}");
+                }
+            }
+            else
+            {
+                rows.Add($"{row.PartitionKey} {row.RowKey} {row.GetString("Data")} {string.Join(",", row.Keys.Where(k => k is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag" or "Data")).Order(StringComparer.Ordinal).Select(k => $"{k}={row[k]}"))}");
+            }
+        }
+
+        return [.. rows.Where(r => !r.EndsWith(" counts ", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+    }
+
+    private static readonly string[] ExpectedCounts =
+    [
+        // 30 instances: i % 3 == 0 (10) still awaiting review, due day 1 (even i) or day 2 (odd i); 10 cooling off; 10 approved.
+        "due|2026-07-02 counts open=5",
+        "due|2026-07-03 counts open=5",
+        "stages counts approved=10,awaiting-review=10,cooling-off=10",
+    ];
+
+    private static List<string> Counters(IEnumerable<string> content) => [.. content.Where(c => c.Contains(" counts ", StringComparison.Ordinal) && !c.Contains("~v|", StringComparison.Ordinal))];
+
+    [Fact]
+    public void The_diff_moves_an_entry_between_partitions_and_skips_what_did_not_change()
+    {
+        var projection = new ApprovalStageProjection("T");
+        var started = At("a", 1, "awaiting-review", T0.AddDays(1));
+
+        var first = ((IWorkflowProjection<ApprovalState>)projection).Project(null, started, Event(WorkflowEvent.Started));
+        var note = ((IWorkflowProjection<ApprovalState>)projection).Project(started, started with { Seq = 2 }, Event("note"));
+        var approved = ((IWorkflowProjection<ApprovalState>)projection).Project(started with { Seq = 2 }, At("a", 3, "cooling-off", null), Event("approved"));
+
+        Assert.Equal(["stages a 1 rows 1 awaiting-review=1", "due|2026-07-02 a 1 rows 1 open=1"], first.Select(Describe));
+        Assert.Empty(note);
+        Assert.Equal(["stages a 3 rows 1 cooling-off=1", "due|2026-07-02 a 3 rows 0 "], approved.Select(Describe));
+    }
+
+    private static string Describe(ProjectionUpdate u) => $"{u.Partition} {u.Item} {u.Version} rows {u.Rows.Count} {string.Join(",", u.Counts.Select(c => $"{c.Key}={c.Value}"))}";
+
+    [Fact]
+    public async Task Applying_every_update_twice_gives_the_same_rows_and_exact_counts()
+    {
+        var (store, table, projection) = await NewAsync();
+        var updates = Lives(projection, 30, out _);
+
+        foreach (var update in updates)
+        {
+            Assert.True(await store.ApplyAsync(update, CancellationToken.None));
+        }
+
+        var once = await ContentAsync(table);
+        var again = new List<bool>();
+        foreach (var update in updates)
+        {
+            again.Add(await store.ApplyAsync(update, CancellationToken.None));
+        }
+
+        Assert.Equal(ExpectedCounts, Counters(once));
+        Assert.All(again, Assert.False);
+        Assert.Equal(once, await ContentAsync(table));
+    }
+
+    [Fact]
+    public async Task Updates_applied_out_of_order_and_concurrently_end_as_the_in_order_result()
+    {
+        var (inOrder, orderedTable, projection) = await NewAsync();
+        var updates = Lives(projection, 30, out _);
+        foreach (var update in updates)
+        {
+            await inOrder.ApplyAsync(update, CancellationToken.None);
+        }
+
+        var (shuffled, shuffledTable, shuffledProjection) = await NewAsync();
+        var reordered = Lives(shuffledProjection, 30, out _).OrderBy(_ => Random.Shared.Next()).ToList();
+        // Eight writers at once on the same counter rows: the ETag races must lose nothing.
+        await Parallel.ForEachAsync(reordered, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (u, ct) => await shuffled.ApplyAsync(u, ct));
+
+        var expected = await ContentAsync(orderedTable);
+        var actual = await ContentAsync(shuffledTable);
+        Assert.Equal(ExpectedCounts, Counters(actual));
+        Assert.Equal(expected.Where(r => !r.Contains("~v|", StringComparison.Ordinal)), actual.Where(r => !r.Contains("~v|", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_crash_between_the_reads_and_the_write_loses_nothing_once_the_outbox_is_dispatched_again()
+    {
+        var (store, table, projection) = await NewAsync();
+        var updates = Lives(projection, 30, out _);
+        var writes = 0;
+        // The process dies before the 40th transaction (as kill -9 would): that update and everything after it is not applied.
+        store.BeforeWrite = _ => ++writes == 40 ? throw new OperationCanceledException("killed") : Task.CompletedTask;
+        var applied = 0;
+        try
+        {
+            foreach (var update in updates)
+            {
+                await store.ApplyAsync(update, CancellationToken.None);
+                applied++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        Assert.Equal(39, applied);
+        Assert.NotEqual(ExpectedCounts, Counters(await ContentAsync(table)));
+
+        // Resume: the sweeper dispatches every outbox row again, including the ones whose updates were already written.
+        store.BeforeWrite = null;
+        foreach (var update in updates)
+        {
+            await store.ApplyAsync(update, CancellationToken.None);
+        }
+
+        var (reference, referenceTable, referenceProjection) = await NewAsync();
+        foreach (var update in Lives(referenceProjection, 30, out _))
+        {
+            await reference.ApplyAsync(update, CancellationToken.None);
+        }
+
+        Assert.Equal(ExpectedCounts, Counters(await ContentAsync(table)));
+        Assert.Equal((await ContentAsync(referenceTable)).Select(r => r.Replace(referenceTable, table, StringComparison.Ordinal)), await ContentAsync(table));
+    }
+
+    [Fact]
+    public async Task The_runtime_keeps_the_read_model_and_a_rebuild_from_the_workflows_writes_the_same_rows()
+    {
+        var (store, table, projection) = await NewAsync();
+        var decider = new ApprovalWorkflow(TimeSpan.FromDays(1), TimeSpan.FromDays(1));
+        var harness = await RuntimeHarness.CreateAsync(azurite, store, [WorkflowProjection.From(decider.Type, projection)], WorkflowDefinition.From(decider));
+        for (var i = 0; i < 12; i++)
+        {
+            await harness.Runtime.StartAsync(decider.Type, $"approval-{i:D2}", null, CancellationToken.None);
+            if (i % 3 != 0)
+            {
+                Assert.Equal(ApplyOutcome.Applied, (await harness.Runtime.RaiseEventAsync($"approval-{i:D2}", "approved", null, null, CancellationToken.None)).Outcome);
+            }
+
+            await harness.Runtime.RaiseEventAsync($"approval-{i:D2}", "note", null, null, CancellationToken.None);
+        }
+
+        // The outbox carried the updates: none is left, and the read model shows every instance once.
+        var incremental = await ContentAsync(table);
+        Assert.Equal("stages counts awaiting-review=4,cooling-off=8", Assert.Single(Counters(incremental), c => c.StartsWith("stages", StringComparison.Ordinal)));
+        Assert.Equal(4, Counters(incremental).Where(c => c.StartsWith("due|", StringComparison.Ordinal)).Sum(c => int.Parse(c[(c.IndexOf('=') + 1)..], CultureInfo.InvariantCulture)));
+
+        var rebuild = new ReadModelRebuild(harness.Store, harness.Registry, store, NullLogger<ReadModelRebuild>.Instance);
+        var report = await rebuild.RebuildAsync(CancellationToken.None);
+
+        Assert.Equal(12, report.Instances);
+        Assert.Equal([table], report.Tables);
+        Assert.Equal(incremental, await ContentAsync(table));
+    }
+
+    [Fact]
+    public async Task A_commit_carries_its_read_model_updates_in_its_own_outbox_row()
+    {
+        var (store, table, projection) = await NewAsync();
+        var decider = new ApprovalWorkflow(TimeSpan.FromDays(1), TimeSpan.FromDays(1));
+        var harness = await RuntimeHarness.CreateAsync(azurite, store, [WorkflowProjection.From(decider.Type, projection)], WorkflowDefinition.From(decider));
+        harness.Notifier.FailuresLeft = 1;
+
+        await harness.Runtime.StartAsync(decider.Type, "approval-x", null, CancellationToken.None);
+
+        // The notice failed, so the row stayed: it holds the notice and the projection, and nothing was projected yet.
+        var row = Assert.Single(await harness.Store.OutboxRowsAsync("approval-x", CancellationToken.None));
+        var projected = Assert.Single(row.Work.OfType<ProjectReadModels>());
+        Assert.Equal(["stages", "due|" + DateTimeOffset.UtcNow.AddDays(1).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)], projected.Updates.Select(u => u.Partition));
+        Assert.Empty(Counters(await ContentAsync(table)));
+        var json = JsonSerializer.Serialize(row.Work, WorkflowJson.Options);
+        Assert.Contains("\"kind\":\"projection\"", json, StringComparison.Ordinal);
+
+        await harness.Runtime.DispatchAsync(row, CancellationToken.None);
+        Assert.Contains("stages counts awaiting-review=1", Counters(await ContentAsync(table)));
+    }
+}
