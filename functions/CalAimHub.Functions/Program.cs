@@ -23,7 +23,7 @@ builder.AddWorkflows();
 builder.AddAuthorizations();
 builder.AddReferrals();
 builder.AddConsoleData();
-builder.AddInvoices(); // after AddAuthorizations: its read-model notifier wraps the one registered last
+builder.AddInvoices();
 
 var app = builder.Build();
 app.UseExceptionHandler();

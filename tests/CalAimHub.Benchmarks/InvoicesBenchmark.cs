@@ -39,7 +39,7 @@ public static class InvoicesBenchmark
         await using var azurite = await Azurite.StartInMemoryAsync(root);
         var storage = StorageAccount.FromConnectionString(azurite.ConnectionString, QueueMessageEncoding.Base64);
         foreach (var table in new[] { WorkflowOptions.TableName, WorkflowOptions.IndexTableName, TableRowDestination.TableName, MemberAuthorizationIndex.TableName, ProviderDirectoryApi.TableName,
-                     InvoiceReadModels.ListingTable, InvoiceReadModels.TimelinessTable, InvoiceReadModels.PaidLinesTable })
+                     InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.PaidLinesTable })
         {
             await storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
         }
@@ -52,11 +52,13 @@ public static class InvoicesBenchmark
         var invoices = new InvoiceWorkflow(InvoicePolicy.Default());
         var options = new WorkflowOptions().AsOptions();
         var queues = new WorkflowQueues(storage.Queues.GetQueueClient(WorkflowOptions.WorkQueueName), storage.Queues.GetQueueClient(WorkflowOptions.TimerQueueName));
-        var readModels = new InvoiceReadModels(storage);
+        var store = new ReadModelStore(storage.Tables);
+        var readModels = new InvoiceReadModels(store);
         var runtime = new WorkflowRuntime(
             new WorkflowStore(storage.Tables.GetTableClient(WorkflowOptions.TableName), storage.Tables.GetTableClient(WorkflowOptions.IndexTableName)),
-            new WorkflowRegistry([WorkflowDefinition.From(authorizations), WorkflowDefinition.From(new ProjectedInvoiceWorkflow(invoices))]), queues,
-            new InvoiceProjectionNotifier(new NoNotices(), readModels), TimeProvider.System, options, NullLogger<WorkflowRuntime>.Instance);
+            new WorkflowRegistry([WorkflowDefinition.From(authorizations), WorkflowDefinition.From(invoices)],
+                [WorkflowProjection.From(InvoiceWorkflow.TypeName, new InvoiceReadModelsProjection(invoices.Policy.Calendar, invoices.Policy.Rules))]),
+            queues, new NoNotices(), TimeProvider.System, options, NullLogger<WorkflowRuntime>.Instance, store);
         var checks = new InvoiceLineChecks(storage, runtime, new ReferralDirectory(storage), readModels);
         var function = new InvoiceFilesFunction(runtime, storage, checks, new PartnerDirectory(new ConfigurationBuilder().Build()), NullLogger<InvoiceFilesFunction>.Instance);
 

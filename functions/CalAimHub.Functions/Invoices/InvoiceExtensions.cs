@@ -28,10 +28,7 @@ public sealed class InvoiceOptions
 
 public static class InvoiceExtensions
 {
-    /// <summary>
-    /// The <c>invoice</c> workflow (policy from section <c>Invoices</c>), its line checks and read models. Call after
-    /// <c>AddAuthorizations</c>: the read-model notifier wraps the notifier registered last.
-    /// </summary>
+    /// <summary>The <c>invoice</c> workflow (policy from section <c>Invoices</c>), its read models (a workflow projection) and line checks.</summary>
     public static void AddInvoices(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection("Invoices").Get<InvoiceOptions>() ?? new InvoiceOptions();
@@ -39,14 +36,11 @@ public static class InvoiceExtensions
         builder.Services.AddSingleton(policy);
         var workflow = new InvoiceWorkflow(policy);
         builder.Services.AddSingleton(workflow);
-        builder.Services.AddWorkflowDecider(new ProjectedInvoiceWorkflow(workflow));
+        builder.Services.AddWorkflowDecider(workflow);
+        builder.Services.AddWorkflowProjection(InvoiceWorkflow.TypeName, new InvoiceReadModelsProjection(policy.Calendar, policy.Rules));
         builder.Services.AddSingleton<InvoiceReadModels>();
         builder.Services.AddSingleton<InvoiceLineChecks>();
         builder.Services.AddSingleton<InvoiceFilesFunction>();
-
-        var previous = builder.Services.Last(d => d.ServiceType == typeof(IWorkflowNotifier));
-        builder.Services.Remove(previous);
-        builder.Services.AddSingleton<IWorkflowNotifier>(sp => new InvoiceProjectionNotifier(Build(previous, sp), sp.GetRequiredService<InvoiceReadModels>()));
     }
 
     public static void MapInvoices(this WebApplication app)
@@ -54,9 +48,4 @@ public static class InvoiceExtensions
         app.MapQueueFunction<InvoiceFilesFunction>("InvoiceFiles");
         app.MapInvoicesApi();
     }
-
-    private static IWorkflowNotifier Build(ServiceDescriptor descriptor, IServiceProvider services) =>
-        descriptor.ImplementationInstance as IWorkflowNotifier
-        ?? descriptor.ImplementationFactory?.Invoke(services) as IWorkflowNotifier
-        ?? (IWorkflowNotifier)ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType!);
 }

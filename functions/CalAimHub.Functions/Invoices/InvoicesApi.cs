@@ -177,26 +177,29 @@ public static partial class InvoicesApi
             return FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid timeliness query");
         }
 
-        var rows = await readModels.MonthAsync(month!, provider, ct);
+        var counts = await readModels.MonthAsync(month!, provider, ct);
         var byProvider = provider is null
-            ? rows.GroupBy(r => r.ProviderId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => Figures(month!, g.Key, [.. g], policy.Rules, null)).ToList()
+            ? (await readModels.ProvidersAsync(month!, ct)).OrderBy(p => p.Provider, StringComparer.Ordinal).Select(p => Figures(month!, p.Provider, p.Counts, policy.Rules, null)).ToList()
             : null;
-        return Results.Json(Figures(month!, provider, rows, policy.Rules, byProvider) with { AsOf = time.GetUtcNow() }, Json);
+        return Results.Json(Figures(month!, provider, counts, policy.Rules, byProvider) with { AsOf = time.GetUtcNow() }, Json);
     }
 
-    /// <summary>The figures of a set of invoices: exact counts; shares of clean invoices paid in full within each target's calendar days of receipt.</summary>
-    public static TimelinessFigures Figures(string month, string? provider, IReadOnlyList<InvoiceFigures> rows, InvoicePaymentRules rules, IReadOnlyList<TimelinessFigures>? byProvider)
+    /// <summary>The figures from the read model's counters: exact counts; shares of clean invoices paid in full within each target's calendar days of receipt.</summary>
+    public static TimelinessFigures Figures(string month, string? provider, IReadOnlyDictionary<string, long> counts, InvoicePaymentRules rules, IReadOnlyList<TimelinessFigures>? byProvider)
     {
-        var clean = rows.Where(r => r.Clean).ToList();
+        long Count(string name) => counts.GetValueOrDefault(name);
+        var clean = Count(InvoiceReadModelsProjection.Clean);
         var targets = rules.CleanClaimTargets.Select(t =>
         {
-            var within = clean.Count(r => r.DaysToPay is { } d && d <= t.CalendarDays);
-            decimal? share = clean.Count == 0 ? null : Math.Round((decimal)within / clean.Count, 4, MidpointRounding.AwayFromZero);
+            var within = Count(InvoiceReadModelsProjection.CleanPaidWithin(t.CalendarDays));
+            decimal? share = clean == 0 ? null : Math.Round((decimal)within / clean, 4, MidpointRounding.AwayFromZero);
             return new TargetFigure(t.CalendarDays, t.Share, within, share, share is null ? null : share >= t.Share);
         }).ToList();
-        var reasons = rows.SelectMany(r => r.ContestCodes).GroupBy(c => c, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        return new TimelinessFigures(month, provider, rows.Count, clean.Count, targets, rows.Sum(r => r.Breaches), rows.Sum(r => r.InterestOwed), reasons, byProvider, null);
+        var reasons = counts.Where(c => c.Key.StartsWith(InvoiceReadModelsProjection.ContestPrefix, StringComparison.Ordinal) && c.Value != 0)
+            .OrderBy(c => c.Key, StringComparer.Ordinal)
+            .ToDictionary(c => c.Key[InvoiceReadModelsProjection.ContestPrefix.Length..], c => c.Value, StringComparer.Ordinal);
+        return new TimelinessFigures(month, provider, Count(InvoiceReadModelsProjection.Invoices), clean, targets, Count(InvoiceReadModelsProjection.Breaches),
+            Count(InvoiceReadModelsProjection.InterestCents) / 100m, reasons, byProvider, null);
     }
 
     public static InvoiceView View(WorkflowInstance instance, InvoiceState state, InvoicePolicy policy, DateTimeOffset now)
@@ -411,7 +414,7 @@ public sealed record InvoiceList(
 
 /// <param name="PaidWithin">Clean invoices paid in full within <paramref name="CalendarDays"/> of receipt.</param>
 /// <param name="Share">PaidWithin over clean invoices (4 decimals); null when there are none.</param>
-public sealed record TargetFigure(int CalendarDays, decimal Target, int PaidWithin, decimal? Share, bool? Met);
+public sealed record TargetFigure(int CalendarDays, decimal Target, long PaidWithin, decimal? Share, bool? Met);
 
 /// <param name="Month">Receipt month (Pacific), YYYY-MM.</param>
 /// <param name="WorkingDayBreaches">Pay-or-contest clocks that passed their last working day.</param>
@@ -419,11 +422,11 @@ public sealed record TargetFigure(int CalendarDays, decimal Target, int PaidWith
 public sealed record TimelinessFigures(
     string Month,
     string? Provider,
-    int Invoices,
-    int CleanInvoices,
+    long Invoices,
+    long CleanInvoices,
     IReadOnlyList<TargetFigure> Targets,
-    int WorkingDayBreaches,
+    long WorkingDayBreaches,
     decimal InterestOwed,
-    IReadOnlyDictionary<string, int> ContestReasons,
+    IReadOnlyDictionary<string, long> ContestReasons,
     IReadOnlyList<TimelinessFigures>? ByProvider,
     DateTimeOffset? AsOf);
