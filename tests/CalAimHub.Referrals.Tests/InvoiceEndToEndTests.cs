@@ -115,17 +115,18 @@ public sealed class InvoiceEndToEndTests(InvoiceHub hub) : IClassFixture<Invoice
         var two = await hub.WaitAsync($"/api/invoices/{second}", v => v.TryGetProperty("lines", out var l) && l.GetArrayLength() == 1, "invoice 2");
         await hub.WaitAsync($"/api/invoices/{third}", v => v.TryGetProperty("lines", out var l) && l.GetArrayLength() == 1, "invoice 3");
 
-        static (string Status, string[] Reasons) Line(JsonElement invoice, int n)
+        static (string Status, string Reasons) Line(JsonElement invoice, int n)
         {
             var line = invoice.GetProperty("lines").EnumerateArray().Single(l => l.GetProperty("number").GetInt32() == n);
-            return (line.GetProperty("status").GetString()!, [.. line.GetProperty("contested").EnumerateArray().Select(r => r.GetProperty("code").GetString()!)]);
+            return (line.GetProperty("status").GetString()!, string.Join(',', line.GetProperty("contested").EnumerateArray().Select(r => r.GetProperty("code").GetString()!)));
         }
 
-        Assert.Equal(("received", Array.Empty<string>()), Line(one, 1));
-        Assert.Equal(("contested", new[] { ContestReasons.NoAuthorization }), Line(one, 2));
-        Assert.Equal(("contested", new[] { ContestReasons.NoAuthorization }), Line(one, 3));
-        Assert.Contains("housing-deposits", one.GetProperty("lines")[2].GetProperty("contested")[0].GetProperty("missing").GetString(), StringComparison.Ordinal);
-        Assert.Equal(("contested", new[] { ContestReasons.ProviderNotInDirectory }), Line(two, 1));
+        Assert.Equal(("received", ""), Line(one, 1));
+        Assert.Equal(("contested", ContestReasons.NoAuthorization), Line(one, 2));
+        Assert.Equal(("contested", ContestReasons.NoAuthorization), Line(one, 3));
+        Assert.Contains("housing-deposits (H0044-U2)", one.GetProperty("lines").EnumerateArray().Single(l => l.GetProperty("number").GetInt32() == 3)
+            .GetProperty("contested")[0].GetProperty("missing").GetString(), StringComparison.Ordinal);
+        Assert.Equal(("contested", ContestReasons.ProviderNotInDirectory), Line(two, 1));
         Assert.Equal("contested", two.GetProperty("status").GetString());
 
         // The same file dropped again: nothing starts twice, nothing is said twice.
