@@ -9,6 +9,7 @@ using CalAimHub.Domain.Invoices;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.Ingestion;
+using CalAimHub.Functions.Invocations;
 using CalAimHub.Functions.Invoices;
 using CalAimHub.Functions.Referrals;
 using CalAimHub.Hosting.Invocations;
