@@ -6,6 +6,7 @@ using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
 using CalAimHub.Functions.Invocations;
 using CalAimHub.Functions.Monitoring;
+using CalAimHub.Functions.Invoices;
 using CalAimHub.Functions.Notifications;
 using CalAimHub.Functions.Operations;
 using CalAimHub.Functions.Referrals;
@@ -28,6 +29,7 @@ builder.AddStaffAccess();
 builder.AddOperations();
 builder.AddConsoleData();
 builder.AddMonitoringExtract();
+builder.AddInvoices();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -55,6 +57,7 @@ app.MapAuthorizationsApi();
 app.MapReferrals();
 app.MapConsoleUi();
 app.MapConsoleApi();
+app.MapInvoices();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();

@@ -79,11 +79,21 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     public const string ReferralStatusUpdated = "calaimhub.rtf.referral-status-updated";
     public const string ReferralStatusQueueName = "referral-status-events";
 
+    /// <summary>Invoice lines and remittance rows have a consumer of their own (the invoice workflow), so they get its queue.</summary>
+    public const string InvoiceLineReceived = "calaimhub.invoice.received";
+    public const string RemittanceReceived = "calaimhub.remittance.received";
+    public const string InvoiceQueueName = "invoice-events";
+
     /// <summary>
     /// The queue an event type is published on: a storage queue has competing consumers, so each consumer owns a queue;
     /// events nobody consumes yet wait on <see cref="QueueName"/>.
     /// </summary>
-    public static string QueueFor(string type) => type == ReferralStatusUpdated ? ReferralStatusQueueName : QueueName;
+    public static string QueueFor(string type) => type switch
+    {
+        ReferralStatusUpdated => ReferralStatusQueueName,
+        InvoiceLineReceived or RemittanceReceived => InvoiceQueueName,
+        _ => QueueName,
+    };
 
     public static string StableId(string type, string partitionKey, string rowKey, int[] dataColumns, string[] values)
     {

@@ -33,6 +33,10 @@ switch (command)
     case "webhooks":
         await WebhooksBenchmark.RunAsync(args.SkipWhile(a => a != "--rate").Skip(1).Select(int.Parse).FirstOrDefault(200), args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(20), !args.Contains("--no-probe"));
         return 0;
+    case "invoices":
+        await InvoicesBenchmark.RunAsync(root, args.SkipWhile(a => a != "--lines").Skip(1).Select(int.Parse).FirstOrDefault(100_000),
+            args.SkipWhile(a => a != "--lines-per-invoice").Skip(1).Select(int.Parse).FirstOrDefault(10), args.SkipWhile(a => a != "--members").Skip(1).Select(int.Parse).FirstOrDefault(1000));
+        return 0;
     case "console":
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4));
@@ -46,7 +50,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices");
         return 2;
 }
 

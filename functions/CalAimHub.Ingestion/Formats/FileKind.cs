@@ -8,7 +8,10 @@ public static class FileKind
     public const string Invoice = "invoice";
     public const string Referral = "referral";
 
-    public static IReadOnlyList<string> All { get; } = [ReturnTransmissionFile, OutreachTrackerFile, Invoice, Referral];
+    /// <summary>The plan's claims-system outcomes of invoice lines (paid, denied, contested).</summary>
+    public const string Remittance = "remittance";
+
+    public static IReadOnlyList<string> All { get; } = [ReturnTransmissionFile, OutreachTrackerFile, Invoice, Referral, Remittance];
 
     public static bool IsKnown(string? kind) => kind is not null && All.Contains(kind, StringComparer.Ordinal);
 }

@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Calendar;
+using CalAimHub.Domain.Invoices;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Functions.Invoices;
+
+/// <summary>What the provider list shows about one invoice: ids, status, amounts, dates. No member data.</summary>
+/// <param name="AsOf">The last time the invoice changed (the latest time its state records): deterministic, so a rebuild writes the same row.</param>
+public sealed record InvoiceListItem(
+    string InvoiceId,
+    string InvoiceNumber,
+    string ProviderId,
+    InvoiceStatus Status,
+    DateTimeOffset ReceivedAt,
+    int Lines,
+    int ContestedLines,
+    decimal Billed,
+    decimal Paid,
+    decimal InterestOwed,
+    DateTimeOffset? NextDeadline,
+    bool Escalated,
+    DateTimeOffset AsOf)
+{
+    public static InvoiceListItem Of(InvoiceState state) => new(
+        state.Header!.InvoiceId, state.Header.InvoiceNumber, state.Header.ProviderId, state.Status, state.Header.ReceivedAt, state.Lines.Count,
+        state.Lines.Count(l => l.Status == LineStatus.Contested), state.Billed, state.Paid, state.InterestOwed, InvoiceWorkflow.NextDeadline(state), state.Escalated,
+        state.Clocks.SelectMany(c => new[] { c.StartedAt, c.SatisfiedAt ?? default, c.BreachedAt ?? default }).Append(state.Header.ReceivedAt).Max());
+}
+
+/// <summary>
+/// The invoice read models (<see cref="WorkflowProjection"/>: the runtime writes them after every commit that changes
+/// them, versioned, counters exact), each keyed for its query so no read scans:
+/// <list type="bullet">
+/// <item><c>InvoiceListing</c>: partition = billing provider, row = <c>{received yyyyMMddTHHmmssZ}|{invoice id}</c> (the receipt
+/// never changes, so the row never moves): the received range is a row-key range; status and overdue (<c>OpenDueAt</c>, a
+/// sortable time key) are filters on the row's columns.</item>
+/// <item><c>InvoiceTimeliness</c>: counters only, in partition <c>{month}</c> (receipt month, Pacific) and <c>{month}|{provider}</c>:
+/// invoices, clean, clean paid within 30 / 90 calendar days, working-day breaches, interest owed in cents, lines contested per
+/// reason. A month's figures are one point read, whatever the number of invoices; the per-provider list is one partition range.</item>
+/// <item><c>PaidInvoiceLines</c>: partition = billing provider, row = the paid line's duplicate key: "is this line a duplicate of a
+/// paid one" is one point read.</item>
+/// </list>
+/// </summary>
+public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, InvoicePaymentRules rules) : IWorkflowProjection<InvoiceState>
+{
+    public const string ListingTable = "InvoiceListing";
+    public const string TimelinessTable = "InvoiceTimeliness";
+    public const string PaidLinesTable = "PaidInvoiceLines";
+
+    /// <summary>Stands for "nothing due" so <c>overdue</c> is one comparison.</summary>
+    public const string NothingDue = "99991231T000000Z";
+
+    public const string Invoices = "invoices";
+    public const string Clean = "clean";
+    public const string Breaches = "breaches";
+    public const string InterestCents = "interestCents";
+    public const string ContestPrefix = "contest.";
+
+    public string Name => "invoice-read-models";
+
+    public IReadOnlyList<string> Tables { get; } = [ListingTable, TimelinessTable, PaidLinesTable];
+
+    public static string CleanPaidWithin(int calendarDays) => $"cleanPaidWithin{calendarDays}";
+
+    public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<InvoiceState> instance)
+    {
+        var state = instance.State;
+        if (state.Header is not { } header)
+        {
+            yield break;
+        }
+
+        var item = InvoiceListItem.Of(state);
+        yield return ReadModelEntry.Of(ListingTable, header.ProviderId, header.InvoiceId,
+        [
+            ReadModelRow.Of(ListingKey(header.ReceivedAt, header.InvoiceId), item,
+                ("Status", InvoiceStatuses.Kebab(item.Status)), ("OpenDueAt", item.NextDeadline is { } due ? ReadModelStore.TimeKey(due) : NothingDue)),
+        ]);
+
+        var counts = Counts(state);
+        var month = Month(calendar.DateOf(header.ReceivedAt));
+        yield return ReadModelEntry.Of(TimelinessTable, month, header.InvoiceId, counts: counts);
+        yield return ReadModelEntry.Of(TimelinessTable, $"{month}|{header.ProviderId}", header.InvoiceId, counts: counts);
+
+        foreach (var line in state.Lines.Where(l => l.Status == LineStatus.Paid && l.DuplicateKey is not null))
+        {
+            yield return ReadModelEntry.Of(PaidLinesTable, header.ProviderId, $"{header.InvoiceId}:{line.Number}",
+                [ReadModelRow.Of(line.DuplicateKey!, new PaidLineData(header.InvoiceId, line.Number))]);
+        }
+    }
+
+    private Dictionary<string, long> Counts(InvoiceState state)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal)
+        {
+            [Invoices] = 1,
+            [Clean] = state.Clean ? 1 : 0,
+            [Breaches] = state.Clocks.Count(c => c.BreachedAt is not null),
+            [InterestCents] = (long)(state.InterestOwed * 100),
+        };
+        int? daysToPay = state.Status == InvoiceStatus.Paid ? state.Payments.Max(p => p.PaidOn).DayNumber - calendar.DateOf(state.Header!.ReceivedAt).DayNumber : null;
+        foreach (var target in rules.CleanClaimTargets)
+        {
+            counts[CleanPaidWithin(target.CalendarDays)] = state.Clean && daysToPay <= target.CalendarDays ? 1 : 0;
+        }
+
+        foreach (var code in state.ContestCodes)
+        {
+            counts[ContestPrefix + code] = counts.GetValueOrDefault(ContestPrefix + code) + 1;
+        }
+
+        return counts;
+    }
+
+    public static string Month(DateOnly date) => date.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    public static string ListingKey(DateTimeOffset receivedAt, string invoiceId) => ReadModelStore.TimeKey(receivedAt) + "|" + invoiceId;
+}
+
+public sealed record PaidLineData(string InvoiceId, int Line);
+
+/// <summary>The query side of <see cref="InvoiceReadModelsProjection"/>.</summary>
+public sealed class InvoiceReadModels(ReadModelStore store)
+{
+    /// <summary>The paid line this duplicate key repeats, or null (one point read).</summary>
+    public async Task<PaidLineData?> PaidLineAsync(string providerId, string duplicateKey, CancellationToken cancellationToken)
+    {
+        var found = await store.Table(InvoiceReadModelsProjection.PaidLinesTable)
+            .GetEntityIfExistsAsync<TableEntity>(ReadModelStore.Key(providerId), ReadModelStore.Key(duplicateKey), select: ["Data"], cancellationToken: cancellationToken);
+        return found.HasValue ? JsonSerializer.Deserialize<PaidLineData>(found.Value!.GetString("Data"), WorkflowJson.Options) : null;
+    }
+
+    /// <summary>One page of a provider's invoices in receipt order (one query, at most <paramref name="top"/> rows).</summary>
+    public async Task<(IReadOnlyList<InvoiceListItem> Items, string? Continuation)> PageAsync(
+        string providerId, InvoiceStatus? status, DateTimeOffset? receivedFrom, DateTimeOffset? receivedTo, bool? overdue, DateTimeOffset now,
+        int top, string? continuation, CancellationToken cancellationToken)
+    {
+        var filters = new List<string>();
+        if (status is { } s)
+        {
+            filters.Add(TableClient.CreateQueryFilter($"Status eq {InvoiceStatuses.Kebab(s)}"));
+        }
+
+        if (overdue is { } late)
+        {
+            var key = ReadModelStore.TimeKey(now);
+            filters.Add(late ? TableClient.CreateQueryFilter($"OpenDueAt lt {key}") : TableClient.CreateQueryFilter($"OpenDueAt ge {key}"));
+        }
+
+        // Item rows only: the version and counter rows of the partition sort after '~'.
+        var (items, next) = await store.PageAsync(InvoiceReadModelsProjection.ListingTable, providerId,
+            receivedFrom is { } from ? ReadModelStore.TimeKey(from) : "0", receivedTo is { } to ? ReadModelStore.TimeKey(to) : "~",
+            filters.Count == 0 ? null : string.Join(" and ", filters), top, continuation, cancellationToken);
+        return ([.. items.Select(i => i.Deserialize<InvoiceListItem>(WorkflowJson.Options)!)], next);
+    }
+
+    /// <summary>The counters of a receipt month, for all providers or one (one point read).</summary>
+    public Task<IReadOnlyDictionary<string, long>> MonthAsync(string month, string? providerId, CancellationToken cancellationToken) =>
+        store.CountsAsync(InvoiceReadModelsProjection.TimelinessTable, providerId is null ? month : $"{month}|{providerId}", cancellationToken);
+
+    /// <summary>The counters of every provider with invoices received in <paramref name="month"/> (one partition range, counter rows only).</summary>
+    public async Task<IReadOnlyList<(string Provider, IReadOnlyDictionary<string, long> Counts)>> ProvidersAsync(string month, CancellationToken cancellationToken) =>
+        [.. (await store.CounterRowsAsync(InvoiceReadModelsProjection.TimelinessTable, month + "|", month + "|~", cancellationToken))
+            .Where(r => r.Row is null).Select(r => (r.Partition[(month.Length + 1)..], r.Counts))];
+}
