@@ -173,6 +173,6 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ha
     /// generation are named by their path) and the invocation routes of the Functions host.</summary>
     private static bool IsBodylessCommand(string pattern) =>
         pattern.EndsWith("/terminate", StringComparison.Ordinal) || pattern.EndsWith("/suspend", StringComparison.Ordinal)
-        || pattern.EndsWith("/{messageId}/replay", StringComparison.Ordinal) || pattern == "/api/console/extracts/{month}"
+        || pattern.EndsWith("/{messageId}/replay", StringComparison.Ordinal) || pattern == "/api/console/extracts/{month}" || pattern == "/api/console/read-models/rebuild"
         || pattern.EndsWith("/resume", StringComparison.Ordinal) || !pattern.StartsWith("/api/", StringComparison.Ordinal);
 }

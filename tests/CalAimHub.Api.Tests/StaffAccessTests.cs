@@ -245,6 +245,8 @@ public sealed class StaffAccessMapTests(OpenApiDocumentTests.Handler handler) : 
         ["PutProvider"] = StaffRoles.Operator,
         ["ReplayPoisonMessage"] = StaffRoles.Operator,
         ["GenerateMonitoringExtract"] = StaffRoles.Operator,
+        ["RebuildConsoleReadModels"] = StaffRoles.Operator,
+        ["RecordInvoiceRemittance"] = StaffRoles.Operator,
     };
 
     /// <summary>POSTs that only read (bodies keep member ids out of URLs) or check a file without storing it.</summary>

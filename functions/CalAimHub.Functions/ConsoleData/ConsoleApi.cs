@@ -4,6 +4,7 @@ using CalAimHub.Domain.Calendar;
 using CalAimHub.Ingestion.Formats;
 using CalAimHub.Ingestion.Inbound;
 using CalAimHub.Ingestion.Storage;
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -27,7 +28,7 @@ public static class ConsoleApi
 
     public static RouteGroupBuilder MapConsoleApi(this WebApplication app)
     {
-        var api = app.MapGroup("/api/console").WithTags("Staff console");
+        var api = app.MapGroup("/api/console").WithTags("Staff console").RequireAuthorization(StaffRoles.Viewer);
         api.MapGet("/today", TodayAsync).WithName("GetConsoleToday")
             .WithSummary("Deadlines due in the next 24 hours and 5 working days and breached, by workflow type, with the first 50 of each list by due time")
             .Produces<TodayView>().ProducesProblem(StatusCodes.Status500InternalServerError);
@@ -54,7 +55,8 @@ public static class ConsoleApi
             .Produces<FileRunPage>().ProducesValidationProblem();
         api.MapPost("/read-models/rebuild", RebuildAsync).WithName("RebuildConsoleReadModels")
             .WithSummary("Recompute every read model from the workflows (operator repair; the local host runs it as ./hub projections rebuild)")
-            .Produces<RebuildReport>().ProducesProblem(StatusCodes.Status500InternalServerError);
+            .Produces<RebuildReport>().ProducesProblem(StatusCodes.Status500InternalServerError)
+            .RequireAuthorization(StaffRoles.Operator);
         return api;
     }
 

@@ -6,6 +6,7 @@ using CalAimHub.Domain.Invoices;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Hosting.Http;
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Workflows;
 using Azure;
 
@@ -26,7 +27,7 @@ public static partial class InvoicesApi
 
     public static void MapInvoicesApi(this WebApplication app)
     {
-        var invoices = app.MapGroup("/api/invoices").WithTags("Invoices");
+        var invoices = app.MapGroup("/api/invoices").WithTags("Invoices").RequireAuthorization(StaffRoles.Viewer);
         invoices.MapGet("/{id}", GetAsync).WithName("GetInvoice")
             .WithSummary("An invoice: every line with its outcome or contest reasons, the payment clocks, payments and interest")
             .Produces<InvoiceView>().ProducesProblem(StatusCodes.Status404NotFound);
@@ -34,7 +35,8 @@ public static partial class InvoicesApi
             .WithSummary("The plan's claims system reports paid, denied or contested lines")
             .AcceptsBody<RemittanceBody>("application/json")
             .Produces<InvoiceView>().ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .RequireAuthorization(StaffRoles.Operator); // the plan's claims system, or staff keying a remittance
 
         app.MapGroup("/api/providers").WithTags("Invoices")
             .MapGet("/{npi}/invoices", ListAsync).WithName("ListProviderInvoices")
