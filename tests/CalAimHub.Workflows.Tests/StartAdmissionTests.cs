@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Storage;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -138,6 +139,7 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
             b.ConfigureServices(s => s.AddWorkflowDecider(new ApprovalWorkflow(TimeSpan.FromDays(5), TimeSpan.FromSeconds(1))));
         });
         using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add(ClientPrincipal.Header, ClientPrincipal.Development("olga.operator", StaffRoles.All).Encode());
         var id = "adm-http-" + Guid.NewGuid().ToString("N")[..8];
         var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
         var held = await runtime.Admission.EnterStartAsync(CancellationToken.None);
