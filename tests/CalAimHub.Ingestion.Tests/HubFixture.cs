@@ -43,6 +43,8 @@ public sealed class HubFixture : IAsyncLifetime
     public QueueClient DomainEvents => Hub.Storage.Queues.GetQueueClient(DomainEvent.QueueName);
     public QueueClient ReferralStatusEvents => Hub.Storage.Queues.GetQueueClient(DomainEvent.ReferralStatusQueueName);
 
+    public QueueClient InvoiceEvents => Hub.Storage.Queues.GetQueueClient(DomainEvent.InvoiceQueueName);
+
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -133,7 +135,7 @@ public sealed class HubFixture : IAsyncLifetime
 
     /// <summary>Every domain event on the queue (peeked, not consumed: at most 32 messages per peek, so received and restored).</summary>
     /// <summary>Every domain event published, whichever consumer's queue it went to.</summary>
-    public async Task<List<JsonElement>> DomainEventsAsync() => [.. await EventsOnAsync(DomainEvents), .. await EventsOnAsync(ReferralStatusEvents)];
+    public async Task<List<JsonElement>> DomainEventsAsync() => [.. await EventsOnAsync(DomainEvents), .. await EventsOnAsync(ReferralStatusEvents), .. await EventsOnAsync(InvoiceEvents)];
 
     private static async Task<List<JsonElement>> EventsOnAsync(QueueClient queue)
     {
