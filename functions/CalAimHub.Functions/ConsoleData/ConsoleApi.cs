@@ -85,19 +85,7 @@ public static class ConsoleApi
         }
 
         var size = Top(top, errors);
-        if (errors.Count > 0)
-        {
-            return Invalid(errors);
-        }
-
-        try
-        {
-            return TypedResults.Ok(await queries.DeadlinesAsync(type, wanted!.Value, time.GetUtcNow(), size, continuation, ct));
-        }
-        catch (Exception e) when (continuation is not null && e is FormatException or RequestFailedException { Status: 400 })
-        {
-            return BadContinuation();
-        }
+        return await PageAsync(errors, continuation, () => queries.DeadlinesAsync(type, wanted!.Value, time.GetUtcNow(), size, continuation, ct));
     }
 
     private static async Task<Results<Ok<BreachWeeks>, ValidationProblem>> WeeklyAsync(
@@ -126,19 +114,7 @@ public static class ConsoleApi
         var errors = new List<(string, string)>();
         var period = Period(from, to, calendar.DateOf(time.GetUtcNow()), errors);
         var size = Top(top, errors);
-        if (errors.Count > 0)
-        {
-            return Invalid(errors);
-        }
-
-        try
-        {
-            return TypedResults.Ok(await queries.ProvidersAsync(period.From, period.To, size, continuation, ct));
-        }
-        catch (FormatException) when (continuation is not null)
-        {
-            return BadContinuation();
-        }
+        return await PageAsync(errors, continuation, () => queries.ProvidersAsync(period.From, period.To, size, continuation, ct));
     }
 
     private static async Task<Results<Ok<ReferringEntityPage>, ValidationProblem>> EntitiesAsync(
@@ -147,19 +123,7 @@ public static class ConsoleApi
         var errors = new List<(string, string)>();
         var period = Period(from, to, calendar.DateOf(time.GetUtcNow()), errors);
         var size = Top(top, errors);
-        if (errors.Count > 0)
-        {
-            return Invalid(errors);
-        }
-
-        try
-        {
-            return TypedResults.Ok(await queries.ReferringEntitiesAsync(period.From, period.To, size, continuation, ct));
-        }
-        catch (FormatException) when (continuation is not null)
-        {
-            return BadContinuation();
-        }
+        return await PageAsync(errors, continuation, () => queries.ReferringEntitiesAsync(period.From, period.To, size, continuation, ct));
     }
 
     private static async Task<Results<Ok<OpenReferralPage>, ValidationProblem>> OpenAsync(
@@ -173,19 +137,7 @@ public static class ConsoleApi
         }
 
         var size = Top(top, errors);
-        if (errors.Count > 0)
-        {
-            return Invalid(errors);
-        }
-
-        try
-        {
-            return TypedResults.Ok(await queries.OpenReferralsAsync(time.GetUtcNow(), days, size, continuation, ct));
-        }
-        catch (RequestFailedException e) when (continuation is not null && e.Status == 400)
-        {
-            return BadContinuation();
-        }
+        return await PageAsync(errors, continuation, () => queries.OpenReferralsAsync(time.GetUtcNow(), days, size, continuation, ct));
     }
 
     private static async Task<Results<Ok<FileRunPage>, ValidationProblem>> FilesAsync(
@@ -270,6 +222,24 @@ public static class ConsoleApi
         errors.GroupBy(e => e.Field, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray(), StringComparer.Ordinal),
         detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count == 1 ? "" : $" (and {errors.Count - 1} more; see errors)"),
         title: Title);
+
+    /// <summary>The page, or the parameters' problems; a continuation the table service cannot read is a 400, never a 500.</summary>
+    private static async Task<Results<Ok<T>, ValidationProblem>> PageAsync<T>(List<(string Field, string Message)> errors, string? continuation, Func<Task<T>> query)
+    {
+        if (errors.Count > 0)
+        {
+            return Invalid(errors);
+        }
+
+        try
+        {
+            return TypedResults.Ok(await query());
+        }
+        catch (Exception e) when (continuation is not null && e is FormatException or RequestFailedException { Status: 400 })
+        {
+            return BadContinuation();
+        }
+    }
 
     private static ValidationProblem BadContinuation() =>
         Invalid([("continuation", "is not a token this list gave; start again without it")]);
