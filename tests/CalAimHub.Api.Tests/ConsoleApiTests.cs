@@ -214,11 +214,38 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
         Assert.NotNull(all["continuation"]);
     }
 
+    [Fact]
+    public async Task A_continuation_is_good_only_for_the_list_and_filters_that_gave_it()
+    {
+        var index = new FileRunIndex(hub.Hub.Storage.Tables);
+        foreach (var (file, hours) in new[] { ("a.csv", 3), ("b.csv", 2), ("c.csv", 1) })
+        {
+            await index.WriteAsync(new IngestReport { RunId = Guid.NewGuid().ToString("N"), PartnerId = "plan-token", Kind = "rtf", File = file, Outcome = IngestOutcome.Accepted, RowsAccepted = 1 }, Now.AddHours(-hours), CancellationToken.None);
+        }
+
+        var first = await GetAsync("/api/console/files?partner=plan-token&kind=rtf&top=1");
+        var token = Uri.EscapeDataString(first["continuation"]!.GetValue<string>());
+        var second = await GetAsync($"/api/console/files?partner=plan-token&kind=rtf&top=1&continuation={token}");
+        using var otherFilter = await hub.Client.GetAsync(new Uri($"/api/console/files?partner=plan-other&kind=rtf&top=1&continuation={token}", UriKind.Relative));
+        using var otherList = await hub.Client.GetAsync(new Uri($"/api/console/referrals/open?continuation={token}", UriKind.Relative));
+
+        Assert.Equal("c.csv", Assert.Single(first["items"]!.AsArray())!["file"]!.GetValue<string>());
+        Assert.Equal("b.csv", Assert.Single(second["items"]!.AsArray())!["file"]!.GetValue<string>());
+        foreach (var refused in new[] { otherFilter, otherList })
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("'continuation' is not a token this list gave; start again without it", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>());
+        }
+    }
+
     [Theory]
     [InlineData("/api/console/deadlines?window=tomorrow", "'window' 'tomorrow' is not a window; use 'next24h' (default), 'next5WorkingDays' or 'breached'")]
     [InlineData("/api/console/deadlines?type=invoice", "'type' 'invoice' is not a workflow type with deadlines; use 'authorization' or 'referral'")]
     [InlineData("/api/console/deadlines?top=201", "'top' '201' is not a page size; use a whole number from 1 to 200 (default 50)")]
     [InlineData("/api/console/deadlines?continuation=bm90LWEtdG9rZW4", "'continuation' is not a token this list gave; start again without it")]
+    // Forged: base64url of a real key ("1111111111"), the shape an unsigned token had — it must not page on from there.
+    [InlineData("/api/console/referrals/providers?continuation=MTExMTExMTExMQ", "'continuation' is not a token this list gave; start again without it")]
+    [InlineData("/api/console/referrals/open?continuation=c1.MTExMTExMTExMQ.AAAAAAAAAAAAAAAAAAAAAA", "'continuation' is not a token this list gave; start again without it")]
     [InlineData("/api/console/breaches/weekly?weeks=0", "'weeks' '0' is not a number of weeks; use a whole number from 1 to 104 (default 12)")]
     [InlineData("/api/console/referrals/funnel?from=2026-13-01", "'from' '2026-13-01' is not a date; use yyyy-MM-dd, e.g. 2026-07-01")]
     [InlineData("/api/console/referrals/funnel?from=2026-07-02&to=2026-07-01", "'from' '2026-07-02' is after 'to' (2026-07-01)")]

@@ -173,6 +173,12 @@ public sealed class InvoiceEndToEndTests(InvoiceHub hub) : IClassFixture<Invoice
         var paid = await hub.GetAsync($"/api/providers/{Listed}/invoices?status=paid");
         Assert.Equal("INV-E2E-3", Assert.Single(paid.GetProperty("items").EnumerateArray()).GetProperty("invoiceNumber").GetString());
         Assert.Empty((await hub.GetAsync($"/api/providers/{Listed}/invoices?overdue=true")).GetProperty("items").EnumerateArray());
+        using (var forged = await hub.Api.GetAsync(new Uri($"/api/providers/{Listed}/invoices?continuation=c1.eA.AAAAAAAAAAAAAAAAAAAAAA", UriKind.Relative)))
+        {
+            // Page tokens are signed for one provider's listing and its filters: a made-up one reads nothing.
+            Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+            Assert.Equal("'continuation' is not a token this listing gave; start again without it", JsonDocument.Parse(await forged.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString());
+        }
 
         // The timeliness figures of the receipt month: three invoices, one clean, paid the day it arrived.
         var month = one.GetProperty("receivedOn").GetString()![..7];

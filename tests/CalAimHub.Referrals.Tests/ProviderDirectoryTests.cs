@@ -117,6 +117,7 @@ public sealed class ProviderDirectoryEndToEndTests(WebhookHub fixture) : IClassF
     [InlineData("?top=0", "'top' '0' is not a page size; use a whole number from 1 to 200 (default 50)")]
     [InlineData("?top=201", "'top' '201' is not a page size; use a whole number from 1 to 200 (default 50)")]
     [InlineData("?top=ten", "'top' 'ten' is not a page size; use a whole number from 1 to 200 (default 50)")]
+    [InlineData("?continuation=MTAwMzAwMDEyNg", "'continuation' is not a token this listing gave; start again without it")]
     public async Task A_bad_page_size_is_400_naming_it(string query, string detail)
     {
         using var response = await fixture.Client.GetAsync(new Uri("/api/providers" + query, UriKind.Relative));

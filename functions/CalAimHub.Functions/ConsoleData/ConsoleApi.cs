@@ -5,6 +5,7 @@ using CalAimHub.Ingestion.Formats;
 using CalAimHub.Ingestion.Inbound;
 using CalAimHub.Ingestion.Storage;
 using CalAimHub.Hosting.Staff;
+using CalAimHub.Hosting.Storage;
 using CalAimHub.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -12,7 +13,10 @@ namespace CalAimHub.Functions.ConsoleData;
 
 public sealed record FileRunPage(
     IReadOnlyList<FileRunSummary> Items,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation) : IContinuedPage<FileRunPage>
+{
+    public FileRunPage WithContinuation(string? continuation) => this with { Continuation = continuation };
+}
 
 /// <summary>
 /// The staff console's data routes under <c>/api/console</c> (one route group, so a role check covers them all). Every
@@ -25,6 +29,7 @@ public static class ConsoleApi
     public const int MaxPeriodDays = 92;
     public const int DefaultPeriodDays = 30;
     private const string Title = "Invalid console query";
+    private static readonly (string, string) BadContinuation = ("continuation", "is not a token this list gave; start again without it");
 
     public static RouteGroupBuilder MapConsoleApi(this WebApplication app)
     {
@@ -64,7 +69,7 @@ public static class ConsoleApi
         TypedResults.Ok(await queries.TodayAsync(time.GetUtcNow(), ct));
 
     private static async Task<Results<Ok<DeadlinePage>, ValidationProblem>> DeadlinesAsync(
-        string? type, string? window, string? top, string? continuation, ConsoleQueries queries, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
+        string? type, string? window, string? top, string? continuation, ConsoleQueries queries, ListContinuation tokens, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var errors = new List<(string, string)>();
         if (type is not null && !ConsoleQueries.WorkflowTypes.Contains(type))
@@ -85,7 +90,7 @@ public static class ConsoleApi
         }
 
         var size = Top(top, errors);
-        return await PageAsync(errors, continuation, () => queries.DeadlinesAsync(type, wanted!.Value, time.GetUtcNow(), size, continuation, ct));
+        return await PageAsync(errors, tokens, $"console/deadlines:{type}:{wanted}", continuation, position => queries.DeadlinesAsync(type, wanted!.Value, time.GetUtcNow(), size, position, ct));
     }
 
     private static async Task<Results<Ok<BreachWeeks>, ValidationProblem>> WeeklyAsync(
@@ -109,25 +114,25 @@ public static class ConsoleApi
     }
 
     private static async Task<Results<Ok<ProviderPage>, ValidationProblem>> ProvidersAsync(
-        string? from, string? to, string? top, string? continuation, ConsoleQueries queries, CaliforniaWorkingDays calendar, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
+        string? from, string? to, string? top, string? continuation, ConsoleQueries queries, ListContinuation tokens, CaliforniaWorkingDays calendar, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var errors = new List<(string, string)>();
         var period = Period(from, to, calendar.DateOf(time.GetUtcNow()), errors);
         var size = Top(top, errors);
-        return await PageAsync(errors, continuation, () => queries.ProvidersAsync(period.From, period.To, size, continuation, ct));
+        return await PageAsync(errors, tokens, $"console/providers:{period.From}:{period.To}", continuation, position => queries.ProvidersAsync(period.From, period.To, size, position, ct));
     }
 
     private static async Task<Results<Ok<ReferringEntityPage>, ValidationProblem>> EntitiesAsync(
-        string? from, string? to, string? top, string? continuation, ConsoleQueries queries, CaliforniaWorkingDays calendar, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
+        string? from, string? to, string? top, string? continuation, ConsoleQueries queries, ListContinuation tokens, CaliforniaWorkingDays calendar, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var errors = new List<(string, string)>();
         var period = Period(from, to, calendar.DateOf(time.GetUtcNow()), errors);
         var size = Top(top, errors);
-        return await PageAsync(errors, continuation, () => queries.ReferringEntitiesAsync(period.From, period.To, size, continuation, ct));
+        return await PageAsync(errors, tokens, $"console/referring-entities:{period.From}:{period.To}", continuation, position => queries.ReferringEntitiesAsync(period.From, period.To, size, position, ct));
     }
 
     private static async Task<Results<Ok<OpenReferralPage>, ValidationProblem>> OpenAsync(
-        string? olderThanDays, string? top, string? continuation, ConsoleQueries queries, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
+        string? olderThanDays, string? top, string? continuation, ConsoleQueries queries, ListContinuation tokens, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var errors = new List<(string, string)>();
         var days = 0;
@@ -137,11 +142,11 @@ public static class ConsoleApi
         }
 
         var size = Top(top, errors);
-        return await PageAsync(errors, continuation, () => queries.OpenReferralsAsync(time.GetUtcNow(), days, size, continuation, ct));
+        return await PageAsync(errors, tokens, $"console/open-referrals:{days}", continuation, position => queries.OpenReferralsAsync(time.GetUtcNow(), days, size, position, ct));
     }
 
     private static async Task<Results<Ok<FileRunPage>, ValidationProblem>> FilesAsync(
-        string? partner, string? kind, string? top, string? continuation, FileRunIndex files, CancellationToken ct)
+        string? partner, string? kind, string? top, string? continuation, FileRunIndex files, ListContinuation tokens, CancellationToken ct)
     {
         var errors = new List<(string, string)>();
         if (partner is not null && !InboundPath.IsId(partner))
@@ -155,20 +160,11 @@ public static class ConsoleApi
         }
 
         var size = Top(top, errors);
-        if (errors.Count > 0)
+        return await PageAsync(errors, tokens, $"console/files:{partner}:{kind}", continuation, async position =>
         {
-            return Invalid(errors);
-        }
-
-        try
-        {
-            var (items, next) = await files.PageAsync(partner, kind, size, continuation, ct);
-            return TypedResults.Ok(new FileRunPage(items, next));
-        }
-        catch (RequestFailedException e) when (continuation is not null && e.Status == 400)
-        {
-            return BadContinuation();
-        }
+            var (items, next) = await files.PageAsync(partner, kind, size, position, ct);
+            return new FileRunPage(items, next);
+        });
     }
 
     private static async Task<Ok<RebuildReport>> RebuildAsync(ReadModelRebuild rebuild, CancellationToken ct) =>
@@ -223,9 +219,20 @@ public static class ConsoleApi
         detail: $"'{errors[0].Field}' {errors[0].Message}" + (errors.Count == 1 ? "" : $" (and {errors.Count - 1} more; see errors)"),
         title: Title);
 
-    /// <summary>The page, or the parameters' problems; a continuation the table service cannot read is a 400, never a 500.</summary>
-    private static async Task<Results<Ok<T>, ValidationProblem>> PageAsync<T>(List<(string Field, string Message)> errors, string? continuation, Func<Task<T>> query)
+    /// <summary>
+    /// The page, or the parameters' problems. The continuation is signed for <paramref name="listing"/> (the route and
+    /// its filters): a token the hub did not issue, or one issued for another listing, is a 400 and reads nothing.
+    /// </summary>
+    private static async Task<Results<Ok<TPage>, ValidationProblem>> PageAsync<TPage>(
+        List<(string Field, string Message)> errors, ListContinuation tokens, string listing, string? continuation, Func<string?, Task<TPage>> query)
+        where TPage : IContinuedPage<TPage>
     {
+        string? position = null;
+        if (continuation is not null && !tokens.TryRead(listing, continuation, out position))
+        {
+            errors.Add(BadContinuation);
+        }
+
         if (errors.Count > 0)
         {
             return Invalid(errors);
@@ -233,14 +240,13 @@ public static class ConsoleApi
 
         try
         {
-            return TypedResults.Ok(await query());
+            var page = await query(position);
+            return TypedResults.Ok(page.WithContinuation(tokens.Issue(listing, page.Continuation)));
         }
-        catch (Exception e) when (continuation is not null && e is FormatException or RequestFailedException { Status: 400 })
+        catch (RequestFailedException e) when (position is not null && e.Status == 400)
         {
-            return BadContinuation();
+            // Signed by us, yet refused by the table service (e.g. the table was recreated): still the caller's 400.
+            return Invalid([BadContinuation]);
         }
     }
-
-    private static ValidationProblem BadContinuation() =>
-        Invalid([("continuation", "is not a token this list gave; start again without it")]);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Authorizations;
@@ -17,7 +16,10 @@ public sealed record TodayView(DateTimeOffset AsOf, IReadOnlyList<TypeDeadlines>
 
 public sealed record DeadlinePage(
     IReadOnlyList<DeadlineItem> Items,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation) : IContinuedPage<DeadlinePage>
+{
+    public DeadlinePage WithContinuation(string? continuation) => this with { Continuation = continuation };
+}
 
 public sealed record WeeklyBreaches(DateOnly WeekStart, string WorkflowType, long Breaches);
 
@@ -30,7 +32,10 @@ public sealed record ProviderFigures(string ProviderNpi, string? ProviderName, l
 
 public sealed record ProviderPage(
     IReadOnlyList<ProviderFigures> Items,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation) : IContinuedPage<ProviderPage>
+{
+    public ProviderPage WithContinuation(string? continuation) => this with { Continuation = continuation };
+}
 
 public sealed record ClosureReasonCount(string Reason, long Count);
 
@@ -38,13 +43,19 @@ public sealed record ReferringEntityFigures(string ReferringEntity, long Referra
 
 public sealed record ReferringEntityPage(
     IReadOnlyList<ReferringEntityFigures> Items,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation) : IContinuedPage<ReferringEntityPage>
+{
+    public ReferringEntityPage WithContinuation(string? continuation) => this with { Continuation = continuation };
+}
 
 public sealed record OpenReferralItem(string ReferralId, string Status, string? ProviderNpi, DateTimeOffset OpenedAt, int AgeDays, string Link);
 
 public sealed record OpenReferralPage(
     IReadOnlyList<OpenReferralItem> Items,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation);
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Continuation) : IContinuedPage<OpenReferralPage>
+{
+    public OpenReferralPage WithContinuation(string? continuation) => this with { Continuation = continuation };
+}
 
 /// <summary>Which deadlines <c>GET /api/console/deadlines</c> lists.</summary>
 public enum DeadlineWindow
@@ -194,12 +205,12 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
         return sums;
     }
 
-    /// <summary>A page of an ordered set by key; the continuation is the last key given (opaque: base64url).</summary>
+    /// <summary>A page of an ordered set by key; the continuation is the last key given (signed at the HTTP edge).</summary>
     private static (List<KeyValuePair<string, Dictionary<string, long>>> Page, string? Next) Page(SortedDictionary<string, Dictionary<string, long>> all, int top, string? continuation)
     {
-        var after = continuation is null ? null : ContinuationToken.Decode(continuation);
+        var after = continuation;
         var page = all.Where(a => after is null || string.CompareOrdinal(a.Key, after) > 0).Take(top + 1).ToList();
-        return page.Count > top ? (page[..top], ContinuationToken.Encode(page[top - 1].Key)) : (page, null);
+        return page.Count > top ? (page[..top], page[top - 1].Key) : (page, null);
     }
 
     private static long Sum(Dictionary<DateOnly, IReadOnlyDictionary<string, long>[]> hourCounts, string type, DateTimeOffset from, DateTimeOffset to)
@@ -314,11 +325,11 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     private static class DueToken
     {
-        public static string Encode(DateOnly day, string? token) => ContinuationToken.Encode(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "\n" + token);
+        public static string Encode(DateOnly day, string? token) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + "\n" + token;
 
         public static (DateOnly Day, string? Token) Decode(string continuation)
         {
-            var text = ContinuationToken.Decode(continuation);
+            var text = continuation;
             var newline = text.IndexOf('\n', StringComparison.Ordinal);
             if (newline != 10 || !DateOnly.TryParseExact(text[..10], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
             {
@@ -330,16 +341,14 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
     }
 }
 
-/// <summary>Opaque continuation tokens of the console lists: base64url text; a token that does not decode is a 400.</summary>
-public static class ContinuationToken
+/// <summary>
+/// A page of a console list. Its <see cref="Continuation"/> is the query's own position (a table token, a key, a day);
+/// the HTTP edge signs it with <see cref="CalAimHub.Hosting.Storage.ListContinuation"/> on the way out and checks the
+/// signature on the way in, so a token the hub did not issue is a 400, never an empty or foreign page.
+/// </summary>
+public interface IContinuedPage<TPage>
 {
-    public static string Encode(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    string? Continuation { get; }
 
-    /// <exception cref="FormatException">Not a token a console list gave.</exception>
-    public static string Decode(string token)
-    {
-        var base64 = token.Replace('-', '+').Replace('_', '/');
-        base64 += new string('=', (4 - base64.Length % 4) % 4);
-        return Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-    }
+    TPage WithContinuation(string? continuation);
 }

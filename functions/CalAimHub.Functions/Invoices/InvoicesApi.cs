@@ -7,6 +7,7 @@ using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Hosting.Http;
 using CalAimHub.Hosting.Staff;
+using CalAimHub.Hosting.Storage;
 using CalAimHub.Workflows;
 using Azure;
 
@@ -106,7 +107,7 @@ public static partial class InvoicesApi
 
     private static async Task<IResult> ListAsync(
         string npi, string? status, string? receivedFrom, string? receivedTo, string? overdue, string? top, string? continuation,
-        InvoiceReadModels readModels, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
+        InvoiceReadModels readModels, ListContinuation tokens, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var errors = new List<FieldError>();
         if (!IsProviderId(npi))
@@ -150,15 +151,26 @@ public static partial class InvoicesApi
             return FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid invoice query");
         }
 
+        // The token is signed for this provider and these filters: another provider's token reads nothing.
+        var listing = $"invoices:{npi}:{status}:{from:O}:{to:O}:{late}";
+        string? position = null;
+        if (continuation is not null && !tokens.TryRead(listing, continuation, out position))
+        {
+            return BadContinuation();
+        }
+
         try
         {
-            var (items, next) = await readModels.PageAsync(npi, wanted, from, to, late, time.GetUtcNow(), size, continuation, ct);
-            return Results.Json(new InvoiceList(items, next), Json);
+            var (items, next) = await readModels.PageAsync(npi, wanted, from, to, late, time.GetUtcNow(), size, position, ct);
+            return Results.Json(new InvoiceList(items, tokens.Issue(listing, next)), Json);
         }
-        catch (RequestFailedException e) when (continuation is not null && e.Status == 400)
+        catch (RequestFailedException e) when (position is not null && e.Status == 400)
         {
-            return FieldProblems.Invalid([new FieldError("continuation", "is not a token this listing gave; start again without it")], e => e.Field, e => e.Message, "Invalid invoice query");
+            return BadContinuation();
         }
+
+        static IResult BadContinuation() =>
+            FieldProblems.Invalid([new FieldError("continuation", "is not a token this listing gave; start again without it")], e => e.Field, e => e.Message, "Invalid invoice query");
     }
 
     private static async Task<IResult> TimelinessAsync(string? month, string? provider, InvoiceReadModels readModels, InvoicePolicy policy, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)

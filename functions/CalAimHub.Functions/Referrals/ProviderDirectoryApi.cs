@@ -149,12 +149,18 @@ public static class ProviderDirectoryApi
     /// <c>GET /api/providers?top=&amp;continuation=</c>: the directory in NPI order, one page per call (one table query of
     /// at most <c>top</c> rows in the directory's partition), with the token of the next page.
     /// </summary>
-    private static async Task<IResult> ListAsync(string? top, string? continuation, StorageAccount storage, CancellationToken ct)
+    private static async Task<IResult> ListAsync(string? top, string? continuation, StorageAccount storage, ListContinuation tokens, CancellationToken ct)
     {
+        const string listing = "providers";
         var size = DefaultTop;
         if (top is not null && !(int.TryParse(top, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out size) && size is >= 1 and <= MaxTop))
         {
             return Invalid([new("top", $"'{top}' is not a page size; use a whole number from 1 to {MaxTop} (default {DefaultTop})")], "Invalid provider query");
+        }
+
+        if (continuation is not null && !tokens.TryRead(listing, continuation, out continuation))
+        {
+            return BadContinuation();
         }
 
         var table = storage.Tables.GetTableClient(TableName);
@@ -164,15 +170,17 @@ public static class ProviderDirectoryApi
                 .AsPages(continuation, size))
             {
                 var items = page.Values.Select(row => JsonSerializer.Deserialize<ProviderDirectoryEntry>(row.GetString("Entry"), ReferralJson.Options)!).ToList();
-                return Results.Json(new ProviderList(items, page.ContinuationToken), ReferralJson.Options);
+                return Results.Json(new ProviderList(items, tokens.Issue(listing, page.ContinuationToken)), ReferralJson.Options);
             }
         }
         catch (Azure.RequestFailedException e) when (continuation is not null && e.Status == 400)
         {
-            return Invalid([new("continuation", "is not a token this listing gave; start again without it")], "Invalid provider query");
+            return BadContinuation();
         }
 
         return Results.Json(new ProviderList([], null), ReferralJson.Options);
+
+        static IResult BadContinuation() => Invalid([new("continuation", "is not a token this listing gave; start again without it")], "Invalid provider query");
     }
 
     internal static TableEntity ToEntity(ProviderDirectoryEntry entry, DateTimeOffset updatedAt) => new(Partition, entry.Npi)
