@@ -50,6 +50,10 @@ param partnerIds string[] = []
 @maxValue(365)
 param blobSoftDeleteRetentionDays int = 30
 
+@secure()
+@description('HMAC key that signs list continuation tokens (Api__ContinuationTokenKey). Fresh on every deployment unless given: a page token issued before a deployment then answers 400 "start again without it", which every list route handles.')
+param listContinuationKey string = base64('${newGuid()}${newGuid()}')
+
 @description('Application (client) id of the Entra app registration staff sign in with (docs/deploy.md, "Staff sign-in"). Empty: no App Service authentication; staff routes answer 401.')
 param staffSignInClientId string = ''
 
@@ -123,6 +127,7 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+    listContinuationKey: listContinuationKey
   }
 }
 
@@ -166,6 +171,7 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     keyVaultUri: keyVault.outputs.uri
+    listContinuationKeyUri: keyVault.outputs.listContinuationKeyUri
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount

@@ -43,6 +43,9 @@ param applicationInsightsConnectionString string
 @description('Key Vault URI (https://<vault>.vault.azure.net/).')
 param keyVaultUri string
 
+@description('Versioned Key Vault secret URI of the list continuation token key.')
+param listContinuationKeyUri string
+
 @description('Resource ID of the Log Analytics workspace that receives FunctionAppLogs.')
 param logAnalyticsWorkspaceId string
 
@@ -113,6 +116,7 @@ var baseSettings = [
   { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+  { name: 'Api__ContinuationTokenKey', value: '@Microsoft.KeyVault(SecretUri=${listContinuationKeyUri})' }
 ]
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {

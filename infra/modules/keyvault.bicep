@@ -21,6 +21,10 @@ param softDeleteRetentionInDays int = 90
 @description('Resource ID of the Log Analytics workspace that receives the vault audit log.')
 param logAnalyticsWorkspaceId string
 
+@secure()
+@description('HMAC key that signs list continuation tokens (base64 of at least 32 bytes), stored as secret list-continuation-key.')
+param listContinuationKey string
+
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
   name: name
   location: location
@@ -57,6 +61,18 @@ resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-prev
   }
 }
 
+resource listContinuationSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = {
+  parent: vault
+  name: 'list-continuation-key'
+  properties: {
+    value: listContinuationKey
+    contentType: 'base64 HMAC-SHA256 key'
+  }
+}
+
 output id string = vault.id
+// With its version: the app setting changes whenever the key does, so every instance restarts onto the same key
+// (an unversioned reference is re-read per instance within 24 h, and instances would refuse each other's tokens).
+output listContinuationKeyUri string = listContinuationSecret.properties.secretUriWithVersion
 output name string = vault.name
 output uri string = vault.properties.vaultUri

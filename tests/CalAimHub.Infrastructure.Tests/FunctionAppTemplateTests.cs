@@ -23,6 +23,7 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         ["deploymentContainerName"] = "app-package-test",
         ["applicationInsightsConnectionString"] = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westus3-1.in.applicationinsights.azure.com/",
         ["keyVaultUri"] = "https://kvtest.vault.azure.net/",
+        ["listContinuationKeyUri"] = "https://kvtest.vault.azure.net/secrets/list-continuation-key/0123abcd",
         ["logAnalyticsWorkspaceId"] = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log",
         ["instanceMemoryMB"] = 2048,
         ["maximumInstanceCount"] = 100,
@@ -172,7 +173,7 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         var settings = AppSettings(Scope());
 
         Assert.DoesNotContain(settings.Keys, k => k.Contains("__Secrets__", StringComparison.Ordinal));
-        Assert.Equal(7, settings.Count);
+        Assert.Equal(8, settings.Count);
     }
 
     [Fact]
@@ -225,7 +226,21 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         var settings = AppSettings(StaffScope());
 
         Assert.Equal("@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/staff-signin-client-secret)", settings["MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"]);
-        Assert.Equal(8, settings.Count);
+        Assert.Equal(9, settings.Count);
+    }
+
+    [Fact]
+    public void The_list_continuation_key_is_a_versioned_key_vault_reference_to_the_secret_main_stores()
+    {
+        // Versioned: a new key changes the setting, so every instance restarts onto it together.
+        Assert.Equal("@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/list-continuation-key/0123abcd)", AppSettings(Scope())["Api__ContinuationTokenKey"]);
+        Assert.Equal("[reference('keyVault').outputs.listContinuationKeyUri.value]",
+            ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "listContinuationKeyUri")!.GetValue<string>());
+        var secret = compiled.Module("keyvault")["resources"]!.AsArray().Select(r => r!).Single(r => r["type"]!.GetValue<string>() == "Microsoft.KeyVault/vaults/secrets");
+        Assert.Equal("[parameters('listContinuationKey')]", secret["properties"]!["value"]!.GetValue<string>());
+        var key = compiled.Template["parameters"]!["listContinuationKey"]!;
+        Assert.Equal("securestring", key["type"]!.GetValue<string>());
+        Assert.Equal("[base64(format('{0}{1}', newGuid(), newGuid()))]", key["defaultValue"]!.GetValue<string>());
     }
 
     [Fact]

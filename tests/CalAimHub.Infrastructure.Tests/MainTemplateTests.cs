@@ -10,7 +10,7 @@ public sealed class MainTemplateTests(CompiledTemplate compiled)
     [Fact]
     public void Key_vault_uses_rbac_soft_delete_and_purge_protection()
     {
-        var scope = ModuleScope.For(compiled.Template, "keyvault", new Dictionary<string, JsonNode?> { ["name"] = "kvtest", ["location"] = "westus3", ["tags"] = new JsonObject(), ["logAnalyticsWorkspaceId"] = "log" });
+        var scope = ModuleScope.For(compiled.Template, "keyvault", new Dictionary<string, JsonNode?> { ["name"] = "kvtest", ["location"] = "westus3", ["tags"] = new JsonObject(), ["logAnalyticsWorkspaceId"] = "log", ["listContinuationKey"] = "a2V5" });
         var (vault, vaultScope) = Assert.Single(ArmTemplate.Expand(compiled.Module("keyvault"), scope, "Microsoft.KeyVault/vaults"));
 
         Assert.True(ArmTemplate.Evaluate(vault, vaultScope, "properties.enableRbacAuthorization")!.GetValue<bool>());
