@@ -234,6 +234,12 @@ public sealed class WorkflowRuntime(
     /// </summary>
     public async Task DispatchAsync(OutboxRow row, CancellationToken cancellationToken)
     {
+        // Read-model updates go to their partitions' writers first and are written while the rest is carried out (they
+        // depend on nothing else in the row); the row is removed only when both are done.
+        var projected = Task.WhenAll(row.Work.OfType<ProjectReadModels>().Select(p =>
+            (readModels ?? throw new InvalidOperationException("a projection is registered but the runtime has no ReadModelStore")).ApplyAsync(p.Updates, cancellationToken)));
+        // When other work fails first, the row stays for the sweeper; the writes' own failure then has no one to tell.
+        _ = projected.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         foreach (var work in row.Work)
         {
             switch (work)
@@ -250,14 +256,14 @@ public sealed class WorkflowRuntime(
                 case SendEvent send:
                     await EnqueueEventAsync(new WorkflowWorkMessage(send.Event.InstanceId, send.EventId, send.Event.EventName, send.Event.Data), cancellationToken);
                     break;
-                case ProjectReadModels projection:
-                    await (readModels ?? throw new InvalidOperationException("a projection is registered but the runtime has no ReadModelStore")).ApplyAsync(projection.Updates, cancellationToken);
-                    break;
+                case ProjectReadModels:
+                    break; // under way (above)
                 default:
                     throw new NotSupportedException($"outbound work {work.GetType().Name} is not supported");
             }
         }
 
+        await projected;
         await store.DeleteOutboxAsync(row, cancellationToken);
     }
 

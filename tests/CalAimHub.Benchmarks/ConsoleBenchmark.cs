@@ -134,9 +134,10 @@ public static class ConsoleBenchmark
             var index = tables.GetTableClient("WorkflowIndex" + name);
             await workflows.CreateIfNotExistsAsync();
             await index.CreateIfNotExistsAsync();
+            var readModels = new ReadModelStore(tables);
             var runtime = new WorkflowRuntime(
                 new WorkflowStore(workflows, index), new WorkflowRegistry([definition], project ? projections : []), new WorkflowQueues(work, timers),
-                new NoNotices(), TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, new ReadModelStore(tables));
+                new NoNotices(), TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
             var started = Stopwatch.StartNew();
             await Parallel.ForEachAsync(Enumerable.Range(0, Instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
             {
@@ -148,7 +149,7 @@ public static class ConsoleBenchmark
             });
             var rate = Instances * 2 / started.Elapsed.TotalSeconds;
             (project ? withRates : withoutRates).Add(rate);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s, {readModels.Transactions} read-model transactions, load {BenchmarkMachine.LoadAverage()}"));
         }
 
         var ratios = withRates.Zip(withoutRates, (w, wo) => w / wo).Order().ToList();

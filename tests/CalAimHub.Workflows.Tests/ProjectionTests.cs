@@ -187,6 +187,34 @@ public class ProjectionTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Updates_waiting_for_their_partition_are_written_together_with_exact_counts()
+    {
+        var (store, table, projection) = await NewAsync();
+        var updates = Lives(projection, 30, out _);
+        var (reference, referenceTable, referenceProjection) = await NewAsync();
+        foreach (var update in Lives(referenceProjection, 30, out _))
+        {
+            await reference.ApplyAsync(update, CancellationToken.None);
+        }
+
+        // Hold the first transaction while every other update arrives: they queue behind their partitions' writers.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        store.BeforeWrite = _ => Interlocked.Increment(ref writes) == 1 ? release.Task : Task.CompletedTask;
+        var applying = updates.Select(u => store.ApplyAsync(u, CancellationToken.None)).ToList();
+        await Task.Delay(200);
+        release.SetResult();
+        await Task.WhenAll(applying);
+
+        Assert.Equal(ExpectedCounts, Counters(await ContentAsync(table)));
+        Assert.Equal((await ContentAsync(referenceTable)).Select(r => r.Replace(referenceTable, table, StringComparison.Ordinal)), await ContentAsync(table));
+        // 30 instances over three partitions, each item's versions superseding one another in a batch: a handful of
+        // transactions instead of one per update.
+        Assert.True(store.Transactions <= 12, $"{store.Transactions} transactions for {updates.Count} updates");
+        Assert.Equal(updates.Count, reference.Transactions);
+    }
+
+    [Fact]
     public async Task A_crash_between_the_reads_and_the_write_loses_nothing_once_the_outbox_is_dispatched_again()
     {
         var (store, table, projection) = await NewAsync();
@@ -267,15 +295,18 @@ public class ProjectionTests(AzuriteFixture azurite)
 
         await harness.Runtime.StartAsync(decider.Type, "approval-x", null, CancellationToken.None);
 
-        // The notice failed, so the row stayed: it holds the notice and the projection, and nothing was projected yet.
+        // The notice failed, so the row stayed: it holds the notice and the projection (written alongside the notice attempt).
         var row = Assert.Single(await harness.Store.OutboxRowsAsync("approval-x", CancellationToken.None));
         var projected = Assert.Single(row.Work.OfType<ProjectReadModels>());
         Assert.Equal(["stages", "due|" + DateTimeOffset.UtcNow.AddDays(1).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)], projected.Updates.Select(u => u.Partition));
-        Assert.Empty(Counters(await ContentAsync(table)));
+        var once = Counters(await ContentAsync(table));
         var json = JsonSerializer.Serialize(row.Work, WorkflowJson.Options);
         Assert.Contains("\"kind\":\"projection\"", json, StringComparison.Ordinal);
 
+        // The sweeper's re-dispatch sends the notice and finds the projection applied: counts stay exact.
         await harness.Runtime.DispatchAsync(row, CancellationToken.None);
-        Assert.Contains("stages counts awaiting-review=1", Counters(await ContentAsync(table)));
+        Assert.Contains("stages counts awaiting-review=1", once);
+        Assert.Equal(once, Counters(await ContentAsync(table)));
+        Assert.Empty(await harness.Store.OutboxRowsAsync("approval-x", CancellationToken.None));
     }
 }
