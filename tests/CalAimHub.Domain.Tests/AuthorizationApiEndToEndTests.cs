@@ -249,7 +249,20 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal("no authorization 'auth-nope'", (await JsonOf(unknown)).GetProperty("detail").GetString());
 
+        // The operators' generic route checks the data against the record the decider reads: without it, a malformed
+        // decision would be recorded and silently change nothing.
+        var generic = await hub.PostAsync($"/api/workflows/{id}/events/decision", new { outcome = "approve" });
+        Assert.Equal(HttpStatusCode.BadRequest, generic.StatusCode);
+        Assert.Equal("event 'decision' of workflow type 'authorization': 'decidedBy' is required; nothing was recorded",
+            (await JsonOf(generic)).GetProperty("detail").GetString());
+        var stray = await hub.PostAsync($"/api/workflows/{id}/events/decision", new { outcome = "approve", decidedBy = "staff-17", approvedUnits = 3 });
+        Assert.Equal("event 'decision' of workflow type 'authorization': 'approvedUnits' The JSON property 'approvedUnits' could not be mapped to any .NET member contained in type 'CalAimHub.Domain.Authorizations.DecisionData'; nothing was recorded",
+            (await JsonOf(stray)).GetProperty("detail").GetString());
+
         Assert.Equal("in-review", (await JsonOf(await hub.Api.GetAsync($"/api/authorizations/{id}"))).GetProperty("status").GetString());
+        Assert.DoesNotContain(
+            (await JsonOf(await hub.Api.GetAsync($"/api/workflows/{id}?showHistory=true"))).GetProperty("historyEvents").EnumerateArray(),
+            e => e.GetProperty("name").GetString() == AuthorizationEvents.Decision);
     }
 
     [Fact]

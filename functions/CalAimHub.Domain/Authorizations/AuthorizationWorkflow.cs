@@ -33,6 +33,14 @@ public sealed class AuthorizationWorkflow(AuthorizationPolicy policy) : IWorkflo
         AuthorizationEvents.Decision, AuthorizationEvents.Extension, AuthorizationEvents.NoticesSent, AuthorizationEvents.ReauthorizationRequested,
     };
 
+    public IReadOnlyDictionary<string, Type> EventData { get; } = new Dictionary<string, Type>(StringComparer.Ordinal)
+    {
+        [AuthorizationEvents.Decision] = typeof(DecisionData),
+        [AuthorizationEvents.Extension] = typeof(ExtensionData),
+        [AuthorizationEvents.NoticesSent] = typeof(NoticesSentData),
+        [AuthorizationEvents.ReauthorizationRequested] = typeof(ReauthorizationRequestData),
+    };
+
     /// <summary>An authorization starts from its API (validation, duplicate check, member index) or as a referral's child.</summary>
     public WorkflowStart StartedBy { get; } = WorkflowStart.ByDomainApi("POST /api/authorizations");
 

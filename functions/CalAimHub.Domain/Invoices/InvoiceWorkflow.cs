@@ -29,6 +29,12 @@ public sealed class InvoiceWorkflow(InvoicePolicy policy) : IWorkflowDecider<Inv
 
     public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { InvoiceEvents.LinesReceived, InvoiceEvents.Remittance };
 
+    public IReadOnlyDictionary<string, Type> EventData { get; } = new Dictionary<string, Type>(StringComparer.Ordinal)
+    {
+        [InvoiceEvents.LinesReceived] = typeof(LinesReceived),
+        [InvoiceEvents.Remittance] = typeof(Remittance),
+    };
+
     /// <summary>Started by ingestion of an invoice file (the checks need I/O); outcomes come through the remittance API or file.</summary>
     public WorkflowStart StartedBy { get; } = WorkflowStart.ByDomainApi("an invoice file dropped at inbound/{partner}/invoice/");
 

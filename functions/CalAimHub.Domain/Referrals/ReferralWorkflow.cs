@@ -36,6 +36,12 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
 
     public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal) { ReferralWorkflowEvents.StatusReported, ReferralWorkflowEvents.AuthorizationDecided };
 
+    public IReadOnlyDictionary<string, Type> EventData { get; } = new Dictionary<string, Type>(StringComparer.Ordinal)
+    {
+        [ReferralWorkflowEvents.StatusReported] = typeof(StatusReport),
+        [ReferralWorkflowEvents.AuthorizationDecided] = typeof(AuthorizationDecidedData),
+    };
+
     /// <summary>A referral starts from a platform's signed <c>referral.created</c> webhook (the intake keeps its ledger and member index).</summary>
     public WorkflowStart StartedBy { get; } = WorkflowStart.ByDomainApi("POST /api/webhooks/{platform}");
 

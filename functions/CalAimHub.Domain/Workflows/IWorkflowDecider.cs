@@ -60,6 +60,12 @@ public interface IWorkflowDecider<TState>
     /// <summary>Who may start instances: its domain API only, or the generic route with an input reader.</summary>
     WorkflowStart StartedBy { get; }
 
+    /// <summary>
+    /// The record each external event's data is read as (<see cref="WorkflowEventData"/>): the generic events route
+    /// refuses data that does not fit with 400 before anything is recorded. An event not listed takes any data.
+    /// </summary>
+    IReadOnlyDictionary<string, Type> EventData => new Dictionary<string, Type>();
+
     /// <summary>The state before the <see cref="WorkflowEvent.Started"/> event.</summary>
     TState InitialState { get; }
 

@@ -17,6 +17,9 @@ public abstract class WorkflowDefinition
     /// <summary>Who may start instances (see <see cref="IWorkflowDecider{TState}.StartedBy"/>).</summary>
     public abstract WorkflowStart StartedBy { get; }
 
+    /// <summary>Why an external event's data does not fit what the decider reads (see <see cref="IWorkflowDecider{TState}.EventData"/>), or null.</summary>
+    public abstract WorkflowInputProblem? ReadEvent(string name, JsonElement? data);
+
     /// <summary>Whether an event named <paramref name="name"/> reaches this type's decider: a declared name, started or timer-fired.</summary>
     public bool Takes(string name) => name is WorkflowEvent.Started or WorkflowEvent.TimerFired || EventNames.Contains(name);
 
@@ -37,6 +40,9 @@ public abstract class WorkflowDefinition
         public override int Version => decider.Version;
         public override IReadOnlySet<string> EventNames => decider.EventNames;
         public override WorkflowStart StartedBy => decider.StartedBy;
+
+        public override WorkflowInputProblem? ReadEvent(string name, JsonElement? data) =>
+            decider.EventData.TryGetValue(name, out var contract) ? WorkflowEventData.Problem(contract, data) : null;
 
         public override WorkflowTransition Apply(JsonElement? storedState, int storedVersion, WorkflowEvent @event, DateTimeOffset now)
         {
