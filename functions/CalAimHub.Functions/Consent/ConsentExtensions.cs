@@ -13,5 +13,6 @@ public static class ConsentExtensions
 
     public static void MapConsent(this WebApplication app)
     {
+        app.MapConsentApi();
     }
 }

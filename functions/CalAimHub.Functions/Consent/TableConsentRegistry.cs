@@ -21,18 +21,22 @@ public sealed class TableConsentRegistry(StorageAccount storage) : IConsentGate
 
     private TableClient Table => storage.Tables.GetTableClient(TableName);
 
-    /// <summary>Stores <paramref name="consent"/> unless its id is on file: then the stored one is returned (same or not).</summary>
-    public async Task<(MemberConsent Stored, bool Created)> RecordAsync(MemberConsent consent, string recordedBy, CancellationToken ct)
+    /// <summary>
+    /// Stores <paramref name="consent"/> unless its id (kind + source document) is on file for the member: then the stored
+    /// one stands, and the outcome says whether the two say the same (a repeated POST) or not (a conflict).
+    /// </summary>
+    public async Task<(MemberConsent Stored, ConsentRecordOutcome Outcome)> RecordAsync(MemberConsent consent, string recordedBy, CancellationToken ct)
     {
+        var row = ConsentRow.From(consent, recordedBy);
         try
         {
-            await Table.AddEntityAsync(ConsentRow.From(consent, recordedBy), ct);
-            return (consent, true);
+            await Table.AddEntityAsync(row, ct);
+            return (consent, ConsentRecordOutcome.Created);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
-            var existing = await Table.GetEntityAsync<ConsentRow>(consent.Cin, consent.ConsentId, cancellationToken: ct);
-            return (existing.Value.ToConsent(), false);
+            var existing = (await Table.GetEntityAsync<ConsentRow>(consent.Cin, consent.ConsentId, cancellationToken: ct)).Value;
+            return (existing.ToConsent(), existing.SaysTheSameAs(row) ? ConsentRecordOutcome.AlreadyRecorded : ConsentRecordOutcome.Conflict);
         }
     }
 
@@ -61,6 +65,13 @@ public sealed class TableConsentRegistry(StorageAccount storage) : IConsentGate
     }
 }
 
+public enum ConsentRecordOutcome
+{
+    Created,
+    AlreadyRecorded,
+    Conflict,
+}
+
 internal sealed class ConsentRow : ITableEntity
 {
     public string PartitionKey { get; set; } = "";
@@ -87,12 +98,18 @@ internal sealed class ConsentRow : ITableEntity
         SourceDocument = consent.SourceDocument,
         EffectiveOn = consent.EffectiveOn.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         ExpiresOn = consent.ExpiresOn?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        Choices = JsonSerializer.Serialize(consent.Choices.ToDictionary(c => c.Key, c => c.Value == ConsentChoice.Share ? "share" : "do-not-share")),
+        Choices = JsonSerializer.Serialize(new SortedDictionary<string, string>(
+            consent.Choices.ToDictionary(c => c.Key, c => c.Value == ConsentChoice.Share ? "share" : "do-not-share"), StringComparer.Ordinal)),
         Part2Recipients = JsonSerializer.Serialize(consent.Part2Recipients),
         Recipients = JsonSerializer.Serialize(consent.Recipients),
         RecordedAt = consent.RecordedAt,
         RecordedBy = recordedBy,
     };
+
+    /// <summary>The same consent document: everything but when and by whom it was recorded.</summary>
+    public bool SaysTheSameAs(ConsentRow other) =>
+        (Kind, FormVersion, SourceDocument, EffectiveOn, ExpiresOn, Choices, Part2Recipients, Recipients) ==
+        (other.Kind, other.FormVersion, other.SourceDocument, other.EffectiveOn, other.ExpiresOn, other.Choices, other.Part2Recipients, other.Recipients);
 
     public MemberConsent ToConsent() => new(
         RowKey,
