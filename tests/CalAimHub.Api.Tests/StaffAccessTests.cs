@@ -247,6 +247,10 @@ public sealed class StaffAccessMapTests(OpenApiDocumentTests.Handler handler) : 
         ["GenerateMonitoringExtract"] = StaffRoles.Operator,
         ["RebuildConsoleReadModels"] = StaffRoles.Operator,
         ["RecordInvoiceRemittance"] = StaffRoles.Operator,
+        // Member-level privacy records: recording consents and reading consents and disclosure histories (bodies keep the CIN out of URLs).
+        ["RecordMemberConsent"] = StaffRoles.Privacy,
+        ["SearchMemberConsents"] = StaffRoles.Privacy,
+        ["SearchMemberDisclosures"] = StaffRoles.Privacy,
     };
 
     /// <summary>POSTs that only read (bodies keep member ids out of URLs) or check a file without storing it.</summary>
