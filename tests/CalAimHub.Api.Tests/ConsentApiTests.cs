@@ -60,7 +60,7 @@ public sealed class ConsentApiTests(StaffHub hub) : IClassFixture<StaffHub>
     }
 
     [Theory]
-    [InlineData("""{"cin":"1234"}""", "'cin' must be a Medi-Cal CIN: 8 digits followed by a letter")]
+    [InlineData("""{"cin":"1234"}""", "'cin' must be a Medi-Cal CIN: 8 digits followed by a letter (and 4 more; see errors)")]
     [InlineData("""{"cin":"91234567A","kind":"revocation","formVersion":"ascmi-revocation-2024","sourceDocument":"r.pdf","effectiveOn":"2026-11-15","choices":{"contact":"share"}}""",
         "'choices' must be left out of a revocation: it sets every choice to do-not-share")]
     [InlineData("""{"cin":"91234567A","kind":"grant","formVersion":"f","sourceDocument":"d.pdf","effectiveOn":"2026-11-15","choises":{}}""",

@@ -164,7 +164,7 @@ public sealed class StaffAccessTests(StaffHub hub) : IClassFixture<StaffHub>
 
         using var read = await hub.Handler.SendAsync(As(HttpMethod.Get, "/api/referrals", Principal("nemo")));
         problem = await ProblemAsync(read, HttpStatusCode.Forbidden);
-        Assert.Equal("GET /api/referrals needs one of the roles 'viewer', 'decider', 'operator'; nemo has no hub role", problem["detail"]!.GetValue<string>());
+        Assert.Equal("GET /api/referrals needs one of the roles 'viewer', 'decider', 'operator', 'privacy'; nemo has no hub role", problem["detail"]!.GetValue<string>());
     }
 
     [Fact]
