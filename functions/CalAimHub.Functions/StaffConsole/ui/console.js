@@ -582,7 +582,7 @@ async function renderFiles(params) {
 // A member's consents and accounting of disclosures. The CIN is typed into the form and POSTed in the body: it never
 // goes into the URL or the hash (URLs reach history, logs and telemetry). The routes need the privacy role.
 async function renderDisclosures() {
-  setTitle('Member disclosures');
+  setTitle('Disclosures');
   const form = el('form', { class: 'filters', 'aria-label': 'Look up a member', autocomplete: 'off' },
     inputField('disclosure-cin', 'Member CIN', 'text', '', { required: true, pattern: '[0-9]{8}[A-Za-z]', maxlength: 9, autocomplete: 'off', spellcheck: 'false' }),
     inputField('disclosure-from', 'From (date)', 'date', ''),
