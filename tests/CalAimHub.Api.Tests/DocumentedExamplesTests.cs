@@ -23,7 +23,7 @@ public sealed class DocumentedExamplesTests : IClassFixture<ApiHub>
     [
         "RequestAuthorization", "ExtendAuthorizationReview", "DecideAuthorization", "RecordAuthorizationNoticesSent", "RequestReauthorization",
         "LookUpMemberAuthorizations", "PutProvider", "ImportProviderDirectory", "ReceiveReferralWebhook", "StartWorkflow", "RaiseWorkflowEvent",
-        "RecordInvoiceRemittance",
+        "RecordInvoiceRemittance", "RecordMemberConsent", "SearchMemberConsents", "SearchMemberDisclosures",
     ];
 
     private readonly ApiHub hub;

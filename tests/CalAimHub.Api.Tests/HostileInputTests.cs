@@ -33,6 +33,9 @@ public sealed partial class HostileInputTests : IClassFixture<ApiHub>
         { "POST", "/api/workflows/auth-1/events/decision" },
         { "PUT", "/api/providers/1234567893" },
         { "POST", "/api/providers/import" },
+        { "POST", "/api/members/consents" },
+        { "POST", "/api/members/consents/search" },
+        { "POST", "/api/members/disclosures/search" },
     };
 
     [Theory]

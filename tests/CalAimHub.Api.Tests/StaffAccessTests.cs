@@ -164,7 +164,7 @@ public sealed class StaffAccessTests(StaffHub hub) : IClassFixture<StaffHub>
 
         using var read = await hub.Handler.SendAsync(As(HttpMethod.Get, "/api/referrals", Principal("nemo")));
         problem = await ProblemAsync(read, HttpStatusCode.Forbidden);
-        Assert.Equal("GET /api/referrals needs one of the roles 'viewer', 'decider', 'operator'; nemo has no hub role", problem["detail"]!.GetValue<string>());
+        Assert.Equal("GET /api/referrals needs one of the roles 'viewer', 'decider', 'operator', 'privacy'; nemo has no hub role", problem["detail"]!.GetValue<string>());
     }
 
     [Fact]
@@ -247,6 +247,10 @@ public sealed class StaffAccessMapTests(OpenApiDocumentTests.Handler handler) : 
         ["GenerateMonitoringExtract"] = StaffRoles.Operator,
         ["RebuildConsoleReadModels"] = StaffRoles.Operator,
         ["RecordInvoiceRemittance"] = StaffRoles.Operator,
+        // Member-level privacy records: recording consents and reading consents and disclosure histories (bodies keep the CIN out of URLs).
+        ["RecordMemberConsent"] = StaffRoles.Privacy,
+        ["SearchMemberConsents"] = StaffRoles.Privacy,
+        ["SearchMemberDisclosures"] = StaffRoles.Privacy,
     };
 
     /// <summary>POSTs that only read (bodies keep member ids out of URLs) or check a file without storing it.</summary>

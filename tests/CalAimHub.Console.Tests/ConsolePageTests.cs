@@ -86,7 +86,7 @@ public sealed class ConsolePageTests(ConsoleHub hub)
 
         var decider = await hub.PageAsync(StaffIdentity.Supervisor);
         await ConsoleHub.OpenAsync(decider, $"/authorizations/{id}");
-        await Expect(decider.Locator("#who")).ToHaveTextAsync($"Signed in as dana.supervisor (viewer, decider, operator)");
+        await Expect(decider.Locator("#who")).ToHaveTextAsync($"Signed in as dana.supervisor (viewer, decider, operator, privacy)");
         await ConsoleHub.ScreenshotAsync(decider, "authorization");
         await decider.GetByLabel("Approve").CheckAsync();
         await decider.GetByLabel("Reason (required to deny or pend)").FillAsync("Meets the Adults Experiencing Homelessness criteria");

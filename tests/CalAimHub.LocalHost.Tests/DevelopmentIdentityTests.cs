@@ -6,20 +6,20 @@ public sealed class DevelopmentIdentityTests
     private static HubCli Cli() => new(TextWriter.Null, TextWriter.Null);
 
     [Fact]
-    public void By_default_everyone_is_the_developer_with_all_three_roles()
+    public void By_default_everyone_is_the_developer_with_all_four_roles()
     {
         var cli = Cli();
         var options = cli.RunOptions(cli.Root.Parse(["run"]));
 
-        Assert.Equal(new DevelopmentIdentity("developer", ["viewer", "decider", "operator"]).ToString(), options.StaffIdentity!.ToString());
-        Assert.Equal("developer (viewer, decider, operator)", DevelopmentIdentity.Developer.ToString());
+        Assert.Equal(new DevelopmentIdentity("developer", ["viewer", "decider", "operator", "privacy"]).ToString(), options.StaffIdentity!.ToString());
+        Assert.Equal("developer (viewer, decider, operator, privacy)", DevelopmentIdentity.Developer.ToString());
     }
 
     [Theory]
     [InlineData("dana:viewer,decider", "dana (viewer, decider)")]
     [InlineData("vic:viewer", "vic (viewer)")]
     [InlineData("nemo:", "nemo (no roles)")]
-    [InlineData("olga", "olga (viewer, decider, operator)")]
+    [InlineData("olga", "olga (viewer, decider, operator, privacy)")]
     [InlineData(" dana : viewer , viewer ", "dana (viewer)")]
     public void As_names_the_identity_and_its_roles(string text, string expected)
     {
@@ -31,7 +31,7 @@ public sealed class DevelopmentIdentityTests
     }
 
     [Theory]
-    [InlineData("dana:admin", "--as: 'admin' is not a hub role; the roles are viewer, decider, operator")]
+    [InlineData("dana:admin", "--as: 'admin' is not a hub role; the roles are viewer, decider, operator, privacy")]
     [InlineData(":viewer", "--as ':viewer' needs a name before the roles, e.g. \"dana:viewer,decider\"")]
     public void An_unknown_role_or_no_name_is_a_parse_error(string text, string message)
     {

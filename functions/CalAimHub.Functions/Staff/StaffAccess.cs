@@ -24,11 +24,12 @@ public static class StaffAccess
     public static void AddStaffAccess(this WebApplicationBuilder builder)
     {
         builder.Services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, ClientPrincipalAuthentication>(Scheme, null);
-        var anyStaffRole = Policy(StaffRoles.Viewer, StaffRoles.Decider, StaffRoles.Operator);
+        var anyStaffRole = Policy(StaffRoles.Viewer, StaffRoles.Decider, StaffRoles.Operator, StaffRoles.Privacy);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(StaffRoles.Viewer, anyStaffRole)
             .AddPolicy(StaffRoles.Decider, Policy(StaffRoles.Decider))
             .AddPolicy(StaffRoles.Operator, Policy(StaffRoles.Operator))
+            .AddPolicy(StaffRoles.Privacy, Policy(StaffRoles.Privacy))
             .SetFallbackPolicy(anyStaffRole);
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, StaffRefusals>();
     }

@@ -16,7 +16,11 @@ public static class StaffRoles
     /// <summary>Replays poison messages, repairs workflows, edits the provider directory, generates extracts.</summary>
     public const string Operator = "operator";
 
-    public static IReadOnlyList<string> All { get; } = [Viewer, Decider, Operator];
+    /// <summary>Records members' consents (ASCMI, 42 CFR Part 2) and reads their consents and disclosure histories (the
+    /// accounting of disclosures): member-level privacy records, so not every viewer's.</summary>
+    public const string Privacy = "privacy";
+
+    public static IReadOnlyList<string> All { get; } = [Viewer, Decider, Operator, Privacy];
 }
 
 /// <summary>

@@ -1,5 +1,5 @@
 // The staff console: one small module, no framework. Each hash route (#/today, #/authorizations, #/authorizations/{id},
-// #/referrals, #/files, #/operations) renders into <main> from the staff API; a route the hub does not serve yet (404 from
+// #/referrals, #/files, #/disclosures, #/operations) renders into <main> from the staff API; a route the hub does not serve yet (404 from
 // the API fallback) shows a "not available" note instead of breaking the page. Text goes in with textContent only.
 
 const view = document.getElementById('view');
@@ -547,7 +547,21 @@ async function renderFiles(params) {
     lookupResult.replaceChildren(el('p', {}, `Report of ${data.get('report-file')}: `, reportLinks(data.get('report-partner'), data.get('report-kind'), data.get('report-file'))));
   });
   lookup.append(lookupForm, lookupResult);
-  view.append(el('section', { class: 'panel', 'aria-label': 'Filters' }, form), runs, lookup);
+  const reconciliations = section('RTF reconciliation');
+  view.append(el('section', { class: 'panel', 'aria-label': 'Filters' }, form), runs, reconciliations, lookup);
+  const reconciled = part(reconciliations, 'The RTF reconciliation figures', async () => {
+    const data = await api('/api/console/reconciliations' + query({ provider: params.get('partner'), top: 50 }));
+    return table('Return Transmission Files against the member files sent, per provider and period', [
+      { label: 'Provider', value: (r) => r.providerId },
+      { label: 'Period', value: (r) => r.period },
+      { label: 'Reconciled', value: (r) => (r.reconciled ? 'Yes' : el('span', { class: 'badge breached' }, 'Mismatches')) },
+      { label: 'Members sent', num: true, value: (r) => number.format(r.membersSent) },
+      { label: 'Members in RTF', num: true, value: (r) => number.format(r.membersReturned) },
+      { label: 'Mismatches by kind', value: (r) => Object.entries(r.mismatchesByKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} (${number.format(n)})`).join(', ') || '—' },
+      { label: 'RTF', value: (r) => r.file },
+      { label: 'Report', value: (r) => reportLinks(r.providerId, 'rtf', r.file, r.report) },
+    ], data.items, 'No RTF has been reconciled yet: an RTF is reconciled when it arrives for a period the hub sent member files for.');
+  });
   await part(runs, 'The partner file runs', async () => {
     const data = await api('/api/console/files' + query({ partner: params.get('partner'), kind: params.get('kind'), top: 50 }));
     return table('Partner file runs, newest first', [
@@ -561,6 +575,71 @@ async function renderFiles(params) {
       { label: 'Top rules broken', value: (f) => f.topRules.map((r) => `${r.rule} (${number.format(r.count)})`).join(', ') || '—' },
       { label: 'Report', value: (f) => reportLinks(f.partner, f.kind, f.file, f.reportUrl) },
     ], data.items, 'No partner file matches these filters.');
+  });
+  await reconciled;
+}
+
+// A member's consents and accounting of disclosures. The CIN is typed into the form and POSTed in the body: it never
+// goes into the URL or the hash (URLs reach history, logs and telemetry). The routes need the privacy role.
+async function renderDisclosures() {
+  setTitle('Disclosures');
+  const form = el('form', { class: 'filters', 'aria-label': 'Look up a member', autocomplete: 'off' },
+    inputField('disclosure-cin', 'Member CIN', 'text', '', { required: true, pattern: '[0-9]{8}[A-Za-z]', maxlength: 9, autocomplete: 'off', spellcheck: 'false' }),
+    inputField('disclosure-from', 'From (date)', 'date', ''),
+    inputField('disclosure-to', 'To (date)', 'date', ''),
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Look up')));
+  const results = el('div', { 'aria-live': 'polite' });
+  view.append(el('section', { class: 'panel', 'aria-label': 'Member look-up' },
+    el('p', { class: 'muted' }, 'Which categories of a member\'s information went to whom, when and why, and the consents on file. Needs the privacy role.'), form), results);
+  await signedIn;
+  if (!hasRole('privacy')) results.append(notice('unavailable', 'Looking up disclosures needs the privacy role.'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const cin = String(data.get('disclosure-cin')).trim().toUpperCase();
+    const from = data.get('disclosure-from') ? `${data.get('disclosure-from')}T00:00:00-08:00` : undefined;
+    const to = data.get('disclosure-to') ? `${data.get('disclosure-to')}T23:59:59-08:00` : undefined;
+    results.replaceChildren();
+    const history = section('Accounting of disclosures');
+    const consents = section('Consents on file');
+    results.append(history, consents);
+    const rows = [];
+    const holder = el('div');
+    history.append(holder);
+    const more = el('button', { type: 'button', class: 'secondary' }, 'More');
+    const loadPage = async (continuation) => {
+      const page = await api('/api/members/disclosures/search', { method: 'POST', body: { cin, from, to, top: 50, continuation } });
+      rows.push(...page.items);
+      holder.replaceChildren(table(`Disclosures of the member, ${number.format(rows.length)} shown`, [
+        { label: 'Document', value: (d) => d.documentPath },
+        { label: 'To', value: (d) => d.recipientId },
+        { label: 'Why', value: (d) => d.purpose },
+        { label: 'When', value: (d) => time(d.disclosedAt) },
+        { label: 'Categories disclosed', value: (d) => d.categoriesDisclosed.join(', ') || '—' },
+        { label: 'Categories withheld', value: (d) => d.categoriesWithheld.join(', ') || '—' },
+      ], rows, 'No disclosure of this member is recorded.'));
+      if (page.continuation) {
+        more.onclick = () => part(holder, 'More disclosures', () => loadPage(page.continuation));
+        holder.append(el('div', { class: 'actions' }, more));
+      }
+      return null;
+    };
+    await Promise.all([
+      part(history, 'The accounting of disclosures', () => loadPage(undefined)),
+      part(consents, 'The consents', async () => {
+        const found = await api('/api/members/consents/search', { method: 'POST', body: { cin } });
+        return table('Consents of the member, newest first', [
+          { label: 'Kind', value: (c) => c.kind },
+          { label: 'Form', value: (c) => c.formVersion },
+          { label: 'Effective', value: (c) => c.effectiveOn },
+          { label: 'Expires', value: (c) => c.expiresOn ?? '—' },
+          { label: 'Choices', value: (c) => Object.entries(c.choices).map(([k, v]) => `${k}: ${v}`).join(', ') || '—' },
+          { label: 'Part 2 recipients', value: (c) => c.part2Recipients.join(', ') || 'none' },
+          { label: 'Source document', value: (c) => c.sourceDocument },
+        ], found.consents, 'No consent on file: the hub baseline applies (shared for treatment and care coordination, Part 2 information withheld).');
+      }),
+    ]);
+    form.reset();
   });
 }
 
@@ -667,6 +746,7 @@ async function route() {
     else if (sectionName === 'referrals' && parts[1]) await renderReferral(parts[1]);
     else if (sectionName === 'referrals') await renderReferrals(params);
     else if (sectionName === 'files') await renderFiles(params);
+    else if (sectionName === 'disclosures') await renderDisclosures();
     else if (sectionName === 'operations') await renderOperations();
     else {
       setTitle('Not found');
