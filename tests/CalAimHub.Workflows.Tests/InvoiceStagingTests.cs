@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Azure.Data.Tables;
+using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Invoices;
+using CalAimHub.Functions.Authorizations;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Ingestion;
 using CalAimHub.Functions.Invocations;
@@ -147,6 +149,35 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         Assert.Equal(2L, invoice.Instance.Seq);
     }
 
+    [Fact]
+    public async Task Units_are_a_running_total_per_authorization_a_line_beyond_what_remains_is_contested_naming_the_remaining_units()
+    {
+        // Given an approved Transitional Rent authorization (H0043-U2: 168 units) and a paid line of 100 units on it
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        const string Cin = "93456789B";
+        var authorization = await hub.ApproveTransitionalRentAsync(Cin);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+        string Day(int days) => today.AddDays(days).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var first = await hub.StoreFileAsync(1, 1, prefix: "A", hcpcs: "H0043", units: "100", cin: Cin, serviceFrom: Day(0), serviceTo: Day(0));
+        await hub.DeliverAsync(first);
+        var paid = Assert.Single(await hub.InvoicesAsync(first));
+        Assert.Equal(authorization, paid.State.Lines.Single().AuthorizationId);
+        Assert.DoesNotContain(paid.State.Lines.Single().Contested, c => c.Code == ContestReasons.UnitsExceedAuthorization);
+        await hub.PayAllAsync(paid.Instance.InstanceId);
+
+        // When another invoice bills 100 more units on it, and a third the 68 that remain
+        var beyond = await hub.StoreFileAsync(1, 1, prefix: "B", hcpcs: "H0043", units: "100", cin: Cin, serviceFrom: Day(0), serviceTo: Day(1));
+        var within = await hub.StoreFileAsync(1, 1, prefix: "C", hcpcs: "H0043", units: "68", cin: Cin, serviceFrom: Day(0), serviceTo: Day(2));
+        await hub.DeliverAsync(beyond);
+        await hub.DeliverAsync(within);
+
+        // Then the first is contested naming the 68 units that remain, the second fits
+        var contested = Assert.Single((await hub.InvoicesAsync(beyond)).Single().State.Lines).Contested;
+        var reason = Assert.Single(contested, c => c.Code == ContestReasons.UnitsExceedAuthorization);
+        Assert.Equal($"an authorization for 100 units of H0043-U2: authorization {authorization} allows 168, 100 are already paid, 68 remain", reason.Missing);
+        Assert.DoesNotContain((await hub.InvoicesAsync(within)).Single().State.Lines.Single().Contested, c => c.Code == ContestReasons.UnitsExceedAuthorization);
+    }
+
     /// <summary>The file-stored message as it is after <paramref name="waits"/> waits.</summary>
     private static string Waits(string message, int waits) =>
         message.Replace("\"lines\":", $"\"waits\":\"{waits.ToString(CultureInfo.InvariantCulture)}\",\"lines\":", StringComparison.Ordinal);
@@ -179,7 +210,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             var readModels = new ReadModelStore(storage.Tables);
             var notifier = new ForwardingNotifier();
             var runtime = new WorkflowRuntime(store,
-                new WorkflowRegistry([WorkflowDefinition.From(invoices)], [WorkflowProjection.From(InvoiceWorkflow.TypeName, new InvoiceReadModelsProjection(invoices.Policy.Calendar, invoices.Policy.Rules))]),
+                new WorkflowRegistry([WorkflowDefinition.From(new AuthorizationWorkflow(AuthorizationPolicy.Default())), WorkflowDefinition.From(invoices)], [WorkflowProjection.From(InvoiceWorkflow.TypeName, new InvoiceReadModelsProjection(invoices.Policy.Calendar, invoices.Policy.Rules))]),
                 queues, notifier, TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
             var checks = new InvoiceLineChecks(storage, runtime, new ReferralDirectory(storage), new InvoiceReadModels(readModels));
             var function = new InvoiceFilesFunction(runtime, storage, checks, new PartnerDirectory(new ConfigurationBuilder().Build()), new InvoiceLineStaging(storage),
@@ -187,6 +218,15 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             var hub = new InvoiceFileHub(runtime, function, azurite, DomainEvent.InvoiceQueueName, "cbo-" + Guid.NewGuid().ToString("N")[..10]);
             notifier.Target = hub;
             return hub;
+        }
+
+        /// <summary>Every message of the file, then its file-stored event.</summary>
+        public async Task DeliverAsync(InvoiceFile file)
+        {
+            foreach (var message in file.LineMessages.Append(file.StoredMessage))
+            {
+                await HandleAsync(message);
+            }
         }
 
         public Task<string> HandleAsync(string message, CancellationToken cancellationToken = default) =>
@@ -197,6 +237,29 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             Notices.Add(new Notice(deliveryId, notice.Type, notice.Subject));
             OnNotice?.Invoke();
             return Task.CompletedTask;
+        }
+
+        /// <summary>An approved Transitional Rent authorization for <paramref name="cin"/> (indexed by member and service, as the API does); its id.</summary>
+        public async Task<string> ApproveTransitionalRentAsync(string cin)
+        {
+            var request = new AuthorizationRequest($"auth-{partner}-{cin}", cin, RequestedService.CommunitySupports("transitional-rent"), Provider, "county",
+                Urgency.Routine, [], null, DateTimeOffset.UtcNow.AddDays(-1));
+            Assert.True(await new MemberAuthorizationIndex(azurite.Storage).TryClaimAsync(request, new Dictionary<string, MemberAuthorizationRow>(), DateTimeOffset.UtcNow, CancellationToken.None));
+            await runtime.StartAsync(AuthorizationWorkflow.TypeName, request.AuthorizationId, WorkflowJson.ToElement(request), CancellationToken.None);
+            await runtime.RaiseEventAsync(request.AuthorizationId, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "test")), null, CancellationToken.None);
+            var state = await runtime.GetStateAsync<AuthorizationState>(request.AuthorizationId, CancellationToken.None);
+            Assert.Equal(AuthorizationStatus.Authorized, state!.Status);
+            return request.AuthorizationId;
+        }
+
+        /// <summary>The plan pays every line of an invoice in full today.</summary>
+        public async Task PayAllAsync(string invoiceId)
+        {
+            var state = (await runtime.GetStateAsync<InvoiceState>(invoiceId, CancellationToken.None))!;
+            var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+            var remittance = new Remittance("rem-" + invoiceId, [.. state.Lines.Select(l => new LineOutcome(l.Number, LineOutcomeKind.Paid, today, l.Charge))]);
+            var result = await runtime.RaiseEventAsync(invoiceId, InvoiceEvents.Remittance, WorkflowJson.ToElement(remittance), "remittance:" + remittance.RemittanceId, CancellationToken.None);
+            Assert.Equal(ApplyOutcome.Applied, result.Outcome);
         }
 
         /// <summary>The file-stored events this hub's function sent back to the queue (its waits), taken off the queue.</summary>
@@ -230,7 +293,9 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         /// Stores the rows as ingestion does (the CIN in <c>IngestedRows</c>, 16 buckets) and builds its messages: one per
         /// bucket batch, so an invoice's lines are spread over several messages; then the run's file-stored event.
         /// </summary>
-        public async Task<InvoiceFile> StoreFileAsync(int invoices, int linesPerInvoice, string? runId = null)
+        public async Task<InvoiceFile> StoreFileAsync(
+            int invoices, int linesPerInvoice, string? runId = null, string prefix = "", string hcpcs = "G9012", string modifier = "U2", string units = "4",
+            string cin = "91234567A", string? serviceFrom = null, string? serviceTo = null)
         {
             runId ??= "run-" + Guid.NewGuid().ToString("N")[..24];
             var table = azurite.Storage.Tables.GetTableClient(TableRowDestination.TableName);
@@ -240,20 +305,25 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             var ids = new List<string>();
             for (var invoice = 0; invoice < invoices; invoice++)
             {
-                var number = $"INV-{partner}-{invoice:D3}";
+                var number = $"INV-{partner}-{prefix}{invoice:D3}";
                 ids.Add(InvoiceIds.For(Provider, number));
                 for (var line = 1; line <= linesPerInvoice; line++)
                 {
-                    var rowKey = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{number}/{line}")).AsSpan(0, 16));
+                    var rowKey = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{number}/{line}/{runId}")).AsSpan(0, 16));
                     var bucket = (invoice + line) % 4;
                     var partition = AcceptedRow.Partition(partner, "invoice", bucket);
-                    await table.UpsertEntityAsync(new TableEntity(partition, rowKey) { ["MemberCin"] = "91234567A" });
+                    await table.UpsertEntityAsync(new TableEntity(partition, rowKey) { ["MemberCin"] = cin });
                     var data = new Dictionary<string, string>
                     {
                         ["partnerId"] = partner, ["kind"] = "invoice", ["runId"] = runId, ["partitionKey"] = partition, ["rowKey"] = rowKey,
-                        ["InvoiceNumber"] = number, ["LineNumber"] = line.ToString(CultureInfo.InvariantCulture), ["ServiceStartDate"] = dos,
-                        ["HcpcsCode"] = "G9012", ["Modifier1"] = "U2", ["Units"] = "4", ["ChargeAmount"] = "250.00", ["BillingProviderNPI"] = Provider,
+                        ["InvoiceNumber"] = number, ["LineNumber"] = line.ToString(CultureInfo.InvariantCulture), ["ServiceStartDate"] = serviceFrom ?? dos,
+                        ["HcpcsCode"] = hcpcs, ["Modifier1"] = modifier, ["Units"] = units, ["ChargeAmount"] = "250.00", ["BillingProviderNPI"] = Provider,
                     };
+                    if (serviceTo is not null)
+                    {
+                        data["ServiceEndDate"] = serviceTo;
+                    }
+
                     (buckets.TryGetValue(bucket, out var list) ? list : buckets[bucket] = []).Add(
                         new DomainEvent("evt-" + rowKey, DomainEvent.InvoiceLineReceived, $"/calaimhub/ingestion/{partner}/invoice", $"{partition}/{rowKey}", received, data));
                 }
