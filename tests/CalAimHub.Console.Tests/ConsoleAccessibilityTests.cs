@@ -17,6 +17,7 @@ public sealed class ConsoleAccessibilityTests(ConsoleHub hub)
         { "/authorizations", "Authorizations" },
         { "/referrals", "Closed-loop referrals" },
         { "/files", "Partner files" },
+        { "/invoices", "Invoices" },
         { "/operations", "Operations" },
     };
 

@@ -7,6 +7,7 @@ using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Hosting.Http;
 using CalAimHub.Hosting.Staff;
+using CalAimHub.Hosting.Storage;
 using CalAimHub.Workflows;
 using Azure;
 
@@ -57,20 +58,9 @@ public static partial class InvoicesApi
 
     private static async Task<IResult> RemitAsync(string id, HttpRequest http, WorkflowRuntime runtime, InvoicePolicy policy, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
-        if (!(http.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ?? false))
+        if (!http.TryCheckedJson(out var body))
         {
-            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "JSON expected", detail: "send the body as application/json");
-        }
-
-        JsonElement body;
-        try
-        {
-            using var document = await JsonDocument.ParseAsync(http.Body, cancellationToken: ct);
-            body = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            return Invalid([new("$", $"is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})")]);
+            return Invalid([new("$", "is required: the remittance as a JSON object")]);
         }
 
         var (remittance, errors) = ReadRemittance(body, policy.Calendar.DateOf(time.GetUtcNow()));
@@ -106,7 +96,7 @@ public static partial class InvoicesApi
 
     private static async Task<IResult> ListAsync(
         string npi, string? status, string? receivedFrom, string? receivedTo, string? overdue, string? top, string? continuation,
-        InvoiceReadModels readModels, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
+        InvoiceReadModels readModels, ListContinuation tokens, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
         var errors = new List<FieldError>();
         if (!IsProviderId(npi))
@@ -145,20 +135,21 @@ public static partial class InvoicesApi
             errors.Add(new("top", $"'{top}' is not a page size; use a whole number from 1 to {MaxTop} (default {DefaultTop})"));
         }
 
+        // Signed and bound to the provider and filters (ListContinuation): a token the hub did not issue for this listing is 400.
+        var listing = $"provider-invoices\n{npi}\n{status}\n{receivedFrom}\n{receivedTo}\n{overdue}";
+        string? tableContinuation = null;
+        if (continuation is not null && !tokens.TryRead(listing, continuation, out tableContinuation))
+        {
+            errors.Add(new("continuation", "is not a token this listing gave (with these filters); start again without it"));
+        }
+
         if (errors.Count > 0)
         {
             return FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid invoice query");
         }
 
-        try
-        {
-            var (items, next) = await readModels.PageAsync(npi, wanted, from, to, late, time.GetUtcNow(), size, continuation, ct);
-            return Results.Json(new InvoiceList(items, next), Json);
-        }
-        catch (RequestFailedException e) when (continuation is not null && e.Status == 400)
-        {
-            return FieldProblems.Invalid([new FieldError("continuation", "is not a token this listing gave; start again without it")], e => e.Field, e => e.Message, "Invalid invoice query");
-        }
+        var (items, next) = await readModels.PageAsync(npi, wanted, from, to, late, time.GetUtcNow(), size, tableContinuation, ct);
+        return Results.Json(new InvoiceList(items, tokens.Issue(listing, next)), Json);
     }
 
     private static async Task<IResult> TimelinessAsync(string? month, string? provider, InvoiceReadModels readModels, InvoicePolicy policy, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
