@@ -85,13 +85,30 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     public const string InvoiceQueueName = "invoice-events";
 
     /// <summary>
+    /// Raised once per stored invoice file, after all its line events were sent: the invoice consumer stages lines by invoice and
+    /// starts each invoice once, with its lines, when every line of the run is staged.
+    /// </summary>
+    public const string InvoiceFileStored = "calaimhub.invoice.file-stored";
+
+    /// <summary>The <see cref="InvoiceFileStored"/> event of a run that sent <paramref name="lines"/> invoice-line events; its id is the run's.</summary>
+    public static DomainEvent FileStored(FileSubmission submission, int lines) => new(
+        "evt-stored-" + submission.RunId, InvoiceFileStored, $"/calaimhub/ingestion/{submission.PartnerId}/{submission.Kind}", submission.RunId, submission.ReceivedAt,
+        new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["partnerId"] = submission.PartnerId,
+            ["kind"] = submission.Kind,
+            ["runId"] = submission.RunId,
+            ["lines"] = lines.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+    /// <summary>
     /// The queue an event type is published on: a storage queue has competing consumers, so each consumer owns a queue;
     /// events nobody consumes yet wait on <see cref="QueueName"/>.
     /// </summary>
     public static string QueueFor(string type) => type switch
     {
         ReferralStatusUpdated => ReferralStatusQueueName,
-        InvoiceLineReceived or RemittanceReceived => InvoiceQueueName,
+        InvoiceLineReceived or RemittanceReceived or InvoiceFileStored => InvoiceQueueName,
         _ => QueueName,
     };
 

@@ -410,10 +410,11 @@ internal sealed class RowTransformer
                 continue;
             }
 
-            var payload = new Dictionary<string, string>(data.Length + 4, StringComparer.Ordinal)
+            var payload = new Dictionary<string, string>(data.Length + 5, StringComparer.Ordinal)
             {
                 ["partnerId"] = _submission.PartnerId,
                 ["kind"] = _submission.Kind,
+                ["runId"] = _submission.RunId,
                 ["partitionKey"] = partitionKey,
                 ["rowKey"] = rowKey,
             };

@@ -36,7 +36,21 @@ public sealed partial class HostileInputTests : IClassFixture<ApiHub>
         { "POST", "/api/members/consents" },
         { "POST", "/api/members/consents/search" },
         { "POST", "/api/members/disclosures/search" },
+        { "POST", "/api/invoices/inv-1/remittance" },
     };
+
+    [Theory]
+    [InlineData("PUT", "/api/providers/1234567893", "the provider")]
+    [InlineData("POST", "/api/invoices/inv-1/remittance", "the remittance")]
+    public async Task A_route_reading_the_checked_body_answers_a_missing_body_with_400_naming_it(string method, string path, string what)
+    {
+        // These routes read the bytes the input edge checked instead of checking the content type and parsing again; with
+        // no body there is nothing checked, which is a 400 naming the body (it was a 415 asking for a content type).
+        var problem = await RefusedAsync(method, path, null, HttpStatusCode.BadRequest);
+
+        Assert.Equal($"'$' is required: {what} as a JSON object", problem["detail"]!.GetValue<string>());
+        Assert.Equal(["is required: " + what + " as a JSON object"], problem["errors"]!["$"]!.AsArray().Select(e => e!.GetValue<string>()));
+    }
 
     [Theory]
     [MemberData(nameof(JsonRoutes))]

@@ -18,6 +18,7 @@ public sealed class ConsoleAccessibilityTests(ConsoleHub hub)
         { "/referrals", "Closed-loop referrals" },
         { "/files", "Partner files" },
         { "/disclosures", "Disclosures" },
+        { "/invoices", "Invoices" },
         { "/operations", "Operations" },
     };
 

@@ -22,6 +22,10 @@ internal sealed class InvoiceScenario(DateTimeOffset start, InvoicePolicy? polic
         return [.. started, .. When(InvoiceEvents.LinesReceived, new LinesReceived(at, lines))];
     }
 
+    /// <summary>A staged invoice: started with its lines in the start's own commit.</summary>
+    public IReadOnlyList<WorkflowAction> StartWith(params ReceivedLine[] lines) =>
+        When(WorkflowEvent.Started, new InvoiceStart(Id, Number, Provider, "cbo-1", "cbo-1", Time.GetUtcNow(), lines));
+
     /// <summary>A later file (a correction) with these lines, arriving now.</summary>
     public IReadOnlyList<WorkflowAction> Resubmit(params ReceivedLine[] lines) =>
         When(InvoiceEvents.LinesReceived, new LinesReceived(Time.GetUtcNow(), lines));

@@ -50,6 +50,25 @@ public class InvoiceWorkflowTests
     }
 
     [Fact]
+    public void A_staged_invoice_started_with_its_lines_receives_and_contests_them_in_the_start_commit_and_a_repeat_changes_nothing()
+    {
+        var s = new InvoiceScenario(Friday);
+
+        var started = s.StartWith(Line(1, 250m), Line(2, 150m, NoAuthorization));
+
+        Assert.Equal([InvoiceWorkflow.Received, InvoiceWorkflow.Contested], NoticeTypes(started));
+        Assert.Equal([(1, LineStatus.Received), (2, LineStatus.Contested)], s.State.Lines.Select(l => (l.Number, l.Status)));
+        Assert.Equal(["receipt", "receipt"], s.State.Lines.Select(l => l.ClockId));
+        Assert.Null(s.State.Header!.Lines);
+        Assert.Equal(new Dictionary<string, DateTimeOffset> { ["receipt:due"] = Due, ["receipt:reminder"] = Reminder }, s.ArmedTimers);
+
+        var repeat = s.Resubmit(Line(1, 250m), Line(2, 150m, NoAuthorization));
+
+        Assert.Empty(repeat);
+        Assert.Equal([1, 1], s.State.Lines.Select(l => l.Submissions));
+    }
+
+    [Fact]
     public void An_unpaid_invoice_reminds_the_plan_then_escalates_at_the_end_of_the_last_working_day()
     {
         var s = new InvoiceScenario(Friday);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CalAimHub.Domain.Authorizations;
+using CalAimHub.Domain.Invoices;
+using CalAimHub.Functions.Invoices;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Functions.Monitoring;
 using Json.Schema;
@@ -42,7 +44,55 @@ public sealed class MonitoringExtractTests
         [
             Provider("1245319599", "Rosa ECM", ["ecm"], 40, 50),
             Provider("1234567893", "Harbor Housing", ["housing-navigation", "ecm", "housing-deposits"], 12, 20),
-        ]);
+        ],
+        Invoices());
+
+    /// <summary>
+    /// The invoice read model's counters for November as the extract reads them: Rosa ECM 8 clean of 10 invoices, 7 paid
+    /// within 30 days and all 8 within 90, one breach, $12.34 interest; Harbor Housing 2 invoices, none clean.
+    /// </summary>
+    private static TimelinessFigures Invoices()
+    {
+        var rules = InvoicePaymentRules.Current;
+        Dictionary<string, long> rosa = new()
+        {
+            [InvoiceReadModelsProjection.Invoices] = 10, [InvoiceReadModelsProjection.Clean] = 8, [InvoiceReadModelsProjection.CleanPaidWithin(30)] = 7,
+            [InvoiceReadModelsProjection.CleanPaidWithin(90)] = 8, [InvoiceReadModelsProjection.Breaches] = 1, [InvoiceReadModelsProjection.InterestCents] = 1234,
+            [InvoiceReadModelsProjection.ContestPrefix + ContestReasons.NoAuthorization] = 3,
+        };
+        Dictionary<string, long> harbor = new()
+        {
+            [InvoiceReadModelsProjection.Invoices] = 2,
+            [InvoiceReadModelsProjection.ContestPrefix + ContestReasons.ProviderNotInDirectory] = 4, [InvoiceReadModelsProjection.ContestPrefix + ContestReasons.NoAuthorization] = 1,
+        };
+        var all = rosa.Keys.Union(harbor.Keys).ToDictionary(k => k, k => rosa.GetValueOrDefault(k) + harbor.GetValueOrDefault(k));
+        return InvoicesApi.Figures("2026-11", null, all, rules,
+            [InvoicesApi.Figures("2026-11", "1245319599", rosa, rules, null), InvoicesApi.Figures("2026-11", "1234567893", harbor, rules, null)]);
+    }
+
+    [Fact]
+    public void The_invoice_timeliness_of_the_month_has_a_row_for_all_providers_then_one_per_provider_with_exact_figures()
+    {
+        var extract = MonitoringExtract.Build(November, Inputs(), GeneratedAt);
+
+        Assert.Equal(
+            [
+                new InvoiceTimelinessRow("all", 12, 8, 7, 0.875m, 0.90m, false, 8, 1m, 0.99m, true, 1, 12.34m,
+                    "authorization-not-on-file: 4; provider-not-in-directory: 4"),
+                new InvoiceTimelinessRow("1234567893", 2, 0, 0, null, 0.90m, null, 0, null, 0.99m, null, 0, 0m,
+                    "authorization-not-on-file: 1; provider-not-in-directory: 4"),
+                new InvoiceTimelinessRow("1245319599", 10, 8, 7, 0.875m, 0.90m, false, 8, 1m, 0.99m, true, 1, 12.34m, "authorization-not-on-file: 3"),
+            ],
+            extract.InvoiceTimeliness);
+        using var stream = new MemoryStream(MonitoringExtractFiles.ToXlsx(extract));
+        var sheet = Cells(stream, "Invoice Timeliness");
+        Assert.Equal(
+            ["Billing Provider", "Invoices Received", "Clean Invoices", "Paid Within 30 Days", "Share Within 30 Days", "Target 30 Days", "Met 30 Days",
+             "Paid Within 90 Days", "Share Within 90 Days", "Target 90 Days", "Met 90 Days", "Working-Day Breaches", "Interest Owed", "Contest Reasons"],
+            sheet[0]);
+        Assert.Equal(["all", 12d, 8d, 7d, 0.875d, 0.9d, false, 8d, 1d, 0.99d, true, 1d, 12.34d, "authorization-not-on-file: 4; provider-not-in-directory: 4"], sheet[1]);
+        Assert.Equal(4, sheet.Count);
+    }
 
     [Fact]
     public void The_figures_of_a_month_count_in_pacific_time_without_member_data()
@@ -74,7 +124,7 @@ public sealed class MonitoringExtractTests
         var bytes = MonitoringExtractFiles.ToXlsx(MonitoringExtract.Build(November, Inputs(), GeneratedAt));
         using var stream = new MemoryStream(bytes);
 
-        Assert.Equal(["About", "Referral Tracking", "Members and Services", "CS Requests and Denials", "CS Provider Capacity"], stream.GetSheetNames());
+        Assert.Equal(["About", "Referral Tracking", "Members and Services", "CS Requests and Denials", "CS Provider Capacity", "Invoice Timeliness"], stream.GetSheetNames());
         var tracking = Cells(stream, "Referral Tracking");
         Assert.Equal(
             [
@@ -118,9 +168,12 @@ public sealed class MonitoringExtractTests
         var result = Schema().Evaluate(Element(json), new EvaluationOptions { OutputFormat = OutputFormat.List });
 
         Assert.True(result.IsValid, string.Join("; ", (result.Details ?? []).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
-        Assert.Equal("https://calaimhub/schemas/monitoring-extract-1.0.schema.json", json["$schema"]!.GetValue<string>());
+        Assert.Equal("https://calaimhub/schemas/monitoring-extract-1.1.schema.json", json["$schema"]!.GetValue<string>());
         Assert.Equal("Services Received", json["referralTracking"]![1]!["reasonForReferralLoopClosure"]!.GetValue<string>());
         Assert.Null(json["referralTracking"]![0]!["reasonForReferralLoopClosure"]);
+        Assert.Equal("1.1.0", json["schemaVersion"]!.GetValue<string>());
+        Assert.Equal(0.875m, json["invoiceTimeliness"]![0]!["shareWithin30Days"]!.GetValue<decimal>());
+        Assert.Null(json["invoiceTimeliness"]![1]!["shareWithin30Days"]);
     }
 
     [Fact]
@@ -136,7 +189,7 @@ public sealed class MonitoringExtractTests
     [Fact]
     public void Every_field_of_the_schema_says_whether_it_follows_dhcs_or_is_the_hubs_baseline()
     {
-        var schema = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "schemas", "monitoring-extract-1.0.schema.json")))!;
+        var schema = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "schemas", "monitoring-extract-1.1.schema.json")))!;
         var unmarked = new List<string>();
         void Walk(JsonObject properties, string path)
         {
@@ -180,7 +233,7 @@ public sealed class MonitoringExtractTests
     private static System.Text.Json.JsonElement Element(JsonNode json) => System.Text.Json.JsonDocument.Parse(json.ToJsonString()).RootElement;
 
     // Built once: the library registers a schema under its $id and refuses a second registration.
-    private static readonly Lazy<JsonSchema> LoadedSchema = new(() => JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "schemas", "monitoring-extract-1.0.schema.json")));
+    private static readonly Lazy<JsonSchema> LoadedSchema = new(() => JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "schemas", "monitoring-extract-1.1.schema.json")));
 
     private static JsonSchema Schema() => LoadedSchema.Value;
 

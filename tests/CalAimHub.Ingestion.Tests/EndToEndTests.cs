@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Azure.Data.Tables;
+using CalAimHub.Ingestion;
 using CalAimHub.Ingestion.Reports;
 
 namespace CalAimHub.Ingestion.Tests;
@@ -60,8 +61,14 @@ public sealed class EndToEndTests(HubFixture hub)
         var stored = await hub.RowsOfAsync(HubFixture.Partner, "invoice");
         Assert.Equal(120, stored.Count);
         Assert.All(stored, r => Assert.Equal(second.RunId, r.GetString("IngestRunId")));
-        var events = (await hub.DomainEventsAsync()).Where(e => e.GetProperty("type").GetString() == "calaimhub.invoice.received").ToArray();
+        var published = await hub.DomainEventsAsync(); // read once: reading hides the messages for 30 s
+        var events = published.Where(e => e.GetProperty("type").GetString() == "calaimhub.invoice.received").ToArray();
         Assert.Equal(120, events.Select(e => e.GetProperty("id").GetString()).Distinct().Count());
+        Assert.All(events, e => Assert.Contains(e.GetProperty("data").GetProperty("runId").GetString(), new[] { first.RunId, second.RunId }));
+        // One file-stored event per run, after its lines, counting them: the invoice consumer starts each invoice once from it.
+        var fileStored = published.Where(e => e.GetProperty("type").GetString() == DomainEvent.InvoiceFileStored)
+            .Select(e => (Run: e.GetProperty("data").GetProperty("runId").GetString()!, Lines: e.GetProperty("data").GetProperty("lines").GetString()!)).Order().ToArray();
+        Assert.Equal(new[] { (first.RunId, "120"), (second.RunId, "120") }.Order().ToArray(), fileStored);
     }
 
     [Theory]

@@ -79,6 +79,8 @@ public sealed class HubFixture : IAsyncLifetime
                 ["Ingestion__MaxValidateBytes"] = ValidateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 // These tests read the published events themselves; the referral workflow would consume its queue.
                 ["AzureWebJobs.ReferralStatusFiles.Disabled"] = "true",
+                // The tests read the invoice lines and file-stored events off invoice-events; the invoice consumer would take them first.
+                ["AzureWebJobs.InvoiceFiles.Disabled"] = "true",
                 // The webhook sample is posted to the real intake (SampleFilesTests); the referral workflow need not run it.
                 [$"Webhooks__Platforms__{WebhookPlatform}__Secrets__0"] = WebhookSecret,
                 ["AzureWebJobs.ReferralEvents.Disabled"] = "true",

@@ -177,7 +177,7 @@ public sealed class InvoiceEndToEndTests(InvoiceHub hub) : IClassFixture<Invoice
         {
             // Page tokens are signed for one provider's listing and its filters: a made-up one reads nothing.
             Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
-            Assert.Equal("'continuation' is not a token this listing gave; start again without it", JsonDocument.Parse(await forged.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString());
+            Assert.Equal("'continuation' is not a token this listing gave (with these filters); start again without it", JsonDocument.Parse(await forged.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString());
         }
 
         // The timeliness figures of the receipt month: three invoices, one clean, paid the day it arrived.

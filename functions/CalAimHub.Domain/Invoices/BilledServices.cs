@@ -52,6 +52,22 @@ public static class BilledServices
     public static bool TryServiceKey(string service, out string? serviceKey) => ServiceKeys.TryGetValue(service, out serviceKey);
 
     /// <summary>The most units one authorization allows for a code and its defining modifier, when known.</summary>
-    public static decimal? UnitsAuthorized(string code, IEnumerable<string> modifiers) =>
-        modifiers.Select(m => AuthorizedUnits.GetValueOrDefault($"{code}-{m}")).FirstOrDefault(u => u > 0) is var units and > 0 ? units : null;
+    public static decimal? UnitsAuthorized(string code, IEnumerable<string> modifiers) => UnitLimit(code, modifiers)?.Units;
+
+    /// <summary>The code-modifier whose units an authorization limits (e.g. H0043-U2) and the limit, when known.</summary>
+    public static (string Service, decimal Units)? UnitLimit(string code, IEnumerable<string> modifiers) =>
+        modifiers.Select(m => $"{code}-{m}".ToUpperInvariant()).FirstOrDefault(AuthorizedUnits.ContainsKey) is { } service ? (service, AuthorizedUnits[service]) : null;
+
+    /// <summary>
+    /// A line's units against what its authorization has left across the lines already paid on it (a running total): null
+    /// when they fit; otherwise the contest, naming the units that remain.
+    /// </summary>
+    public static ContestReason? UnitsBeyondAuthorization(string authorizationId, string service, decimal authorized, decimal alreadyPaid, decimal billed)
+    {
+        var remaining = Math.Max(0m, authorized - alreadyPaid);
+        return billed <= remaining
+            ? null
+            : new(ContestReasons.UnitsExceedAuthorization,
+                $"an authorization for {billed} units of {service}: authorization {authorizationId} allows {authorized}, {alreadyPaid} are already paid, {remaining} remain");
+    }
 }

@@ -18,7 +18,14 @@ public static class InvoiceEvents
 /// <param name="PartnerId">The file partner that sent it.</param>
 /// <param name="Subscriber">The partner's notice subscriber; null = the policy's provider subscriber.</param>
 /// <param name="ReceivedAt">When the file arrived: the payment clock starts on its Pacific date.</param>
-public sealed record InvoiceStart(string InvoiceId, string InvoiceNumber, string ProviderId, string PartnerId, string? Subscriber, DateTimeOffset ReceivedAt);
+/// <param name="Lines">The invoice's first lines (up to <see cref="InvoiceStart.MaxLines"/>), checked, received in the start's
+/// own commit: a staged invoice costs one commit, not one per line. Not kept in the header.</param>
+public sealed record InvoiceStart(
+    string InvoiceId, string InvoiceNumber, string ProviderId, string PartnerId, string? Subscriber, DateTimeOffset ReceivedAt, IReadOnlyList<ReceivedLine>? Lines = null)
+{
+    /// <summary>Lines carried by one start or one <c>lines-received</c> event: keeps a history entry well under a table property's 64 KiB.</summary>
+    public const int MaxLines = 100;
+}
 
 /// <param name="ReceivedAt">When the file holding these lines arrived (a corrected line's clock starts here).</param>
 public sealed record LinesReceived(DateTimeOffset ReceivedAt, IReadOnlyList<ReceivedLine> Lines);

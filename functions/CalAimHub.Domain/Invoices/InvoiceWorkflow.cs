@@ -147,7 +147,9 @@ public sealed class InvoiceWorkflow(InvoicePolicy policy) : IWorkflowDecider<Inv
         {
             return @event.Name switch
             {
-                WorkflowEvent.Started when @event.DataAs<InvoiceStart>() is { } start => Start(start),
+                WorkflowEvent.Started when @event.DataAs<InvoiceStart>() is { } start => start.Lines is { Count: > 0 } lines
+                    ? SettleClocks(Receive(Start(start), new LinesReceived(start.ReceivedAt, lines), @event.RecordedAt), @event.RecordedAt)
+                    : Start(start),
                 WorkflowEvent.TimerFired when @event.DataAs<TimerFiredData>() is { } timer => TimerFired(state, timer),
                 InvoiceEvents.LinesReceived when @event.DataAs<LinesReceived>() is { } lines => SettleClocks(Receive(state, lines, @event.RecordedAt), @event.RecordedAt),
                 InvoiceEvents.Remittance when @event.DataAs<Remittance>() is { } remittance && RemittanceProblem(state, remittance) is null
@@ -163,7 +165,7 @@ public sealed class InvoiceWorkflow(InvoicePolicy policy) : IWorkflowDecider<Inv
     }
 
     private InvoiceState Start(InvoiceStart start) =>
-        InvoiceState.Initial.WithClock(NewClock(FirstClock, start.ReceivedAt)) with { Header = start };
+        InvoiceState.Initial.WithClock(NewClock(FirstClock, start.ReceivedAt)) with { Header = start with { Lines = null } };
 
     private InvoiceState Receive(InvoiceState state, LinesReceived received, DateTimeOffset at)
     {

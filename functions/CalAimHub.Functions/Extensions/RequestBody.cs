@@ -1,7 +1,26 @@
+using System.Text.Json;
+
 namespace CalAimHub.Functions.Extensions;
 
 public static class RequestBody
 {
+    /// <summary>
+    /// The JSON body as the strict input edge checked it (JSON content type, size, well formed, no duplicate keys), parsed
+    /// once; false when the request had no body. A handler answers for what the body means, never again for its format.
+    /// </summary>
+    public static bool TryCheckedJson(this HttpRequest request, out JsonElement body)
+    {
+        if (request.HttpContext.Features.Get<CheckedBody>() is { } checkedBody)
+        {
+            using var document = JsonDocument.Parse(checkedBody.Bytes);
+            body = document.RootElement.Clone();
+            return true;
+        }
+
+        body = default;
+        return false;
+    }
+
     /// <summary>
     /// The raw request body, or null when it is longer than <paramref name="maxBytes"/>: checked while reading, not only
     /// by Content-Length, which a client may omit or understate. Raw bytes, because a signature covers them exactly.

@@ -40,6 +40,7 @@ public static class InvoiceExtensions
         builder.Services.AddWorkflowProjection(InvoiceWorkflow.TypeName, new InvoiceReadModelsProjection(policy.Calendar, policy.Rules));
         builder.Services.AddSingleton<InvoiceReadModels>();
         builder.Services.AddSingleton<InvoiceLineChecks>();
+        builder.Services.AddSingleton<InvoiceLineStaging>();
         builder.Services.AddSingleton<InvoiceFilesFunction>();
     }
 

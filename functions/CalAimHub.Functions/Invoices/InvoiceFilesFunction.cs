@@ -16,18 +16,28 @@ using CalAimHub.Workflows;
 namespace CalAimHub.Functions.Invoices;
 
 /// <summary>
-/// <c>InvoiceFiles</c> (queue <c>invoice-events</c>): accepted invoice lines and remittance rows from ingestion, as the
-/// CloudEvents batches it publishes (<see cref="DomainEvent.QueueFor"/>). Invoice lines: per billing provider and invoice
-/// number, the <c>invoice</c> workflow is started (idempotent by its id, so a re-dropped file starts nothing twice), the
-/// lines are checked (<see cref="InvoiceLineChecks"/>) and raised as one <c>lines-received</c> event whose id derives from
-/// the rows' event ids and the file's arrival. Remittance rows: per invoice and remittance, one <c>remittance</c> event,
-/// refused (counted, logged without member data) when it names no invoice or breaks a rule.
+/// <c>InvoiceFiles</c> (queue <c>invoice-events</c>): accepted invoice lines, the run's <c>file-stored</c> event and remittance
+/// rows from ingestion, as the CloudEvents batches it publishes (<see cref="DomainEvent.QueueFor"/>).
+/// Invoice lines are checked (<see cref="InvoiceLineChecks"/>) and staged by run and invoice (<see cref="InvoiceLineStaging"/>):
+/// ingestion spreads an invoice's lines over its partition buckets, so raising them per message cost a workflow commit per
+/// line. When the run's <c>file-stored</c> event finds every line staged, each invoice is started once with its lines (one
+/// commit; further commits only past <see cref="InvoiceStart.MaxLines"/> lines). Exactly once under redelivery: staging is an
+/// upsert by event id, a start is idempotent by invoice id, the later chunks' event ids derive from the run, and an invoice
+/// already holding a chunk's lines unchanged is not raised again (a re-dropped file starts and raises nothing).
+/// Remittance rows: per invoice and remittance, one <c>remittance</c> event, refused (counted, logged without member data)
+/// when it names no invoice or breaks a rule.
 /// </summary>
 public sealed partial class InvoiceFilesFunction(
-    WorkflowRuntime runtime, StorageAccount storage, InvoiceLineChecks checks, PartnerDirectory partners, ILogger<InvoiceFilesFunction> logger) : IQueueFunction
+    WorkflowRuntime runtime, StorageAccount storage, InvoiceLineChecks checks, PartnerDirectory partners, InvoiceLineStaging staging, ILogger<InvoiceFilesFunction> logger) : IQueueFunction
 {
     public const string InvoiceLineType = "calaimhub.invoice.received";
     public const string RemittanceType = "calaimhub.remittance.received";
+    public const string FileStoredType = DomainEvent.InvoiceFileStored;
+
+    /// <summary>How often a <c>file-stored</c> event waits for lines still on their way before starting what is staged (about an hour in all).</summary>
+    public const int MaxWaits = 60;
+
+    private const int Parallelism = 8;
 
     public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
     {
@@ -50,19 +60,17 @@ public sealed partial class InvoiceFilesFunction(
             return $"Ignored message {invocation.Metadata.MessageId}: not CloudEvents JSON.";
         }
 
-        var invoices = events.Where(e => e.Type == InvoiceLineType)
-            .GroupBy(e => (Provider: ProviderOf(e.Data), Number: Text(e.Data, "InvoiceNumber") ?? "")).Where(g => g.Key.Provider is not null && g.Key.Number.Length > 0).ToList();
-        var started = 0;
-        var lines = 0;
-        await Parallel.ForEachAsync(invoices, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (group, ct) =>
+        var summary = new List<string>();
+        var lineEvents = events.Where(e => e.Type == InvoiceLineType).ToList();
+        if (lineEvents.Count > 0)
         {
-            if (await ReceiveAsync(group.Key.Provider!, group.Key.Number, [.. group], ct))
-            {
-                Interlocked.Increment(ref started);
-            }
+            summary.Add(await ReceiveLinesAsync(invocation.Metadata.MessageId, lineEvents, cancellationToken));
+        }
 
-            Interlocked.Add(ref lines, group.Count());
-        });
+        foreach (var stored in events.Where(e => e.Type == FileStoredType))
+        {
+            summary.Add(await CompleteFileAsync(stored.Data, stored.Time, cancellationToken));
+        }
 
         int applied = 0, rejected = 0;
         foreach (var group in events.Where(e => e.Type == RemittanceType)
@@ -78,45 +86,171 @@ public sealed partial class InvoiceFilesFunction(
             }
         }
 
-        LogBatch(logger, invocation.Metadata.MessageId, invoices.Count, started, lines, applied, rejected);
-        return $"Invoices: {invoices.Count} in this batch ({started} started), {lines} lines checked; remittances: {applied} applied, {rejected} refused.";
+        if (applied + rejected > 0)
+        {
+            LogRemittances(logger, invocation.Metadata.MessageId, applied, rejected);
+            summary.Add($"remittances: {applied} applied, {rejected} refused");
+        }
+
+        return summary.Count == 0 ? "Invoices: nothing in this message." : "Invoices: " + string.Join("; ", summary) + ".";
     }
 
-    private async Task<bool> ReceiveAsync(string providerId, string invoiceNumber, IReadOnlyList<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> rows, CancellationToken ct)
+    /// <summary>Checks a message's lines and stages them by run; lines without a run (sent before staging existed) or of a run already started are raised at once.</summary>
+    private async Task<string> ReceiveLinesAsync(string? messageId, List<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> lineEvents, CancellationToken ct)
+    {
+        var checkedLines = new List<StagedLine>();
+        var invoices = lineEvents.GroupBy(e => (Provider: ProviderOf(e.Data), Number: Text(e.Data, "InvoiceNumber") ?? "")).ToList();
+        await Parallel.ForEachAsync(invoices, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (group, token) =>
+        {
+            // A line naming no invoice is staged unread all the same: the run's count of staged lines must reach the count sent.
+            var lines = group.Key.Provider is null || group.Key.Number.Length == 0
+                ? group.Select(e => new StagedLine("inv-unreadable", "", "", Text(e.Data, "partnerId") ?? "", e.Id, e.Time, null)).ToList()
+                : await CheckAsync(group.Key.Provider, group.Key.Number, [.. group], token);
+            lock (checkedLines)
+            {
+                checkedLines.AddRange(lines);
+            }
+        });
+
+        var runs = lineEvents.Select(e => Text(e.Data, "runId")).ToList();
+        var byEvent = lineEvents.Select((e, i) => (e.Id, Run: runs[i])).ToDictionary(x => x.Id, x => x.Run, StringComparer.Ordinal);
+        var raisedNow = new List<StagedLine>();
+        foreach (var run in checkedLines.GroupBy(l => byEvent.GetValueOrDefault(l.EventId)))
+        {
+            if (run.Key is null)
+            {
+                raisedNow.AddRange(run);
+                continue;
+            }
+
+            await staging.StageAsync(run.Key, [.. run], ct);
+            // Staged, then the mark read (the completion marks, then reads): one of the two sees the other, so no line is left behind.
+            if (await staging.CompletedAsync(run.Key, ct))
+            {
+                raisedNow.AddRange(run);
+            }
+        }
+
+        var started = 0;
+        await Parallel.ForEachAsync(raisedNow.Where(l => l.Line is not null).GroupBy(l => l.InvoiceId), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (invoice, token) =>
+        {
+            if (await ReceiveAsync([.. invoice], "lines:" + Hash(string.Join('\u001f', invoice.Select(l => l.EventId).Order(StringComparer.Ordinal))), token))
+            {
+                Interlocked.Increment(ref started);
+            }
+        });
+
+        LogLines(logger, messageId, lineEvents.Count, checkedLines.Count - raisedNow.Count, raisedNow.Count, started);
+        return $"{lineEvents.Count} lines checked, {checkedLines.Count - raisedNow.Count} staged, {raisedNow.Count} raised at once ({started} invoices started)";
+    }
+
+    /// <summary>
+    /// The run's <c>file-stored</c> event: when every line of the run is staged (or after <see cref="MaxWaits"/> waits), marks the
+    /// run and starts each invoice once with its lines. Lines still on their way: the event is sent again, delayed.
+    /// </summary>
+    private async Task<string> CompleteFileAsync(JsonElement data, DateTimeOffset time, CancellationToken ct)
+    {
+        if (Text(data, "runId") is not { } runId || !int.TryParse(Text(data, "lines"), NumberStyles.None, CultureInfo.InvariantCulture, out var expected))
+        {
+            return "file-stored event without run or line count ignored";
+        }
+
+        var waits = int.TryParse(Text(data, "waits"), NumberStyles.None, CultureInfo.InvariantCulture, out var w) ? w : 0;
+        var lines = await staging.ReadAsync(runId, ct);
+        if (lines.Count < expected)
+        {
+            if (waits < MaxWaits)
+            {
+                await WaitAgainAsync(data, time, waits + 1, ct);
+                LogWaiting(logger, runId, lines.Count, expected, waits + 1);
+                return $"run {runId}: {lines.Count} of {expected} lines staged, waiting";
+            }
+
+            LogGaveUp(logger, runId, lines.Count, expected);
+        }
+
+        await staging.MarkCompletedAsync(runId, DateTimeOffset.UtcNow, ct);
+        if (lines.Count < expected)
+        {
+            lines = await staging.ReadAsync(runId, ct); // lines staged after the mark are raised by their own message
+        }
+
+        var receivedAt = lines.Count == 0 ? time : lines.Min(l => l.ReceivedAt);
+        var started = 0;
+        var invoices = lines.Where(l => l.Line is not null).GroupBy(l => l.InvoiceId).ToList();
+        await Parallel.ForEachAsync(invoices, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (invoice, token) =>
+        {
+            if (await ReceiveAsync([.. invoice.Select(l => l with { ReceivedAt = receivedAt })], "staged:" + runId, token))
+            {
+                Interlocked.Increment(ref started);
+            }
+        });
+
+        LogCompleted(logger, runId, lines.Count, invoices.Count, started);
+        return $"run {runId}: {lines.Count} lines, {invoices.Count} invoices ({started} started)";
+    }
+
+    private async Task WaitAgainAsync(JsonElement data, DateTimeOffset time, int waits, CancellationToken ct)
+    {
+        var again = JsonSerializer.Deserialize<Dictionary<string, string>>(data.GetRawText())!;
+        again["waits"] = waits.ToString(CultureInfo.InvariantCulture);
+        var runId = again["runId"];
+        var e = new DomainEvent($"evt-stored-{runId}-{waits}", FileStoredType, $"/calaimhub/ingestion/{again.GetValueOrDefault("partnerId")}/invoice", runId, time, again);
+        var queue = storage.Queues.GetQueueClient(DomainEvent.InvoiceQueueName);
+        foreach (var message in TableRowDestination.EventMessages([e]))
+        {
+            await queue.SendMessageAsync(message, visibilityTimeout: TimeSpan.FromSeconds(Math.Min(60, 2 * waits)), cancellationToken: ct);
+        }
+    }
+
+    /// <summary>Per invoice of a message: the billed lines read (CIN from the stored row, for the checks only) and checked.</summary>
+    private async Task<List<StagedLine>> CheckAsync(string providerId, string invoiceNumber, IReadOnlyList<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> rows, CancellationToken ct)
     {
         var invoiceId = InvoiceIds.For(providerId, invoiceNumber);
-        var first = rows[0];
-        var partnerId = Text(first.Data, "partnerId") ?? "";
-        var subscriber = partners.Find(partnerId)?.Subscriber ?? partnerId;
-        var receivedAt = rows.Min(r => r.Time);
-        var start = await runtime.StartAsync(InvoiceWorkflow.TypeName, invoiceId,
-            WorkflowJson.ToElement(new InvoiceStart(invoiceId, invoiceNumber, providerId, partnerId, subscriber, receivedAt)), ct);
-
         var listed = await checks.ProviderListedAsync(providerId, ct);
         var authorizations = new Dictionary<string, Domain.Authorizations.AuthorizationState?>(StringComparer.Ordinal);
         var table = storage.Tables.GetTableClient(TableRowDestination.TableName);
-        var received = new List<ReceivedLine>(rows.Count);
+        var staged = new List<StagedLine>(rows.Count);
         foreach (var row in rows.OrderBy(r => Number(r.Data)))
         {
-            if (Text(row.Data, "partitionKey") is not { } partition || Text(row.Data, "rowKey") is not { } key)
+            ReceivedLine? received = null;
+            if (Text(row.Data, "partitionKey") is { } partition && Text(row.Data, "rowKey") is { } key)
             {
-                continue;
+                // The event carries no member data; the CIN is read from the stored row, used for the checks and hashed.
+                var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, select: ["MemberCin"], cancellationToken: ct);
+                if (stored.HasValue && stored.Value!.GetString("MemberCin") is { } cin && Billed(row.Data, cin) is { } line)
+                {
+                    received = await checks.CheckAsync(providerId, listed, line, authorizations, ct);
+                }
             }
 
-            // The event carries no member data; the CIN is read from the stored row, used for the checks and hashed.
-            var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, select: ["MemberCin"], cancellationToken: ct);
-            if (!stored.HasValue || stored.Value!.GetString("MemberCin") is not { } cin || Billed(row.Data, cin) is not { } line)
-            {
-                continue;
-            }
-
-            received.Add(await checks.CheckAsync(providerId, listed, line, authorizations, ct));
+            staged.Add(new StagedLine(invoiceId, invoiceNumber, providerId, Text(row.Data, "partnerId") ?? "", row.Id, row.Time, received));
         }
 
-        if (received.Count > 0)
+        return staged;
+    }
+
+    /// <summary>
+    /// Starts the invoice with its first <see cref="InvoiceStart.MaxLines"/> lines and raises the rest in chunks; an invoice that
+    /// already exists gets every chunk it does not hold unchanged as <c>lines-received</c>. True when this call started it.
+    /// </summary>
+    private async Task<bool> ReceiveAsync(IReadOnlyList<StagedLine> staged, string eventIdPrefix, CancellationToken ct)
+    {
+        var first = staged[0];
+        var subscriber = partners.Find(first.PartnerId)?.Subscriber ?? first.PartnerId;
+        var receivedAt = staged.Min(l => l.ReceivedAt);
+        var chunks = staged.Select(l => l.Line!).DistinctBy(l => l.Number).OrderBy(l => l.Number).Chunk(InvoiceStart.MaxLines).ToList();
+        var start = await runtime.StartAsync(InvoiceWorkflow.TypeName, first.InvoiceId,
+            WorkflowJson.ToElement(new InvoiceStart(first.InvoiceId, first.InvoiceNumber, first.ProviderId, first.PartnerId, subscriber, receivedAt, chunks[0])), ct);
+        var state = start.Created ? null : await runtime.GetStateAsync<InvoiceState>(first.InvoiceId, ct);
+        for (var i = start.Created ? 1 : 0; i < chunks.Count; i++)
         {
-            var eventId = "lines:" + Hash(string.Join('\u001f', rows.Select(r => r.Id).Order(StringComparer.Ordinal)) + "\u001f" + receivedAt.ToString("O", CultureInfo.InvariantCulture));
-            await runtime.RaiseEventAsync(invoiceId, InvoiceEvents.LinesReceived, WorkflowJson.ToElement(new LinesReceived(receivedAt, received)), eventId, ct);
+            if (state is not null && chunks[i].All(l => state.Line(l.Number)?.Fingerprint == l.Fingerprint))
+            {
+                continue; // a repeat: a redelivery or a re-dropped file
+            }
+
+            await runtime.RaiseEventAsync(first.InvoiceId, InvoiceEvents.LinesReceived, WorkflowJson.ToElement(new LinesReceived(receivedAt, chunks[i])), $"{eventIdPrefix}:{i}", ct);
         }
 
         return start.Created;
@@ -202,8 +336,20 @@ public sealed partial class InvoiceFilesFunction(
 
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 16));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Invoice events {MessageId}: {Invoices} invoices ({Started} started), {Lines} lines; remittances {Applied} applied, {Refused} refused")]
-    private static partial void LogBatch(ILogger logger, string? messageId, int invoices, int started, int lines, int applied, int refused);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invoice events {MessageId}: {Lines} lines checked, {Staged} staged, {Raised} raised at once ({Started} invoices started)")]
+    private static partial void LogLines(ILogger logger, string? messageId, int lines, int staged, int raised, int started);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invoice events {MessageId}: remittances {Applied} applied, {Refused} refused")]
+    private static partial void LogRemittances(ILogger logger, string? messageId, int applied, int refused);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invoice run {RunId}: {Staged} of {Expected} lines staged; waiting ({Waits})")]
+    private static partial void LogWaiting(ILogger logger, string runId, int staged, int expected, int waits);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Invoice run {RunId}: {Staged} of {Expected} lines staged after every wait; starting what is staged, later lines are raised as they come")]
+    private static partial void LogGaveUp(ILogger logger, string runId, int staged, int expected);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invoice run {RunId}: {Lines} staged lines, {Invoices} invoices ({Started} started)")]
+    private static partial void LogCompleted(ILogger logger, string runId, int lines, int invoices, int started);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Remittance {RemittanceId} for invoice {InvoiceId} refused: {Reason}")]
     private static partial void LogRefused(ILogger logger, string invoiceId, string remittanceId, string reason);

@@ -18,7 +18,8 @@ public sealed record BilledLine(int Number, string MemberCin, DateOnly ServiceFr
 /// <summary>
 /// The automatic checks of an invoice line, all by key (no scans): the authorization for member + service through
 /// <c>MemberAuthorizations</c> (one point read per member and service) and the authorization's workflow state (one
-/// point read per authorization); a paid line with the same member, service and date of service through
+/// point read per authorization); for a code whose units an authorization limits, the units already paid on it (one counter
+/// point read); a paid line with the same member, service and date of service through
 /// <c>PaidInvoiceLines</c> (one point read); the billing provider in the directory (one point read per invoice).
 /// A failing line gets one reason per missing thing, naming it.
 /// </summary>
@@ -73,9 +74,14 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
                     }
                 }
 
-                if (BilledServices.UnitsAuthorized(line.Hcpcs, line.Modifiers) is { } units && line.Units > units)
+                // Units: a running total per authorization across its paid lines (one counter point read).
+                if (BilledServices.UnitLimit(line.Hcpcs, line.Modifiers) is { } limit)
                 {
-                    problems.Add(new(ContestReasons.UnitsExceedAuthorization, $"an authorization for {line.Units} units of {service}: at most {units} are authorized"));
+                    var unitsPaid = await readModels.UnitsPaidAsync(request.AuthorizationId, limit.Service, cancellationToken);
+                    if (BilledServices.UnitsBeyondAuthorization(request.AuthorizationId, limit.Service, limit.Units, unitsPaid, line.Units) is { } beyond)
+                    {
+                        problems.Add(beyond);
+                    }
                 }
             }
         }

@@ -42,7 +42,8 @@ public sealed record InvoiceListItem(
 /// invoices, clean, clean paid within 30 / 90 calendar days, working-day breaches, interest owed in cents, lines contested per
 /// reason. A month's figures are one point read, whatever the number of invoices; the per-provider list is one partition range.</item>
 /// <item><c>PaidInvoiceLines</c>: partition = billing provider, row = the paid line's duplicate key: "is this line a duplicate of a
-/// paid one" is one point read.</item>
+/// paid one" is one point read. Partition <c>units|{authorization}</c>: counters of units paid per limited code-modifier, the
+/// running total a new line's units are checked against (one point read).</item>
 /// </list>
 /// </summary>
 public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, InvoicePaymentRules rules) : IWorkflowProjection<InvoiceState>
@@ -66,6 +67,12 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
 
     public static string CleanPaidWithin(int calendarDays) => $"cleanPaidWithin{calendarDays}";
 
+    /// <summary>The <see cref="PaidLinesTable"/> partition holding an authorization's units-paid counters.</summary>
+    public static string UnitsPartition(string authorizationId) => "units|" + authorizationId;
+
+    /// <summary>Counter of hundredths of a unit paid for a limited code-modifier (e.g. H0043-U2).</summary>
+    public static string UnitsPaid(string service) => "unitsPaid." + service;
+
     public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<InvoiceState> instance)
     {
         var state = instance.State;
@@ -85,6 +92,16 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
         var month = Month(calendar.DateOf(header.ReceivedAt));
         yield return ReadModelEntry.Of(TimelinessTable, month, header.InvoiceId, counts: counts);
         yield return ReadModelEntry.Of(TimelinessTable, $"{month}|{header.ProviderId}", header.InvoiceId, counts: counts);
+
+        // Units paid per authorization (hundredths of a unit), for the running total the line checks compare against.
+        foreach (var authorization in state.Lines
+                     .Where(l => l.Status == LineStatus.Paid && l.AuthorizationId is not null && BilledServices.UnitLimit(l.Hcpcs, l.Modifiers) is not null)
+                     .GroupBy(l => l.AuthorizationId!, StringComparer.Ordinal))
+        {
+            var units = authorization.GroupBy(l => UnitsPaid(BilledServices.UnitLimit(l.Hcpcs, l.Modifiers)!.Value.Service), StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Sum(l => (long)(l.Units * 100)), StringComparer.Ordinal);
+            yield return ReadModelEntry.Of(PaidLinesTable, UnitsPartition(authorization.Key), header.InvoiceId, counts: units);
+        }
 
         foreach (var line in state.Lines.Where(l => l.Status == LineStatus.Paid && l.DuplicateKey is not null))
         {
@@ -133,6 +150,11 @@ public sealed class InvoiceReadModels(ReadModelStore store)
             .GetEntityIfExistsAsync<TableEntity>(ReadModelStore.Key(providerId), ReadModelStore.Key(duplicateKey), select: ["Data"], cancellationToken: cancellationToken);
         return found.HasValue ? JsonSerializer.Deserialize<PaidLineData>(found.Value!.GetString("Data"), WorkflowJson.Options) : null;
     }
+
+    /// <summary>Units already paid on lines of <paramref name="authorizationId"/> for <paramref name="service"/> (one counter point read).</summary>
+    public async Task<decimal> UnitsPaidAsync(string authorizationId, string service, CancellationToken cancellationToken) =>
+        (await store.CountsAsync(InvoiceReadModelsProjection.PaidLinesTable, InvoiceReadModelsProjection.UnitsPartition(authorizationId), cancellationToken))
+            .GetValueOrDefault(InvoiceReadModelsProjection.UnitsPaid(service)) / 100m;
 
     /// <summary>One page of a provider's invoices in receipt order (one query, at most <paramref name="top"/> rows).</summary>
     public async Task<(IReadOnlyList<InvoiceListItem> Items, string? Continuation)> PageAsync(

@@ -58,20 +58,9 @@ public static partial class InvoicesApi
 
     private static async Task<IResult> RemitAsync(string id, HttpRequest http, WorkflowRuntime runtime, InvoicePolicy policy, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
     {
-        if (!(http.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ?? false))
+        if (!http.TryCheckedJson(out var body))
         {
-            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "JSON expected", detail: "send the body as application/json");
-        }
-
-        JsonElement body;
-        try
-        {
-            using var document = await JsonDocument.ParseAsync(http.Body, cancellationToken: ct);
-            body = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            return Invalid([new("$", $"is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})")]);
+            return Invalid([new("$", "is required: the remittance as a JSON object")]);
         }
 
         var (remittance, errors) = ReadRemittance(body, policy.Calendar.DateOf(time.GetUtcNow()));
@@ -146,31 +135,21 @@ public static partial class InvoicesApi
             errors.Add(new("top", $"'{top}' is not a page size; use a whole number from 1 to {MaxTop} (default {DefaultTop})"));
         }
 
+        // Signed and bound to the provider and filters (ListContinuation): a token the hub did not issue for this listing is 400.
+        var listing = $"provider-invoices\n{npi}\n{status}\n{receivedFrom}\n{receivedTo}\n{overdue}";
+        string? tableContinuation = null;
+        if (continuation is not null && !tokens.TryRead(listing, continuation, out tableContinuation))
+        {
+            errors.Add(new("continuation", "is not a token this listing gave (with these filters); start again without it"));
+        }
+
         if (errors.Count > 0)
         {
             return FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid invoice query");
         }
 
-        // The token is signed for this provider and these filters: another provider's token reads nothing.
-        var listing = $"invoices:{npi}:{status}:{from:O}:{to:O}:{late}";
-        string? position = null;
-        if (continuation is not null && !tokens.TryRead(listing, continuation, out position))
-        {
-            return BadContinuation();
-        }
-
-        try
-        {
-            var (items, next) = await readModels.PageAsync(npi, wanted, from, to, late, time.GetUtcNow(), size, position, ct);
-            return Results.Json(new InvoiceList(items, tokens.Issue(listing, next)), Json);
-        }
-        catch (RequestFailedException e) when (position is not null && e.Status == 400)
-        {
-            return BadContinuation();
-        }
-
-        static IResult BadContinuation() =>
-            FieldProblems.Invalid([new FieldError("continuation", "is not a token this listing gave; start again without it")], e => e.Field, e => e.Message, "Invalid invoice query");
+        var (items, next) = await readModels.PageAsync(npi, wanted, from, to, late, time.GetUtcNow(), size, tableContinuation, ct);
+        return Results.Json(new InvoiceList(items, tokens.Issue(listing, next)), Json);
     }
 
     private static async Task<IResult> TimelinessAsync(string? month, string? provider, InvoiceReadModels readModels, InvoicePolicy policy, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)

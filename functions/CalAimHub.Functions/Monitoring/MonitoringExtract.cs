@@ -10,8 +10,9 @@ namespace CalAimHub.Functions.Monitoring;
 /// The DHCS monitoring extract of one month (issue 12): the closed-loop referral tracking data the plan keeps and the
 /// ECM/CS implementation figures the hub holds, shaped after the tabs of DHCS's quarterly ECM/CS implementation
 /// monitoring report (calaim-standards.md §9). No member data: referrals appear by their hub id, members only as counts.
-/// Its JSON form follows docs/schemas/monitoring-extract-1.0.schema.json, which marks per field whether it follows a DHCS
-/// source or is the hub's own baseline.
+/// It also carries the month's invoice payment timeliness (issue 13). Its JSON form follows
+/// docs/schemas/monitoring-extract-1.1.schema.json, which marks per field whether it follows a DHCS source or is the hub's own
+/// baseline (1.0 had no invoice section; extracts made before stay as they were).
 /// </summary>
 public sealed record MonitoringExtract(
     [property: JsonPropertyName("$schema")] string Schema,
@@ -23,10 +24,14 @@ public sealed record MonitoringExtract(
     IReadOnlyList<ReferralTrackingRow> ReferralTracking,
     IReadOnlyList<MembersAndServicesRow> MembersAndServices,
     IReadOnlyList<CsRequestsAndDenialsRow> CsRequestsAndDenials,
-    IReadOnlyList<ProviderCapacityRow> ProviderCapacity)
+    IReadOnlyList<ProviderCapacityRow> ProviderCapacity,
+    IReadOnlyList<InvoiceTimelinessRow> InvoiceTimeliness)
 {
-    public const string Version = "1.0.0";
-    public const string SchemaId = "https://calaimhub/schemas/monitoring-extract-1.0.schema.json";
+    public const string Version = "1.1.0";
+    public const string SchemaId = "https://calaimhub/schemas/monitoring-extract-1.1.schema.json";
+
+    /// <summary>The provider column of the row that counts every billing provider.</summary>
+    public const string AllProviders = "all";
 
     /// <summary>DHCS dates are Pacific: the month, receipt dates (Tab 6 converts UTC to Pacific) and status dates.</summary>
     public static TimeZoneInfo Pacific { get; } = TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles");
@@ -73,7 +78,25 @@ public sealed record MonitoringExtract(
             .Select(p => new ProviderCapacityRow(p.Npi, p.Name, string.Join(";", p.Services.Where(s => s != "ecm").Order(StringComparer.Ordinal)), p.Capacity.Serving, p.Capacity.AbleToServe))
             .ToList();
 
-        return new MonitoringExtract(SchemaId, Version, month.Text, DhcsDate(month.Start), DhcsDate(month.End.AddTicks(-1)), generatedAt, tracking, members, requests, capacity);
+        // Invoice payment timeliness of the month's receipts, from the invoice read models: all providers, then each.
+        var invoices = inputs.Invoices is { } figures
+            ? [Timeliness(AllProviders, figures), .. (figures.ByProvider ?? []).OrderBy(p => p.Provider, StringComparer.Ordinal).Select(p => Timeliness(p.Provider!, p))]
+            : new List<InvoiceTimelinessRow>();
+
+        return new MonitoringExtract(SchemaId, Version, month.Text, DhcsDate(month.Start), DhcsDate(month.End.AddTicks(-1)), generatedAt, tracking, members, requests, capacity, invoices);
+    }
+
+    private static InvoiceTimelinessRow Timeliness(string provider, Invoices.TimelinessFigures figures)
+    {
+        Invoices.TargetFigure? Target(int days) => figures.Targets.FirstOrDefault(t => t.CalendarDays == days);
+        var within30 = Target(30);
+        var within90 = Target(90);
+        return new InvoiceTimelinessRow(
+            provider, figures.Invoices, figures.CleanInvoices,
+            within30?.PaidWithin ?? 0, within30?.Share, within30?.Target ?? 0.90m, within30?.Met,
+            within90?.PaidWithin ?? 0, within90?.Share, within90?.Target ?? 0.99m, within90?.Met,
+            figures.WorkingDayBreaches, figures.InterestOwed,
+            string.Join("; ", figures.ContestReasons.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key}: {r.Value.ToString(CultureInfo.InvariantCulture)}")));
     }
 
     /// <summary>MM/DD/YYYY in Pacific time, as DHCS asks for the Date of Referral Status Update.</summary>
@@ -117,10 +140,12 @@ public sealed record MonitoringMonth(int Year, int MonthOfYear)
 }
 
 /// <summary>What the extract is built from (the read models the hub keeps); see <see cref="IMonitoringFigures"/>.</summary>
+/// <param name="Invoices">The month's invoice timeliness figures (all providers, with <c>ByProvider</c>); null = none kept.</param>
 public sealed record MonitoringInputs(
     IReadOnlyList<ReferralStatusUpdate> StatusUpdates,
     IReadOnlyList<AuthorizationFact> Authorizations,
-    IReadOnlyList<ProviderDirectoryEntry> Providers);
+    IReadOnlyList<ProviderDirectoryEntry> Providers,
+    Invoices.TimelinessFigures? Invoices = null);
 
 /// <summary>One Referral Status a referral took, with when (a referral has several, each with its own date).</summary>
 public sealed record ReferralStatusUpdate(
@@ -174,3 +199,26 @@ public sealed record ProviderCapacityRow(
     [property: ExcelColumn(Name = "CS Offered", Index = 2, Width = 40)] string CsOffered,
     [property: ExcelColumn(Name = "Number of Members Serving", Index = 3, Width = 26)] int MembersServing,
     [property: ExcelColumn(Name = "Number of Members Able to Serve", Index = 4, Width = 30)] int MembersAbleToServe);
+
+/// <summary>
+/// Invoice payment timeliness of the month's receipts (issue 13): clean invoices paid in full within 30 and 90 calendar days
+/// against 90% / 99%, pay-or-contest clocks past their last working day (H&amp;SC §1371.35), interest owed, contest reasons.
+/// </summary>
+/// <param name="Provider">The billing provider's NPI or atypical id; <see cref="MonitoringExtract.AllProviders"/> for the total.</param>
+/// <param name="ShareWithin30Days">Of clean invoices, the share paid within 30 days (4 decimals); null without clean invoices.</param>
+/// <param name="ContestReasons">"reason-code: lines; …" in code order.</param>
+public sealed record InvoiceTimelinessRow(
+    [property: ExcelColumn(Name = "Billing Provider", Index = 0, Width = 20)] string Provider,
+    [property: ExcelColumn(Name = "Invoices Received", Index = 1, Width = 18)] long Invoices,
+    [property: ExcelColumn(Name = "Clean Invoices", Index = 2, Width = 16)] long CleanInvoices,
+    [property: ExcelColumn(Name = "Paid Within 30 Days", Index = 3, Width = 20)] long PaidWithin30Days,
+    [property: ExcelColumn(Name = "Share Within 30 Days", Index = 4, Width = 20)] decimal? ShareWithin30Days,
+    [property: ExcelColumn(Name = "Target 30 Days", Index = 5, Width = 16)] decimal Target30Days,
+    [property: ExcelColumn(Name = "Met 30 Days", Index = 6, Width = 14)] bool? Met30Days,
+    [property: ExcelColumn(Name = "Paid Within 90 Days", Index = 7, Width = 20)] long PaidWithin90Days,
+    [property: ExcelColumn(Name = "Share Within 90 Days", Index = 8, Width = 20)] decimal? ShareWithin90Days,
+    [property: ExcelColumn(Name = "Target 90 Days", Index = 9, Width = 16)] decimal Target90Days,
+    [property: ExcelColumn(Name = "Met 90 Days", Index = 10, Width = 14)] bool? Met90Days,
+    [property: ExcelColumn(Name = "Working-Day Breaches", Index = 11, Width = 22)] long WorkingDayBreaches,
+    [property: ExcelColumn(Name = "Interest Owed", Index = 12, Width = 16)] decimal InterestOwed,
+    [property: ExcelColumn(Name = "Contest Reasons", Index = 13, Width = 60)] string ContestReasons);

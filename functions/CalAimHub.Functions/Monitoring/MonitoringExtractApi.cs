@@ -11,7 +11,7 @@ public static class MonitoringExtractApi
     {
         var api = app.MapGroup("/api/console/extracts").WithTags("Monitoring extract").RequireAuthorization(StaffRoles.Viewer);
         api.MapGet("/{month}", GetAsync).WithName("GetMonitoringExtract")
-            .WithSummary("A month's DHCS monitoring extract as XLSX or JSON (schema: docs/schemas/monitoring-extract-1.0.schema.json); 404 until generated")
+            .WithSummary("A month's DHCS monitoring extract as XLSX or JSON (schema: docs/schemas/monitoring-extract-1.1.schema.json); 404 until generated")
             .Produces(StatusCodes.Status200OK, contentType: MonitoringExtractFiles.XlsxContentType, additionalContentTypes: MonitoringExtractFiles.JsonContentType);
         api.MapPost("/{month}", GenerateAsync).WithName("GenerateMonitoringExtract")
             .WithSummary("Generate a month's extract now (the timer does it on the 1st for the month before); replaces an earlier one")

@@ -16,6 +16,7 @@ public static class MonitoringExtractFiles
     public const string MembersAndServicesSheet = "Members and Services";
     public const string CsRequestsAndDenialsSheet = "CS Requests and Denials";
     public const string ProviderCapacitySheet = "CS Provider Capacity";
+    public const string InvoiceTimelinessSheet = "Invoice Timeliness";
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
@@ -41,6 +42,7 @@ public static class MonitoringExtractFiles
             [MembersAndServicesSheet] = extract.MembersAndServices,
             [CsRequestsAndDenialsSheet] = extract.CsRequestsAndDenials,
             [ProviderCapacitySheet] = extract.ProviderCapacity,
+            [InvoiceTimelinessSheet] = extract.InvoiceTimeliness,
         };
         using var stream = new MemoryStream();
         stream.SaveAs(sheets, configuration: new OpenXmlConfiguration { FastMode = true, AutoFilter = false });

@@ -4,6 +4,8 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Referrals;
+using CalAimHub.Domain.Invoices;
+using CalAimHub.Functions.Invoices;
 using CalAimHub.Functions.Referrals;
 using CalAimHub.Hosting.Storage;
 using CalAimHub.Workflows;
@@ -14,9 +16,10 @@ namespace CalAimHub.Functions.Monitoring;
 /// The extract's figures from the tables the hub keeps today: referral events (<c>Referrals</c>), authorization
 /// instances (listed by <c>WorkflowIndex</c>, one point read each) and the provider directory. A monthly batch can
 /// afford these reads; the console's read models (issue 12, consoleapi) are the intended source and replace this class
-/// behind <see cref="IMonitoringFigures"/>. CINs are hashed in memory for counting and never leave this class.
+/// behind <see cref="IMonitoringFigures"/>. CINs are hashed in memory for counting and never leave this class. Invoice
+/// timeliness already comes from its read model (<see cref="InvoiceReadModels"/>).
 /// </summary>
-public sealed class StoredMonitoringFigures(StorageAccount storage, WorkflowRuntime runtime) : IMonitoringFigures
+public sealed class StoredMonitoringFigures(StorageAccount storage, WorkflowRuntime runtime, InvoiceReadModels invoices, InvoicePolicy invoicePolicy) : IMonitoringFigures
 {
     public async Task<MonitoringInputs> ReadAsync(MonitoringMonth month, CancellationToken cancellationToken)
     {
@@ -62,7 +65,13 @@ public sealed class StoredMonitoringFigures(StorageAccount storage, WorkflowRunt
             }
         }
 
-        return new MonitoringInputs(updates, authorizations, providers);
+        // Invoice timeliness from its read model's counters (one point read and one partition range), as the console shows it.
+        var counts = await invoices.MonthAsync(month.Text, null, cancellationToken);
+        var byProvider = (await invoices.ProvidersAsync(month.Text, cancellationToken))
+            .Select(p => InvoicesApi.Figures(month.Text, p.Provider, p.Counts, invoicePolicy.Rules, null)).ToList();
+        var figures = InvoicesApi.Figures(month.Text, null, counts, invoicePolicy.Rules, byProvider);
+
+        return new MonitoringInputs(updates, authorizations, providers, figures);
     }
 
     private static string MemberKey(string cin) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cin)));

@@ -45,20 +45,9 @@ public static class ProviderDirectoryApi
 
     private static async Task<IResult> PutAsync(string npi, HttpRequest http, StorageAccount storage, TimeProvider time, CancellationToken ct)
     {
-        if (!(http.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ?? false))
+        if (!http.TryCheckedJson(out var body))
         {
-            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "JSON expected", detail: "send the provider as application/json");
-        }
-
-        JsonElement body;
-        try
-        {
-            using var document = await JsonDocument.ParseAsync(http.Body, cancellationToken: ct);
-            body = document.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            return Invalid([new("$", $"is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})")]);
+            return Invalid([new("$", "is required: the provider as a JSON object")]);
         }
 
         var (entry, errors) = ProviderDirectoryReader.Read(npi, body);

@@ -92,6 +92,14 @@ public sealed class BlobFileIngestion(
             }, cancellationToken);
             var destination = new TableRowDestination(tables, queues, submission, options.WriteParallelism);
             report = await channel.RunAsync(submission, content, properties.ContentLength, destination, cancellationToken);
+            if (destination.EventsEmittedOf(DomainEvent.InvoiceLineReceived) is > 0 and var lines)
+            {
+                // After every line event is sent and before the run is reported: a crash in between re-runs the file and sends this again.
+                foreach (var message in TableRowDestination.EventMessages([DomainEvent.FileStored(submission, lines)]))
+                {
+                    await queues.GetQueueClient(DomainEvent.InvoiceQueueName).SendMessageAsync(message, cancellationToken);
+                }
+            }
         }
 
         processing.Stop();

@@ -27,6 +27,7 @@ public sealed class TableRowDestination : IRowDestination
     private readonly SemaphoreSlim _slots;
     private readonly List<Task> _inFlight = [];
     private int _eventsEmitted;
+    private readonly Dictionary<string, int> _emittedByType = new(StringComparer.Ordinal);
 
     public TableRowDestination(TableServiceClient tables, QueueServiceClient queues, FileSubmission submission, int parallelism)
     {
@@ -37,6 +38,15 @@ public sealed class TableRowDestination : IRowDestination
     }
 
     public int EventsEmitted => Volatile.Read(ref _eventsEmitted);
+
+    /// <summary>Events of one type sent so far.</summary>
+    public int EventsEmittedOf(string type)
+    {
+        lock (_emittedByType)
+        {
+            return _emittedByType.GetValueOrDefault(type);
+        }
+    }
 
     /// <summary>Transactions committed and rows written, for the run record's timings.</summary>
     public int Transactions { get; private set; }
@@ -102,6 +112,13 @@ public sealed class TableRowDestination : IRowDestination
                 }
 
                 Interlocked.Add(ref _eventsEmitted, events.Length);
+                lock (_emittedByType)
+                {
+                    foreach (var type in events.GroupBy(e => e.Type, StringComparer.Ordinal))
+                    {
+                        _emittedByType[type.Key] = _emittedByType.GetValueOrDefault(type.Key) + type.Count();
+                    }
+                }
             }
         }
         finally

@@ -1,5 +1,5 @@
 // The staff console: one small module, no framework. Each hash route (#/today, #/authorizations, #/authorizations/{id},
-// #/referrals, #/files, #/disclosures, #/operations) renders into <main> from the staff API; a route the hub does not serve yet (404 from
+// #/referrals, #/files, #/disclosures, #/invoices, #/operations) renders into <main> from the staff API; a route the hub does not serve yet (404 from
 // the API fallback) shows a "not available" note instead of breaking the page. Text goes in with textContent only.
 
 const view = document.getElementById('view');
@@ -643,6 +643,97 @@ async function renderDisclosures() {
   });
 }
 
+const invoiceStatuses = [['received', 'Received'], ['contested', 'Contested'], ['paid', 'Paid'], ['denied', 'Denied'], ['settled', 'Settled']];
+const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+const pacificMonth = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit' }).format(new Date());
+
+/** The timeliness figures of a receipt month (all providers or one), as the read models count them: shares against the targets. */
+function timelinessTable(f) {
+  const targets = f.targets.map((t) => ({
+    label: `Clean invoices paid within ${t.calendarDays} days`,
+    value: t.share == null ? 'No clean invoices' : `${percent.format(t.share)} (${number.format(t.paidWithin)} of ${number.format(f.cleanInvoices)})`,
+    target: percent.format(t.target),
+    met: t.met == null ? '—' : t.met ? 'Met' : 'Missed',
+  }));
+  return el('div', {},
+    table(`Timeliness of invoices received in ${f.month}`, [
+      { label: 'Figure', value: (r) => r.label },
+      { label: 'Value', num: true, value: (r) => r.value },
+      { label: 'Target', num: true, value: (r) => r.target },
+      { label: 'Met', value: (r) => (r.met === 'Missed' ? badge(true, 'Missed') : r.met) },
+    ], [
+      { label: 'Invoices received', value: number.format(f.invoices), target: '', met: '' },
+      { label: 'Clean invoices (no line contested)', value: number.format(f.cleanInvoices), target: '', met: '' },
+      ...targets,
+      { label: 'Working-day breaches (pay or contest)', value: number.format(f.workingDayBreaches), target: '0', met: f.workingDayBreaches === 0 ? 'Met' : 'Missed' },
+      { label: 'Interest owed', value: money.format(f.interestOwed), target: '', met: '' },
+    ]),
+    table('Contest reasons (lines)', [
+      { label: 'Reason', value: (r) => r[0] },
+      { label: 'Lines', num: true, value: (r) => number.format(r[1]) },
+    ], Object.entries(f.contestReasons), 'No line was contested.'));
+}
+
+async function renderInvoices(params) {
+  setTitle('Invoices');
+  const provider = params.get('provider') || '';
+  const month = params.get('month') || pacificMonth();
+  const form = el('form', { class: 'filters', 'aria-label': 'Filter invoices' },
+    inputField('provider', 'Billing provider (NPI or atypical id)', 'text', provider, { pattern: '[A-Za-z0-9\\-]{1,20}', autocomplete: 'off' }),
+    selectField('status', 'Status', invoiceStatuses, params.get('status') ?? ''),
+    selectField('overdue', 'Overdue', [['true', 'Overdue'], ['false', 'Not overdue']], params.get('overdue') ?? ''),
+    inputField('month', 'Receipt month', 'month', month, { required: true }),
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Apply filters'), el('a', { href: '#/invoices' }, 'Clear')));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    location.hash = '#/invoices' + query({ provider: data.get('provider'), status: data.get('status'), overdue: data.get('overdue'), month: data.get('month') });
+  });
+  const figures = section('Payment timeliness');
+  const list = section(provider ? `Invoices of ${provider}` : 'Invoices');
+  view.append(el('section', { class: 'panel', 'aria-label': 'Filters' }, form), figures, list);
+  await Promise.all([
+    part(figures, 'The timeliness figures', async () => {
+      const f = await api('/api/console/invoices/timeliness' + query({ month, provider }));
+      return el('div', {},
+        el('p', { class: 'muted' }, 'Shares of clean invoices paid in full within 30 and 90 calendar days of receipt, against 90% and 99% (H&SC §1371.35); pay-or-contest clocks count California working days.'),
+        timelinessTable(f),
+        f.byProvider ? table(`Per billing provider, ${f.month}`, [
+          { label: 'Provider', value: (p) => el('a', { href: '#/invoices' + query({ provider: p.provider, month }) }, p.provider) },
+          { label: 'Invoices', num: true, value: (p) => number.format(p.invoices) },
+          { label: 'Clean', num: true, value: (p) => number.format(p.cleanInvoices) },
+          ...targetDays(f).map((days) => ({ label: `Paid within ${days} days`, num: true, value: (p) => shareOf(p, days) })),
+          { label: 'Breaches', num: true, value: (p) => number.format(p.workingDayBreaches) },
+          { label: 'Interest owed', num: true, value: (p) => money.format(p.interestOwed) },
+        ], f.byProvider, 'No invoices received this month.') : null);
+    }),
+    part(list, 'The invoice list', async () => {
+      if (!provider) return el('p', { class: 'muted' }, 'Choose a billing provider to list its invoices (the providers above link to theirs).');
+      const data = await api(`/api/providers/${encodeURIComponent(provider)}/invoices` + query({
+        status: params.get('status'), overdue: params.get('overdue'), top: 50, continuation: params.get('continuation'),
+      }));
+      const next = data.continuation ? el('p', {}, el('a', { href: '#/invoices' + query({ provider, status: params.get('status'), overdue: params.get('overdue'), month, continuation: data.continuation }) }, 'Next page')) : null;
+      return el('div', {}, table(`Invoices of ${provider}, in receipt order`, [
+        { label: 'Invoice', value: (i) => i.invoiceNumber },
+        { label: 'Received', value: (i) => time(i.receivedAt) },
+        { label: 'Status', value: (i) => i.status },
+        { label: 'Lines', num: true, value: (i) => number.format(i.lines) },
+        { label: 'Contested lines', num: true, value: (i) => number.format(i.contestedLines) },
+        { label: 'Billed', num: true, value: (i) => money.format(i.billed) },
+        { label: 'Paid', num: true, value: (i) => money.format(i.paid) },
+        { label: 'Interest owed', num: true, value: (i) => money.format(i.interestOwed) },
+        { label: 'Next deadline', value: (i) => (i.nextDeadline ? el('span', {}, time(i.nextDeadline), ' ', badge(new Date(i.nextDeadline) < new Date(), new Date(i.nextDeadline) < new Date() ? 'Overdue' : 'Due')) : '—') },
+      ], data.items, 'No invoice of this provider matches these filters.'), next);
+    }),
+  ]);
+}
+
+const targetDays = (f) => f.targets.map((t) => t.calendarDays);
+const shareOf = (p, days) => {
+  const t = p.targets.find((x) => x.calendarDays === days);
+  return t?.share == null ? '—' : percent.format(t.share);
+};
+
 async function renderOperations() {
   setTitle('Operations');
   const status = el('div', { 'aria-live': 'polite' });
@@ -747,6 +838,7 @@ async function route() {
     else if (sectionName === 'referrals') await renderReferrals(params);
     else if (sectionName === 'files') await renderFiles(params);
     else if (sectionName === 'disclosures') await renderDisclosures();
+    else if (sectionName === 'invoices') await renderInvoices(params);
     else if (sectionName === 'operations') await renderOperations();
     else {
       setTitle('Not found');

@@ -1,0 +1,369 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Domain.Invoices;
+using CalAimHub.Functions.Authorizations;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Ingestion;
+using CalAimHub.Functions.Invocations;
+using CalAimHub.Functions.Invoices;
+using CalAimHub.Functions.Referrals;
+using CalAimHub.Hosting.Invocations;
+using CalAimHub.Ingestion;
+using CalAimHub.Ingestion.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CalAimHub.Workflows.Tests;
+
+/// <summary>
+/// Issue 13, invoice lines staged by run and invoice (<see cref="InvoiceLineStaging"/>) on Azurite: the real
+/// <see cref="InvoiceFilesFunction"/> fed the messages ingestion sends for one file (lines spread over partition buckets, then the
+/// run's file-stored event). Each invoice is started once, with all its lines, in one commit; redelivery, a file-stored event
+/// that comes before its lines, a completion stopped part-way and a re-dropped file change none of that.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class InvoiceStagingTests(AzuriteFixture azurite)
+{
+    private const string Provider = "1234567893";
+
+    [Fact]
+    public async Task Lines_of_an_invoice_spread_over_messages_start_it_once_with_all_its_lines_in_one_commit()
+    {
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var file = await hub.StoreFileAsync(invoices: 3, linesPerInvoice: 7);
+
+        foreach (var message in file.LineMessages)
+        {
+            await hub.HandleAsync(message);
+        }
+
+        Assert.Empty(await hub.InvoicesAsync(file)); // staged, nothing started before the file is complete
+        var completed = await hub.HandleAsync(file.StoredMessage);
+
+        Assert.Contains("21 lines, 3 invoices (3 started)", completed, StringComparison.Ordinal);
+        var invoices = await hub.InvoicesAsync(file);
+        Assert.Equal(3, invoices.Count);
+        Assert.All(invoices, i => Assert.Equal((1L, 7), (i.Instance.Seq, i.State.Lines.Count)));
+        Assert.All(invoices, i => Assert.Equal(Enumerable.Range(1, 7), i.State.Lines.Select(l => l.Number)));
+        Assert.Equal(3, hub.Notices.Count(n => n.Type == InvoiceWorkflow.Received));
+    }
+
+    [Fact]
+    public async Task Every_message_delivered_twice_and_the_file_dropped_again_start_and_raise_nothing_twice()
+    {
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var file = await hub.StoreFileAsync(invoices: 2, linesPerInvoice: 5);
+        foreach (var message in file.LineMessages.Concat(file.LineMessages).Append(file.StoredMessage).Append(file.StoredMessage))
+        {
+            await hub.HandleAsync(message);
+        }
+
+        var noticesBefore = hub.Notices.Count;
+        var again = hub.Redropped(file);
+        foreach (var message in again.LineMessages.Append(again.StoredMessage))
+        {
+            await hub.HandleAsync(message);
+        }
+
+        var invoices = await hub.InvoicesAsync(file);
+        Assert.All(invoices, i => Assert.Equal((1L, 5), (i.Instance.Seq, i.State.Lines.Count)));
+        // Per invoice one received notice and one contest per line (no authorization is on file), each sent once.
+        Assert.Equal((12, 12), (noticesBefore, hub.Notices.Count));
+        Assert.Equal(12, hub.Notices.Select(n => n.DeliveryId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_file_stored_event_before_its_lines_waits_and_a_completion_stopped_part_way_resumes_exactly_once()
+    {
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var file = await hub.StoreFileAsync(invoices: 12, linesPerInvoice: 3);
+        var half = file.LineMessages.Count / 2;
+        foreach (var message in file.LineMessages.Take(half))
+        {
+            await hub.HandleAsync(message);
+        }
+
+        var early = await hub.HandleAsync(file.StoredMessage);
+        var waiting = await hub.TakeQueuedAsync();
+
+        Assert.Contains("lines staged, waiting", early, StringComparison.Ordinal);
+        Assert.Empty(await hub.InvoicesAsync(file));
+        var resent = Assert.Single(waiting);
+        Assert.Equal("1", TableRowDestination.ReadEvents(resent).Single().GetProperty("data").GetProperty("waits").GetString());
+
+        // The handler stops after the first half was staged: the platform redelivers it, then the rest arrives.
+        foreach (var message in file.LineMessages)
+        {
+            await hub.HandleAsync(message);
+        }
+
+        // The completion is killed part-way (cancelled as the first invoice is told it was received), then redelivered.
+        using var kill = new CancellationTokenSource();
+        hub.OnNotice = kill.Cancel;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hub.HandleAsync(resent, kill.Token));
+        hub.OnNotice = null;
+        var startedBeforeTheKill = (await hub.InvoicesAsync(file)).Count;
+        var resumed = await hub.HandleAsync(resent);
+
+        Assert.Contains("36 lines, 12 invoices", resumed, StringComparison.Ordinal);
+        var invoices = await hub.InvoicesAsync(file);
+        Assert.Equal(12, invoices.Count);
+        Assert.All(invoices, i => Assert.Equal((1L, 3), (i.Instance.Seq, i.State.Lines.Count)));
+        Assert.InRange(startedBeforeTheKill, 1, 11);
+        // A notice whose dispatch the kill cut off waits in its instance's outbox for the sweeper; none is sent twice.
+        var told = hub.Notices.Where(n => n.Type == InvoiceWorkflow.Received).Select(n => n.Subject).ToHashSet();
+        foreach (var invoice in invoices)
+        {
+            if ((await hub.Runtime.Store.OutboxRowsAsync(invoice.Instance.InstanceId, CancellationToken.None)).Count > 0)
+            {
+                told.Add(invoice.Instance.InstanceId);
+            }
+        }
+
+        Assert.Equal(file.InvoiceIds.Order(), told.Order());
+        Assert.Equal(hub.Notices.Count(n => n.Type == InvoiceWorkflow.Received), hub.Notices.Where(n => n.Type == InvoiceWorkflow.Received).Select(n => n.Subject).Distinct().Count());
+        Assert.Equal(hub.Notices.Count, hub.Notices.Select(n => n.DeliveryId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_line_staged_after_its_run_was_started_is_raised_at_once()
+    {
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var file = await hub.StoreFileAsync(invoices: 1, linesPerInvoice: 4);
+        var late = file.LineMessages[^1];
+        foreach (var message in file.LineMessages.SkipLast(1))
+        {
+            await hub.HandleAsync(message);
+        }
+
+        var gaveUp = await hub.HandleAsync(Waits(file.StoredMessage, InvoiceFilesFunction.MaxWaits));
+        var lateResult = await hub.HandleAsync(late);
+
+        Assert.Contains("3 lines, 1 invoices (1 started)", gaveUp, StringComparison.Ordinal);
+        Assert.Contains("1 raised at once", lateResult, StringComparison.Ordinal);
+        var invoice = Assert.Single(await hub.InvoicesAsync(file));
+        Assert.Equal(4, invoice.State.Lines.Count);
+        Assert.Equal(2L, invoice.Instance.Seq);
+    }
+
+    [Fact]
+    public async Task Units_are_a_running_total_per_authorization_a_line_beyond_what_remains_is_contested_naming_the_remaining_units()
+    {
+        // Given an approved Transitional Rent authorization (H0043-U2: 168 units) and a paid line of 100 units on it
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        const string Cin = "93456789B";
+        var authorization = await hub.ApproveTransitionalRentAsync(Cin);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+        string Day(int days) => today.AddDays(days).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var first = await hub.StoreFileAsync(1, 1, prefix: "A", hcpcs: "H0043", units: "100", cin: Cin, serviceFrom: Day(0), serviceTo: Day(0));
+        await hub.DeliverAsync(first);
+        var paid = Assert.Single(await hub.InvoicesAsync(first));
+        Assert.Equal(authorization, paid.State.Lines.Single().AuthorizationId);
+        Assert.DoesNotContain(paid.State.Lines.Single().Contested, c => c.Code == ContestReasons.UnitsExceedAuthorization);
+        await hub.PayAllAsync(paid.Instance.InstanceId);
+
+        // When another invoice bills 100 more units on it, and a third the 68 that remain
+        var beyond = await hub.StoreFileAsync(1, 1, prefix: "B", hcpcs: "H0043", units: "100", cin: Cin, serviceFrom: Day(0), serviceTo: Day(1));
+        var within = await hub.StoreFileAsync(1, 1, prefix: "C", hcpcs: "H0043", units: "68", cin: Cin, serviceFrom: Day(0), serviceTo: Day(2));
+        await hub.DeliverAsync(beyond);
+        await hub.DeliverAsync(within);
+
+        // Then the first is contested naming the 68 units that remain, the second fits
+        var contested = Assert.Single((await hub.InvoicesAsync(beyond)).Single().State.Lines).Contested;
+        var reason = Assert.Single(contested, c => c.Code == ContestReasons.UnitsExceedAuthorization);
+        Assert.Equal($"an authorization for 100 units of H0043-U2: authorization {authorization} allows 168, 100 are already paid, 68 remain", reason.Missing);
+        Assert.DoesNotContain((await hub.InvoicesAsync(within)).Single().State.Lines.Single().Contested, c => c.Code == ContestReasons.UnitsExceedAuthorization);
+    }
+
+    /// <summary>The file-stored message as it is after <paramref name="waits"/> waits.</summary>
+    private static string Waits(string message, int waits) =>
+        message.Replace("\"lines\":", $"\"waits\":\"{waits.ToString(CultureInfo.InvariantCulture)}\",\"lines\":", StringComparison.Ordinal);
+
+    internal sealed record InvoiceFile(string RunId, IReadOnlyList<string> InvoiceIds, IReadOnlyList<string> LineMessages, string StoredMessage);
+
+    internal sealed record Notice(string DeliveryId, string Type, string? Subject);
+
+    private sealed class InvoiceFileHub(WorkflowRuntime runtime, InvoiceFilesFunction function, AzuriteFixture azurite, string queueName, string partner) : IWorkflowNotifier
+    {
+        public ConcurrentBag<Notice> Notices { get; } = [];
+
+        public WorkflowRuntime Runtime => runtime;
+
+        /// <summary>Called after each notice is recorded (the kill switch of a test).</summary>
+        public Action? OnNotice { get; set; }
+
+        public static async Task<InvoiceFileHub> CreateAsync(AzuriteFixture azurite)
+        {
+            var storage = azurite.Storage;
+            foreach (var table in new[] { TableRowDestination.TableName, InvoiceLineStaging.TableName, "MemberAuthorizations", ProviderDirectoryApi.TableName,
+                         InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.PaidLinesTable })
+            {
+                await storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
+            }
+
+            await storage.Queues.GetQueueClient(DomainEvent.InvoiceQueueName).CreateIfNotExistsAsync();
+            var (store, queues) = await azurite.NewRuntimeStorageAsync();
+            var invoices = new InvoiceWorkflow(InvoicePolicy.Default());
+            var readModels = new ReadModelStore(storage.Tables);
+            var notifier = new ForwardingNotifier();
+            var runtime = new WorkflowRuntime(store,
+                new WorkflowRegistry([WorkflowDefinition.From(new AuthorizationWorkflow(AuthorizationPolicy.Default())), WorkflowDefinition.From(invoices)], [WorkflowProjection.From(InvoiceWorkflow.TypeName, new InvoiceReadModelsProjection(invoices.Policy.Calendar, invoices.Policy.Rules))]),
+                queues, notifier, TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
+            var checks = new InvoiceLineChecks(storage, runtime, new ReferralDirectory(storage), new InvoiceReadModels(readModels));
+            var function = new InvoiceFilesFunction(runtime, storage, checks, new PartnerDirectory(new ConfigurationBuilder().Build()), new InvoiceLineStaging(storage),
+                NullLogger<InvoiceFilesFunction>.Instance);
+            var hub = new InvoiceFileHub(runtime, function, azurite, DomainEvent.InvoiceQueueName, "cbo-" + Guid.NewGuid().ToString("N")[..10]);
+            notifier.Target = hub;
+            return hub;
+        }
+
+        /// <summary>Every message of the file, then its file-stored event.</summary>
+        public async Task DeliverAsync(InvoiceFile file)
+        {
+            foreach (var message in file.LineMessages.Append(file.StoredMessage))
+            {
+                await HandleAsync(message);
+            }
+        }
+
+        public Task<string> HandleAsync(string message, CancellationToken cancellationToken = default) =>
+            function.HandleAsync(new QueueInvocation("InvoiceFiles", queueName, message, new InvocationMetadata(JsonDocument.Parse("{}").RootElement)), cancellationToken);
+
+        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken)
+        {
+            Notices.Add(new Notice(deliveryId, notice.Type, notice.Subject));
+            OnNotice?.Invoke();
+            return Task.CompletedTask;
+        }
+
+        /// <summary>An approved Transitional Rent authorization for <paramref name="cin"/> (indexed by member and service, as the API does); its id.</summary>
+        public async Task<string> ApproveTransitionalRentAsync(string cin)
+        {
+            var request = new AuthorizationRequest($"auth-{partner}-{cin}", cin, RequestedService.CommunitySupports("transitional-rent"), Provider, "county",
+                Urgency.Routine, [], null, DateTimeOffset.UtcNow.AddDays(-1));
+            Assert.True(await new MemberAuthorizationIndex(azurite.Storage).TryClaimAsync(request, new Dictionary<string, MemberAuthorizationRow>(), DateTimeOffset.UtcNow, CancellationToken.None));
+            await runtime.StartAsync(AuthorizationWorkflow.TypeName, request.AuthorizationId, WorkflowJson.ToElement(request), CancellationToken.None);
+            await runtime.RaiseEventAsync(request.AuthorizationId, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "test")), null, CancellationToken.None);
+            var state = await runtime.GetStateAsync<AuthorizationState>(request.AuthorizationId, CancellationToken.None);
+            Assert.Equal(AuthorizationStatus.Authorized, state!.Status);
+            return request.AuthorizationId;
+        }
+
+        /// <summary>The plan pays every line of an invoice in full today.</summary>
+        public async Task PayAllAsync(string invoiceId)
+        {
+            var state = (await runtime.GetStateAsync<InvoiceState>(invoiceId, CancellationToken.None))!;
+            var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+            var remittance = new Remittance("rem-" + invoiceId, [.. state.Lines.Select(l => new LineOutcome(l.Number, LineOutcomeKind.Paid, today, l.Charge))]);
+            var result = await runtime.RaiseEventAsync(invoiceId, InvoiceEvents.Remittance, WorkflowJson.ToElement(remittance), "remittance:" + remittance.RemittanceId, CancellationToken.None);
+            Assert.Equal(ApplyOutcome.Applied, result.Outcome);
+        }
+
+        /// <summary>The file-stored events this hub's function sent back to the queue (its waits), taken off the queue.</summary>
+        public async Task<List<string>> TakeQueuedAsync()
+        {
+            var queue = azurite.Storage.Queues.GetQueueClient(queueName);
+            var found = new List<string>();
+            var deadline = DateTimeOffset.UtcNow.AddSeconds(15);
+            while (found.Count == 0 && DateTimeOffset.UtcNow < deadline)
+            {
+                foreach (var message in (await queue.ReceiveMessagesAsync(32)).Value)
+                {
+                    var text = message.Body.ToString();
+                    if (text.Contains(partner, StringComparison.Ordinal))
+                    {
+                        found.Add(text);
+                        await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+                    }
+                }
+
+                if (found.Count == 0)
+                {
+                    await Task.Delay(250);
+                }
+            }
+
+            return found;
+        }
+
+        /// <summary>
+        /// Stores the rows as ingestion does (the CIN in <c>IngestedRows</c>, 16 buckets) and builds its messages: one per
+        /// bucket batch, so an invoice's lines are spread over several messages; then the run's file-stored event.
+        /// </summary>
+        public async Task<InvoiceFile> StoreFileAsync(
+            int invoices, int linesPerInvoice, string? runId = null, string prefix = "", string hcpcs = "G9012", string modifier = "U2", string units = "4",
+            string cin = "91234567A", string? serviceFrom = null, string? serviceTo = null)
+        {
+            runId ??= "run-" + Guid.NewGuid().ToString("N")[..24];
+            var table = azurite.Storage.Tables.GetTableClient(TableRowDestination.TableName);
+            var dos = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var received = DateTimeOffset.UtcNow;
+            var buckets = new SortedDictionary<int, List<DomainEvent>>();
+            var ids = new List<string>();
+            for (var invoice = 0; invoice < invoices; invoice++)
+            {
+                var number = $"INV-{partner}-{prefix}{invoice:D3}";
+                ids.Add(InvoiceIds.For(Provider, number));
+                for (var line = 1; line <= linesPerInvoice; line++)
+                {
+                    var rowKey = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{number}/{line}/{runId}")).AsSpan(0, 16));
+                    var bucket = (invoice + line) % 4;
+                    var partition = AcceptedRow.Partition(partner, "invoice", bucket);
+                    await table.UpsertEntityAsync(new TableEntity(partition, rowKey) { ["MemberCin"] = cin });
+                    var data = new Dictionary<string, string>
+                    {
+                        ["partnerId"] = partner, ["kind"] = "invoice", ["runId"] = runId, ["partitionKey"] = partition, ["rowKey"] = rowKey,
+                        ["InvoiceNumber"] = number, ["LineNumber"] = line.ToString(CultureInfo.InvariantCulture), ["ServiceStartDate"] = serviceFrom ?? dos,
+                        ["HcpcsCode"] = hcpcs, ["Modifier1"] = modifier, ["Units"] = units, ["ChargeAmount"] = "250.00", ["BillingProviderNPI"] = Provider,
+                    };
+                    if (serviceTo is not null)
+                    {
+                        data["ServiceEndDate"] = serviceTo;
+                    }
+
+                    (buckets.TryGetValue(bucket, out var list) ? list : buckets[bucket] = []).Add(
+                        new DomainEvent("evt-" + rowKey, DomainEvent.InvoiceLineReceived, $"/calaimhub/ingestion/{partner}/invoice", $"{partition}/{rowKey}", received, data));
+                }
+            }
+
+            var messages = buckets.Values.SelectMany(events => TableRowDestination.EventMessages(events)).ToList();
+            var submission = new FileSubmission(runId, partner, "invoice", "file.csv", null, received);
+            var stored = TableRowDestination.EventMessages([DomainEvent.FileStored(submission, invoices * linesPerInvoice)]).Single();
+            return new InvoiceFile(runId, ids, messages, stored);
+        }
+
+        /// <summary>The same file dropped again: a new run, the same rows and event ids.</summary>
+        public InvoiceFile Redropped(InvoiceFile file)
+        {
+            var runId = "run-" + Guid.NewGuid().ToString("N")[..24];
+            return new InvoiceFile(runId, file.InvoiceIds, [.. file.LineMessages.Select(m => m.Replace(file.RunId, runId, StringComparison.Ordinal))],
+                file.StoredMessage.Replace(file.RunId, runId, StringComparison.Ordinal));
+        }
+
+        public async Task<List<(WorkflowInstance Instance, InvoiceState State)>> InvoicesAsync(InvoiceFile file)
+        {
+            var found = new List<(WorkflowInstance, InvoiceState)>();
+            foreach (var id in file.InvoiceIds)
+            {
+                if (await runtime.GetAsync(id, CancellationToken.None) is { } instance)
+                {
+                    found.Add((instance, (await runtime.GetStateAsync<InvoiceState>(id, CancellationToken.None))!));
+                }
+            }
+
+            return found;
+        }
+    }
+
+    /// <summary>The runtime needs its notifier before the hub exists.</summary>
+    private sealed class ForwardingNotifier : IWorkflowNotifier
+    {
+        public IWorkflowNotifier? Target { get; set; }
+
+        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) =>
+            Target!.SendAsync(deliveryId, notice, time, cancellationToken);
+    }
+}
