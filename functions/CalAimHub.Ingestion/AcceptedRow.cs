@@ -84,6 +84,10 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     public const string RemittanceReceived = "calaimhub.remittance.received";
     public const string InvoiceQueueName = "invoice-events";
 
+    /// <summary>Assignment rows have a consumer of their own (the outbound member index and mini-MIFs), so they get its queue.</summary>
+    public const string AssignmentReceived = "calaimhub.assignment.received";
+    public const string AssignmentQueueName = "assignment-events";
+
     /// <summary>
     /// The queue an event type is published on: a storage queue has competing consumers, so each consumer owns a queue;
     /// events nobody consumes yet wait on <see cref="QueueName"/>.
@@ -92,6 +96,7 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     {
         ReferralStatusUpdated => ReferralStatusQueueName,
         InvoiceLineReceived or RemittanceReceived => InvoiceQueueName,
+        AssignmentReceived => AssignmentQueueName,
         _ => QueueName,
     };
 
