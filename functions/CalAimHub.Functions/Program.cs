@@ -1,6 +1,7 @@
 using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.StaffConsole;
 using CalAimHub.Functions.ConsoleData;
+using CalAimHub.Functions.Consent;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Health;
 using CalAimHub.Functions.Ingestion;
@@ -30,6 +31,7 @@ builder.AddOperations();
 builder.AddConsoleData();
 builder.AddMonitoringExtract();
 builder.AddInvoices();
+builder.AddConsent();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -58,6 +60,7 @@ app.MapReferrals();
 app.MapConsoleUi();
 app.MapConsoleApi();
 app.MapInvoices();
+app.MapConsent();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();
