@@ -28,7 +28,7 @@ public sealed class AssignmentFileTests
 
         Assert.Equal((FileKind.Assignment, "2026.1"), (schema.Kind, schema.Version));
         Assert.Contains("hub's own baseline", schema.Source, StringComparison.Ordinal);
-        Assert.Equal(["Provider ID", "Assignment Period", "Medi-Cal Member Client Index Number (CIN)", "CS Service"], schema.Key);
+        Assert.Equal(["Provider ID", "Assignment Period", "Medi-Cal Member Client Index Number (CIN)", "Community Support Service"], schema.Key);
         Assert.True(schema.Columns.Single(c => c.Field == "MemberCin").Phi);
         Assert.Contains(FileKind.Assignment, FileKind.All);
     }
@@ -42,7 +42,7 @@ public sealed class AssignmentFileTests
         var (report, rows) = await Samples.RunAsync(FileKind.Assignment, Encoding.UTF8.GetBytes(string.Join('\n', lines)));
 
         var problem = report.Single();
-        Assert.Equal((4, "CS Service", "value.required-when"), (problem.Row, problem.Column, problem.Rule));
+        Assert.Equal((4, "Community Support Service", "value.required-when"), (problem.Row, problem.Column, problem.Rule));
         Assert.NotEmpty(problem.Hint);
         Assert.Equal(2, rows.Count);
     }
