@@ -9,7 +9,7 @@ namespace CalAimHub.Ingestion.Outbound;
 /// Writes an outbound file's rows as CSV (streamed) or XLSX. Both are deterministic: the same rows give the same bytes
 /// on every run, which is what lets a re-run of a period be recognized (same content hash, no second notice).
 /// </summary>
-public static class OutboundFileWriter
+public static partial class OutboundFileWriter
 {
     public const string CsvContentType = "text/csv";
     public const string XlsxContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -57,9 +57,13 @@ public static class OutboundFileWriter
         return Normalize(raw.ToArray());
     }
 
-    /// <summary>Rewrites the package with its entries in name order and a fixed time, so equal content gives equal bytes.</summary>
+    /// <summary>
+    /// Rewrites the package with its entries in name order, a fixed time, and the random relationship ids MiniExcel gives
+    /// each sheet (<c>R</c> + a GUID) replaced by numbered ones, so equal content gives equal bytes.
+    /// </summary>
     private static byte[] Normalize(byte[] package)
     {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         using var input = new ZipArchive(new MemoryStream(package), ZipArchiveMode.Read);
         using var output = new MemoryStream();
         using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
@@ -70,12 +74,24 @@ public static class OutboundFileWriter
                 copy.LastWriteTime = FixedEntryTime;
                 using var from = entry.Open();
                 using var to = copy.Open();
-                from.CopyTo(to);
+                if (entry.FullName.EndsWith(".rels", StringComparison.Ordinal) || entry.FullName == "xl/workbook.xml")
+                {
+                    using var reader = new StreamReader(from, Encoding.UTF8);
+                    var text = RandomRelationshipId().Replace(reader.ReadToEnd(), m => ids.TryGetValue(m.Value, out var id) ? id : ids[m.Value] = $"rIdHub{ids.Count + 1}");
+                    to.Write(Encoding.UTF8.GetBytes(text));
+                }
+                else
+                {
+                    from.CopyTo(to);
+                }
             }
         }
 
         return output.ToArray();
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("\\bR[0-9a-f]{32}\\b")]
+    private static partial System.Text.RegularExpressions.Regex RandomRelationshipId();
 
     private static async Task WriteLineAsync(StreamWriter writer, string[] cells)
     {
