@@ -232,7 +232,7 @@ public sealed class OutboundFilesTests
             await using (var first = await StartAsync(data, settings, timers: false))
             {
                 await DropAsync(first, "big.csv", [.. Enumerable.Range(1, Members).Select(n => Row("ecm-big", "ECM", "", "12/20/2025",
-                    (91100000 + n).ToString(System.Globalization.CultureInfo.InvariantCulture) + "K", "First" + n, "Last" + n))]);
+                    (91100000 + n).ToString(System.Globalization.CultureInfo.InvariantCulture) + "K", "First" + n, "Last" + n, pof: "1a"))]);
                 await WaitForAssignmentsAsync(first, Members);
                 using var client = new HttpClient { BaseAddress = first.ApiBaseAddress };
                 using (var generate = await client.PostAsync(new Uri("/api/outbound/2026-01/generate", UriKind.Relative), null))
