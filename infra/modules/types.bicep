@@ -26,3 +26,16 @@ type webhookPlatform = {
   @description('Payload format: our generic referral JSON (default) or FHIR R4 ServiceRequest/Task.')
   format: ('generic' | 'fhir')?
 }
+
+@export()
+@description('A partner that exchanges files over SFTP: one local user on the exchange account, SSH keys only.')
+type sftpPartner = {
+  @description('Partner id (the inbound/<id>/ and outbound/<id>/ folders): lowercase letters and digits, as SFTP user names allow.')
+  @minLength(3)
+  @maxLength(64)
+  id: string
+
+  @description('The partner\'s SSH public keys (e.g. "ssh-ed25519 AAAA..."); at least one.')
+  @minLength(1)
+  publicKeys: string[]
+}

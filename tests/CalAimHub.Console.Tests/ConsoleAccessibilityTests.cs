@@ -17,6 +17,7 @@ public sealed class ConsoleAccessibilityTests(ConsoleHub hub)
         { "/authorizations", "Authorizations" },
         { "/referrals", "Closed-loop referrals" },
         { "/files", "Partner files" },
+        { "/outbound", "Outbound files" },
         { "/operations", "Operations" },
     };
 

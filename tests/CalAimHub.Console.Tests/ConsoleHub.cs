@@ -53,6 +53,7 @@ public sealed class ConsoleHub : IAsyncLifetime
                 ["Workflows__MaxTimerDelay"] = "00:00:01",
                 ["Notifications__RequireHttps"] = "false",
                 [$"Ingestion__Partners__{FilePartner}__Kinds__0"] = "otf",
+                [$"Ingestion__Partners__{FilePartner}__Kinds__1"] = "assignment",
             },
             HostOverrides = new Dictionary<string, string>
             {

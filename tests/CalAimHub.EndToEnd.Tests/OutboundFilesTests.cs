@@ -223,7 +223,7 @@ public sealed class OutboundFilesTests
     [Fact]
     public async Task A_handler_killed_mid_generation_leaves_no_file_and_the_retry_completes_it()
     {
-        const int Members = 4000;
+        const int Members = 1500;
         var data = Directory.CreateTempSubdirectory("calaimhub-outbound-kill-").FullName;
         const string Path = "ecm-big/mif/PLANA_ECM_MIF_ecm-big_202601.csv";
         var settings = new Dictionary<string, string> { [$"Ingestion__Partners__{Plan}__Kinds__0"] = "assignment", ["Outbound__PlanCode"] = "PLANA" };
