@@ -116,10 +116,7 @@ resource localUsers 'Microsoft.Storage/storageAccounts/localUsers@2024-01-01' = 
         permissions: 'rl'
       }
     ]
-    sshAuthorizedKeys: [for (key, i) in partner.publicKeys: {
-      description: '${partner.id}-${i}'
-      key: key
-    }]
+    sshAuthorizedKeys: partner.publicKeys
   }
 }]
 

@@ -35,7 +35,17 @@ type sftpPartner = {
   @maxLength(64)
   id: string
 
-  @description('The partner\'s SSH public keys (e.g. "ssh-ed25519 AAAA..."); at least one.')
+  @description('The partner\'s SSH public keys; at least one.')
   @minLength(1)
-  publicKeys: string[]
+  publicKeys: sftpKey[]
+}
+
+@export()
+@description('An SSH public key of an SFTP partner.')
+type sftpKey = {
+  @description('What the key is (e.g. "acme ops laptop 2026").')
+  description: string
+
+  @description('The public key, e.g. "ssh-ed25519 AAAA...".')
+  key: string
 }

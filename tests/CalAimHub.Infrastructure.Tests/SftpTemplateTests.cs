@@ -15,9 +15,11 @@ public sealed class SftpTemplateTests(CompiledTemplate compiled)
         ["mainStorageAccountName"] = "sttest",
         ["softDeleteRetentionDays"] = 30,
         ["partners"] = new JsonArray(
-            new JsonObject { ["id"] = "acme", ["publicKeys"] = new JsonArray("ssh-ed25519 AAAAC3acme") },
-            new JsonObject { ["id"] = "beta", ["publicKeys"] = new JsonArray("ssh-ed25519 AAAAC3beta1", "ssh-ed25519 AAAAC3beta2") }),
+            new JsonObject { ["id"] = "acme", ["publicKeys"] = new JsonArray(Key("acme")) },
+            new JsonObject { ["id"] = "beta", ["publicKeys"] = new JsonArray(Key("beta1"), Key("beta2")) }),
     });
+
+    private static JsonObject Key(string name) => new() { ["description"] = name, ["key"] = "ssh-ed25519 AAAAC3" + name };
 
     [Fact]
     public void Sftp_is_off_unless_the_parameter_turns_it_on()
@@ -31,8 +33,8 @@ public sealed class SftpTemplateTests(CompiledTemplate compiled)
     [Fact]
     public void The_exchange_account_has_a_hierarchical_namespace_and_sftp_and_no_versioning_or_change_feed()
     {
-        var (account, scope) = Assert.Single(ArmTemplate.Expand(compiled.Module("sftp"), Scope, "Microsoft.Storage/storageAccounts"));
-        var (blobs, blobScope) = Assert.Single(ArmTemplate.Expand(compiled.Module("sftp"), Scope, "Microsoft.Storage/storageAccounts/blobServices"));
+        var (account, scope) = Assert.Single(ArmTemplate.Expand(compiled.Module("sftp"), Scope, "Microsoft.Storage/storageAccounts"), r => r.Resource["existing"] is null);
+        var (blobs, blobScope) = Assert.Single(ArmTemplate.Expand(compiled.Module("sftp"), Scope, "Microsoft.Storage/storageAccounts/blobServices"), r => r.Resource["existing"] is null);
 
         Assert.Equal((true, true, true, false), (
             ArmTemplate.Evaluate(account, scope, "properties.isHnsEnabled")!.GetValue<bool>(),
