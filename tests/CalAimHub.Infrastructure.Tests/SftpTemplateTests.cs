@@ -41,8 +41,8 @@ public sealed class SftpTemplateTests(CompiledTemplate compiled)
             ArmTemplate.Evaluate(account, scope, "properties.isSftpEnabled")!.GetValue<bool>(),
             ArmTemplate.Evaluate(account, scope, "properties.isLocalUserEnabled")!.GetValue<bool>(),
             ArmTemplate.Evaluate(account, scope, "properties.allowSharedKeyAccess")!.GetValue<bool>()));
-        Assert.Null(ArmTemplate.Evaluate(blobs, blobScope, "properties.isVersioningEnabled"));
-        Assert.Null(ArmTemplate.Evaluate(blobs, blobScope, "properties.changeFeed"));
+        Assert.Null(blobs["properties"]!["isVersioningEnabled"]);
+        Assert.Null(blobs["properties"]!["changeFeed"]);
         Assert.True(ArmTemplate.Evaluate(blobs, blobScope, "properties.deleteRetentionPolicy.enabled")!.GetValue<bool>());
     }
 
