@@ -6,7 +6,7 @@
 
 targetScope = 'subscription'
 
-import { secretOwner, webhookPlatform } from 'modules/types.bicep'
+import { secretOwner, sftpPartner, webhookPlatform } from 'modules/types.bicep'
 
 @minLength(1)
 @maxLength(64)
@@ -44,6 +44,12 @@ param webhookPlatforms webhookPlatform[] = []
 
 @description('Partner ids that get their own upload identity, restricted to inbound/<partnerId>/ (ABAC).')
 param partnerIds string[] = []
+
+@description('Deploy the SFTP exchange account (hierarchical namespace, separate from the main account: see docs/deploy.md).')
+param enableSftp bool = false
+
+@description('Partners with an SFTP local user on the exchange account (SSH keys only), when enableSftp.')
+param sftpPartners sftpPartner[] = []
 
 @description('Days deleted blobs and containers can be restored.')
 @minValue(1)
@@ -213,6 +219,22 @@ module partners 'modules/partners.bicep' = {
     storageAccountName: storageAccountName
     containerName: 'inbound'
     resourceToken: resourceToken
+  }
+}
+
+module sftp 'modules/sftp.bicep' = if (enableSftp) {
+  name: 'sftp'
+  scope: rg
+  dependsOn: [
+    storage
+  ]
+  params: {
+    name: 'stx${take(resourceToken, 21)}'
+    location: location
+    tags: tags
+    partners: sftpPartners
+    mainStorageAccountName: storageAccountName
+    softDeleteRetentionDays: blobSoftDeleteRetentionDays
   }
 }
 

@@ -10,6 +10,7 @@ using CalAimHub.Functions.Monitoring;
 using CalAimHub.Functions.Invoices;
 using CalAimHub.Functions.Notifications;
 using CalAimHub.Functions.Operations;
+using CalAimHub.Functions.Outbound;
 using CalAimHub.Functions.Referrals;
 using CalAimHub.Functions.Staff;
 using CalAimHub.Functions.Workflows;
@@ -32,6 +33,7 @@ builder.AddConsoleData();
 builder.AddMonitoringExtract();
 builder.AddInvoices();
 builder.AddConsent();
+builder.AddOutbound();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -61,6 +63,7 @@ app.MapConsoleUi();
 app.MapConsoleApi();
 app.MapInvoices();
 app.MapConsent();
+app.MapOutbound();
 
 app.MapApiFallback();
 app.EnsureEveryFunctionIsHandled();

@@ -84,6 +84,10 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     public const string RemittanceReceived = "calaimhub.remittance.received";
     public const string InvoiceQueueName = "invoice-events";
 
+    /// <summary>Assignment rows have a consumer of their own (the outbound member index and mini-MIFs), so they get its queue.</summary>
+    public const string AssignmentReceived = "calaimhub.assignment.received";
+    public const string AssignmentQueueName = "assignment-events";
+
     /// <summary>
     /// Raised once per stored invoice file, after all its line events were sent: the invoice consumer stages lines by invoice and
     /// starts each invoice once, with its lines, when every line of the run is staged.
@@ -109,6 +113,7 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     {
         ReferralStatusUpdated => ReferralStatusQueueName,
         InvoiceLineReceived or RemittanceReceived or InvoiceFileStored => InvoiceQueueName,
+        AssignmentReceived => AssignmentQueueName,
         _ => QueueName,
     };
 

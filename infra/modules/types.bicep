@@ -26,3 +26,26 @@ type webhookPlatform = {
   @description('Payload format: our generic referral JSON (default) or FHIR R4 ServiceRequest/Task.')
   format: ('generic' | 'fhir')?
 }
+
+@export()
+@description('A partner that exchanges files over SFTP: one local user on the exchange account, SSH keys only.')
+type sftpPartner = {
+  @description('Partner id (the inbound/<id>/ and outbound/<id>/ folders): lowercase letters and digits, as SFTP user names allow.')
+  @minLength(3)
+  @maxLength(64)
+  id: string
+
+  @description('The partner\'s SSH public keys; at least one.')
+  @minLength(1)
+  publicKeys: sftpKey[]
+}
+
+@export()
+@description('An SSH public key of an SFTP partner.')
+type sftpKey = {
+  @description('What the key is (e.g. "acme ops laptop 2026").')
+  description: string
+
+  @description('The public key, e.g. "ssh-ed25519 AAAA...".')
+  key: string
+}

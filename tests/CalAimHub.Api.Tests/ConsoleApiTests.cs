@@ -252,7 +252,7 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
     [InlineData("/api/console/referrals/providers?from=2026-01-01&to=2026-07-01", "'to' the period 2026-01-01..2026-07-01 is 182 days; ask for at most 92")]
     [InlineData("/api/console/referrals/referring-entities?top=0", "'top' '0' is not a page size; use a whole number from 1 to 200 (default 50)")]
     [InlineData("/api/console/referrals/open?olderThanDays=-1", "'olderThanDays' '-1' is not a number of days; use a whole number from 0 to 3650 (default 0)")]
-    [InlineData("/api/console/files?kind=letters", "'kind' 'letters' is not a file kind; use one of rtf, otf, invoice, referral, remittance")]
+    [InlineData("/api/console/files?kind=letters", "'kind' 'letters' is not a file kind; use one of rtf, otf, invoice, referral, remittance, assignment")]
     [InlineData("/api/authorizations?pof=astronauts", "'pof' 'astronauts' is not an ECM population of focus; use one of experiencing-homelessness-adults, experiencing-homelessness-families, avoidable-hospital-ed-utilization, serious-mental-health-sud, justice-involved, at-risk-ltc-institutionalization, nursing-facility-transition, ccs-additional-needs, child-welfare, birth-equity")]
     [InlineData("/api/authorizations?breached=yes", "'breached' 'yes' is not 'true' or 'false'")]
     public async Task A_bad_console_parameter_is_a_400_naming_it(string path, string detail)

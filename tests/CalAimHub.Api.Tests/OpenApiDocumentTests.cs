@@ -174,5 +174,6 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ha
     private static bool IsBodylessCommand(string pattern) =>
         pattern.EndsWith("/terminate", StringComparison.Ordinal) || pattern.EndsWith("/suspend", StringComparison.Ordinal)
         || pattern.EndsWith("/{messageId}/replay", StringComparison.Ordinal) || pattern == "/api/console/extracts/{month}" || pattern == "/api/console/read-models/rebuild"
+        || pattern == "/api/outbound/{period}/generate"
         || pattern.EndsWith("/resume", StringComparison.Ordinal) || !pattern.StartsWith("/api/", StringComparison.Ordinal);
 }

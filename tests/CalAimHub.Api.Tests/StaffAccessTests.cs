@@ -225,6 +225,7 @@ public sealed class StaffAccessMapTests(OpenApiDocumentTests.Handler handler) : 
     private static readonly string[] Anonymous =
     [
         "GET /", "GET /api/health", "POST /api/webhooks/{platform}", "GET /api/openapi.json", "GET /api/docs/*",
+        "GET /api/outbound/{providerId}/{kind}/{file}", // a provider's fetch: its own API key, checked by the route
     ];
 
     /// <summary>The changes each role allows (roles.md of the contract: decider decides, operator replays, repairs, edits and generates).</summary>
@@ -251,6 +252,7 @@ public sealed class StaffAccessMapTests(OpenApiDocumentTests.Handler handler) : 
         ["RecordMemberConsent"] = StaffRoles.Privacy,
         ["SearchMemberConsents"] = StaffRoles.Privacy,
         ["SearchMemberDisclosures"] = StaffRoles.Privacy,
+        ["GenerateOutboundFiles"] = StaffRoles.Operator,
     };
 
     /// <summary>POSTs that only read (bodies keep member ids out of URLs) or check a file without storing it.</summary>

@@ -19,6 +19,7 @@ public sealed class ConsoleAccessibilityTests(ConsoleHub hub)
         { "/files", "Partner files" },
         { "/disclosures", "Disclosures" },
         { "/invoices", "Invoices" },
+        { "/outbound", "Outbound files" },
         { "/operations", "Operations" },
     };
 

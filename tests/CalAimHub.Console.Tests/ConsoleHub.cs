@@ -54,6 +54,7 @@ public sealed class ConsoleHub : IAsyncLifetime
                 ["Notifications__RequireHttps"] = "false",
                 [$"Ingestion__Partners__{FilePartner}__Kinds__0"] = "otf",
                 [$"Ingestion__Partners__{FilePartner}__Kinds__1"] = "invoice",
+                [$"Ingestion__Partners__{FilePartner}__Kinds__2"] = "assignment",
             },
             HostOverrides = new Dictionary<string, string>
             {

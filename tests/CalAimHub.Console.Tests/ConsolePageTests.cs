@@ -158,6 +158,30 @@ public sealed class ConsolePageTests(ConsoleHub hub)
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task An_outbound_mif_is_listed_with_its_withheld_categories_and_downloads()
+    {
+        // The sample assignment file (January 2026), then the period generated as an operator would.
+        var blob = hub.Hub.Storage.Blobs.GetBlobContainerClient("inbound").GetBlobClient($"{ConsoleHub.FilePartner}/assignment/assignments {Guid.NewGuid():N}.csv");
+        await blob.UploadAsync(Path.Combine(ConsoleHub.RepositoryRoot, "samples", "files", "assignment.csv"));
+        await Eventually.ValueAsync(async () =>
+        {
+            using var generate = await hub.Api.PostAsync(new Uri("/api/outbound/2026-01/generate", UriKind.Relative), null);
+            return JsonNode.Parse(await generate.Content.ReadAsStringAsync())!["queued"]!.AsArray().Count;
+        }, n => n == 2, TimeSpan.FromSeconds(60), "both providers of the sample assignments");
+
+        var page = await hub.PageAsync(StaffIdentity.Viewer);
+        var download = page.GetByRole(AriaRole.Region, new() { Name = "Files" }).GetByRole(AriaRole.Button, new() { Name = "Download PLAN_ECM_MIF_ecm-sunrise_202601.csv" });
+        await ReloadUntilVisibleAsync(page, "/outbound?period=2026-01", download);
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "ecm-sunrise" })).ToContainTextAsync("substance-use-disorder (2)");
+        await ConsoleHub.ScreenshotAsync(page, "outbound");
+
+        var file = await page.RunAndWaitForDownloadAsync(() => download.ClickAsync());
+        Assert.Equal("PLAN_ECM_MIF_ecm-sunrise_202601.csv", file.SuggestedFilename);
+        Assert.StartsWith("Member Information File Reporting Period,", await File.ReadAllTextAsync((await file.PathAsync())!), StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
     private static async Task AssertDownloadsReportAsync(IPage page, ILocator button, string file)
     {
         var download = await page.RunAndWaitForDownloadAsync(() => button.ClickAsync());

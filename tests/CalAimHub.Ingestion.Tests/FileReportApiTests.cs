@@ -128,7 +128,7 @@ public sealed class FileReportApiTests(HubFixture hub)
 
     [Theory]
     [InlineData("bad.partner", "rtf", "a.csv", "partner", "partner must be a partner id: 1 to 64 letters, digits, '-' or '_'")]
-    [InlineData(HubFixture.Partner, "mif", "a.csv", "kind", "kind must be one of rtf, otf, invoice, referral, remittance")]
+    [InlineData(HubFixture.Partner, "mif", "a.csv", "kind", "kind must be one of rtf, otf, invoice, referral, remittance, assignment")]
     [InlineData(HubFixture.Partner, "rtf", "a..csv", "file", "file must be a file name: no '/', '\\', '..' or control characters, at most 1024 characters")]
     [InlineData(HubFixture.Partner, "rtf", "a%5Cb.csv", "file", "file must be a file name: no '/', '\\', '..' or control characters, at most 1024 characters")]
     public async Task A_name_that_is_not_one_is_a_400_problem_naming_the_field(string partner, string kind, string file, string field, string error)

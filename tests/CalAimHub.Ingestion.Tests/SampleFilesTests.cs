@@ -49,6 +49,7 @@ public sealed class SampleFilesTests(HubFixture hub)
     [InlineData("otf.csv", "otf", "otf")]
     [InlineData("invoice.csv", "invoice", "invoice")]
     [InlineData("remittance.csv", "remittance", "remittance")]
+    [InlineData("assignment.csv", "assignment", "assignment")]
     [InlineData("referral.csv", "referral", "referral")]
     public async Task A_sample_partner_file_validates_with_no_problem(string file, string kind, string schema)
     {

@@ -12,7 +12,7 @@ public sealed class SchemaTests
     {
         var catalog = FormatCatalog.Default;
 
-        Assert.Equal(["invoice", "otf", "referral", "remittance", "rtf-a", "rtf-b"], catalog.Schemas.Select(s => s.Name).Order());
+        Assert.Equal(["assignment", "invoice", "otf", "referral", "remittance", "rtf-a", "rtf-b"], catalog.Schemas.Select(s => s.Name).Order());
         Assert.All(catalog.Schemas, s =>
         {
             Assert.False(string.IsNullOrWhiteSpace(s.Version));

@@ -107,8 +107,8 @@ public sealed class HubDropTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("--kind", "../../results/x", "--kind '../../results/x' is not a file kind: one of rtf, otf, invoice, referral, remittance.")]
-    [InlineData("--kind", "RTF", "--kind 'RTF' is not a file kind: one of rtf, otf, invoice, referral, remittance.")]
+    [InlineData("--kind", "../../results/x", "--kind '../../results/x' is not a file kind: one of rtf, otf, invoice, referral, remittance, assignment.")]
+    [InlineData("--kind", "RTF", "--kind 'RTF' is not a file kind: one of rtf, otf, invoice, referral, remittance, assignment.")]
     [InlineData("--partner", "../results", "--partner '../results' is not a partner id: 1 to 64 letters, digits, '-' or '_'.")]
     [InlineData("--partner", "plan a", "--partner 'plan a' is not a partner id: 1 to 64 letters, digits, '-' or '_'.")]
     public async Task A_kind_or_partner_that_could_leave_inbound_is_refused_and_nothing_is_uploaded(string option, string value, string message)

@@ -11,7 +11,10 @@ public static class FileKind
     /// <summary>The plan's claims-system outcomes of invoice lines (paid, denied, contested).</summary>
     public const string Remittance = "remittance";
 
-    public static IReadOnlyList<string> All { get; } = [ReturnTransmissionFile, OutreachTrackerFile, Invoice, Referral, Remittance];
+    /// <summary>The plan's member assignment feed: members assigned to each ECM / CS provider for a period (the MIFs' source).</summary>
+    public const string Assignment = "assignment";
+
+    public static IReadOnlyList<string> All { get; } = [ReturnTransmissionFile, OutreachTrackerFile, Invoice, Referral, Remittance, Assignment];
 
     public static bool IsKnown(string? kind) => kind is not null && All.Contains(kind, StringComparer.Ordinal);
 }

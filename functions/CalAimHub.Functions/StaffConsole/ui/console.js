@@ -1,5 +1,5 @@
 // The staff console: one small module, no framework. Each hash route (#/today, #/authorizations, #/authorizations/{id},
-// #/referrals, #/files, #/disclosures, #/invoices, #/operations) renders into <main> from the staff API; a route the hub does not serve yet (404 from
+// #/referrals, #/files, #/disclosures, #/invoices, #/outbound, #/operations) renders into <main> from the staff API; a route the hub does not serve yet (404 from
 // the API fallback) shows a "not available" note instead of breaking the page. Text goes in with textContent only.
 
 const view = document.getElementById('view');
@@ -839,6 +839,7 @@ async function route() {
     else if (sectionName === 'files') await renderFiles(params);
     else if (sectionName === 'disclosures') await renderDisclosures();
     else if (sectionName === 'invoices') await renderInvoices(params);
+    else if (sectionName === 'outbound') await renderOutbound(params);
     else if (sectionName === 'operations') await renderOperations();
     else {
       setTitle('Not found');

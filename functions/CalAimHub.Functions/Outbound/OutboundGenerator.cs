@@ -1,0 +1,344 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Azure;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using CalAimHub.Domain.Consent;
+using CalAimHub.Functions.Consent;
+using CalAimHub.Functions.Ingestion;
+using CalAimHub.Functions.Invocations;
+using CalAimHub.Functions.Notifications;
+using CalAimHub.Hosting.Storage;
+using CalAimHub.Ingestion.Outbound;
+using Microsoft.Extensions.Options;
+
+namespace CalAimHub.Functions.Outbound;
+
+/// <summary>A request to generate one outbound file: from the timer, the operator's route or a mini-MIF check.</summary>
+/// <param name="Program"><c>ecm</c> or <c>cs</c>; needed for a mini-MIF (the MIF kinds and the CS status file imply it).</param>
+/// <param name="Date">The status day (<c>yyyy-MM-dd</c>) of a CS authorization status file.</param>
+public sealed record OutboundRequest(
+    [property: JsonPropertyName("providerId")] string ProviderId,
+    [property: JsonPropertyName("period")] string Period,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("program")] string? Program,
+    [property: JsonPropertyName("date")] string? Date);
+
+/// <summary>What a generation did.</summary>
+public sealed record OutboundOutcome(string Result, OutboundFileRecord? File)
+{
+    public const string Generated = "generated";
+    public const string Unchanged = "unchanged";
+    public const string Nothing = "nothing-to-send";
+}
+
+/// <summary>The <c>outbound-generation</c> queue: one message per file to generate, so a period's 500 providers spread over the instances and a crash retries one file.</summary>
+public sealed class OutboundGenerationQueue(StorageAccount storage)
+{
+    public const string QueueName = "outbound-generation";
+
+    public Task EnqueueAsync(OutboundRequest request, CancellationToken cancellationToken) =>
+        storage.Queues.GetQueueClient(QueueName).SendMessageAsync(JsonSerializer.Serialize(request), cancellationToken);
+}
+
+/// <summary>
+/// Generates one outbound file, Mirth's channel turned around: source (the provider's assignment rows, one partition range)
+/// → join (<see cref="IMemberFacts"/>: authorizations and referrals by key) → consent filter (<see cref="IConsentGate"/>,
+/// one call per file: withheld categories' columns are blanked and counted) → row mapper (<see cref="OutboundLayout"/>)
+/// → destinations: the blob <c>outbound/{providerId}/{kind}/{file}</c> (blocks staged, committed once: never visible
+/// half-written; deterministic bytes, so a re-run with the same data commits nothing new), its manifest, the disclosure
+/// log, and a signed notice whose delivery id is the path + content hash (a re-run sends none).
+/// </summary>
+public sealed partial class OutboundGenerator(
+    StorageAccount storage, OutboundAssignments assignments, OutboundLedger ledger, IMemberFacts facts, IConsentGate consent, IDisclosureLog disclosures,
+    NotificationQueue notifications, PartnerDirectory partners, IOptions<OutboundOptions> options, TimeProvider time, ILogger<OutboundGenerator> logger)
+{
+    public const string Container = "outbound";
+    public const string NoticeType = "calaimhub.outbound.file-available";
+    private const int JoinParallelism = 16;
+
+    private OutboundOptions Options => options.Value;
+
+    public static bool IsPeriod(string? period) =>
+        period is { Length: 7 } && DateOnly.TryParseExact(period + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+
+    public async Task<OutboundOutcome> GenerateAsync(OutboundRequest request, CancellationToken cancellationToken)
+    {
+        var kind = request.Kind;
+        var program = kind switch
+        {
+            SentFileKinds.Mif => OutboundAssignments.Ecm,
+            SentFileKinds.CsMif or SentFileKinds.CsAuthorizationStatus => OutboundAssignments.Cs,
+            SentFileKinds.MiniMif when request.Program is OutboundAssignments.Ecm or OutboundAssignments.Cs => request.Program,
+            _ => throw new FunctionFailure($"outbound request kind '{kind}' (program '{request.Program}') is not a file the hub generates", permanent: true),
+        };
+        if (!IsPeriod(request.Period))
+        {
+            throw new FunctionFailure($"outbound request period '{request.Period}' is not yyyy-MM", permanent: true);
+        }
+
+        var layout = OutboundLayouts.Default[kind == SentFileKinds.CsAuthorizationStatus ? Options.CsStatusLayout : program == OutboundAssignments.Cs ? Options.CsLayout : Options.EcmLayout];
+        var periodStart = DateOnly.ParseExact(request.Period + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+        string unit;
+        var seq = "";
+        DateOnly productionDate;
+        OutboundFileRecord? existing;
+        List<AssignedMember> members;
+        if (kind == SentFileKinds.MiniMif)
+        {
+            // Only once the period's MIF is out: until then the MIF itself carries every member.
+            var mifKind = program == OutboundAssignments.Cs ? SentFileKinds.CsMif : SentFileKinds.Mif;
+            var mif = await ledger.FindAsync(request.Period, OutboundLedger.RowKey(request.ProviderId, mifKind, request.Period), cancellationToken);
+            if (mif is null)
+            {
+                return new OutboundOutcome(OutboundOutcome.Nothing, null);
+            }
+
+            if (mif.Status != OutboundFileRecord.Delivered)
+            {
+                throw new FunctionFailure($"the {mifKind} of {request.Period} for this provider is still being generated; the mini-MIF check is retried after it");
+            }
+
+            members = await ToListAsync(assignments.MembersAsync(request.ProviderId, request.Period, program, cancellationToken), m => m.SentIn is null);
+            if (members.Count == 0)
+            {
+                return new OutboundOutcome(OutboundOutcome.Nothing, null);
+            }
+
+            seq = Hash(string.Join('\n', members.Select(m => m.RowKey)))[..12];
+            unit = $"{program}-{seq}";
+            productionDate = members.Select(m => DateOnly.TryParseExact(m.AssignmentDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d : periodStart).Max();
+            existing = await ledger.FindAsync(request.Period, OutboundLedger.RowKey(request.ProviderId, kind, unit), cancellationToken);
+            await StartAsync(existing, request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
+        }
+        else
+        {
+            if (kind == SentFileKinds.CsAuthorizationStatus)
+            {
+                productionDate = DateOnly.TryParseExact(request.Date, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+                    ? day
+                    : throw new FunctionFailure($"a CS authorization status request needs its status day as yyyy-MM-dd, not '{request.Date}'", permanent: true);
+                unit = productionDate.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                productionDate = periodStart;
+                unit = request.Period;
+            }
+
+            // The ledger row exists before the members are read: an assignment arriving now either is read here or finds
+            // the row and queues a mini-MIF check (AssignmentEventsFunction), so no member falls between the two.
+            existing = await ledger.FindAsync(request.Period, OutboundLedger.RowKey(request.ProviderId, kind, unit), cancellationToken);
+            await StartAsync(existing, request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
+            members = await ToListAsync(assignments.MembersAsync(request.ProviderId, request.Period, program, cancellationToken), _ => true);
+        }
+
+        // Join: a bounded number of members' look-ups in flight, results kept in member order.
+        var joined = new MemberFacts[members.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, members.Count), new ParallelOptions { MaxDegreeOfParallelism = JoinParallelism, CancellationToken = cancellationToken },
+            async (i, ct) => joined[i] = await facts.ForAsync(members[i].Cin, members[i].Service, ct));
+
+        // Consent: one call for the file; a withheld category blanks its columns for that member.
+        var categories = layout.Columns.Select(c => DisclosureCategories.Current.CategoryOf(c.Name)).ToArray();
+        var cins = members.Select(m => m.Cin).Distinct(StringComparer.Ordinal).ToArray();
+        var decisions = await consent.DecideAsync(request.ProviderId, cins, categories.Distinct(StringComparer.Ordinal).ToArray(), productionDate, cancellationToken);
+        var withheldFields = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var rows = new string[members.Count][];
+        for (var i = 0; i < members.Count; i++)
+        {
+            var values = new Dictionary<string, string>(members[i].Values, StringComparer.Ordinal);
+            foreach (var (name, value) in joined[i].Values)
+            {
+                values[name] = value;
+            }
+
+            values[OutboundFacts.Period] = request.Period;
+            values[OutboundFacts.ProductionDate] = productionDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var withheld = decisions.GetValueOrDefault(members[i].Cin)?.Withheld ?? new HashSet<string>();
+            rows[i] = layout.Row(values, c => withheld.Contains(categories[c]));
+            foreach (var category in withheld.Where(categories.Contains))
+            {
+                withheldFields[category] = withheldFields.GetValueOrDefault(category) + 1;
+            }
+        }
+
+        // Destinations: each format's blob, committed once.
+        var paths = new List<string>();
+        var hashes = new List<string>();
+        var changed = false;
+        foreach (var format in Options.Formats)
+        {
+            var fileName = Options.FileName(kind, request.ProviderId, request.Period, productionDate, seq, format);
+            var path = $"{request.ProviderId}/{kind}/{fileName}";
+            var blob = storage.Blobs.GetBlobContainerClient(Container).GetBlockBlobClient(path);
+            await using var staging = new BlockStagingStream(blob);
+            if (format == "csv")
+            {
+                await OutboundFileWriter.WriteCsvAsync(layout, rows.ToAsyncEnumerable(), staging, cancellationToken);
+            }
+            else
+            {
+                await staging.WriteAsync(OutboundFileWriter.Xlsx(layout, rows), cancellationToken);
+            }
+
+            var hash = await staging.CompleteAsync(cancellationToken);
+            if (await CurrentHashAsync(blob, cancellationToken) != hash)
+            {
+                await blob.CommitBlockListAsync(staging.Blocks, new CommitBlockListOptions
+                {
+                    HttpHeaders = new BlobHttpHeaders { ContentType = format == "csv" ? OutboundFileWriter.CsvContentType + "; charset=utf-8" : OutboundFileWriter.XlsxContentType },
+                    Metadata = new Dictionary<string, string>
+                    {
+                        ["sha256"] = hash,
+                        ["period"] = request.Period,
+                        ["ledger"] = OutboundLedger.RowKey(request.ProviderId, kind, unit),
+                        ["layout"] = layout.Id,
+                    },
+                }, cancellationToken);
+                changed = true;
+            }
+
+            paths.Add(path);
+            hashes.Add(hash);
+        }
+
+        var sameAsBefore = !changed && existing is { GeneratedAt: not null } && existing.Hashes.SequenceEqual(hashes);
+        var generatedAt = sameAsBefore ? existing!.GeneratedAt!.Value : time.GetUtcNow();
+        var record = new OutboundFileRecord(request.ProviderId, request.Period, kind, unit, OutboundFileRecord.Committed, paths, hashes, members.Count,
+            withheldFields, layout.Id, generatedAt, sameAsBefore ? existing!.DeliveredAt : null, null);
+        await WriteManifestAsync(record, cancellationToken);
+        await ledger.SaveAsync(record with { Status = sameAsBefore && existing!.Status == OutboundFileRecord.Delivered ? OutboundFileRecord.Delivered : OutboundFileRecord.Committed }, cancellationToken);
+
+        // After the commit: what went to whom (idempotent on the document path and member).
+        var shared = categories.Distinct(StringComparer.Ordinal).ToArray();
+        var purpose = SentFileKinds.PurposeOf(kind);
+        foreach (var path in paths)
+        {
+            await disclosures.RecordAsync([.. members.Select(m =>
+            {
+                var withheld = decisions.GetValueOrDefault(m.Cin)?.Withheld ?? new HashSet<string>();
+                return new Disclosure(Disclosure.IdFor(path, m.Cin), m.Cin, request.ProviderId, purpose, path, generatedAt,
+                    [.. shared.Where(c => !withheld.Contains(c))], [.. shared.Where(withheld.Contains)]);
+            }).DistinctBy(d => d.DisclosureId)], cancellationToken);
+        }
+
+        await disclosures.RecordSentFileAsync(new SentMemberFile(request.ProviderId, request.Period, kind, paths[0], generatedAt,
+            [.. members.Select((m, i) => new SentMemberLine(m.Cin, joined[i].AuthorizationId, joined[i].AuthorizationStart, joined[i].AuthorizationEnd, joined[i].ReferralIds))]), cancellationToken);
+
+        // The notice: the path, never member data; its id is path + content hash, so the same bytes are announced once.
+        var deliveredAt = record.DeliveredAt;
+        if (!sameAsBefore || deliveredAt is null)
+        {
+            deliveredAt = await NotifyAsync(record, cancellationToken);
+        }
+
+        record = record with { Status = OutboundFileRecord.Delivered, DeliveredAt = deliveredAt };
+        await ledger.SaveAsync(record, cancellationToken);
+
+        if (kind != SentFileKinds.CsAuthorizationStatus)
+        {
+            await assignments.MarkSentAsync(request.ProviderId, request.Period, members.Where(m => m.SentIn is null).Select(m => m.RowKey), paths[0], cancellationToken);
+        }
+
+        LogGenerated(logger, kind, request.ProviderId, request.Period, members.Count, sameAsBefore ? "unchanged" : "new content");
+        return new OutboundOutcome(sameAsBefore ? OutboundOutcome.Unchanged : OutboundOutcome.Generated, record);
+    }
+
+    /// <summary>The delivery id of the notice for a file: path + content hash (a re-run with the same bytes has the same id).</summary>
+    public static string NoticeId(string path, string sha256) => "outbound-" + Hash(path + "|" + sha256)[..32];
+
+    private async Task<DateTimeOffset?> NotifyAsync(OutboundFileRecord record, CancellationToken cancellationToken)
+    {
+        var partner = partners.Find(record.ProviderId);
+        if (partner?.NotificationUrl is not { Length: > 0 } url)
+        {
+            LogNoSubscriber(logger, record.ProviderId);
+            return null;
+        }
+
+        for (var i = 0; i < record.Paths.Count; i++)
+        {
+            var path = record.Paths[i];
+            var data = JsonSerializer.SerializeToElement(new OutboundNotice(record.ProviderId, record.Period, record.Kind, path, $"/api/outbound/{path}", record.Hashes[i], record.Members));
+            await notifications.EnqueueAsync(new NotificationMessage(NoticeId(path, record.Hashes[i]), partner.Subscriber ?? partner.Id, url, NoticeType,
+                NotificationMessage.DefaultSource, path, record.GeneratedAt, data), cancellationToken);
+        }
+
+        return time.GetUtcNow();
+    }
+
+    private async Task WriteManifestAsync(OutboundFileRecord record, CancellationToken cancellationToken)
+    {
+        var manifest = new OutboundManifest(record.ProviderId, record.Period, record.Kind, record.Layout, record.Members,
+            [.. record.Paths.Select((p, i) => new OutboundManifestFile(p, record.Hashes[i]))], record.WithheldFields);
+        var blob = storage.Blobs.GetBlobContainerClient(Container).GetBlobClient(record.Paths[0] + ".manifest.json");
+        await blob.UploadAsync(new BinaryData(JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJson)), new BlobUploadOptions
+        {
+            HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" },
+        }, cancellationToken);
+    }
+
+    private static readonly JsonSerializerOptions ManifestJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private async Task StartAsync(OutboundFileRecord? existing, string providerId, string period, string kind, string unit, OutboundLayout layout, CancellationToken cancellationToken)
+    {
+        if (existing is null)
+        {
+            await ledger.SaveAsync(new OutboundFileRecord(providerId, period, kind, unit, OutboundFileRecord.Generating, [], [], 0,
+                new Dictionary<string, int>(), layout.Id, null, null, null), cancellationToken);
+        }
+    }
+
+    private static async Task<string?> CurrentHashAsync(Azure.Storage.Blobs.Specialized.BlockBlobClient blob, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.Metadata.TryGetValue("sha256", out var hash) ? hash : null;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<List<AssignedMember>> ToListAsync(IAsyncEnumerable<AssignedMember> members, Func<AssignedMember, bool> keep)
+    {
+        var list = new List<AssignedMember>();
+        await foreach (var member in members)
+        {
+            if (keep(member))
+            {
+                list.Add(member);
+            }
+        }
+
+        return list;
+    }
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbound {Kind} for provider {ProviderId}, period {Period}: {Members} members, {Outcome}")]
+    private static partial void LogGenerated(ILogger logger, string kind, string providerId, string period, int members, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbound file for provider {ProviderId} generated without a notice: no Ingestion:Partners:{ProviderId}:NotificationUrl")]
+    private static partial void LogNoSubscriber(ILogger logger, string providerId);
+}
+
+/// <summary>The notice's data: where the file is and how to fetch it; a member count, never member data.</summary>
+public sealed record OutboundNotice(
+    [property: JsonPropertyName("providerId")] string ProviderId,
+    [property: JsonPropertyName("period")] string Period,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("fetch")] string Fetch,
+    [property: JsonPropertyName("sha256")] string Sha256,
+    [property: JsonPropertyName("members")] int Members);
+
+/// <summary>The manifest beside a file (<c>{file}.manifest.json</c>): its layout, members, content hashes and the withheld categories (member counts, never values).</summary>
+public sealed record OutboundManifest(string ProviderId, string Period, string Kind, string Layout, int Members, IReadOnlyList<OutboundManifestFile> Files, IReadOnlyDictionary<string, int> WithheldFields);
+
+public sealed record OutboundManifestFile(string Path, string Sha256);

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using CalAimHub.Hosting.Storage;
+
+namespace CalAimHub.Functions.Outbound;
+
+/// <summary>One generation of an outbound file (per provider, period, kind and unit: the period, a status day, a mini-MIF's member set).</summary>
+public sealed record OutboundFileRecord(
+    string ProviderId, string Period, string Kind, string Unit, string Status, IReadOnlyList<string> Paths, IReadOnlyList<string> Hashes,
+    int Members, IReadOnlyDictionary<string, int> WithheldFields, string Layout, DateTimeOffset? GeneratedAt, DateTimeOffset? DeliveredAt, DateTimeOffset? FetchedAt)
+{
+    public const string Generating = "generating";
+    public const string Committed = "committed";
+    public const string Delivered = "delivered";
+
+    public string RowKey => OutboundLedger.RowKey(ProviderId, Kind, Unit);
+}
+
+/// <summary>
+/// Table <c>OutboundFiles</c>, the generation ledger and the console's read model: partition = period (<c>yyyy-MM</c>), row
+/// <c>{providerId}~{kind}~{unit}</c>, so the console's list of a period is one partition range and a provider's files a
+/// row-key prefix. A row is written <c>generating</c> before the members are read and moves to <c>committed</c> (the blobs
+/// are in place) and <c>delivered</c> (notices queued); a crash leaves it where it was and the retried message re-runs the
+/// generation, which gives the same bytes.
+/// </summary>
+public sealed class OutboundLedger(StorageAccount storage)
+{
+    public const string TableName = "OutboundFiles";
+
+    private TableClient Table => storage.Tables.GetTableClient(TableName);
+
+    public static string RowKey(string providerId, string kind, string unit) => $"{providerId}~{kind}~{unit}";
+
+    public async Task<OutboundFileRecord?> FindAsync(string period, string rowKey, CancellationToken cancellationToken)
+    {
+        var found = await Table.GetEntityIfExistsAsync<TableEntity>(period, rowKey, cancellationToken: cancellationToken);
+        return found.HasValue ? Read(found.Value!) : null;
+    }
+
+    public Task SaveAsync(OutboundFileRecord record, CancellationToken cancellationToken) =>
+        Table.UpsertEntityAsync(new TableEntity(record.Period, record.RowKey)
+        {
+            ["ProviderId"] = record.ProviderId,
+            ["Kind"] = record.Kind,
+            ["Unit"] = record.Unit,
+            ["Status"] = record.Status,
+            ["Paths"] = JsonSerializer.Serialize(record.Paths),
+            ["Hashes"] = JsonSerializer.Serialize(record.Hashes),
+            ["Members"] = record.Members,
+            ["WithheldFields"] = JsonSerializer.Serialize(record.WithheldFields),
+            ["Layout"] = record.Layout,
+            ["GeneratedAt"] = record.GeneratedAt,
+            ["DeliveredAt"] = record.DeliveredAt,
+        }, TableUpdateMode.Merge, cancellationToken);
+
+    /// <summary>Records a provider's fetch (merge: nothing else changes).</summary>
+    public Task MarkFetchedAsync(string period, string rowKey, DateTimeOffset at, CancellationToken cancellationToken) =>
+        Table.UpdateEntityAsync(new TableEntity(period, rowKey) { ["FetchedAt"] = at }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+
+    /// <summary>One page of a period's files, optionally of one provider (row-key prefix) and kind; in provider, kind, unit order.</summary>
+    public async Task<(IReadOnlyList<OutboundFileRecord> Items, string? Continuation)> PageAsync(
+        string period, string? providerId, string? kind, int top, string? continuation, CancellationToken cancellationToken)
+    {
+        var filter = providerId is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {period}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {period} and RowKey gt {providerId + "~"} and RowKey lt {providerId + "~~"}");
+        if (kind is not null)
+        {
+            filter += " and " + TableClient.CreateQueryFilter($"Kind eq {kind}");
+        }
+
+        await foreach (var page in Table.QueryAsync<TableEntity>(filter, maxPerPage: top, cancellationToken: cancellationToken).AsPages(continuation, top))
+        {
+            return ([.. page.Values.Select(Read)], page.ContinuationToken);
+        }
+
+        return ([], null);
+    }
+
+    private static OutboundFileRecord Read(TableEntity e) => new(
+        e.GetString("ProviderId") ?? "", e.PartitionKey, e.GetString("Kind") ?? "", e.GetString("Unit") ?? "", e.GetString("Status") ?? "",
+        JsonSerializer.Deserialize<string[]>(e.GetString("Paths") ?? "[]") ?? [], JsonSerializer.Deserialize<string[]>(e.GetString("Hashes") ?? "[]") ?? [],
+        e.GetInt32("Members") ?? 0, JsonSerializer.Deserialize<Dictionary<string, int>>(e.GetString("WithheldFields") ?? "{}") ?? [],
+        e.GetString("Layout") ?? "", e.GetDateTimeOffset("GeneratedAt"), e.GetDateTimeOffset("DeliveredAt"), e.GetDateTimeOffset("FetchedAt"));
+}
