@@ -96,7 +96,12 @@ public sealed class LocalHub : IAsyncDisposable
         // Fail fast on a bad schedule, before anything is started.
         foreach (var function in App.WithTrigger(BindingDefinition.TimerTrigger))
         {
-            TimerTrigger.ParseSchedule(function);
+            TimerTrigger.ParseSchedule(Scheduled(function), _options.TimerSchedules.ContainsKey(function.Name) ? $"{nameof(LocalHubOptions.TimerSchedules)}[{function.Name}]" : null);
+        }
+
+        if (_options.TimerSchedules.Keys.FirstOrDefault(n => !App.WithTrigger(BindingDefinition.TimerTrigger).Any(f => f.Name == n)) is { } unknown)
+        {
+            throw new LocalHubException($"{nameof(LocalHubOptions.TimerSchedules)}[{unknown}]: the app has no timer function '{unknown}'.");
         }
 
         if (_options.StorageConnectionString is { Length: > 0 } external)
@@ -177,7 +182,7 @@ public sealed class LocalHub : IAsyncDisposable
             var invoker = Invoker(new HandlerInstances(_instances.All).NextReadyAsync, invocationTimeout); // its own rotation, HTTP's stays even
             foreach (var function in Enabled(BindingDefinition.TimerTrigger, settings))
             {
-                var timer = new TimerTrigger(function, invoker, _options.TimeProvider, _log);
+                var timer = new TimerTrigger(Scheduled(function), invoker, _options.TimeProvider, _log);
                 Loop($"timer trigger {function.Name}", () => timer.RunAsync(_stopping.Token, _aborting.Token));
             }
         }
@@ -285,6 +290,12 @@ public sealed class LocalHub : IAsyncDisposable
     }
 
     /// <summary>App settings <c>AzureFunctionsJobHost__a__b</c> override host.json <c>a:b</c>, as in Azure; explicit overrides win.</summary>
+    /// <summary>The function with its <see cref="LocalHubOptions.TimerSchedules"/> override, if any.</summary>
+    private FunctionDefinition Scheduled(FunctionDefinition function) =>
+        _options.TimerSchedules.TryGetValue(function.Name, out var schedule)
+            ? function with { Bindings = [.. function.Bindings.Select(b => b.IsTrigger ? b with { Schedule = schedule } : b)] }
+            : function;
+
     private IEnumerable<KeyValuePair<string, string?>> HostOverrides(IReadOnlyDictionary<string, string> settings) =>
         settings
             .Where(s => s.Key.StartsWith(HostSettings.OverridePrefix, StringComparison.OrdinalIgnoreCase))

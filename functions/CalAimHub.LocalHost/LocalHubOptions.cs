@@ -36,6 +36,11 @@ public sealed record LocalHubOptions
     /// <summary>host.json overrides in configuration-key form, e.g. <c>extensions:queues:visibilityTimeout</c> = <c>00:00:00</c>.</summary>
     public IReadOnlyDictionary<string, string> HostOverrides { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Test-only: NCRONTAB schedules (with seconds) that replace timer functions' own, by function name, e.g. a chaos
+    /// trial that sweeps every 10 s instead of every 2 minutes so it settles in seconds. Azure has no such override: what
+    /// ships is the function.json schedule.</summary>
+    public IReadOnlyDictionary<string, string> TimerSchedules { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Read &lt;repo&gt;/local.settings.json Values into the handler's environment (as Core Tools does).</summary>
     public bool UseLocalSettingsFile { get; init; } = true;
 

@@ -27,7 +27,7 @@ internal sealed class TimerTrigger
         _log = log;
     }
 
-    internal static CronExpression ParseSchedule(FunctionDefinition function)
+    internal static CronExpression ParseSchedule(FunctionDefinition function, string? source = null)
     {
         var schedule = function.Trigger.Schedule!;
         try
@@ -37,7 +37,7 @@ internal sealed class TimerTrigger
         catch (CronFormatException e)
         {
             throw new LocalHubException(
-                $"{function.Name}/function.json: schedule '{schedule}' is not a 6-field NCRONTAB expression ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}}): {e.Message}");
+                $"{source ?? function.Name + "/function.json"}: schedule '{schedule}' is not a 6-field NCRONTAB expression ({{second}} {{minute}} {{hour}} {{day}} {{month}} {{day-of-week}}): {e.Message}");
         }
     }
 

@@ -5,7 +5,8 @@ namespace CalAimHub.Workflows;
 /// <summary>
 /// A new start was refused before it touched storage: as many starts as admission allows are in progress and
 /// <see cref="WorkflowOptions.StartQueueLimit"/> are waiting. The caller retries after <see cref="RetryAfter"/> (HTTP
-/// answers 429 with <c>Retry-After</c>; a queue-triggered start fails and its message comes back).
+/// answers 429 with <c>Retry-After</c>; a queue-triggered invocation waits that long with its message and runs again, without
+/// spending one of the message's deliveries).
 /// </summary>
 public sealed class WorkflowStartsSaturatedException(TimeSpan retryAfter)
     : Exception($"the hub is starting as many workflow instances as it can right now; try again after {retryAfter.TotalSeconds:0} s")

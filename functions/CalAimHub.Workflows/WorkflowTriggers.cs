@@ -14,8 +14,13 @@ public sealed class WorkflowMessageException(string reason, bool permanent = fal
 }
 
 /// <summary>The work behind the <c>WorkflowWork</c>, <c>WorkflowTimers</c> and <c>WorkflowSweeper</c> functions.</summary>
+/// <param name="time">The workflow clock (<see cref="WorkflowClock"/>): timers and the ages of workflow state.</param>
+/// <param name="wallClock">The app's real clock: an outbox row's age is measured from its table <c>Timestamp</c>, which the
+/// storage service stamps in real time. Measured by an accelerated workflow clock that starts months before today, every row
+/// looked written in the future and was never swept (issue 11, the chaos trial's lost notices).</param>
 public sealed class WorkflowTriggers(
-    WorkflowRuntime runtime, WorkflowQueues queues, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, IOptions<WorkflowOptions> options, ILogger<WorkflowTriggers> logger)
+    WorkflowRuntime runtime, WorkflowQueues queues, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, IOptions<WorkflowOptions> options, ILogger<WorkflowTriggers> logger,
+    TimeProvider wallClock)
 {
     /// <summary>
     /// Up to this before due, a timer message waits in process instead of re-arming (a re-armed message would come
@@ -103,12 +108,13 @@ public sealed class WorkflowTriggers(
     public async Task<SweepReport> SweepAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var realNow = wallClock.GetUtcNow();
         var settings = options.Value;
         int redispatched = 0, reconciled = 0, purged = 0, failed = 0;
 
         await foreach (var row in runtime.Store.OutboxRowsAsync(cancellationToken))
         {
-            if (row.Timestamp is { } written && now - written < settings.SweepGrace)
+            if (row.Timestamp is { } written && realNow - written < settings.SweepGrace)
             {
                 continue;
             }

@@ -50,7 +50,7 @@ internal sealed class InProcessWorkflows : IAsyncDisposable
         var runtime = new WorkflowRuntime(
             new WorkflowStore(workflows, index), new WorkflowRegistry([WorkflowDefinition.From(decider)]), workflowQueues,
             new NoNotices(), TimeProvider.System, options, NullLogger<WorkflowRuntime>.Instance);
-        var triggers = new WorkflowTriggers(runtime, workflowQueues, TimeProvider.System, options, NullLogger<WorkflowTriggers>.Instance);
+        var triggers = new WorkflowTriggers(runtime, workflowQueues, TimeProvider.System, options, NullLogger<WorkflowTriggers>.Instance, TimeProvider.System);
         return new InProcessWorkflows(runtime, triggers, timers);
     }
 

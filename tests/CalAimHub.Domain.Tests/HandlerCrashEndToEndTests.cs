@@ -122,6 +122,101 @@ public sealed class HandlerCrashEndToEndTests
         }
     }
 
+    /// <summary>
+    /// Issue 11, chaos seed 26732158: an authorization request killed between its commit and its dispatch, on the accelerated
+    /// business clock the chaos trial runs (it starts months before today). The client's retry is answered 409 with the
+    /// authorization the first attempt started, so the notices can only come from the outbox row, and the sweeper judged
+    /// that row's age by the business clock against the storage service's Timestamp: "written in the future", never swept.
+    /// </summary>
+    [Fact]
+    public async Task On_an_accelerated_business_clock_a_request_killed_after_its_commit_is_answered_409_on_retry_and_the_sweeper_still_delivers_its_notices()
+    {
+        var data = NewDataDirectory();
+        await using var receiver = await IdempotentReceiver.StartAsync(Subscribers);
+        try
+        {
+            string id;
+            await using (var first = await StartHubAsync(data, receiver, exitAfterCommit: 1, AcceleratedClock()))
+            {
+                using var api = new HttpClient { BaseAddress = first.ApiBaseAddress };
+                Assert.Equal(HttpStatusCode.BadGateway, (await api.PostAsJsonAsync("/api/authorizations", PresumptiveRequest)).StatusCode);
+                Assert.Equal(134, await first.HandlerExited.WaitAsync(Patience));
+                id = Assert.Single(await StateRowsAsync(first));
+                Assert.Single(await Store(first).OutboxRowsAsync(id, CancellationToken.None));
+            }
+
+            await using var second = await StartHubAsync(data, receiver, exitAfterCommit: null, AcceleratedClock());
+            using var api2 = new HttpClient { BaseAddress = second.ApiBaseAddress };
+            // The chaos client's retry of the same request: the member index names the authorization the lost attempt started.
+            var retry = await api2.PostAsJsonAsync("/api/authorizations", PresumptiveRequest);
+            Assert.Equal(HttpStatusCode.Conflict, retry.StatusCode);
+            Assert.Equal(id, JsonDocument.Parse(await retry.Content.ReadAsStringAsync()).RootElement.GetProperty("existingAuthorizationId").GetString());
+
+            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0", await SweepAsync(second));
+
+            var expected = Expected(id);
+            await receiver.WaitForAsync(expected.Count, Patience, () => Tail(second));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.True(expected.SetEquals(receiver.Received.Keys), string.Join(", ", receiver.Received.Values.Select(e => $"{e.Id} {e.Type}")));
+            Assert.Equal(0, receiver.Duplicates);
+            Assert.Empty(await Store(second).OutboxRowsAsync(id, CancellationToken.None));
+        }
+        finally
+        {
+            DeleteDataDirectory(data);
+        }
+    }
+
+    /// <summary>
+    /// Issue 11, chaos seed 28843102: the reminder timer of an expedited request in review fires on the accelerated clock,
+    /// its commit (deadline-approaching notices in the outbox) lands, and the handler dies before the dispatch. After the
+    /// restart the sweeper delivers the notices, once.
+    /// </summary>
+    [Fact]
+    public async Task On_an_accelerated_business_clock_a_reminder_killed_after_its_commit_is_still_delivered_by_the_sweeper()
+    {
+        var data = NewDataDirectory();
+        await using var receiver = await IdempotentReceiver.StartAsync(Subscribers);
+        try
+        {
+            // 20 virtual minutes from request to reminder (as in the chaos trial), 2 s at 600×; timer messages come back every second.
+            var clock = AcceleratedClock(speed: 600);
+            clock["Authorizations__ExpeditedReminderLead"] = "2.23:40:00";
+            clock["Workflows__MaxTimerDelay"] = "00:00:01";
+            string id;
+            await using (var first = await StartHubAsync(data, receiver, exitAfterCommit: 2, clock))
+            {
+                using var api = new HttpClient { BaseAddress = first.ApiBaseAddress };
+                var response = await api.PostAsJsonAsync("/api/authorizations", InReviewRequest);
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+                id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("authorizationId").GetString()!;
+                // Commit 1 was the request; commit 2, the reminder firing, kills the handler before its dispatch.
+                Assert.Equal(134, await first.HandlerExited.WaitAsync(Patience));
+                Assert.Contains(first.HandlerOutput, l => l.Contains("killed after commit 2", StringComparison.Ordinal));
+                var outbox = Assert.Single(await Store(first).OutboxRowsAsync(id, CancellationToken.None));
+                Assert.Equal(
+                    Subscribers.Select(s => InstanceTransition.DeliveryId(id, $"deadline-approaching:decision:{s}")).ToHashSet(),
+                    outbox.Work.OfType<DeliverNotice>().Select(n => n.DeliveryId).ToHashSet());
+            }
+
+            await using var second = await StartHubAsync(data, receiver, exitAfterCommit: null, clock);
+            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0", await SweepAsync(second));
+
+            var expected = Subscribers.SelectMany(s => new[] { $"received:{s}", $"deadline-approaching:decision:{s}" }).Select(key => InstanceTransition.DeliveryId(id, key)).ToHashSet();
+            await receiver.WaitForAsync(expected.Count, Patience, () => Tail(second));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.True(expected.SetEquals(receiver.Received.Keys), string.Join(", ", receiver.Received.Values.Select(e => $"{e.Id} {e.Type}")));
+            Assert.Equal(
+                [$"{AuthorizationWorkflow.DeadlineApproaching} x{Subscribers.Length}", $"{AuthorizationWorkflow.Received} x{Subscribers.Length}"],
+                receiver.Received.Values.GroupBy(e => e.Type).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} x{g.Count()}"));
+            Assert.Equal(0, receiver.Duplicates);
+        }
+        finally
+        {
+            DeleteDataDirectory(data);
+        }
+    }
+
     [Theory]
     [InlineData("WEBSITE_SITE_NAME")]
     [InlineData("WEBSITE_INSTANCE_ID")]
@@ -146,7 +241,56 @@ public sealed class HandlerCrashEndToEndTests
     private static HashSet<string> Expected(string id) =>
         Subscribers.SelectMany(s => new[] { $"received:{s}", $"decided:1:{s}" }).Select(key => InstanceTransition.DeliveryId(id, key)).ToHashSet(StringComparer.Ordinal);
 
-    private static Task<LocalHub> StartHubAsync(string data, IdempotentReceiver receiver, int? exitAfterCommit)
+    /// <summary>A presumptive request (justice-involved, leaving incarceration): authorized at once, received and decided notices.</summary>
+    private static readonly object PresumptiveRequest = new
+    {
+        memberCin = Cin,
+        service = new { program = "ecm", populationsOfFocus = new[] { "justice-involved" } },
+        requestingProviderNpi = "1245319599",
+        referringEntity = "county-jail-health",
+        urgency = "expedited",
+        supportingFacts = new[] { "transitioning-from-incarceration" },
+        consentReference = "ascmi-2026-0011",
+    };
+
+    /// <summary>An expedited request that stays in review (the chaos trial's undecided ones): its decision clock has a reminder.</summary>
+    private static readonly object InReviewRequest = new
+    {
+        memberCin = Cin,
+        service = new { program = "ecm", populationsOfFocus = new[] { "experiencing-homelessness-adults" } },
+        requestingProviderNpi = "1245319599",
+        referringEntity = "county-hospital",
+        urgency = "expedited",
+        supportingFacts = new[] { "experiencing-homelessness", "complex-need-unable-to-self-manage" },
+        consentReference = "ascmi-2026-0001",
+    };
+
+    /// <summary>The chaos trial's business clock: a Monday morning months before today, running fast.</summary>
+    private static Dictionary<string, string> AcceleratedClock(double speed = 60) => new()
+    {
+        ["Authorizations__AcceleratedClock__Start"] = "2026-05-04T09:00:00-07:00",
+        ["Authorizations__AcceleratedClock__Speed"] = speed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static string NewDataDirectory()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "calaimhub-crash-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(data);
+        return data;
+    }
+
+    private static void DeleteDataDirectory(string data)
+    {
+        try
+        {
+            Directory.Delete(data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static Task<LocalHub> StartHubAsync(string data, IdempotentReceiver receiver, int? exitAfterCommit, IReadOnlyDictionary<string, string>? extraSettings = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -167,10 +311,17 @@ public sealed class HandlerCrashEndToEndTests
             settings["Workflows__FaultInjection__ExitAfterCommit"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
         return LocalHub.StartAsync(new LocalHubOptions
         {
             DataDirectory = data,
             HttpPort = 0,
+            // The killed handler stays dead: the next hub on the same data plays the restart.
+            RestartHandler = exitAfterCommit is null,
             UseLocalSettingsFile = false,
             EnableBlobEvents = false,
             AppSettings = settings,

@@ -83,4 +83,27 @@ public sealed class TimerTriggerTests
             "Bad/function.json: schedule '*/5 * * * *' is not a 6-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week}): ",
             error.Message);
     }
+
+    [Fact]
+    public async Task A_schedule_override_replaces_the_function_json_schedule()
+    {
+        using var app = TestApp.Create(new() { ["Yearly"] = TestApp.Timer("0 0 0 1 1 *") });
+        await using var handler = await StandInHandler.StartAsync();
+        await using var hub = await LocalHub.StartAsync(Hubs.For(app, handler) with { TimerSchedules = new Dictionary<string, string> { ["Yearly"] = "* * * * * *" } });
+
+        await Eventually.TrueAsync(() => handler.Invocations("Yearly").Count >= 2, TimeSpan.FromSeconds(15), "two invocations on the overriding schedule");
+    }
+
+    [Theory]
+    [InlineData("Yearly", "*/5 * * * *", "TimerSchedules[Yearly]: schedule '*/5 * * * *' is not a 6-field NCRONTAB expression")]
+    [InlineData("Nightly", "* * * * * *", "TimerSchedules[Nightly]: the app has no timer function 'Nightly'.")]
+    public async Task A_schedule_override_that_cannot_apply_is_refused_at_start_naming_it(string function, string schedule, string expected)
+    {
+        using var app = TestApp.Create(new() { ["Yearly"] = TestApp.Timer("0 0 0 1 1 *") });
+        await using var handler = await StandInHandler.StartAsync();
+
+        var error = await Assert.ThrowsAsync<LocalHubException>(() => LocalHub.StartAsync(Hubs.For(app, handler) with { TimerSchedules = new Dictionary<string, string> { [function] = schedule } }));
+
+        Assert.StartsWith(expected, error.Message);
+    }
 }

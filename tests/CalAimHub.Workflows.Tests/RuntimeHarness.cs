@@ -22,7 +22,7 @@ public sealed class RuntimeHarness
         Options = options;
         Registry = new WorkflowRegistry(definitions, projections);
         Runtime = new WorkflowRuntime(store, Registry, queues, notifier, time, options.AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
-        Triggers = new WorkflowTriggers(Runtime, queues, time, options.AsOptions(), NullLogger<WorkflowTriggers>.Instance);
+        Triggers = new WorkflowTriggers(Runtime, queues, time, options.AsOptions(), NullLogger<WorkflowTriggers>.Instance, TimeProvider.System);
     }
 
     public WorkflowStore Store { get; }

@@ -209,6 +209,36 @@ public sealed class RuntimeStorageTests(AzuriteFixture azurite)
         Assert.Equal("inst-6", Assert.Single(index).InstanceId);
     }
 
+    /// <summary>
+    /// Issue 11: the outbox grace is judged by the real clock, as the table Timestamp is the storage service's. A workflow
+    /// clock months behind today (the chaos trial's accelerated clock) made every row look unborn and it was never swept; one
+    /// ahead of today would sweep a row while its committer is still dispatching it.
+    /// </summary>
+    [Theory]
+    [InlineData(-200)]
+    [InlineData(200)]
+    public async Task Sweeper_judges_an_outbox_row_s_grace_by_the_real_clock_whatever_the_workflow_clock_says(int workflowClockDaysFromToday)
+    {
+        var workflowClock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(workflowClockDaysFromToday));
+        var h = await RuntimeHarness.CreateAsync(azurite, new WorkflowOptions { SweepGrace = TimeSpan.FromMinutes(1) }, workflowClock, Approval());
+        var id = $"inst-clock{workflowClockDaysFromToday}";
+        h.Notifier.FailuresLeft = 1;
+        await h.Runtime.StartAsync("approval", id, null, CancellationToken.None);
+        Assert.Single(await h.Store.OutboxRowsAsync(id, CancellationToken.None));
+        TimeProvider SweeperAt(TimeSpan fromNow) => new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow + fromNow);
+        WorkflowTriggers Sweeper(TimeProvider wallClock) =>
+            new(h.Runtime, h.Queues, workflowClock, h.Options.AsOptions(), Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkflowTriggers>.Instance, wallClock);
+
+        // Written seconds ago: its committer may still be dispatching it.
+        Assert.Equal(0, (await Sweeper(SweeperAt(TimeSpan.Zero)).SweepAsync(CancellationToken.None)).Redispatched);
+        Assert.Empty(h.Notifier.Deliveries);
+
+        // Two real minutes later it is a leftover.
+        Assert.Equal(1, (await Sweeper(SweeperAt(TimeSpan.FromMinutes(2))).SweepAsync(CancellationToken.None)).Redispatched);
+        Assert.Equal(1, h.Notifier.Deliveries[InstanceTransition.DeliveryId(id, "received")]);
+        Assert.Empty(await h.Store.OutboxRowsAsync(id, CancellationToken.None));
+    }
+
     [Fact]
     public async Task A_timer_longer_than_the_queue_maximum_is_re_armed_and_fires_no_earlier_than_due()
     {

@@ -162,6 +162,53 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
     }
 
+    /// <summary>
+    /// Issue 11: a queue-triggered start refused by admission used to fail its invocation (500), which spends one of the
+    /// message's five deliveries; a backlog long enough sent referrals to the poison queue. It waits with its message instead.
+    /// </summary>
+    [Fact]
+    public async Task A_queue_triggered_start_refused_by_admission_waits_with_its_message_instead_of_failing_the_delivery()
+    {
+        await azurite.Storage.ProvisionAsync(StorageLayout.Load(Path.Combine(AppContext.BaseDirectory, StorageLayout.FileName)));
+        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("FUNCTIONS_APP_ROOT_PATH", AppContext.BaseDirectory);
+            b.UseSetting("AzureWebJobsStorage", azurite.ConnectionString);
+            b.UseSetting("Workflows:MaxConcurrentStarts", "1");
+            b.UseSetting("Workflows:StartQueueLimit", "0");
+            b.UseSetting("Workflows:StartRetryAfter", "00:00:01");
+            b.UseSetting("Referrals:AuthorizationServices", "");
+        });
+        using var client = factory.CreateClient();
+        var platformId = "sr-" + Guid.NewGuid().ToString("N")[..8];
+        var referralId = CalAimHub.Domain.Referrals.ReferralEvent.HubReferralId("ehrwest", platformId);
+        var created = new CalAimHub.Domain.Referrals.ReferralEvent(
+            "evt-" + platformId, "ehrwest", referralId, platformId, CalAimHub.Domain.Referrals.ReferralEventKind.Created, CalAimHub.Domain.Referrals.ReferralStatus.Pending,
+            "requested", null, new CalAimHub.Domain.Referrals.ReferralService("medically-tailored-meals", []), null, new CalAimHub.Domain.Referrals.ReferringEntity("Valley Clinic", null),
+            null, CalAimHub.Domain.Referrals.ReferralUrgency.Routine, T0, T0);
+        var message = JsonSerializer.Serialize(created, CalAimHub.Domain.Referrals.ReferralJson.Options);
+        var envelope = CalAimHub.Hosting.Invocations.InvocationEnvelope.ForQueueMessage(
+            "referralEvent", new CalAimHub.Hosting.Invocations.QueueMessageFacts(message, "m-1", "pop-1", 1, T0, null, null), DateTimeOffset.UtcNow);
+        var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
+        var held = await runtime.Admission.EnterStartAsync(CancellationToken.None);
+
+        using var content = new ByteArrayContent(envelope);
+        content.Headers.ContentType = new("application/json");
+        var invocation = client.PostAsync(new Uri("/ReferralEvents", UriKind.Relative), content);
+        // Refused at least twice by now (Retry-After 1 s): still running, nothing stored, no failed attempt answered.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        Assert.False(invocation.IsCompleted, invocation.IsCompleted ? $"answered {(int)(await invocation).StatusCode}: {await (await invocation).Content.ReadAsStringAsync()}" : "");
+        Assert.Null(await runtime.GetAsync(referralId, CancellationToken.None));
+
+        held!.Dispose();
+        using var answer = await invocation;
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var logs = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs");
+        Assert.Equal($"Referral {referralId} started.", Assert.Single(logs.EnumerateArray()).GetString());
+        Assert.Equal("referral", (await runtime.GetAsync(referralId, CancellationToken.None))?.Type);
+    }
+
     [Fact]
     public async Task A_start_refused_inside_a_domain_route_is_429_problem_json_with_retry_after_not_a_500()
     {

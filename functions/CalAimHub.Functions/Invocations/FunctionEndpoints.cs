@@ -1,6 +1,7 @@
 using CalAimHub.Hosting.FunctionApp;
 using CalAimHub.Hosting.Invocations;
 using CalAimHub.Hosting.Storage;
+using CalAimHub.Workflows;
 
 namespace CalAimHub.Functions.Invocations;
 
@@ -32,7 +33,7 @@ public sealed class FunctionEndpoints(FunctionAppDefinition app)
         .ToArray();
 }
 
-public static class FunctionEndpointExtensions
+public static partial class FunctionEndpointExtensions
 {
     public static void MapQueueFunction<TFunction>(this WebApplication app, string functionName)
         where TFunction : class, IQueueFunction
@@ -50,14 +51,26 @@ public static class FunctionEndpointExtensions
             var queueInvocation = new QueueInvocation(functionName, trigger.QueueName!, invocation!.GetText(trigger.Name), invocation.Metadata);
             var function = ActivatorUtilities.GetServiceOrCreateInstance<TFunction>(services);
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CalAimHub.Functions." + functionName);
-            try
+            while (true)
             {
-                return Results.Json(InvocationResponse.Completed(await function.HandleAsync(queueInvocation, cancellationToken)));
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                var reason = FailureReason(e);
-                return await FailAsync(services, queueInvocation, reason, e is FunctionFailure { Permanent: true }, logger, cancellationToken);
+                try
+                {
+                    return Results.Json(InvocationResponse.Completed(await function.HandleAsync(queueInvocation, cancellationToken)));
+                }
+                catch (WorkflowStartsSaturatedException e)
+                {
+                    // Not a failure: admission refused a workflow start before it stored anything. Failing would spend one of
+                    // the message's maxDequeueCount deliveries (the queue counts every receive, so a visibility update would
+                    // too) and a long backlog would send it to poison. The invocation waits instead, its message still
+                    // leased (the host renews the lease while it runs), and runs again: queue functions are idempotent.
+                    LogStartsSaturated(logger, functionName, queueInvocation.Metadata.MessageId, e.RetryAfter.TotalSeconds);
+                    await Task.Delay(e.RetryAfter, services.GetRequiredService<TimeProvider>(), cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    var reason = FailureReason(e);
+                    return await FailAsync(services, queueInvocation, reason, e is FunctionFailure { Permanent: true }, logger, cancellationToken);
+                }
             }
         }).ExcludeFromDescription().AllowAnonymous(); // the Functions host's invocation: reachable only on 127.0.0.1, no staff principal
     }
@@ -155,4 +168,7 @@ public static class FunctionEndpointExtensions
             invocation.Function, invocation.Metadata.MessageId, attempt, StorageLayout.PoisonQueue(invocation.Queue), reason);
         return Results.Json(InvocationResponse.Completed($"Dead-lettered after {attempt} attempts: {reason}"));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Function} message {MessageId}: workflow starts are saturated; waiting {RetryAfterSeconds} s and running it again (not a failed attempt)")]
+    private static partial void LogStartsSaturated(ILogger logger, string function, string? messageId, double retryAfterSeconds);
 }

@@ -118,6 +118,9 @@ public sealed class ChaosTrial
             ["Authorizations__ExpeditedReminderLead"] = ExpeditedReminderLead,
             ["Authorizations__Subscribers__0"] = ChaosPlan.AuthorizationSubscriber,
             ["Workflows__MaxTimerDelay"] = options.TimerRecheck.ToString("c", CultureInfo.InvariantCulture),
+            // What a kill left between commit and dispatch is swept 20 s later rather than a minute (see TimerSchedules).
+            ["Workflows__SweepGrace"] = "00:00:20",
+            ["Webhooks__SweepGrace"] = "00:00:20",
         };
         foreach (var subscriber in new[] { Platform, ChaosPlan.MemberSubscriber, "plan-staff", ChaosPlan.AuthorizationSubscriber, ChaosPlan.FileSubscriber, NoticeReceivers.FailingSubscriber })
         {
@@ -143,6 +146,12 @@ public sealed class ChaosTrial
             BlobPollInterval = TimeSpan.FromMilliseconds(250),
             Log = hubLog.Enqueue,
             AppSettings = settings,
+            // The sweepers every 10 s (every 1–2 minutes as shipped), so a trial settles in seconds after its last kill.
+            TimerSchedules = new Dictionary<string, string>
+            {
+                ["WorkflowSweeper"] = "*/10 * * * * *",
+                ["ReferralDispatchSweeper"] = "*/10 * * * * *",
+            },
             HostOverrides = new Dictionary<string, string>
             {
                 // A message whose invocation died with its instance comes back in 2 s (30 s as shipped).
