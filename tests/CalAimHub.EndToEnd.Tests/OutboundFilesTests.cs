@@ -184,6 +184,10 @@ public sealed class OutboundFilesTests
                 Assert.Equal((sunrisePath, 2, "delivered"), (item.GetProperty("path").GetString(), item.GetProperty("members").GetInt32(), item.GetProperty("status").GetString()));
                 Assert.Equal(JsonValueKind.String, item.GetProperty("fetchedAt").ValueKind);
                 Assert.Equal(2, item.GetProperty("withheldFields").GetProperty("substance-use-disorder").GetInt32());
+                Assert.Equal(JsonValueKind.Null, item.GetProperty("reconciled").ValueKind); // no RTF for January yet
+                await hub.Storage.Tables.GetTableClient("ReconciliationFigures").UpsertEntityAsync(new TableEntity("ecm-sunrise", "2026-01") { ["Reconciled"] = false });
+                var afterRtf = JsonDocument.Parse(await client.GetStringAsync("/api/console/outbound?period=2026-01&provider=ecm-sunrise")).RootElement;
+                Assert.False(Assert.Single(afterRtf.GetProperty("items").EnumerateArray()).GetProperty("reconciled").GetBoolean());
 
                 // A member assigned between cycles: a mini-MIF with that member alone, and its notice.
                 await DropAsync(hub, "january-late.csv", Row("ecm-lakeside", "ECM", "", "01/17/2026", "91000045E", "Arturo", "Nakamura", "", "", "", "6"));
