@@ -734,6 +734,63 @@ const shareOf = (p, days) => {
   return t?.share == null ? '—' : percent.format(t.share);
 };
 
+const outboundKinds = ['mif', 'cs-mif', 'mini-mif', 'cs-authorization-status'];
+
+// Outbound files per provider and period: members, withheld categories (counts, never values), delivered / fetched /
+// reconciled; each file downloads through the staff route (fetched, so a refusal shows here, not as a broken download).
+async function renderOutbound(params) {
+  setTitle('Outbound files');
+  const period = params.get('period') ?? new Date().toISOString().slice(0, 7);
+  const form = el('form', { class: 'filters', 'aria-label': 'Filter outbound files' },
+    inputField('period', 'Period (yyyy-MM)', 'text', period, { pattern: '\\d{4}-\\d{2}', required: true, autocomplete: 'off' }),
+    inputField('provider', 'Provider', 'text', params.get('provider') ?? '', { pattern: '[A-Za-z0-9_\\-]{1,64}', autocomplete: 'off' }),
+    selectField('kind', 'Kind', outboundKinds.map((k) => [k, k]), params.get('kind') ?? ''),
+    el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Apply filters'), el('a', { href: '#/outbound' }, 'Clear')));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    location.hash = '#/outbound' + query({ period: data.get('period'), provider: data.get('provider'), kind: data.get('kind') });
+  });
+  const files = section('Files');
+  const status = el('div', { 'aria-live': 'polite' });
+  view.append(el('section', { class: 'panel', 'aria-label': 'Filters' }, form), status, files);
+  const download = (path) => {
+    const name = path.split('/').pop();
+    const button = el('button', { type: 'button', class: 'secondary', 'aria-label': `Download ${name}` }, 'Download');
+    button.addEventListener('click', async () => {
+      status.replaceChildren();
+      const response = await fetch('/api/console/outbound/' + path.split('/').map(encodeURIComponent).join('/'), { credentials: 'same-origin' });
+      if (!response.ok) {
+        const problem = (response.headers.get('Content-Type') || '').includes('json') ? await response.json() : null;
+        status.replaceChildren(notice('error', `Not downloaded: ${problem?.detail ?? `HTTP ${response.status}`}`));
+        return;
+      }
+      const blob = URL.createObjectURL(await response.blob());
+      const link = el('a', { href: blob, download: name });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(blob), 10_000);
+    });
+    return button;
+  };
+  await part(files, 'The outbound files', async () => {
+    const data = await api('/api/console/outbound' + query({ period, provider: params.get('provider'), kind: params.get('kind'), top: 100 }));
+    return table('Outbound files of the period', [
+      { label: 'Provider', value: (f) => f.providerId },
+      { label: 'Kind', value: (f) => f.kind },
+      { label: 'File', value: (f) => f.path.split('/').pop() },
+      { label: 'Generated', value: (f) => (f.generatedAt ? time(f.generatedAt) : '—') },
+      { label: 'Members', num: true, value: (f) => number.format(f.members) },
+      { label: 'Withheld', value: (f) => Object.entries(f.withheldFields).map(([c, n]) => `${c} (${number.format(n)})`).join(', ') || '—' },
+      { label: 'Delivered', value: (f) => (f.deliveredAt ? time(f.deliveredAt) : f.status) },
+      { label: 'Fetched', value: (f) => (f.fetchedAt ? time(f.fetchedAt) : '—') },
+      { label: 'Reconciled', value: (f) => (f.reconciled === null || f.reconciled === undefined ? '—' : f.reconciled ? 'yes' : 'no') },
+      { label: 'File', value: (f) => (f.path ? download(f.path) : '—') },
+    ], data.items, 'No outbound file matches these filters.');
+  });
+}
+
 async function renderOperations() {
   setTitle('Operations');
   const status = el('div', { 'aria-live': 'polite' });
