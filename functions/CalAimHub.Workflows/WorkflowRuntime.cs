@@ -238,8 +238,23 @@ public sealed class WorkflowRuntime(
         // depend on nothing else in the row); the row is removed only when both are done.
         var projected = Task.WhenAll(row.Work.OfType<ProjectReadModels>().Select(p =>
             (readModels ?? throw new InvalidOperationException("a projection is registered but the runtime has no ReadModelStore")).ApplyAsync(p.Updates, cancellationToken)));
-        // When other work fails first, the row stays for the sweeper; the writes' own failure then has no one to tell.
-        _ = projected.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        try
+        {
+            await DispatchOthersAsync(row, cancellationToken);
+        }
+        catch
+        {
+            // The row stays for the sweeper; the writes under way finish first (their own failure adds nothing to tell).
+            await projected.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            throw;
+        }
+
+        await projected;
+        await store.DeleteOutboxAsync(row, cancellationToken);
+    }
+
+    private async Task DispatchOthersAsync(OutboxRow row, CancellationToken cancellationToken)
+    {
         foreach (var work in row.Work)
         {
             switch (work)
@@ -262,9 +277,6 @@ public sealed class WorkflowRuntime(
                     throw new NotSupportedException($"outbound work {work.GetType().Name} is not supported");
             }
         }
-
-        await projected;
-        await store.DeleteOutboxAsync(row, cancellationToken);
     }
 
     /// <summary>
