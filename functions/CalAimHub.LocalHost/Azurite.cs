@@ -191,11 +191,27 @@ public sealed class Azurite : IAsyncDisposable
 
 internal static class FreePort
 {
+    private static readonly HashSet<int> Given = [];
+
+    /// <summary>
+    /// A free loopback port not handed out before by this process: the OS may return a port it just released, and
+    /// Azurite's blob and table services were once given the same one (the table service then failed to start).
+    /// </summary>
     public static int Next()
     {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            lock (Given)
+            {
+                if (Given.Add(port) || attempt >= 20)
+                {
+                    return port;
+                }
+            }
+        }
     }
 }
 
