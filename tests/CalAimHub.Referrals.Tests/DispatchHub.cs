@@ -100,6 +100,32 @@ public class DispatchHub : IAsyncLifetime
     public Task ClaimOnlyAsync(string eventId, string referralId) =>
         Claims.AddEntityAsync(new TableEntity(Platform, eventId) { ["BodyHash"] = "hash-of-a-body-never-recorded", ["ReferralId"] = referralId, ["Dispatched"] = false });
 
+    /// <summary>
+    /// What a handler that stopped between a refused blind commit and its undo leaves: the referral recorded under a
+    /// webhook-id whose claim holds another body's hash. Made here from an accepted create by rewriting its claim.
+    /// </summary>
+    public async Task OrphanAsync(string eventId)
+    {
+        await WaitForDispatchedAsync(eventId);
+        await Claims.UpdateEntityAsync(new TableEntity(Platform, eventId) { ["BodyHash"] = "hash-of-the-body-that-owns-the-id" }, ETag.All, TableUpdateMode.Merge);
+    }
+
+    /// <summary>The webhook-ids of the events recorded for the referral, in row order.</summary>
+    public async Task<IReadOnlyList<string>> RecordedEventIdsAsync(string referralId)
+    {
+        var rows = Hub.Storage.Tables.GetTableClient("Referrals").QueryAsync<TableEntity>(e => e.PartitionKey == referralId);
+        var ids = new List<string>();
+        await foreach (var row in rows)
+        {
+            if (row.RowKey.StartsWith("event|", StringComparison.Ordinal))
+            {
+                ids.Add(row.RowKey["event|".Length..]);
+            }
+        }
+
+        return ids;
+    }
+
     /// <summary>The sizes of the dispatch-mark transactions the handler logged after line <paramref name="fromLine"/>.</summary>
     public IReadOnlyList<int> MarkTransactions(int fromLine, string platform = Platform) =>
         [.. Hub.HandlerOutput.Skip(fromLine)

@@ -43,6 +43,34 @@ public sealed class WebhookLedgerFastPathTests(DispatchHub fixture)
     }
 
     [Fact]
+    public async Task An_orphan_left_by_a_refused_blind_commit_is_removed_by_the_real_create()
+    {
+        using var orphaned = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5105"), webhookId: "msg_5105_a");
+        await fixture.OrphanAsync("msg_5105_a");
+        await fixture.ClearQueueAsync();
+
+        using var real = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5105"), webhookId: "msg_5105_b");
+        await fixture.WaitForDispatchedAsync("msg_5105_b");
+
+        Assert.Equal(HttpStatusCode.Accepted, orphaned.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, real.StatusCode);
+        Assert.Equal(["msg_5105_b"], await fixture.RecordedEventIdsAsync("ciela:R-5105"));
+        Assert.Equal(["msg_5105_b"], await fixture.QueuedEventIdsAsync("ciela:R-5105"));
+    }
+
+    [Fact]
+    public async Task A_referral_whose_event_owns_its_claim_is_not_an_orphan_and_a_second_create_is_409()
+    {
+        using var first = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5106"), webhookId: "msg_5106_a");
+        await fixture.WaitForDispatchedAsync("msg_5106_a");
+
+        using var second = await fixture.Api.SendSignedWebhookAsync(DispatchHub.Platform, ReferralSamples.GenericCreated("R-5106", county: "Fresno"), webhookId: "msg_5106_b");
+
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Equal(["msg_5106_a"], await fixture.RecordedEventIdsAsync("ciela:R-5106"));
+    }
+
+    [Fact]
     public async Task A_created_redelivery_after_the_mark_is_a_duplicate_and_not_queued_again()
     {
         await fixture.ClearQueueAsync();

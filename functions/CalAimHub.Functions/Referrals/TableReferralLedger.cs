@@ -33,17 +33,20 @@ namespace CalAimHub.Functions.Referrals;
 /// <c>WebhookEvents</c> holds one claim per platform (partition) and id (row) with the SHA-256 of the body it came with:
 /// the same id with the same body is a redelivery (duplicate, 202); with another body, whichever referral it names, it is
 /// refused (<see cref="LedgerOutcome.IdReused"/>, 409) and nothing changes. The claim cannot share an entity-group
-/// transaction with the referral (another partition), so it is always settled <em>before</em> the commit: nothing is
-/// recorded under an id another body owns, so nothing needs taking back. A status change reads both referral rows beside
-/// its claim; a created event claims first, then commits blind. The claim also carries <c>Dispatched</c>: false when
+/// transaction with the referral (another partition), so it runs <em>beside</em> the first step: a status change reads
+/// both referral rows beside its claim and commits only once the claim is settled; a created event commits blind beside
+/// its claim, and if the claim is refused (or fails) takes exactly its rows back, ETag-guarded. A handler stopped between
+/// such a commit and its undo leaves an orphan (recorded, never queued, nobody answered 2xx), which the next create of
+/// that referral removes (its only event's claim holds another body's hash). The claim also carries <c>Dispatched</c>: false when
 /// inserted, set after the answer in batches per platform (one partition), which is why it lives there and not on the
 /// event row (one partition per referral, one write per webhook). A claim whose event was never recorded (the handler
 /// stopped between the two) is released by the sweeper.</para>
-/// Round trips before the 202: a <c>created</c> event claims, goes straight to the transaction (a new referral has
-/// nothing to read; a 409 means the referral or the event exists, and the read path decides), then sends: 3, and the
-/// claim insert replaced the per-webhook mark as the third storage write. A redelivery (its claim exists) skips the
-/// blind transaction. Other events read both rows in one query beside the claim, commit, send: 3 (plus the workflow's
-/// status lookup once the referral has one).
+/// Round trips before the 202: 2. A <c>created</c> event's claim and blind transaction go together (a new referral has
+/// nothing to read; a 409 means the referral or the event exists, and the read path decides), then the send. Other events
+/// read both rows in one query beside the claim, commit, send: 3 (plus the workflow's status lookup once the referral has
+/// one). Storage operations per new referral: claim, transaction, send, and a share of a batched mark.
+/// (Stop 17 tried claim-first, 3 round trips, to avoid the undo; its intake p99 regressed against the code before the
+/// claim existed, so the claim went back beside the commit: docs/performance.md, "webhook p99".)
 /// The event rows stay as the referral's history (longer than any platform's retry horizon).
 /// <para>Once the referral workflow runs, it is the source of truth for the status: the transition check asks it first
 /// (<see cref="IReferralStatusSource"/>; a re-routed referral is Pending again there while this snapshot still says Declined).</para>
@@ -69,45 +72,108 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
 
     public async Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
     {
-        // A created event expects no referral yet: it claims its webhook-id, then commits blind (a claim that existed means
-        // a redelivery or a reused id, so the read path decides at once). Otherwise (or after the blind insert's 409) one
-        // round trip, beside the claim, reads both rows this decision needs: the event's dedupe row and the referral's state row.
+        // The claim always goes beside the first step, never before it. A created event expects no referral yet, so its
+        // first step is the blind commit; any other event's is the read of both rows its decision needs.
+        var claim = ClaimAsync(referralEvent, bodyHash, cancellationToken);
         if (referralEvent.Kind != ReferralEventKind.Created)
         {
-            return await AcceptAsync(referralEvent, bodyHash, ClaimAsync(referralEvent, bodyHash, cancellationToken), cancellationToken);
+            return await AcceptAsync(referralEvent, bodyHash, claim, cancellationToken);
         }
 
-        var claim = await ClaimAsync(referralEvent, bodyHash, cancellationToken);
-        if (claim.Reused)
+        BlindCommit? committed;
+        try
         {
-            return new LedgerResult(LedgerOutcome.IdReused, referralEvent, claim.Problem);
+            committed = await CommitCreatedBlindAsync(referralEvent, bodyHash, cancellationToken);
         }
-
-        if (claim.Inserted is not null && await AcceptCreatedBlindAsync(referralEvent, bodyHash, cancellationToken) is { } blind)
+        catch
         {
-            return blind;
+            await ObserveAsync(claim); // an unanswered claim without its event is released by the sweeper
+            throw;
         }
 
-        return await AcceptAsync(referralEvent, bodyHash, Task.FromResult(claim), cancellationToken);
+        ClaimOutcome claimed;
+        try
+        {
+            claimed = await claim;
+        }
+        catch when (committed is not null)
+        {
+            // Not answered, so nothing may stay recorded without a claim the sweeper can find.
+            await UndoBlindAsync(committed, CancellationToken.None);
+            throw;
+        }
+
+        if (claimed.Reused)
+        {
+            if (committed is not null)
+            {
+                await UndoBlindAsync(committed, CancellationToken.None);
+            }
+
+            return new LedgerResult(LedgerOutcome.IdReused, referralEvent, claimed.Problem);
+        }
+
+        if (committed is null)
+        {
+            return await AcceptAsync(referralEvent, bodyHash, Task.FromResult(claimed), cancellationToken);
+        }
+
+        await DispatchAsync(referralEvent, cancellationToken);
+        return new LedgerResult(LedgerOutcome.Accepted, referralEvent);
     }
 
+    /// <summary>The rows a blind commit added, with their ETags, so a refused claim can take exactly them back.</summary>
+    private sealed record BlindCommit(string ReferralId, string EventRow, ETag State, ETag Event);
+
     /// <summary>The blind insert of a created event; null when the referral or the event exists (the read path decides).</summary>
-    private async Task<LedgerResult?> AcceptCreatedBlindAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
+    private async Task<BlindCommit?> CommitCreatedBlindAsync(ReferralEvent referralEvent, string bodyHash, CancellationToken cancellationToken)
     {
         var next = ReferralSnapshot.Start(referralEvent);
         var (state, row) = Rows(referralEvent, next, bodyHash);
         TableTransactionAction[] commit = [new(TableTransactionActionType.Add, state), new(TableTransactionActionType.Add, row)];
         try
         {
-            await Table.SubmitTransactionAsync(commit, cancellationToken);
+            var responses = (await Table.SubmitTransactionAsync(commit, cancellationToken)).Value;
+            return new BlindCommit(referralEvent.ReferralId, row.RowKey, responses[0].Headers.ETag ?? ETag.All, responses[1].Headers.ETag ?? ETag.All);
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
         {
             return null;
         }
+    }
 
-        await DispatchAsync(referralEvent, cancellationToken);
-        return new LedgerResult(LedgerOutcome.Accepted, referralEvent);
+    /// <summary>
+    /// Takes back a blind commit whose claim was refused (or failed), ETag-guarded so nothing written after it is touched.
+    /// If the handler stops before this, the rows stay as an orphan: no claim of its own, never queued, never answered 2xx;
+    /// the next create of that referral or redelivery under that id finds and removes it (<see cref="RemoveOrphanAsync"/>).
+    /// </summary>
+    private async Task UndoBlindAsync(BlindCommit committed, CancellationToken cancellationToken)
+    {
+        TableTransactionAction[] undo =
+        [
+            new(TableTransactionActionType.Delete, new TableEntity(committed.ReferralId, ReferralRow), committed.State),
+            new(TableTransactionActionType.Delete, new TableEntity(committed.ReferralId, committed.EventRow), committed.Event),
+        ];
+        try
+        {
+            await Table.SubmitTransactionAsync(undo, cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        {
+            // Changed or removed since: then it was not only ours to take back, and the read path's orphan check decides.
+        }
+    }
+
+    private static async Task ObserveAsync(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            // The original failure is the one reported.
+        }
     }
 
     private async Task<LedgerResult> AcceptAsync(ReferralEvent referralEvent, string bodyHash, Task<ClaimOutcome> claim, CancellationToken cancellationToken)
@@ -126,6 +192,15 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
             {
                 if (seen.GetString("BodyHash") is { } firstHash && firstHash != bodyHash)
                 {
+                    // This id is claimed for this body, so another body's row under it is a refused blind commit being
+                    // taken back: read again shortly. Still there after that, it is an orphan or a row older than claims.
+                    if (attempt < MaxAttempts)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(25 * attempt), cancellationToken);
+                        continue;
+                    }
+
+                    await ReleaseAsync(referralEvent, await claim, cancellationToken);
                     return new LedgerResult(LedgerOutcome.IdReused, referralEvent, ReusedProblem(referralEvent));
                 }
 
@@ -147,6 +222,12 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
                 : current?.Status;
             if (ReferralTransitions.Problem(status, referralEvent.Kind, referralEvent.Status, referralEvent.ReferralId) is { } problem)
             {
+                if (referralEvent.Kind == ReferralEventKind.Created && stored is not null && attempt < MaxAttempts
+                    && await RemoveOrphanAsync(stored, cancellationToken))
+                {
+                    continue;
+                }
+
                 // Refused: the claim goes too, so the platform may send the corrected event under the same id.
                 await ReleaseAsync(referralEvent, await claim, cancellationToken);
                 return new LedgerResult(LedgerOutcome.Conflict, referralEvent, problem, status);
@@ -175,6 +256,55 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
             await DispatchAsync(referralEvent, cancellationToken);
             return new LedgerResult(LedgerOutcome.Accepted, referralEvent);
         }
+    }
+
+    /// <summary>
+    /// Removes the referral when all it holds is an orphan: one event whose webhook-id is claimed by another body, left by
+    /// a handler that stopped between a refused blind commit and its undo. Such a referral was never queued and nobody was
+    /// answered 2xx for it; left in place it would refuse the real create. Only on the rare 409 path: two reads.
+    /// </summary>
+    private async Task<bool> RemoveOrphanAsync(TableEntity stored, CancellationToken cancellationToken)
+    {
+        if (stored.GetInt32("EventCount") != 1)
+        {
+            return false;
+        }
+
+        TableEntity? only = null;
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {stored.PartitionKey} and RowKey gt {EventPrefix} and RowKey lt {EventPrefix + char.MaxValue}");
+        await foreach (var entity in Table.QueryAsync<TableEntity>(filter, maxPerPage: 2, select: ["PartitionKey", "RowKey", "Event", "BodyHash"], cancellationToken: cancellationToken))
+        {
+            only = entity;
+            break;
+        }
+
+        if (only?.GetString("BodyHash") is not { } rowHash)
+        {
+            return false;
+        }
+
+        var recorded = ReadEvent(only);
+        var claim = await Claims.GetEntityIfExistsAsync<TableEntity>(recorded.Platform, recorded.EventId, select: ["BodyHash"], cancellationToken: cancellationToken);
+        if (!claim.HasValue || claim.Value!.GetString("BodyHash") == rowHash)
+        {
+            return false;
+        }
+
+        TableTransactionAction[] remove =
+        [
+            new(TableTransactionActionType.Delete, stored, stored.ETag),
+            new(TableTransactionActionType.Delete, only, only.ETag),
+        ];
+        try
+        {
+            await Table.SubmitTransactionAsync(remove, cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is 404 or 412)
+        {
+            // Taken back or changed meanwhile: the caller reads again either way.
+        }
+
+        return true;
     }
 
     public async Task<ReferralHistory?> GetAsync(string referralId, CancellationToken cancellationToken)
