@@ -31,6 +31,9 @@ public enum ApplyOutcome
 
     /// <summary>The instance's type does not declare this event name (<see cref="WorkflowDefinition.EventNames"/>): nothing recorded.</summary>
     UnknownEvent,
+
+    /// <summary>The event's data is not what the type's decider reads for that name (checked for events from outside the hub): nothing recorded.</summary>
+    InvalidEventData,
 }
 
 /// <summary>Everything one event changes in its partition, ready for one entity-group transaction.</summary>

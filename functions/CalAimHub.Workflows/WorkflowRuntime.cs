@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace CalAimHub.Workflows;
 
 /// <param name="CommittedAt">When the commit returned (before dispatch); null when nothing was committed.</param>
-public sealed record ApplyResult(ApplyOutcome Outcome, WorkflowInstance? Instance, DateTimeOffset? CommittedAt = null);
+/// <param name="InvalidData">With <see cref="ApplyOutcome.InvalidEventData"/>: which field of the event's data is wrong, and why.</param>
+public sealed record ApplyResult(ApplyOutcome Outcome, WorkflowInstance? Instance, DateTimeOffset? CommittedAt = null, WorkflowInputProblem? InvalidData = null);
 
 public sealed record StartResult(WorkflowInstance Instance, bool Created);
 
@@ -99,8 +100,13 @@ public sealed class WorkflowRuntime(
     }
 
     /// <summary>Raises a named event on an instance and commits it before returning; <paramref name="by"/> goes into its history entry.</summary>
-    public Task<ApplyResult> RaiseEventAsync(string instanceId, string name, JsonElement? data, string? eventId, CancellationToken cancellationToken, WorkflowActor? by = null) =>
-        ApplyAsync(instanceId, new WorkflowEvent(eventId ?? Guid.NewGuid().ToString("N"), name, data, time.GetUtcNow()) { By = by }, cancellationToken);
+    /// <param name="checkData">
+    /// For events from outside the hub (the generic events route): data the type's decider would read as something else
+    /// (and so ignore) is refused with <see cref="ApplyOutcome.InvalidEventData"/> before anything is recorded. The hub's
+    /// own callers build the data from the decider's records and skip the check.
+    /// </param>
+    public Task<ApplyResult> RaiseEventAsync(string instanceId, string name, JsonElement? data, string? eventId, CancellationToken cancellationToken, WorkflowActor? by = null, bool checkData = false) =>
+        ApplyAsync(instanceId, new WorkflowEvent(eventId ?? Guid.NewGuid().ToString("N"), name, data, time.GetUtcNow()) { By = by }, cancellationToken, checkData);
 
     public Task<ApplyResult> TerminateAsync(string instanceId, string? reason, CancellationToken cancellationToken, WorkflowActor? by = null) =>
         Control(instanceId, InstanceTransition.Terminate, reason, by, cancellationToken);
@@ -136,7 +142,7 @@ public sealed class WorkflowRuntime(
     /// Applies one event: load, decide, commit, dispatch. Losing the ETag race reloads and decides again (the other
     /// writer's change is kept); an event id seen before changes nothing.
     /// </summary>
-    public async Task<ApplyResult> ApplyAsync(string instanceId, WorkflowEvent @event, CancellationToken cancellationToken)
+    public async Task<ApplyResult> ApplyAsync(string instanceId, WorkflowEvent @event, CancellationToken cancellationToken, bool checkData = false)
     {
         // Never waits: it only tells admission that due work is in progress, so new starts take a smaller share of storage.
         using var due = Admission.EnterDueWork();
@@ -171,6 +177,11 @@ public sealed class WorkflowRuntime(
 
             var now = time.GetUtcNow();
             var definition = registry.Find(stored!.Instance.Type);
+            if (checkData && definition is not null && definition.Takes(@event.Name) && definition.ReadEvent(@event.Name, @event.Data) is { } invalid)
+            {
+                return new ApplyResult(ApplyOutcome.InvalidEventData, stored.Instance, InvalidData: invalid);
+            }
+
             var recorded = @event with { RecordedAt = now };
             var (outcome, commit) = InstanceTransition.Apply(definition, stored.Instance, recorded, now);
             if (commit is not null)

@@ -267,16 +267,15 @@ public static partial class WorkflowsApi
             return problem;
         }
 
-        // Data the type's decider would read as something else (and so ignore) is refused before anything is recorded.
-        if (await runtime.GetAsync(instanceId, ct) is { } target && runtime.Registry.Find(target.Type) is { } type
-            && type.Takes(eventName) && type.ReadEvent(eventName, data) is { } invalid)
+        // Committed to the instance inside this request (one transaction, no queue poller in the path). Data the type's
+        // decider would read as something else (and so ignore) is refused in the same load, before anything is recorded.
+        var result = await runtime.RaiseEventAsync(instanceId, eventName, data, id, ct, WorkflowActors.Of(user), checkData: true);
+        if (result is { Outcome: ApplyOutcome.InvalidEventData, InvalidData: { } invalid })
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid event data",
-                $"event '{eventName}' of workflow type '{type.Type}': '{invalid.Field}' {invalid.Detail}; nothing was recorded");
+                $"event '{eventName}' of workflow type '{result.Instance!.Type}': '{invalid.Field}' {invalid.Detail}; nothing was recorded");
         }
 
-        // Committed to the instance inside this request (one transaction, no queue poller in the path).
-        var result = await runtime.RaiseEventAsync(instanceId, eventName, data, id, ct, WorkflowActors.Of(user));
         if (result.Outcome == ApplyOutcome.UnknownEvent && runtime.Registry.Find(result.Instance!.Type) is { } definition)
         {
             return Problem(StatusCodes.Status400BadRequest, "Unknown event name",
