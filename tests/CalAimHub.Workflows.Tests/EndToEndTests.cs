@@ -41,7 +41,7 @@ public sealed class EndToEndTests : IAsyncLifetime
     public async Task A_probe_workflow_runs_start_event_and_durable_timer_to_completion_through_the_local_host()
     {
         using var start = await client.PostAsync(new Uri("/api/workflows/workflow-probe?instanceId=e2e-probe-1", UriKind.Relative),
-            new StringContent("""{"delaySeconds":3}""", Encoding.UTF8, "application/json"));
+            new StringContent("""{"delaySeconds":15}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
 
         // An event that arrives through the queue (webhooks and ingestion use this path).
@@ -50,7 +50,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         await work.SendMessageAsync(JsonSerializer.Serialize(new WorkflowWorkMessage("e2e-probe-1", "ping-1", WorkflowProbe.PingEvent, null), WorkflowJson.Options));
 
         JsonElement status = default;
-        var deadline = DateTime.UtcNow.AddSeconds(40);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
             using var response = await client.GetAsync(new Uri("/api/workflows/e2e-probe-1?showHistory=true", UriKind.Relative));
