@@ -9,13 +9,17 @@ if [[ ! -x node_modules/.bin/azurite || ! -f node_modules/chart.js/package.json 
   npm ci --no-audit --no-fund || { echo "npm ci failed: Azurite is needed by the end-to-end tests, Chart.js by the console tests"; echo "tests: 0 passed, 1 failed"; exit 1; }
 fi
 
-# The console tests drive Debian's chromium by path (Playwright never downloads a browser). Installed once; a no-op after.
-if [[ ! -x /usr/bin/chromium ]]; then
+# The console tests drive Debian's chromium and firefox-esr (Playwright's moz-firefox channel, WebDriver BiDi) by path; no
+# browser is ever downloaded. Installed once; a no-op after.
+browsers=()
+[[ -x /usr/bin/chromium ]] || browsers+=(chromium)
+[[ -x /usr/bin/firefox-esr ]] || browsers+=(firefox-esr)
+if (( ${#browsers[@]} )); then
   if [[ $(id -u) -eq 0 ]]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
-      || echo "apt-get install chromium failed: the console tests (tests/CalAimHub.Console.Tests) will fail"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${browsers[@]}") \
+      || echo "apt-get install ${browsers[*]} failed: the console tests (tests/CalAimHub.Console.Tests) will fail"
   else
-    echo "/usr/bin/chromium is missing and this is not root: install Debian's chromium package for the console tests"
+    echo "${browsers[*]} missing and this is not root: install Debian's ${browsers[*]} package(s) for the console tests"
   fi
 fi
 
