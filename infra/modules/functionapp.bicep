@@ -199,8 +199,11 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
 }
 
 // Staff sign-in (App Service authentication, "Easy Auth") with Microsoft Entra ID. Every request needs a signed-in user
-// except the anonymous routes: health, the signed partner webhooks and the API contract. Unauthenticated API calls get
-// 401 (no redirect: the console's scripts and API clients read the status). Authentication strips any client-sent
+// except the anonymous routes: health, the signed partner webhooks, the API contract, the providers' file fetch (its own
+// API key, checked by the app; the staff route beside it, generate, still needs the operator role in the app) and the
+// console's page shell and assets (no data: the page asks /api/console/me and shows "Sign in" on its 401, which leads
+// to /.auth/login/aad and back). Unauthenticated API calls get 401 (no redirect: the console's scripts and API clients
+// read the status). Authentication strips any client-sent
 // X-MS-CLIENT-PRINCIPAL* header and sets its own; the app checks the app roles (viewer, decider, operator) in it.
 resource staffAuth 'Microsoft.Web/sites/config@2024-11-01' = if (staffSignIn) {
   parent: site
@@ -218,6 +221,9 @@ resource staffAuth 'Microsoft.Web/sites/config@2024-11-01' = if (staffSignIn) {
         '/api/openapi.json'
         '/api/docs'
         '/api/docs/*'
+        '/api/outbound/*'
+        '/api/console/ui'
+        '/api/console/ui/*'
       ]
     }
     httpSettings: {

@@ -226,6 +226,7 @@ public sealed class StaffAccessMapTests(OpenApiDocumentTests.Handler handler) : 
     [
         "GET /", "GET /api/health", "POST /api/webhooks/{platform}", "GET /api/openapi.json", "GET /api/docs/*",
         "GET /api/outbound/{providerId}/{kind}/{file}", // a provider's fetch: its own API key, checked by the route
+        "GET /api/console/ui", "GET /api/console/ui/assets/{file}", // the console's page and scripts: no data; they offer the sign-in
     ];
 
     /// <summary>The changes each role allows (roles.md of the contract: decider decides, operator replays, repairs, edits and generates).</summary>
@@ -278,6 +279,27 @@ public sealed class StaffAccessMapTests(OpenApiDocumentTests.Handler handler) : 
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
         Assert.Equal(Anonymous.Order(StringComparer.Ordinal), anonymousApi);
+    }
+
+    /// <summary>
+    /// In Azure, App Service authentication answers 401 before the app sees a request unless its path is excluded in
+    /// infra/modules/functionapp.bicep: an anonymous route missing there cannot be reached (a provider's file fetch was).
+    /// "GET /" is the handler's own readiness answer, which the Functions host never routes.
+    /// </summary>
+    [Fact]
+    public void Every_anonymous_route_is_excluded_from_app_service_authentication_in_the_bicep()
+    {
+        var bicep = File.ReadAllText(Path.Combine(LocalHubOptions.DefaultRepositoryRoot, "infra", "modules", "functionapp.bicep"));
+        var list = System.Text.RegularExpressions.Regex.Match(bicep, @"excludedPaths:\s*\[(?<paths>[^\]]*)\]").Groups["paths"].Value;
+        var excluded = System.Text.RegularExpressions.Regex.Matches(list, "'([^']+)'").Select(m => m.Groups[1].Value).ToArray();
+
+        var unreachable = Anonymous.Where(r => r != "GET /")
+            .Select(r => r.Split(' ', 2)[1])
+            .Where(path => !excluded.Any(e => e.EndsWith("/*", StringComparison.Ordinal) ? path.StartsWith(e[..^1], StringComparison.Ordinal) : path == e))
+            .ToArray();
+
+        Assert.NotEmpty(excluded);
+        Assert.Empty(unreachable);
     }
 
     [Fact]

@@ -49,16 +49,33 @@ public sealed partial class ConsoleAssetTests(ConsoleHub hub)
     }
 
     [Fact]
-    public async Task Without_a_sign_in_the_page_is_a_401_problem()
+    public async Task Without_a_sign_in_the_page_offers_the_entra_sign_in_and_back_and_shows_no_data()
     {
-        // Straight to the handler, as a request App Service authentication let through with no principal.
-        using var client = new HttpClient { BaseAddress = hub.Hub.HandlerAddress };
+        // Straight to the handler with no principal, as App Service authentication lets the page's excluded path through.
+        var context = await hub.Browser.NewContextAsync(new Microsoft.Playwright.BrowserNewContextOptions { BaseURL = hub.Hub.HandlerAddress.ToString() });
+        var page = await context.NewPageAsync();
+        var data = new List<int>();
+        page.Response += (_, response) =>
+        {
+            if (response.Url.Contains("/api/console/", StringComparison.Ordinal) && !response.Url.Contains("/api/console/ui", StringComparison.Ordinal))
+            {
+                data.Add(response.Status);
+            }
+        };
+        try
+        {
+            await ConsoleHub.OpenAsync(page, "/today");
+            var signIn = page.Locator("a.sign-in");
 
-        using var response = await client.GetAsync(new Uri(ConsoleHub.ConsolePath, UriKind.Relative));
-        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-
-        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal("Sign-in required", problem["title"]!.GetValue<string>());
+            Assert.Equal("Sign in", await signIn.TextContentAsync());
+            Assert.Equal("/.auth/login/aad?post_login_redirect_uri=%2Fapi%2Fconsole%2Fui%23%2Ftoday", await signIn.GetAttributeAsync("href"));
+            Assert.NotEmpty(data);
+            Assert.All(data, status => Assert.Equal(401, status));
+        }
+        finally
+        {
+            await context.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -211,7 +211,7 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         Assert.Equal("func-test/authsettingsV2", ArmTemplate.Evaluate(auth, authScope, "name")!.GetValue<string>());
         Assert.True(ArmTemplate.Evaluate(auth, authScope, "properties.platform.enabled")!.GetValue<bool>());
         Assert.Equal(
-            """{"requireAuthentication":true,"unauthenticatedClientAction":"Return401","excludedPaths":["/api/health","/api/webhooks/*","/api/openapi.json","/api/docs","/api/docs/*"]}""",
+            """{"requireAuthentication":true,"unauthenticatedClientAction":"Return401","excludedPaths":["/api/health","/api/webhooks/*","/api/openapi.json","/api/docs","/api/docs/*","/api/outbound/*","/api/console/ui","/api/console/ui/*"]}""",
             ArmTemplate.Evaluate(auth, authScope, "properties.globalValidation")!.ToJsonString());
         Assert.True(ArmTemplate.Evaluate(auth, authScope, "properties.httpSettings.requireHttps")!.GetValue<bool>());
         Assert.Equal(

@@ -38,20 +38,21 @@ public static class ConsoleUi
 
     public static void MapConsoleUi(this WebApplication app)
     {
-        // Behind sign-in like every staff route (the fallback policy: any hub role), though the page holds no data itself.
-        var ui = app.MapGroup(Route).WithTags("Console");
+        // Anonymous, unlike every staff route: the page and its scripts hold no data, and a browser that is not signed in
+        // must get the page to be offered the sign-in. The page asks /api/console/me; its 401 shows "Sign in", which goes to
+        // App Service authentication (/.auth/login/aad) and back. Every data route stays behind sign-in and roles.
+        var ui = app.MapGroup(Route).WithTags("Console").AllowAnonymous();
         ui.MapGet("", GetShell).WithName("GetConsoleUi")
             .WithSummary("The staff console's HTML page (hash routes #/today, #/authorizations, #/referrals, #/files, #/operations)")
             .Produces(StatusCodes.Status200OK, contentType: "text/html")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status400BadRequest); // the strict-input edge: a query string that is not clean UTF-8 text
         ui.MapGet("/assets/{file}", GetAsset).WithName("GetConsoleAsset")
             .WithSummary("A script, style sheet or the chart library of the staff console")
             .Produces(StatusCodes.Status200OK, contentType: "text/javascript")
             .Produces(StatusCodes.Status200OK, contentType: "text/css")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static IResult GetShell(HttpContext context) => Serve(context, All[Shell]);
