@@ -17,7 +17,6 @@ public sealed partial class IngestPartnerFile(
     BlobFileIngestion ingestion,
     PartnerDirectory partners,
     NotificationQueue notifications,
-    CalAimHub.Functions.Reconciliation.RtfReconciler reconciler,
     ILogger<IngestPartnerFile> logger) : IQueueFunction
 {
     public const string FileProcessedType = "calaimhub.file.processed";
@@ -53,8 +52,6 @@ public sealed partial class IngestPartnerFile(
         }
 
         await NotifyAsync(result, cancellationToken);
-        // Before the run is marked complete, so a crash repeats the reconciliation (idempotent per run) with the rest.
-        await reconciler.ReconcileAsync(result, cancellationToken);
         await ingestion.CompleteAsync(result, cancellationToken);
         LogIngested(report.RunId, report.PartnerId, report.Kind, report.SchemaVersion ?? "-", report.Outcome, report.RowsRead, report.RowsAccepted, report.RowsRejected,
             string.Join(",", report.ProblemsByRule.Select(p => $"{p.Key}={p.Value}")));
