@@ -81,6 +81,7 @@ var functionAppName = 'func-calaimhub-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var identityName = 'id-calaimhub-${resourceToken}'
 var storageAccountName = 'st${resourceToken}'
+var exchangeAccountName = 'stx${take(resourceToken, 21)}'
 var keyVaultName = 'kv-${resourceToken}'
 var logAnalyticsName = 'log-calaimhub-${resourceToken}'
 var applicationInsightsName = 'appi-calaimhub-${resourceToken}'
@@ -184,6 +185,8 @@ module functionApp 'modules/functionapp.bicep' = {
     notificationSubscribers: notificationSubscribers
     webhookPlatforms: webhookPlatforms
     staffSignInClientId: staffSignInClientId
+    // Known before the exchange account exists (its name is derived), so the app needs no dependency on the optional module.
+    exchangeBlobEndpoint: enableSftp ? 'https://${exchangeAccountName}.blob.${environment().suffixes.storage}/' : ''
     staffSignInIssuer: '${environment().authentication.loginEndpoint}${staffSignInTenantId}/v2.0'
   }
 }
@@ -227,13 +230,15 @@ module sftp 'modules/sftp.bicep' = if (enableSftp) {
   scope: rg
   dependsOn: [
     storage
+    identity
   ]
   params: {
-    name: 'stx${take(resourceToken, 21)}'
+    name: exchangeAccountName
     location: location
     tags: tags
     partners: sftpPartners
     mainStorageAccountName: storageAccountName
+    appIdentityName: identityName
     softDeleteRetentionDays: blobSoftDeleteRetentionDays
   }
 }

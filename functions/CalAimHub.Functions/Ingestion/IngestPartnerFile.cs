@@ -17,6 +17,7 @@ public sealed partial class IngestPartnerFile(
     BlobFileIngestion ingestion,
     PartnerDirectory partners,
     NotificationQueue notifications,
+    ExchangeInbound exchange,
     ILogger<IngestPartnerFile> logger) : IQueueFunction
 {
     public const string FileProcessedType = "calaimhub.file.processed";
@@ -29,6 +30,18 @@ public sealed partial class IngestPartnerFile(
             // Not a BlobCreated event for us: retrying cannot help, and nothing is lost by completing.
             LogIgnored(invocation.Metadata.MessageId, reason!);
             return $"Ignored message {invocation.Metadata.MessageId}: {reason}.";
+        }
+
+        if (ExchangeContainers.PartnerOfInbound(blobEvent.Container) is not null)
+        {
+            // Dropped over SFTP on the exchange account: copied into inbound/{partner}/…, whose own event ingests it.
+            if (ExchangeContainers.ToInbound(blobEvent.Container, blobEvent.BlobName) is not { } target)
+            {
+                LogIgnored(invocation.Metadata.MessageId, $"exchange blob in '{blobEvent.Container}' is not {{kind}}/{{file}}");
+                return $"Ignored event {blobEvent.Id}: an exchange blob that is not {{kind}}/{{file}}.";
+            }
+
+            return await exchange.ForwardAsync(blobEvent, target, cancellationToken);
         }
 
         if (blobEvent.Container != InboundPath.Container)
