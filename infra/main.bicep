@@ -82,6 +82,8 @@ var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(r
 var identityName = 'id-calaimhub-${resourceToken}'
 var storageAccountName = 'st${resourceToken}'
 var exchangeAccountName = 'stx${take(resourceToken, 21)}'
+// Known before the exchange account exists (its name is derived), so the app needs no dependency on the optional module.
+var exchangeBlobEndpoint = enableSftp ? 'https://${exchangeAccountName}.blob.${environment().suffixes.storage}/' : ''
 var keyVaultName = 'kv-${resourceToken}'
 var logAnalyticsName = 'log-calaimhub-${resourceToken}'
 var applicationInsightsName = 'appi-calaimhub-${resourceToken}'
@@ -185,8 +187,7 @@ module functionApp 'modules/functionapp.bicep' = {
     notificationSubscribers: notificationSubscribers
     webhookPlatforms: webhookPlatforms
     staffSignInClientId: staffSignInClientId
-    // Known before the exchange account exists (its name is derived), so the app needs no dependency on the optional module.
-    exchangeBlobEndpoint: enableSftp ? 'https://${exchangeAccountName}.blob.${environment().suffixes.storage}/' : ''
+    exchangeBlobEndpoint: exchangeBlobEndpoint
     staffSignInIssuer: '${environment().authentication.loginEndpoint}${staffSignInTenantId}/v2.0'
   }
 }

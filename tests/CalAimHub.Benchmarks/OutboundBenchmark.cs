@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs.Models;
+using Azure.Storage.Queues;
 using Azure.Storage.Blobs.Specialized;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Calendar;

@@ -325,7 +325,14 @@ public sealed class OutboundFilesTests
                 Row("ecmsftp", "ECM", "", "12/20/2025", "91000051A", "Ada", "Lindqvist", "510-555-0151"),
                 Row("ecmsftp", "ECM", "", "12/20/2025", "91000052B", "Bo", "Marsh"),
                 Row("ecm-nosftp", "ECM", "", "12/20/2025", "91000053C", "Cy", "Ortega"));
-            await WaitForAssignmentsAsync(hub, 3);
+            try
+            {
+                await WaitForAssignmentsAsync(hub, 3);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException(e.Message + "\nhandler:\n" + string.Join('\n', hub.HandlerOutput.TakeLast(40)), e);
+            }
             using var client = new HttpClient { BaseAddress = hub.ApiBaseAddress };
             using (var generate = await client.PostAsync(new Uri("/api/outbound/2026-01/generate", UriKind.Relative), null))
             {
