@@ -322,9 +322,9 @@ public sealed class OutboundFilesTests
             await blobs.GetBlobContainerClient("in-ecmsftp").CreateIfNotExistsAsync();
 
             await DropAsync(hub, "exchange.csv",
-                Row("ecmsftp", "ECM", "", "12/20/2025", "91000051A", "Ada", "Lindqvist", "510-555-0151"),
-                Row("ecmsftp", "ECM", "", "12/20/2025", "91000052B", "Bo", "Marsh"),
-                Row("ecm-nosftp", "ECM", "", "12/20/2025", "91000053C", "Cy", "Ortega"));
+                Row("ecmsftp", "ECM", "", "12/20/2025", "91000051A", "Ada", "Lindqvist", "510-555-0151", pof: "1a"),
+                Row("ecmsftp", "ECM", "", "12/20/2025", "91000052B", "Bo", "Marsh", pof: "3"),
+                Row("ecm-nosftp", "ECM", "", "12/20/2025", "91000053C", "Cy", "Ortega", pof: "5"));
             try
             {
                 await WaitForAssignmentsAsync(hub, 3);
