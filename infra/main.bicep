@@ -81,6 +81,9 @@ var functionAppName = 'func-calaimhub-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var identityName = 'id-calaimhub-${resourceToken}'
 var storageAccountName = 'st${resourceToken}'
+var exchangeAccountName = 'stx${take(resourceToken, 21)}'
+// Known before the exchange account exists (its name is derived), so the app needs no dependency on the optional module.
+var exchangeBlobEndpoint = enableSftp ? 'https://${exchangeAccountName}.blob.${environment().suffixes.storage}/' : ''
 var keyVaultName = 'kv-${resourceToken}'
 var logAnalyticsName = 'log-calaimhub-${resourceToken}'
 var applicationInsightsName = 'appi-calaimhub-${resourceToken}'
@@ -184,6 +187,7 @@ module functionApp 'modules/functionapp.bicep' = {
     notificationSubscribers: notificationSubscribers
     webhookPlatforms: webhookPlatforms
     staffSignInClientId: staffSignInClientId
+    exchangeBlobEndpoint: exchangeBlobEndpoint
     staffSignInIssuer: '${environment().authentication.loginEndpoint}${staffSignInTenantId}/v2.0'
   }
 }
@@ -227,13 +231,15 @@ module sftp 'modules/sftp.bicep' = if (enableSftp) {
   scope: rg
   dependsOn: [
     storage
+    identity
   ]
   params: {
-    name: 'stx${take(resourceToken, 21)}'
+    name: exchangeAccountName
     location: location
     tags: tags
     partners: sftpPartners
     mainStorageAccountName: storageAccountName
+    appIdentityName: identityName
     softDeleteRetentionDays: blobSoftDeleteRetentionDays
   }
 }

@@ -89,20 +89,44 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     public const string AssignmentQueueName = "assignment-events";
 
     /// <summary>
-    /// Raised once per stored invoice file, after all its line events were sent: the invoice consumer stages lines by invoice and
-    /// starts each invoice once, with its lines, when every line of the run is staged.
+    /// Raised once per stored file whose kind has a completion consumer (<see cref="FileStoredQueue"/>), after all its row
+    /// events were sent and before the run is reported: a crash in between re-runs the file and sends it again, and the
+    /// consumer dedupes on its id (the run's). Invoices stage lines and start each invoice once every line is staged; RTFs
+    /// are reconciled against the member files sent for their periods.
     /// </summary>
-    public const string InvoiceFileStored = "calaimhub.invoice.file-stored";
+    public const string FileStoredType = "calaimhub.file.stored";
 
-    /// <summary>The <see cref="InvoiceFileStored"/> event of a run that sent <paramref name="lines"/> invoice-line events; its id is the run's.</summary>
-    public static DomainEvent FileStored(FileSubmission submission, int lines) => new(
-        "evt-stored-" + submission.RunId, InvoiceFileStored, $"/calaimhub/ingestion/{submission.PartnerId}/{submission.Kind}", submission.RunId, submission.ReceivedAt,
+    /// <summary>The invoice-only name this event had before RTF reconciliation consumed it too; still read from queues written then.</summary>
+    public const string LegacyInvoiceFileStored = "calaimhub.invoice.file-stored";
+
+    /// <summary>RTF runs' file-stored events have a consumer of their own (the reconciliation against sent member files).</summary>
+    public const string ReconciliationQueueName = "reconciliation-events";
+
+    /// <summary>The queue of a stored file's completion consumer, or null when nothing consumes its kind's completion.</summary>
+    public static string? FileStoredQueue(string kind) => kind switch
+    {
+        "invoice" => InvoiceQueueName,
+        "rtf" => ReconciliationQueueName,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The <see cref="FileStoredType"/> event of a run: <paramref name="events"/> row events of the consumer's type were sent
+    /// (invoice lines; 0 for kinds that send none), and what the run's report says of the stored rows (counts, schema, format;
+    /// no row content). Its id is the run's.
+    /// </summary>
+    public static DomainEvent FileStored(FileSubmission submission, int events, Reports.IngestReport report) => new(
+        "evt-stored-" + submission.RunId, FileStoredType, $"/calaimhub/ingestion/{submission.PartnerId}/{submission.Kind}", submission.RunId, submission.ReceivedAt,
         new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["partnerId"] = submission.PartnerId,
             ["kind"] = submission.Kind,
             ["runId"] = submission.RunId,
-            ["lines"] = lines.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["file"] = submission.FileName,
+            ["lines"] = events.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["rowsAccepted"] = report.RowsAccepted.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["schemaVersion"] = report.SchemaVersion ?? "",
+            ["format"] = report.Format ?? "",
         });
 
     /// <summary>
@@ -112,7 +136,7 @@ public sealed record DomainEvent(string Id, string Type, string Source, string S
     public static string QueueFor(string type) => type switch
     {
         ReferralStatusUpdated => ReferralStatusQueueName,
-        InvoiceLineReceived or RemittanceReceived or InvoiceFileStored => InvoiceQueueName,
+        InvoiceLineReceived or RemittanceReceived or LegacyInvoiceFileStored => InvoiceQueueName,
         AssignmentReceived => AssignmentQueueName,
         _ => QueueName,
     };

@@ -73,7 +73,14 @@ param staffSignInIssuer string = ''
 @description('Key Vault secret holding the app registration\'s client secret, which the sign-in code flow redeems codes with.')
 param staffSignInSecretName string = 'staff-signin-client-secret'
 
+@description('Blob endpoint of the SFTP exchange account (enableSftp), or empty: the app reads partners\' in- containers and writes their out- containers there.')
+param exchangeBlobEndpoint string = ''
+
 var staffSignIn = !empty(staffSignInClientId)
+
+var exchangeSettings = empty(exchangeBlobEndpoint) ? [] : [
+  { name: 'Exchange__BlobServiceUri', value: exchangeBlobEndpoint }
+]
 
 // The one setting App Service authentication reads the client secret from; a Key Vault reference like every other secret.
 var staffSignInSettings = staffSignIn
@@ -156,7 +163,7 @@ resource site 'Microsoft.Web/sites@2024-11-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
-      appSettings: concat(baseSettings, notificationSecretSettings, webhookSecretSettings, webhookFormatSettings, staffSignInSettings)
+      appSettings: concat(baseSettings, exchangeSettings, notificationSecretSettings, webhookSecretSettings, webhookFormatSettings, staffSignInSettings)
     }
     functionAppConfig: {
       deployment: {

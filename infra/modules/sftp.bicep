@@ -1,11 +1,12 @@
 // SFTP for partners without blob tooling (optional: main.bicep deploys this only with enableSftp). SFTP needs a
 // hierarchical namespace, and a hierarchical namespace does not support blob versioning or the change feed (Blob
-// Storage feature support table, docs/deploy.md), which the main account uses; so SFTP gets a separate exchange account
-// with the same 'inbound' and 'outbound' containers. Its BlobCreated events under inbound/ go to the main account's
-// 'blob-created' queue, the same queue the main account's events feed, so ingestion does not care where a file landed.
-// One local user per partner, SSH keys only: create/write/list on 'inbound' (home directory inbound/<id>) and read/list
-// on 'outbound'. Permission scopes are per container; confining a user to its own <id>/ folders takes ACL authorization
-// (POSIX ACLs on the folders, a data-plane step): docs/deploy.md says how, and why not to enable two partners before it.
+// Storage feature support table, docs/deploy.md), which the main account uses; so SFTP gets a separate exchange account.
+// Isolation without ACLs: SFTP permission scopes are per container, so each partner gets its own two containers
+// (ExchangeContainers in the code): 'in-<id>' (create/write/list; the user's home directory) and 'out-<id>' (read/list).
+// A local user scoped to those two can reach no other partner's files. BlobCreated events from every 'in-' container go
+// to the main account's 'blob-created' queue; the hub copies each file to inbound/<id>/<kind>/<file> on the main account
+// and ingests it from there. The generator copies each outbound file to 'out-<id>'. The app's identity may read the 'in-'
+// containers and write the 'out-' containers, nothing else on this account.
 import { sftpPartner } from 'types.bicep'
 
 @description('Exchange storage account name.')
@@ -29,12 +30,16 @@ param queueName string = 'blob-created'
 @description('Container on the main account that receives events Event Grid could not deliver.')
 param deadLetterContainerName string = 'eventgrid-deadletter'
 
+@description('The app\'s user-assigned identity (this resource group): reads the partners\' in- containers, writes their out- containers.')
+param appIdentityName string
+
 @description('Days deleted blobs and containers can be restored (soft delete is supported with a hierarchical namespace).')
 param softDeleteRetentionDays int = 30
 
 var roles = {
   storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 }
 
 resource main 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
@@ -47,6 +52,10 @@ resource main 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
       name: deadLetterContainerName
     }
   }
+}
+
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: appIdentityName
 }
 
 resource exchange 'Microsoft.Storage/storageAccounts@2024-01-01' = {
@@ -85,38 +94,68 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2024-01-01'
   }
 }
 
-resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = [for container in ['inbound', 'outbound']: {
+// The container rule (ExchangeContainers.Inbound/Outbound): 'in-' or 'out-' + the partner id (3-59 lowercase letters and digits).
+resource inboundContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = [for partner in partners: {
   parent: blobService
-  name: container
+  name: 'in-${partner.id}'
   properties: {
     publicAccess: 'None'
   }
 }]
 
-resource localUsers 'Microsoft.Storage/storageAccounts/localUsers@2024-01-01' = [for partner in partners: {
+resource outboundContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = [for partner in partners: {
+  parent: blobService
+  name: 'out-${partner.id}'
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
+resource localUsers 'Microsoft.Storage/storageAccounts/localUsers@2024-01-01' = [for (partner, i) in partners: {
   parent: exchange
   name: partner.id
   dependsOn: [
-    containers
+    inboundContainers[i]
+    outboundContainers[i]
   ]
   properties: {
     hasSshPassword: false
     hasSshKey: true
     hasSharedKey: false
-    homeDirectory: 'inbound/${partner.id}'
+    homeDirectory: 'in-${partner.id}'
     permissionScopes: [
       {
         service: 'blob'
-        resourceName: 'inbound'
+        resourceName: 'in-${partner.id}'
         permissions: 'cwl'
       }
       {
         service: 'blob'
-        resourceName: 'outbound'
+        resourceName: 'out-${partner.id}'
         permissions: 'rl'
       }
     ]
     sshAuthorizedKeys: partner.publicKeys
+  }
+}]
+
+resource appReadsInbound 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (partner, i) in partners: {
+  name: guid(inboundContainers[i].id, appIdentity.id, roles.storageBlobDataReader)
+  scope: inboundContainers[i]
+  properties: {
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+  }
+}]
+
+resource appWritesOutbound 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (partner, i) in partners: {
+  name: guid(outboundContainers[i].id, appIdentity.id, roles.storageBlobDataContributor)
+  scope: outboundContainers[i]
+  properties: {
+    principalId: appIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
   }
 }]
 
@@ -166,7 +205,8 @@ resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-0
       includedEventTypes: [
         'Microsoft.Storage.BlobCreated'
       ]
-      subjectBeginsWith: '/blobServices/default/containers/inbound/'
+      // Every partner's 'in-' container (a string prefix); the 'out-' containers raise nothing.
+      subjectBeginsWith: '/blobServices/default/containers/in-'
     }
     deliveryWithResourceIdentity: {
       identity: {
@@ -201,4 +241,5 @@ resource blobCreated 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-0
 }
 
 output exchangeAccountName string = exchange.name
+output blobEndpoint string = exchange.properties.primaryEndpoints.blob
 output localUserNames string[] = [for (partner, i) in partners: localUsers[i].name]

@@ -30,9 +30,9 @@ type webhookPlatform = {
 @export()
 @description('A partner that exchanges files over SFTP: one local user on the exchange account, SSH keys only.')
 type sftpPartner = {
-  @description('Partner id (the inbound/<id>/ and outbound/<id>/ folders): lowercase letters and digits, as SFTP user names allow.')
+  @description('Partner id (its SFTP user and the exchange account\'s in-<id> and out-<id> containers): lowercase letters and digits, as SFTP user names allow; at most 59, so out-<id> fits a container name\'s 63.')
   @minLength(3)
-  @maxLength(64)
+  @maxLength(59)
   id: string
 
   @description('The partner\'s SSH public keys; at least one.')

@@ -164,7 +164,8 @@ public static class InvoicesBenchmark
             await table.SubmitTransactionAsync(batch.Select(b => new TableTransactionAction(TableTransactionActionType.UpsertReplace, b.Row)), ct));
 
         var messages = batches.SelectMany(batch => TableRowDestination.EventMessages([.. batch.Select(b => b.Event)])).ToList();
-        var stored = TableRowDestination.EventMessages([DomainEvent.FileStored(new FileSubmission(runId, Partner, "invoice", "bench.csv", null, arrived), lines)]).Single();
+        var stored = TableRowDestination.EventMessages([DomainEvent.FileStored(new FileSubmission(runId, Partner, "invoice", "bench.csv", null, arrived), lines,
+            new CalAimHub.Ingestion.Reports.IngestReport { RunId = runId, PartnerId = Partner, Kind = "invoice", File = "bench.csv", Outcome = "accepted", RowsAccepted = lines })]).Single();
         return new StoredFile(messages, stored, (lines + linesPerInvoice - 1) / linesPerInvoice);
     }
 

@@ -41,6 +41,10 @@ switch (command)
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4));
         return 0;
+    case "outbound":
+        // --members 50000,100000,200000: the assignment feed sizes, measured in this order in one process.
+        await OutboundBenchmark.RunAsync(root, args.SkipWhile(a => a != "--members").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([50_000, 100_000, 200_000]));
+        return 0;
     case "cli":
         await CliBenchmark.RunAsync(root, runs);
         return 0;
@@ -50,7 +54,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices, outbound");
         return 2;
 }
 

@@ -50,7 +50,8 @@ public sealed class ConsentHubFixture : IAsyncLifetime
             }
 
             using var body = JsonDocument.Parse(buffer.ToArray());
-            Notices.Enqueue((body.RootElement.GetProperty("type").GetString()!, body.RootElement.GetRawText(), body.RootElement.GetProperty("data").Clone()));
+            var to = request.QueryString.Value == "?plan" ? "plan:" : "";
+            Notices.Enqueue((to + body.RootElement.GetProperty("type").GetString()!, body.RootElement.GetRawText(), body.RootElement.GetProperty("data").Clone()));
             return Results.NoContent();
         });
         await app.StartAsync();
@@ -72,6 +73,8 @@ public sealed class ConsentHubFixture : IAsyncLifetime
                 [$"Ingestion__Partners__{Provider}__NotificationUrl"] = url,
                 [$"Notifications__Subscribers__{Provider}__Url"] = url,
                 [$"Notifications__Subscribers__{Provider}__Secrets__0"] = Secret,
+                ["Notifications__Subscribers__reconciliations__Url"] = url + "?plan",
+                ["Notifications__Subscribers__reconciliations__Secrets__0"] = Secret,
             },
             HostOverrides = new Dictionary<string, string> { ["extensions:queues:maxPollingInterval"] = "00:00:00.100" },
         });
@@ -218,6 +221,9 @@ public sealed class ConsentEndToEndTests(ConsentHubFixture hub) : IClassFixture<
         ]), CancellationToken.None);
         await log.RecordSentFileAsync(new SentMemberFile(ConsentHubFixture.Provider, period, SentFileKinds.MiniMif, "outbound/prov-ecm-7/mini-mif/2026-11/mini-1.csv",
             sentAt.AddDays(9), [new(miniNoReferral, "A-5", start, end, [])]), CancellationToken.None);
+        var ledger = new CalAimHub.Functions.Outbound.OutboundLedger(hub.Hub.Storage);
+        await ledger.SaveAsync(new(ConsentHubFixture.Provider, period, SentFileKinds.Mif, period, "delivered", ["outbound/prov-ecm-7/mif/2026-11/mif.csv"], ["h1"], 4,
+            new Dictionary<string, int>(), "ecm-mif", sentAt, sentAt, null), CancellationToken.None);
 
         const string file = "2026-11 RTF.csv";
         var csv = RtfB(
@@ -278,28 +284,130 @@ public sealed class ConsentEndToEndTests(ConsentHubFixture hub) : IClassFixture<
 
         // The console figure for the provider and period.
         var figures = await hub.Api.GetFromJsonAsync<JsonElement>($"/api/console/reconciliations?provider={ConsentHubFixture.Provider}");
-        var figure = Assert.Single(figures.GetProperty("items").EnumerateArray());
+        var figure = Assert.Single(figures.GetProperty("items").EnumerateArray(), f => f.GetProperty("period").GetString() == period);
         Assert.Equal((period, false, 5, 5, 5), (figure.GetProperty("period").GetString(), figure.GetProperty("reconciled").GetBoolean(),
             figure.GetProperty("membersSent").GetInt32(), figure.GetProperty("membersReturned").GetInt32(), figure.GetProperty("mismatches").GetInt32()));
 
         // The provider's notice: signed, the report's path and counts, no member data.
-        var noticeDeadline = DateTimeOffset.UtcNow.AddSeconds(30);
-        while (DateTimeOffset.UtcNow < noticeDeadline && !hub.Notices.Any(n => n.Type == "calaimhub.rtf.reconciled"))
-        {
-            await Task.Delay(100);
-        }
-
-        var notice = Assert.Single(hub.Notices, n => n.Type == "calaimhub.rtf.reconciled");
+        var notice = await WaitForNoticeAsync("calaimhub.rtf.reconciled", n => n.Data.GetProperty("report").GetString()!.Contains(file, StringComparison.Ordinal));
         Assert.Equal($"results/{ConsentHubFixture.Provider}/rtf/{file}.reconciliation.json", notice.Data.GetProperty("report").GetString());
         Assert.Equal(0, hub.SignatureFailures);
         foreach (var cin in new[] { same, otherAuth, otherStart, missing, miniNoReferral, stranger })
         {
             Assert.DoesNotContain(cin, notice.Raw, StringComparison.Ordinal);
         }
+
+        // The plan's notice: signed with the plan subscriber's secret, counts and the report's path only.
+        var planNotice = await WaitForNoticeAsync("plan:calaimhub.rtf.reconciled", n => n.Data.GetProperty("report").GetString()!.Contains(file, StringComparison.Ordinal));
+        Assert.Equal(0, hub.SignatureFailures);
+        Assert.Equal(ConsentHubFixture.Provider, planNotice.Data.GetProperty("providerId").GetString());
+        var planPeriod = Assert.Single(planNotice.Data.GetProperty("periods").EnumerateArray());
+        Assert.Equal((period, false, 5, 5), (planPeriod.GetProperty("period").GetString(), planPeriod.GetProperty("reconciled").GetBoolean(),
+            planPeriod.GetProperty("membersSent").GetInt32(), planPeriod.GetProperty("membersReturned").GetInt32()));
+        Assert.Equal(["period", "reconciled", "membersSent", "membersReturned", "mismatchesByKind"], planPeriod.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["providerId", "periods", "report", "reportCsv", "reportRoute"], planNotice.Data.EnumerateObject().Select(p => p.Name));
+        foreach (var cin in new[] { same, otherAuth, otherStart, missing, miniNoReferral, stranger })
+        {
+            Assert.DoesNotContain(cin, planNotice.Raw, StringComparison.Ordinal);
+        }
+
+        // The result is on the provider's ledger row, which is all the console's outbound list reads.
+        var listed = await hub.Api.GetFromJsonAsync<JsonElement>($"/api/console/outbound?period={period}&provider={ConsentHubFixture.Provider}");
+        Assert.False(Assert.Single(listed.GetProperty("items").EnumerateArray()).GetProperty("reconciled").GetBoolean());
+        var row = (await hub.Hub.Storage.Tables.GetTableClient("OutboundFiles").GetEntityAsync<Azure.Data.Tables.TableEntity>(period, $"{ConsentHubFixture.Provider}~mif~{period}")).Value;
+        Assert.Equal((false, 5, route), (row.GetBoolean("Reconciled"), row.GetInt32("ReconciliationMismatches"), row.GetString("ReconciliationReport")));
+    }
+
+    [Fact]
+    public async Task A_redelivered_file_stored_event_reconciles_once_and_a_kill_between_store_and_reconcile_still_reconciles()
+    {
+        const string period = "2026-10";
+        const string member = "93340001A";
+        const string file = "2026-10 RTF.csv";
+        var day = new DateOnly(2026, 10, 1);
+        var sentAt = new DateTimeOffset(2026, 10, 1, 14, 0, 0, TimeSpan.Zero);
+        await new TableDisclosureLog(hub.Hub.Storage).RecordSentFileAsync(new SentMemberFile(ConsentHubFixture.Provider, period, SentFileKinds.Mif,
+            "outbound/prov-ecm-7/mif/2026-10/mif.csv", sentAt, [new(member, "A-10", day, new DateOnly(2027, 10, 31), [])]), CancellationToken.None);
+        var ledger = new CalAimHub.Functions.Outbound.OutboundLedger(hub.Hub.Storage);
+        await ledger.SaveAsync(new(ConsentHubFixture.Provider, period, SentFileKinds.Mif, period, "delivered", ["outbound/prov-ecm-7/mif/2026-10/mif.csv"], ["h2"], 1,
+            new Dictionary<string, int>(), "ecm-mif", sentAt, sentAt, null), CancellationToken.None);
+
+        // The store step alone, as a handler killed right after it leaves things: rows stored, the run's file-stored event
+        // queued, no completion (the file sits outside 'inbound', so the hub's own ingestion never sees it).
+        const string killedContainer = "inbound-killed";
+        var blobs = hub.Hub.Storage.Blobs.GetBlobContainerClient(killedContainer);
+        await blobs.CreateIfNotExistsAsync();
+        var blobName = $"{ConsentHubFixture.Provider}/rtf/{file}";
+        await blobs.GetBlobClient(blobName).UploadAsync(BinaryData.FromString(RtfB("10/2026", (member, "A-10", "10/01/2026", ""))), overwrite: true);
+        var options = new CalAimHub.Ingestion.IngestionOptions();
+        var ingestion = new CalAimHub.Ingestion.Storage.BlobFileIngestion(new CalAimHub.Ingestion.PartnerFileChannel(CalAimHub.Ingestion.Formats.FormatCatalog.Default, options),
+            hub.Hub.Storage.Blobs, hub.Hub.Storage.Tables, hub.Hub.Storage.Queues, options, TimeProvider.System, killedContainer);
+        var stored = await ingestion.IngestAsync(blobName, id => new CalAimHub.Ingestion.Formats.PartnerProfile { Id = id, Kinds = ["rtf"] }, 1, CancellationToken.None);
+        Assert.Equal((1, false), (stored!.Report.RowsAccepted, stored.AlreadyCompleted));
+
+        var plan = await WaitForNoticeAsync("plan:calaimhub.rtf.reconciled", n => n.Data.GetProperty("report").GetString()!.Contains(file, StringComparison.Ordinal));
+        Assert.True(Assert.Single(plan.Data.GetProperty("periods").EnumerateArray()).GetProperty("reconciled").GetBoolean());
+        await WaitForNoticeAsync("calaimhub.rtf.reconciled", n => n.Data.GetProperty("report").GetString()!.Contains(file, StringComparison.Ordinal));
+        var figures = hub.Hub.Storage.Tables.GetTableClient("ReconciliationFigures");
+        var first = (await figures.GetEntityAsync<Azure.Data.Tables.TableEntity>(ConsentHubFixture.Provider, period)).Value.GetDateTimeOffset("ReconciledAt");
+        var row = await Eventually(async () => (await hub.Hub.Storage.Tables.GetTableClient("OutboundFiles").GetEntityAsync<Azure.Data.Tables.TableEntity>(period, $"{ConsentHubFixture.Provider}~mif~{period}")).Value,
+            r => r.GetString("ReconciledRun") == stored.Report.RunId);
+        Assert.True(row.GetBoolean("Reconciled"));
+
+        // The same event delivered again (a visibility timeout ran out): nothing is redone, nothing sent again.
+        var evt = CalAimHub.Ingestion.DomainEvent.FileStored(new CalAimHub.Ingestion.FileSubmission(stored.Report.RunId, ConsentHubFixture.Provider, "rtf", file, null, sentAt),
+            0, stored.Report);
+        foreach (var message in CalAimHub.Ingestion.Storage.TableRowDestination.EventMessages([evt]))
+        {
+            await hub.Hub.Storage.Queues.GetQueueClient("reconciliation-events").SendMessageAsync(message);
+        }
+
+        await Eventually(async () => (await hub.Hub.Storage.Queues.GetQueueClient("reconciliation-events").GetPropertiesAsync()).Value.ApproximateMessagesCount, n => n == 0);
+        await Task.Delay(1500);
+        Assert.Equal(first, (await figures.GetEntityAsync<Azure.Data.Tables.TableEntity>(ConsentHubFixture.Provider, period)).Value.GetDateTimeOffset("ReconciledAt"));
+        Assert.Single(hub.Notices, n => n.Type == "plan:calaimhub.rtf.reconciled" && n.Data.GetProperty("report").GetString()!.Contains(file, StringComparison.Ordinal));
+        Assert.Single(hub.Notices, n => n.Type == "calaimhub.rtf.reconciled" && n.Data.GetProperty("report").GetString()!.Contains(file, StringComparison.Ordinal));
+        Assert.Contains(hub.Hub.HandlerOutput, l => l.Contains($"Reconciliation of run {stored.Report.RunId} (partner {ConsentHubFixture.Provider}) is already on the outbound ledger", StringComparison.Ordinal));
+        Assert.Equal(0, hub.SignatureFailures);
+    }
+
+    private async Task<(string Type, string Raw, JsonElement Data)> WaitForNoticeAsync(string type, Func<(string Type, string Raw, JsonElement Data), bool> match)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while (DateTimeOffset.UtcNow < deadline && !hub.Notices.Any(n => n.Type == type && match(n)))
+        {
+            await Task.Delay(100);
+        }
+
+        return Assert.Single(hub.Notices, n => n.Type == type && match(n));
+    }
+
+    private async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                var value = await read();
+                if (done(value) || DateTimeOffset.UtcNow > deadline)
+                {
+                    Assert.True(done(value), $"not reached within 60 s; handler:\n{string.Join('\n', hub.Hub.HandlerOutput.TakeLast(30))}");
+                    return value;
+                }
+            }
+            catch (Azure.RequestFailedException) when (DateTimeOffset.UtcNow < deadline)
+            {
+            }
+
+            await Task.Delay(200);
+        }
     }
 
     /// <summary>An RTF in layout B (it carries the Authorization Number), one row per member.</summary>
-    private static string RtfB(params (string Cin, string Authorization, string Start, string ReferralStatus)[] rows)
+    private static string RtfB(params (string Cin, string Authorization, string Start, string ReferralStatus)[] rows) => RtfB("11/2026", rows);
+
+    private static string RtfB(string period, params (string Cin, string Authorization, string Start, string ReferralStatus)[] rows)
     {
         string[] header =
         [
@@ -307,7 +415,7 @@ public sealed class ConsentEndToEndTests(ConsentHubFixture hub) : IClassFixture<
             "ECM Provider Name", "ECM Provider NPI", "Member Information RTF Production Date", "Member Information RTF Reporting Period",
             "Referral Status", "Date of Referral Status Update",
         ];
-        var lines = rows.Select(r => string.Join(',', r.Cin, "3", r.Start, "10/31/2027", r.Authorization, "Seventh ECM", "1000000004", "12/01/2026", "11/2026",
+        var lines = rows.Select(r => string.Join(',', r.Cin, "3", r.Start, "10/31/2027", r.Authorization, "Seventh ECM", "1000000004", "12/01/2026", period,
             r.ReferralStatus, r.ReferralStatus.Length > 0 ? "11/20/2026" : ""));
         return string.Join("\r\n", [string.Join(',', header), .. lines]) + "\r\n";
     }

@@ -185,7 +185,12 @@ public sealed class OutboundFilesTests
                 Assert.Equal(JsonValueKind.String, item.GetProperty("fetchedAt").ValueKind);
                 Assert.Equal(2, item.GetProperty("withheldFields").GetProperty("substance-use-disorder").GetInt32());
                 Assert.Equal(JsonValueKind.Null, item.GetProperty("reconciled").ValueKind); // no RTF for January yet
-                await hub.Storage.Tables.GetTableClient("ReconciliationFigures").UpsertEntityAsync(new TableEntity("ecm-sunrise", "2026-01") { ["Reconciled"] = false });
+                // The list reads the ledger row only: a figure alone changes nothing, the reconciler's mark on the row does.
+                await hub.Storage.Tables.GetTableClient("ReconciliationFigures").UpsertEntityAsync(new TableEntity("ecm-sunrise", "2026-01") { ["Reconciled"] = true });
+                var figureOnly = JsonDocument.Parse(await client.GetStringAsync("/api/console/outbound?period=2026-01&provider=ecm-sunrise")).RootElement;
+                Assert.Equal(JsonValueKind.Null, Assert.Single(figureOnly.GetProperty("items").EnumerateArray()).GetProperty("reconciled").ValueKind);
+                await hub.Storage.Tables.GetTableClient("OutboundFiles").UpsertEntityAsync(
+                    new TableEntity("2026-01", "ecm-sunrise~mif~2026-01") { ["Reconciled"] = false, ["ReconciledRun"] = "run-x" }, TableUpdateMode.Merge);
                 var afterRtf = JsonDocument.Parse(await client.GetStringAsync("/api/console/outbound?period=2026-01&provider=ecm-sunrise")).RootElement;
                 Assert.False(Assert.Single(afterRtf.GetProperty("items").EnumerateArray()).GetProperty("reconciled").GetBoolean());
 
@@ -267,6 +272,145 @@ public sealed class OutboundFilesTests
         {
             TryDelete(data);
         }
+    }
+
+    /// <summary>
+    /// The SFTP exchange account, on Azurite (which has no SFTP): the same account's blob endpoint stands in for it, with the
+    /// per-partner in-/out- containers. An outbound file is also committed to the provider's out- container, byte for byte
+    /// and once; a provider without exchange containers is skipped; a file written into an in- container is copied to
+    /// inbound/{partner}/… once (a redelivered event copies nothing) and ingested there; a hostile container is ignored.
+    /// </summary>
+    [Fact]
+    public async Task With_an_exchange_account_outbound_files_are_mirrored_to_out_containers_and_in_container_files_are_ingested()
+    {
+        var data = Directory.CreateTempSubdirectory("calaimhub-exchange-").FullName;
+        int[] ports = [.. Enumerable.Range(0, 3).Select(_ => new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0)).Select(l =>
+        {
+            l.Start();
+            var port = ((IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            return port;
+        })];
+        Assert.Equal(3, ports.Distinct().Count());
+        var exchange = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+            "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+            $"BlobEndpoint=http://127.0.0.1:{ports[0]}/devstoreaccount1;";
+        var settings = new Dictionary<string, string>
+        {
+            [$"Ingestion__Partners__{Plan}__Kinds__0"] = "assignment",
+            ["Ingestion__Partners__ecmsftp__Kinds__0"] = "rtf",
+            ["Outbound__PlanCode"] = "PLANA",
+            ["Exchange__ConnectionString"] = exchange,
+        };
+        try
+        {
+            await using var hub = await LocalHub.StartAsync(new LocalHubOptions
+            {
+                DataDirectory = data,
+                HttpPort = 0,
+                BlobPort = ports[0],
+                QueuePort = ports[1],
+                TablePort = ports[2],
+                UseLocalSettingsFile = false,
+                EnableTimerTriggers = false,
+                BlobPollInterval = TimeSpan.FromMilliseconds(200),
+                HostOverrides = new Dictionary<string, string> { ["extensions:queues:maxPollingInterval"] = "00:00:00.250" },
+                AppSettings = settings,
+            });
+            var blobs = new Azure.Storage.Blobs.BlobServiceClient(exchange);
+            await blobs.GetBlobContainerClient("out-ecmsftp").CreateIfNotExistsAsync();
+            await blobs.GetBlobContainerClient("in-ecmsftp").CreateIfNotExistsAsync();
+
+            await DropAsync(hub, "exchange.csv",
+                Row("ecmsftp", "ECM", "", "12/20/2025", "91000051A", "Ada", "Lindqvist", "510-555-0151", pof: "1a"),
+                Row("ecmsftp", "ECM", "", "12/20/2025", "91000052B", "Bo", "Marsh", pof: "3"),
+                Row("ecm-nosftp", "ECM", "", "12/20/2025", "91000053C", "Cy", "Ortega", pof: "5"));
+            try
+            {
+                await WaitForAssignmentsAsync(hub, 3);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException(e.Message + "\nhandler:\n" + string.Join('\n', hub.HandlerOutput.TakeLast(40)), e);
+            }
+            using var client = new HttpClient { BaseAddress = hub.ApiBaseAddress };
+            using (var generate = await client.PostAsync(new Uri("/api/outbound/2026-01/generate", UriKind.Relative), null))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, generate.StatusCode);
+            }
+
+            var files = await DeliveredAsync(hub, 2);
+            var path = Assert.Single(files, f => f.ProviderId == "ecmsftp").Path;
+            Assert.Equal("ecmsftp/mif/PLANA_ECM_MIF_ecmsftp_202601.csv", path);
+            var main = hub.Storage.Blobs.GetBlobContainerClient("outbound").GetBlobClient(path);
+            var copy = blobs.GetBlobContainerClient("out-ecmsftp").GetBlobClient("mif/PLANA_ECM_MIF_ecmsftp_202601.csv");
+            Assert.Equal((await main.DownloadContentAsync()).Value.Content.ToArray(), (await copy.DownloadContentAsync()).Value.Content.ToArray());
+            var copied = (await copy.GetPropertiesAsync()).Value;
+            Assert.Equal((await main.GetPropertiesAsync()).Value.Metadata["sha256"], copied.Metadata["sha256"]);
+            // Only the provider's own out- container holds its file; the provider without exchange containers got none.
+            Assert.Equal(["mif/PLANA_ECM_MIF_ecmsftp_202601.csv"], await NamesAsync(blobs.GetBlobContainerClient("out-ecmsftp")));
+            Assert.False((await blobs.GetBlobContainerClient("out-ecm-nosftp").ExistsAsync()).Value);
+
+            // A re-run: same bytes, so the copy is not committed again.
+            using (var again = await client.PostAsync(new Uri("/api/outbound/2026-01/generate", UriKind.Relative), null))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+            }
+
+            await DrainedAsync(hub, "outbound-generation");
+            Assert.Equal(copied.ETag, (await copy.GetPropertiesAsync()).Value.ETag);
+
+            // In: a file the partner wrote over SFTP to in-ecmsftp/rtf/…, announced twice (Event Grid redelivers), and an
+            // event from a container that only looks like one.
+            var rtf = await File.ReadAllBytesAsync(Path.Combine(Repository(), "samples", "files", "rtf-b.csv"));
+            var dropped = (await blobs.GetBlobContainerClient("in-ecmsftp").GetBlobClient("rtf/over-sftp.csv").UploadAsync(new BinaryData(rtf), overwrite: true)).Value;
+            var queue = hub.Storage.Queues.GetQueueClient("blob-created");
+            foreach (var (container, name) in new[] { ("in-ecmsftp", "rtf/over-sftp.csv"), ("in-ecmsftp", "rtf/over-sftp.csv"), ("in-ECMSFTP", "rtf/over-sftp.csv"), ("in-ecmsftp", "../escape.csv") })
+            {
+                await queue.SendMessageAsync(JsonSerializer.Serialize(new
+                {
+                    id = Guid.NewGuid().ToString(),
+                    eventType = "Microsoft.Storage.BlobCreated",
+                    subject = $"/blobServices/default/containers/{container}/blobs/{name}",
+                    data = new { url = $"http://127.0.0.1:{ports[0]}/devstoreaccount1/{container}/{name}", eTag = dropped.ETag.ToString() },
+                }));
+            }
+
+            var report = hub.Storage.Blobs.GetBlobContainerClient("results").GetBlobClient("ecmsftp/rtf/over-sftp.csv.report.json");
+            await Eventually.ValueAsync(async () => (await report.ExistsAsync()).Value, e => e, Patience, "the report of the file dropped over SFTP");
+            await DrainedAsync(hub, "blob-created");
+            var forwarded = (await hub.Storage.Blobs.GetBlobContainerClient("inbound").GetBlobClient("ecmsftp/rtf/over-sftp.csv").GetPropertiesAsync()).Value;
+            Assert.Equal(dropped.ETag.ToString().Trim('"'), forwarded.Metadata["exchangeetag"]);
+            Assert.Equal(rtf, (await hub.Storage.Blobs.GetBlobContainerClient("inbound").GetBlobClient("ecmsftp/rtf/over-sftp.csv").DownloadContentAsync()).Value.Content.ToArray());
+            // One copy (one version in inbound/ecmsftp/), one ingestion run; the hostile names reached nothing.
+            Assert.Equal(["ecmsftp/rtf/over-sftp.csv"], await NamesAsync(hub.Storage.Blobs.GetBlobContainerClient("inbound"), "ecmsftp/"));
+            var runs = 0;
+            await foreach (var _ in hub.Storage.Tables.GetTableClient("IngestRuns").QueryAsync<TableEntity>(e => e.PartitionKey == "ecmsftp", select: ["RowKey"]))
+            {
+                runs++;
+            }
+
+            Assert.Equal(1, runs);
+            Assert.Equal(forwarded.ETag, (await hub.Storage.Blobs.GetBlobContainerClient("inbound").GetBlobClient("ecmsftp/rtf/over-sftp.csv").GetPropertiesAsync()).Value.ETag);
+        }
+        finally
+        {
+            TryDelete(data);
+        }
+    }
+
+    private static async Task<List<string>> NamesAsync(Azure.Storage.Blobs.BlobContainerClient container, string? prefix = null)
+    {
+        var names = new List<string>();
+        await foreach (var blob in container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+        {
+            if (!blob.Name.EndsWith(".manifest.json", StringComparison.Ordinal))
+            {
+                names.Add(blob.Name);
+            }
+        }
+
+        return names;
     }
 
     private sealed record OutboundFile(string ProviderId, string Path, string Status, IReadOnlyDictionary<string, int> Withheld);

@@ -46,7 +46,7 @@ public sealed class NoticeSubscribersTests
 
         var referenced = NoticeSubscribers.Referenced(configuration, authorizations, referrals).Select(s => s.Id);
 
-        Assert.Equal(["authorizations", "members", "plan-staff", "ciela", "ehreast", "plana"], referenced);
+        Assert.Equal(["authorizations", "members", "plan-staff", "ciela", "ehreast", "plana", "reconciliations"], referenced);
         Assert.Empty(NoticeSubscribers.Problems(configuration, authorizations, referrals));
     }
 

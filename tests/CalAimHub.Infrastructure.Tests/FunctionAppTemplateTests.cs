@@ -31,6 +31,7 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         ["webhookPlatforms"] = new JsonArray(),
         ["staffSignInClientId"] = "",
         ["staffSignInIssuer"] = "",
+        ["exchangeBlobEndpoint"] = "",
     };
 
     private const string StaffClientId = "11111111-2222-3333-4444-555555555555";
@@ -165,6 +166,14 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         var formats = settings.Where(s => s.Key.EndsWith("__Format", StringComparison.Ordinal)).Select(s => $"{s.Key}={s.Value}");
 
         Assert.Equal(["Webhooks__Platforms__epicfhir__Format=fhir"], formats);
+    }
+
+    [Fact]
+    public void The_exchange_account_endpoint_is_a_setting_only_when_sftp_gives_one()
+    {
+        Assert.False(AppSettings(Scope()).ContainsKey("Exchange__BlobServiceUri"));
+        Assert.Equal("https://stxtest.blob.core.windows.net/",
+            AppSettings(Scope(new() { ["exchangeBlobEndpoint"] = "https://stxtest.blob.core.windows.net/" }))["Exchange__BlobServiceUri"]);
     }
 
     [Fact]

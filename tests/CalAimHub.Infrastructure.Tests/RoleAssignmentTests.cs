@@ -55,7 +55,9 @@ public sealed partial class RoleAssignmentTests(CompiledTemplate compiled)
             .SelectMany(t => ArmTemplate.ResourcesOfType(t.Template, RoleAssignment).Select(r => (t.Path, Scope: (string?)r["scope"])))
             .ToList();
 
-        Assert.Equal(9, assignments.Count); // 7 + the SFTP exchange account's Event Grid topic: queue sender and dead-letter writer
+        // 7 + the SFTP exchange account's: its Event Grid topic's queue sender and dead-letter writer, and the app's reader (per
+        // in- container) and contributor (per out- container) loops.
+        Assert.Equal(11, assignments.Count);
         Assert.All(assignments, a =>
         {
             Assert.NotNull(a.Scope);

@@ -66,7 +66,7 @@ public sealed class EndToEndTests(HubFixture hub)
         Assert.Equal(120, events.Select(e => e.GetProperty("id").GetString()).Distinct().Count());
         Assert.All(events, e => Assert.Contains(e.GetProperty("data").GetProperty("runId").GetString(), new[] { first.RunId, second.RunId }));
         // One file-stored event per run, after its lines, counting them: the invoice consumer starts each invoice once from it.
-        var fileStored = published.Where(e => e.GetProperty("type").GetString() == DomainEvent.InvoiceFileStored)
+        var fileStored = published.Where(e => e.GetProperty("type").GetString() == DomainEvent.FileStoredType)
             .Select(e => (Run: e.GetProperty("data").GetProperty("runId").GetString()!, Lines: e.GetProperty("data").GetProperty("lines").GetString()!)).Order().ToArray();
         Assert.Equal(new[] { (first.RunId, "120"), (second.RunId, "120") }.Order().ToArray(), fileStored);
     }

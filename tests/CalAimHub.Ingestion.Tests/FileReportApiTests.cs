@@ -146,4 +146,42 @@ public sealed class FileReportApiTests(HubFixture hub)
         Assert.Equal([field], errors.EnumerateObject().Select(p => p.Name));
         Assert.Equal(error, errors.GetProperty(field)[0].GetString());
     }
+
+    // The reconciliation report of an RTF is served by the same responder: the same refusals, its own wording.
+    [Theory]
+    [InlineData("bad.partner", "rtf", "a.csv", "partner", "partner must be a partner id: 1 to 64 letters, digits, '-' or '_'")]
+    [InlineData(HubFixture.Partner, "otf", "a.csv", "kind", "kind must be rtf: only Return Transmission Files are reconciled")]
+    [InlineData(HubFixture.Partner, "rtf", "a..csv", "file", "file must be a file name: no '/', '\\', '..' or control characters, at most 1024 characters")]
+    public async Task A_reconciliation_name_that_is_not_one_is_a_400_problem_naming_the_field(string partner, string kind, string file, string field, string error)
+    {
+        using var client = Client();
+
+        using var response = await GetAsync(client, $"/api/files/{partner}/{kind}/{file}/reconciliation");
+
+        var problem = await ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("https://tools.ietf.org/html/rfc9110#section-15.5.1", problem.GetProperty("type").GetString());
+        Assert.Equal("Bad reconciliation request", problem.GetProperty("title").GetString());
+        Assert.Equal(error + ". Call GET /api/files/{partner}/rtf/{file}/reconciliation with the provider's partner id and the RTF's file name as dropped.", problem.GetProperty("detail").GetString());
+        var errors = problem.GetProperty("errors");
+        Assert.Equal([field], errors.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(error, errors.GetProperty(field)[0].GetString());
+    }
+
+    [Fact]
+    public async Task A_reconciliation_accept_it_cannot_answer_is_a_406_and_a_missing_one_a_404()
+    {
+        using var client = Client();
+
+        using var refused = await GetAsync(client, $"/api/files/{HubFixture.Partner}/rtf/never-dropped.csv/reconciliation", "application/xml");
+        var problem = await ProblemAsync(refused, HttpStatusCode.NotAcceptable);
+        Assert.Equal(("Not acceptable", "the reconciliation report is served as application/json (the default) or text/csv; send Accept with one of them"),
+            (problem.GetProperty("title").GetString(), problem.GetProperty("detail").GetString()));
+        Assert.Contains("Accept", refused.Headers.Vary);
+
+        using var missing = await GetAsync(client, $"/api/files/{HubFixture.Partner}/rtf/never-dropped.csv/reconciliation", "text/csv");
+        problem = await ProblemAsync(missing, HttpStatusCode.NotFound);
+        Assert.Equal("No reconciliation", problem.GetProperty("title").GetString());
+        Assert.Equal($"there is no reconciliation for this file: it is not an accepted RTF under inbound/{HubFixture.Partner}/rtf/, nothing was sent to this provider for its period yet, or it is still being processed",
+            problem.GetProperty("detail").GetString());
+    }
 }

@@ -331,7 +331,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
 
             var messages = buckets.Values.SelectMany(events => TableRowDestination.EventMessages(events)).ToList();
             var submission = new FileSubmission(runId, partner, "invoice", "file.csv", null, received);
-            var stored = TableRowDestination.EventMessages([DomainEvent.FileStored(submission, invoices * linesPerInvoice)]).Single();
+            var stored = TableRowDestination.EventMessages([DomainEvent.FileStored(submission, invoices * linesPerInvoice, new CalAimHub.Ingestion.Reports.IngestReport { RunId = runId, PartnerId = partner, Kind = "invoice", File = "file.csv", Outcome = "accepted", RowsAccepted = invoices * linesPerInvoice })]).Single();
             return new InvoiceFile(runId, ids, messages, stored);
         }
 

@@ -11,11 +11,13 @@ public static class ConsentExtensions
         builder.Services.AddSingleton<TableDisclosureLog>();
         builder.Services.AddSingleton<IDisclosureLog>(sp => sp.GetRequiredService<TableDisclosureLog>());
         builder.Services.AddSingleton<Reconciliation.RtfReconciler>();
+        builder.Services.AddSingleton<Reconciliation.RtfReconciliationFunction>();
     }
 
     public static void MapConsent(this WebApplication app)
     {
         app.MapConsentApi();
         Reconciliation.ReconciliationApi.MapReconciliationApi(app);
+        Invocations.FunctionEndpointExtensions.MapQueueFunction<Reconciliation.RtfReconciliationFunction>(app, "RtfReconciliation");
     }
 }

@@ -1,12 +1,10 @@
 using CalAimHub.Hosting.Staff;
 using System.ComponentModel;
-using Azure;
 using CalAimHub.Hosting.Storage;
 using CalAimHub.Ingestion.Formats;
 using CalAimHub.Ingestion.Inbound;
 using CalAimHub.Ingestion.Reports;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Net.Http.Headers;
 
 namespace CalAimHub.Functions.Ingestion;
 
@@ -18,9 +16,6 @@ namespace CalAimHub.Functions.Ingestion;
 /// </summary>
 public static class FileReportApi
 {
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
-    private static readonly MediaTypeHeaderValue Csv = new("text/csv");
-
     public static RouteGroupBuilder MapFileReportApi(this WebApplication app)
     {
         var api = app.MapGroup("/api/files").WithTags("Partner files").RequireAuthorization(StaffRoles.Viewer);
@@ -42,77 +37,17 @@ public static class FileReportApi
         StorageAccount Storage,
         CancellationToken CancellationToken);
 
-    private static async Task<Results<FileStreamHttpResult, ValidationProblem, ProblemHttpResult>> GetAsync([AsParameters] ReportRequest request)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (!InboundPath.IsId(request.Partner))
-        {
-            errors["partner"] = ["partner must be a partner id: 1 to 64 letters, digits, '-' or '_'"];
-        }
+    /// <summary>The ingestion report of any kind, next to the dropped file.</summary>
+    public static readonly FileReportRoute Route = new(
+        "report",
+        FileKind.IsKnown,
+        $"kind must be one of {string.Join(", ", FileKind.All)}",
+        "Bad file report request",
+        "Call GET /api/files/{partner}/{kind}/{file}/report with the partner id, the kind and the file name the file was dropped under.",
+        (partner, kind, file) => InboundPath.ReportNames($"{partner}/{kind}/{file}"),
+        "No report",
+        (partner, kind) => $"there is no report for this file: it was not dropped under inbound/{partner}/{kind}/, or it is still being processed");
 
-        if (!FileKind.IsKnown(request.Kind.ToLowerInvariant()))
-        {
-            errors["kind"] = [$"kind must be one of {string.Join(", ", FileKind.All)}"];
-        }
-
-        if (!IsFileName(request.File))
-        {
-            errors["file"] = ["file must be a file name: no '/', '\\', '..' or control characters, at most 1024 characters"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, title: "Bad file report request",
-                detail: "Call GET /api/files/{partner}/{kind}/{file}/report with the partner id, the kind and the file name the file was dropped under.");
-        }
-
-        request.Request.HttpContext.Response.Headers.Vary = HeaderNames.Accept;
-        if (Negotiate(request.Request.GetTypedHeaders().Accept) is not { } mediaType)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status406NotAcceptable, title: "Not acceptable",
-                detail: "the report is served as application/json (the default) or text/csv; send Accept with one of them");
-        }
-
-        var (jsonName, csvName) = InboundPath.ReportNames($"{request.Partner}/{request.Kind}/{request.File}");
-        var blob = request.Storage.Blobs.GetBlobContainerClient(InboundPath.ResultsContainer).GetBlobClient(mediaType == Json ? jsonName : csvName);
-        try
-        {
-            var download = await blob.DownloadStreamingAsync(cancellationToken: request.CancellationToken);
-            return TypedResults.Stream(download.Value.Content, mediaType == Json ? "application/json" : "text/csv; charset=utf-8");
-        }
-        catch (RequestFailedException e) when (e.Status == StatusCodes.Status404NotFound)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No report",
-                detail: $"there is no report for this file: it was not dropped under inbound/{request.Partner}/{request.Kind}/, or it is still being processed");
-        }
-    }
-
-    /// <summary>The first of JSON or CSV the Accept header takes, by quality then order; JSON when there is no Accept.</summary>
-    private static MediaTypeHeaderValue? Negotiate(IList<MediaTypeHeaderValue> accept)
-    {
-        if (accept.Count == 0)
-        {
-            return Json;
-        }
-
-        foreach (var range in accept.Where(a => (a.Quality ?? 1) > 0).OrderByDescending(a => a.Quality ?? 1))
-        {
-            if (Json.IsSubsetOf(range))
-            {
-                return Json;
-            }
-
-            if (Csv.IsSubsetOf(range))
-            {
-                return Csv;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>One path segment of a blob name: nothing that could climb out of or reach past the partner's folder.</summary>
-    private static bool IsFileName(string file) =>
-        file.Length is > 0 and <= 1024 && !file.Contains("..", StringComparison.Ordinal) && file.IndexOfAny(['/', '\\']) < 0 &&
-        !file.Any(char.IsControl) && file.Trim().Length > 0;
+    private static Task<Results<FileStreamHttpResult, ValidationProblem, ProblemHttpResult>> GetAsync([AsParameters] ReportRequest request) =>
+        FileReportResponder.RespondAsync(Route, request.Partner, request.Kind, request.File, request.Request, request.Storage, request.CancellationToken);
 }

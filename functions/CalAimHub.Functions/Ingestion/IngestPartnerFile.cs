@@ -17,7 +17,7 @@ public sealed partial class IngestPartnerFile(
     BlobFileIngestion ingestion,
     PartnerDirectory partners,
     NotificationQueue notifications,
-    CalAimHub.Functions.Reconciliation.RtfReconciler reconciler,
+    ExchangeInbound exchange,
     ILogger<IngestPartnerFile> logger) : IQueueFunction
 {
     public const string FileProcessedType = "calaimhub.file.processed";
@@ -30,6 +30,18 @@ public sealed partial class IngestPartnerFile(
             // Not a BlobCreated event for us: retrying cannot help, and nothing is lost by completing.
             LogIgnored(invocation.Metadata.MessageId, reason!);
             return $"Ignored message {invocation.Metadata.MessageId}: {reason}.";
+        }
+
+        if (ExchangeContainers.PartnerOfInbound(blobEvent.Container) is not null)
+        {
+            // Dropped over SFTP on the exchange account: copied into inbound/{partner}/…, whose own event ingests it.
+            if (ExchangeContainers.ToInbound(blobEvent.Container, blobEvent.BlobName) is not { } target)
+            {
+                LogIgnored(invocation.Metadata.MessageId, $"exchange blob in '{blobEvent.Container}' is not {{kind}}/{{file}}");
+                return $"Ignored event {blobEvent.Id}: an exchange blob that is not {{kind}}/{{file}}.";
+            }
+
+            return await exchange.ForwardAsync(blobEvent, target, cancellationToken);
         }
 
         if (blobEvent.Container != InboundPath.Container)
@@ -53,8 +65,6 @@ public sealed partial class IngestPartnerFile(
         }
 
         await NotifyAsync(result, cancellationToken);
-        // Before the run is marked complete, so a crash repeats the reconciliation (idempotent per run) with the rest.
-        await reconciler.ReconcileAsync(result, cancellationToken);
         await ingestion.CompleteAsync(result, cancellationToken);
         LogIngested(report.RunId, report.PartnerId, report.Kind, report.SchemaVersion ?? "-", report.Outcome, report.RowsRead, report.RowsAccepted, report.RowsRejected,
             string.Join(",", report.ProblemsByRule.Select(p => $"{p.Key}={p.Value}")));

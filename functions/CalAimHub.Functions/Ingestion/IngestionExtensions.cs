@@ -14,6 +14,8 @@ public static class IngestionExtensions
         builder.Services.Configure<IngestionOptions>(builder.Configuration.GetSection("Ingestion"));
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value);
         builder.Services.AddSingleton<PartnerDirectory>();
+        builder.Services.AddSingleton(sp => ExchangeAccount.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
+        builder.Services.AddSingleton<ExchangeInbound>();
         builder.Services.AddSingleton(sp => new PartnerFileChannel(FormatCatalog.Default, sp.GetRequiredService<IngestionOptions>()));
         builder.Services.AddSingleton(sp =>
         {

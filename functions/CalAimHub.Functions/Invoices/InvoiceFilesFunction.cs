@@ -32,7 +32,7 @@ public sealed partial class InvoiceFilesFunction(
 {
     public const string InvoiceLineType = "calaimhub.invoice.received";
     public const string RemittanceType = "calaimhub.remittance.received";
-    public const string FileStoredType = DomainEvent.InvoiceFileStored;
+    public const string FileStoredType = DomainEvent.FileStoredType;
 
     /// <summary>How often a <c>file-stored</c> event waits for lines still on their way before starting what is staged (about an hour in all).</summary>
     public const int MaxWaits = 60;
@@ -67,7 +67,7 @@ public sealed partial class InvoiceFilesFunction(
             summary.Add(await ReceiveLinesAsync(invocation.Metadata.MessageId, lineEvents, cancellationToken));
         }
 
-        foreach (var stored in events.Where(e => e.Type == FileStoredType))
+        foreach (var stored in events.Where(e => e.Type is FileStoredType or DomainEvent.LegacyInvoiceFileStored))
         {
             summary.Add(await CompleteFileAsync(stored.Data, stored.Time, cancellationToken));
         }

@@ -52,6 +52,12 @@ public static class NoticeSubscribers
             }
         }
 
+        var outbound = configuration.GetSection(Outbound.OutboundOptions.Section).Get<Outbound.OutboundOptions>() ?? new Outbound.OutboundOptions();
+        foreach (var id in outbound.PlanSubscriberIds())
+        {
+            Add(id, "RTF reconciliation notices to the plan");
+        }
+
         return found;
     }
 

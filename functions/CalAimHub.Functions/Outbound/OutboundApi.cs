@@ -114,7 +114,7 @@ public static class OutboundApi
         [Description("mif, cs-mif, mini-mif or cs-authorization-status.")] string? kind,
         [Description("Page size, 1-200 (default 50).")] string? top,
         [Description("The continuation of the previous page.")] string? continuation,
-        OutboundLedger ledger, Hosting.Storage.ListContinuation tokens, Hosting.Storage.StorageAccount storage, TimeProvider time, CancellationToken ct)
+        OutboundLedger ledger, Hosting.Storage.ListContinuation tokens, TimeProvider time, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (provider is not null && !InboundPath.IsId(provider))
@@ -152,15 +152,9 @@ public static class OutboundApi
         }
 
         var (items, next) = await ledger.PageAsync(wanted, provider, kind, size, tableContinuation, ct);
-        // Reconciled: the figure of the provider's RTF for the period (one point read per provider on the page); null
-        // until an RTF for that period has been compared with what was sent.
-        var figures = storage.Tables.GetTableClient(Reconciliation.RtfReconciler.FiguresTableName);
-        var reconciled = (await Task.WhenAll(items.Select(r => r.ProviderId).Distinct(StringComparer.Ordinal).Select(async id =>
-            (Id: id, Figure: await figures.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(id, wanted, [nameof(Reconciliation.ReconciliationFigure.Reconciled)], ct)))))
-            .ToDictionary(f => f.Id, f => f.Figure.HasValue ? f.Figure.Value!.GetBoolean(nameof(Reconciliation.ReconciliationFigure.Reconciled)) : null, StringComparer.Ordinal);
         return TypedResults.Ok(new OutboundFilePage(
             [.. items.Select(r => new OutboundFileItem(r.ProviderId, r.Period, r.Kind, r.Paths.FirstOrDefault() ?? "", r.Paths, r.Status, r.GeneratedAt, r.Members,
-                r.WithheldFields, r.DeliveredAt, r.FetchedAt, reconciled.GetValueOrDefault(r.ProviderId)))],
+                r.WithheldFields, r.DeliveredAt, r.FetchedAt, r.Reconciled))],
             tokens.Issue(Listing + "|" + wanted + "|" + provider + "|" + kind, next)));
     }
 

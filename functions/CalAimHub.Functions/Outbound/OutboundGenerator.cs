@@ -54,7 +54,7 @@ public sealed class OutboundGenerationQueue(StorageAccount storage)
 /// </summary>
 public sealed partial class OutboundGenerator(
     StorageAccount storage, OutboundAssignments assignments, OutboundLedger ledger, IMemberFacts facts, IConsentGate consent, IDisclosureLog disclosures,
-    NotificationQueue notifications, PartnerDirectory partners, IOptions<OutboundOptions> options, TimeProvider time, ILogger<OutboundGenerator> logger)
+    NotificationQueue notifications, PartnerDirectory partners, ExchangeAccount exchange, IOptions<OutboundOptions> options, TimeProvider time, ILogger<OutboundGenerator> logger)
 {
     public const string Container = "outbound";
     public const string NoticeType = "calaimhub.outbound.file-available";
@@ -186,21 +186,26 @@ public sealed partial class OutboundGenerator(
             }
 
             var hash = await staging.CompleteAsync(cancellationToken);
+            var commit = new CommitBlockListOptions
+            {
+                HttpHeaders = new BlobHttpHeaders { ContentType = format == "csv" ? OutboundFileWriter.CsvContentType + "; charset=utf-8" : OutboundFileWriter.XlsxContentType },
+                Metadata = new Dictionary<string, string>
+                {
+                    ["sha256"] = hash,
+                    ["period"] = request.Period,
+                    ["ledger"] = OutboundLedger.RowKey(request.ProviderId, kind, unit),
+                    ["layout"] = layout.Id,
+                },
+            };
             if (await CurrentHashAsync(blob, cancellationToken) != hash)
             {
-                await blob.CommitBlockListAsync(staging.Blocks, new CommitBlockListOptions
-                {
-                    HttpHeaders = new BlobHttpHeaders { ContentType = format == "csv" ? OutboundFileWriter.CsvContentType + "; charset=utf-8" : OutboundFileWriter.XlsxContentType },
-                    Metadata = new Dictionary<string, string>
-                    {
-                        ["sha256"] = hash,
-                        ["period"] = request.Period,
-                        ["ledger"] = OutboundLedger.RowKey(request.ProviderId, kind, unit),
-                        ["layout"] = layout.Id,
-                    },
-                }, cancellationToken);
+                await blob.CommitBlockListAsync(staging.Blocks, commit, cancellationToken);
                 changed = true;
             }
+
+            // Before the notice: an SFTP partner finds the file in its out- container when told. Checked on every run by its
+            // own hash, so a crash between the two commits is mended by the retry.
+            await MirrorAsync(blob, path, hash, commit, cancellationToken);
 
             paths.Add(path);
             hashes.Add(hash);
@@ -248,6 +253,38 @@ public sealed partial class OutboundGenerator(
         return new OutboundOutcome(sameAsBefore ? OutboundOutcome.Unchanged : OutboundOutcome.Generated, record);
     }
 
+    /// <summary>
+    /// The partner's copy on the SFTP exchange account (<c>out-{provider}/{kind}/{file}</c>), when the account is configured and
+    /// the provider has its containers: the committed file streamed into staged blocks, committed once, skipped when the copy
+    /// already has this content hash.
+    /// </summary>
+    private async Task MirrorAsync(BlockBlobClient source, string path, string hash, CommitBlockListOptions commit, CancellationToken cancellationToken)
+    {
+        if (exchange.OutboundCopy(path) is not { } copy || await CurrentHashAsync(copy, cancellationToken) == hash)
+        {
+            return;
+        }
+
+        if (!(await copy.GetParentBlobContainerClient().ExistsAsync(cancellationToken)).Value)
+        {
+            LogNoExchangeContainer(logger, path.Split('/')[0]);
+            return;
+        }
+
+        await using var staging = new BlockStagingStream(copy);
+        await using (var content = await source.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 4 * 1024 * 1024 }, cancellationToken))
+        {
+            await content.CopyToAsync(staging, 4 * 1024 * 1024, cancellationToken);
+        }
+
+        if (await staging.CompleteAsync(cancellationToken) != hash)
+        {
+            throw new FunctionFailure("the outbound file changed while it was copied to the SFTP exchange account; the generation is retried");
+        }
+
+        await copy.CommitBlockListAsync(staging.Blocks, commit, cancellationToken);
+    }
+
     /// <summary>The delivery id of the notice for a file: path + content hash (a re-run with the same bytes has the same id).</summary>
     public static string NoticeId(string path, string sha256) => "outbound-" + Hash(path + "|" + sha256)[..32];
 
@@ -293,7 +330,7 @@ public sealed partial class OutboundGenerator(
         }
     }
 
-    private static async Task<string?> CurrentHashAsync(Azure.Storage.Blobs.Specialized.BlockBlobClient blob, CancellationToken cancellationToken)
+    private static async Task<string?> CurrentHashAsync(BlockBlobClient blob, CancellationToken cancellationToken)
     {
         try
         {
@@ -323,6 +360,9 @@ public sealed partial class OutboundGenerator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbound {Kind} for provider {ProviderId}, period {Period}: {Members} members, {Outcome}")]
     private static partial void LogGenerated(ILogger logger, string kind, string providerId, string period, int members, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Outbound file for provider {ProviderId} not copied to the SFTP exchange account: it has no out- container there (no SFTP user)")]
+    private static partial void LogNoExchangeContainer(ILogger logger, string providerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbound file for provider {ProviderId} generated without a notice: no Ingestion:Partners:{ProviderId}:NotificationUrl")]
     private static partial void LogNoSubscriber(ILogger logger, string providerId);

@@ -8,7 +8,8 @@ namespace CalAimHub.Functions.Outbound;
 /// <summary>One generation of an outbound file (per provider, period, kind and unit: the period, a status day, a mini-MIF's member set).</summary>
 public sealed record OutboundFileRecord(
     string ProviderId, string Period, string Kind, string Unit, string Status, IReadOnlyList<string> Paths, IReadOnlyList<string> Hashes,
-    int Members, IReadOnlyDictionary<string, int> WithheldFields, string Layout, DateTimeOffset? GeneratedAt, DateTimeOffset? DeliveredAt, DateTimeOffset? FetchedAt)
+    int Members, IReadOnlyDictionary<string, int> WithheldFields, string Layout, DateTimeOffset? GeneratedAt, DateTimeOffset? DeliveredAt, DateTimeOffset? FetchedAt,
+    bool? Reconciled = null)
 {
     public const string Generating = "generating";
     public const string Committed = "committed";
@@ -58,13 +59,57 @@ public sealed class OutboundLedger(StorageAccount storage)
     public Task MarkFetchedAsync(string period, string rowKey, DateTimeOffset at, CancellationToken cancellationToken) =>
         Table.UpdateEntityAsync(new TableEntity(period, rowKey) { ["FetchedAt"] = at }, ETag.All, TableUpdateMode.Merge, cancellationToken);
 
+    /// <summary>
+    /// Stores an RTF reconciliation's result on every ledger row of the provider's period (merge: the generation's columns stay),
+    /// with the run that produced it; returns how many rows there were.
+    /// </summary>
+    public async Task<int> MarkReconciledAsync(string providerId, string period, bool reconciled, int mismatches, string report, string runId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var rows = 0;
+        await foreach (var row in Table.QueryAsync<TableEntity>(ProviderFilter(period, providerId), select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            await Table.UpdateEntityAsync(new TableEntity(period, row.RowKey)
+            {
+                ["Reconciled"] = reconciled,
+                ["ReconciliationMismatches"] = mismatches,
+                ["ReconciliationReport"] = report,
+                ["ReconciledRun"] = runId,
+                ["ReconciledAt"] = at,
+            }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+            rows++;
+        }
+
+        return rows;
+    }
+
+    /// <summary>True when the provider has ledger rows in these periods and every one carries this run's reconciliation.</summary>
+    public async Task<bool> ReconciledByAsync(string providerId, IReadOnlyList<string> periods, string runId, CancellationToken cancellationToken)
+    {
+        var rows = 0;
+        foreach (var period in periods)
+        {
+            await foreach (var row in Table.QueryAsync<TableEntity>(ProviderFilter(period, providerId), select: ["ReconciledRun"], cancellationToken: cancellationToken))
+            {
+                if (row.GetString("ReconciledRun") != runId)
+                {
+                    return false;
+                }
+
+                rows++;
+            }
+        }
+
+        return rows > 0;
+    }
+
+    private static string ProviderFilter(string period, string providerId) =>
+        TableClient.CreateQueryFilter($"PartitionKey eq {period} and RowKey gt {providerId + "~"} and RowKey lt {providerId + "~~"}");
+
     /// <summary>One page of a period's files, optionally of one provider (row-key prefix) and kind; in provider, kind, unit order.</summary>
     public async Task<(IReadOnlyList<OutboundFileRecord> Items, string? Continuation)> PageAsync(
         string period, string? providerId, string? kind, int top, string? continuation, CancellationToken cancellationToken)
     {
-        var filter = providerId is null
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {period}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {period} and RowKey gt {providerId + "~"} and RowKey lt {providerId + "~~"}");
+        var filter = providerId is null ? TableClient.CreateQueryFilter($"PartitionKey eq {period}") : ProviderFilter(period, providerId);
         if (kind is not null)
         {
             filter += " and " + TableClient.CreateQueryFilter($"Kind eq {kind}");
@@ -82,5 +127,5 @@ public sealed class OutboundLedger(StorageAccount storage)
         e.GetString("ProviderId") ?? "", e.PartitionKey, e.GetString("Kind") ?? "", e.GetString("Unit") ?? "", e.GetString("Status") ?? "",
         JsonSerializer.Deserialize<string[]>(e.GetString("Paths") ?? "[]") ?? [], JsonSerializer.Deserialize<string[]>(e.GetString("Hashes") ?? "[]") ?? [],
         e.GetInt32("Members") ?? 0, JsonSerializer.Deserialize<Dictionary<string, int>>(e.GetString("WithheldFields") ?? "{}") ?? [],
-        e.GetString("Layout") ?? "", e.GetDateTimeOffset("GeneratedAt"), e.GetDateTimeOffset("DeliveredAt"), e.GetDateTimeOffset("FetchedAt"));
+        e.GetString("Layout") ?? "", e.GetDateTimeOffset("GeneratedAt"), e.GetDateTimeOffset("DeliveredAt"), e.GetDateTimeOffset("FetchedAt"), e.GetBoolean("Reconciled"));
 }

@@ -38,6 +38,12 @@ public sealed class OutboundOptions
     /// <summary>Days of the month CS authorization status files go out; a day past the month's end means its last day.</summary>
     public List<int> CsStatusDays { get; set; } = [15, 29];
 
+    /// <summary>The plan's notification subscribers (<c>Notifications:Subscribers:{id}</c>) for RTF reconciliation notices; none set = "reconciliations".</summary>
+    /// <remarks>No default items in the list: the configuration binder appends to a list, it does not replace it.</remarks>
+    public List<string> PlanSubscribers { get; set; } = [];
+
+    public IReadOnlyList<string> PlanSubscriberIds() => PlanSubscribers.Count > 0 ? [.. PlanSubscribers.Distinct(StringComparer.Ordinal)] : ["reconciliations"];
+
     public string FileName(string kind, string provider, string period, DateOnly date, string seq, string extension) =>
         OutboundFileNames.Expand(FileNames.GetValueOrDefault(kind) ?? OutboundFileNames.DefaultPattern, PlanCode, provider, kind, period, date, seq, extension);
 

@@ -1,13 +1,12 @@
 using System.ComponentModel;
 using System.Globalization;
-using Azure;
 using Azure.Data.Tables;
 using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Storage;
 using CalAimHub.Ingestion.Inbound;
 using CalAimHub.Ingestion.Reports;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Net.Http.Headers;
+using CalAimHub.Functions.Ingestion;
 
 namespace CalAimHub.Functions.Reconciliation;
 
@@ -50,57 +49,19 @@ public static class ReconciliationApi
         StorageAccount Storage,
         CancellationToken CancellationToken);
 
-    private static async Task<Results<FileStreamHttpResult, ValidationProblem, ProblemHttpResult>> GetReportAsync([AsParameters] ReportRequest request)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (!InboundPath.IsId(request.Partner))
-        {
-            errors["partner"] = ["partner must be a partner id: 1 to 64 letters, digits, '-' or '_'"];
-        }
+    /// <summary>The reconciliation report of an RTF, next to its ingestion report.</summary>
+    public static readonly FileReportRoute Route = new(
+        "reconciliation report",
+        kind => kind == RtfReconciler.RtfKind,
+        "kind must be rtf: only Return Transmission Files are reconciled",
+        "Bad reconciliation request",
+        "Call GET /api/files/{partner}/rtf/{file}/reconciliation with the provider's partner id and the RTF's file name as dropped.",
+        RtfReconciler.ReportNames,
+        "No reconciliation",
+        (partner, _) => $"there is no reconciliation for this file: it is not an accepted RTF under inbound/{partner}/rtf/, nothing was sent to this provider for its period yet, or it is still being processed");
 
-        if (request.Kind != RtfReconciler.RtfKind)
-        {
-            errors["kind"] = ["kind must be rtf: only Return Transmission Files are reconciled"];
-        }
-
-        if (!(request.File.Length is > 0 and <= 1024) || request.File.Contains("..", StringComparison.Ordinal) || request.File.IndexOfAny(['/', '\\']) >= 0
-            || request.File.Any(char.IsControl) || request.File.Trim().Length == 0)
-        {
-            errors["file"] = ["file must be a file name: no '/', '\\', '..' or control characters, at most 1024 characters"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, title: "Bad reconciliation request",
-                detail: $"'{errors.Keys.First()}' {errors.Values.First()[0]}");
-        }
-
-        request.Request.HttpContext.Response.Headers.Vary = HeaderNames.Accept;
-        var accept = request.Request.GetTypedHeaders().Accept;
-        var json = new MediaTypeHeaderValue("application/json");
-        var csv = new MediaTypeHeaderValue("text/csv");
-        var wanted = accept.Count == 0 ? json
-            : accept.Where(a => (a.Quality ?? 1) > 0).OrderByDescending(a => a.Quality ?? 1)
-                .Select(a => json.IsSubsetOf(a) ? json : csv.IsSubsetOf(a) ? csv : null).FirstOrDefault(m => m is not null);
-        if (wanted is null)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status406NotAcceptable, title: "Not acceptable",
-                detail: "the reconciliation report is served as application/json (the default) or text/csv; send Accept with one of them");
-        }
-
-        var (jsonName, csvName) = RtfReconciler.ReportNames(request.Partner, request.Kind, request.File);
-        var blob = request.Storage.Blobs.GetBlobContainerClient(InboundPath.ResultsContainer).GetBlobClient(wanted == json ? jsonName : csvName);
-        try
-        {
-            var download = await blob.DownloadStreamingAsync(cancellationToken: request.CancellationToken);
-            return TypedResults.Stream(download.Value.Content, wanted == json ? "application/json" : "text/csv; charset=utf-8");
-        }
-        catch (RequestFailedException e) when (e.Status == StatusCodes.Status404NotFound)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No reconciliation",
-                detail: $"there is no reconciliation for this file: it is not an accepted RTF under inbound/{request.Partner}/rtf/, nothing was sent to this provider for its period yet, or it is still being processed");
-        }
-    }
+    private static Task<Results<FileStreamHttpResult, ValidationProblem, ProblemHttpResult>> GetReportAsync([AsParameters] ReportRequest request) =>
+        FileReportResponder.RespondAsync(Route, request.Partner, request.Kind, request.File, request.Request, request.Storage, request.CancellationToken);
 
     private static async Task<Results<Ok<ReconciliationFigurePage>, ValidationProblem>> ListAsync(
         [Description("Only this provider (partner id)")] string? provider,

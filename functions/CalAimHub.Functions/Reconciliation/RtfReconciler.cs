@@ -8,29 +8,51 @@ using CalAimHub.Domain.Reconciliation;
 using CalAimHub.Functions.Consent;
 using CalAimHub.Functions.Ingestion;
 using CalAimHub.Functions.Notifications;
+using CalAimHub.Functions.Outbound;
 using CalAimHub.Hosting.Storage;
 using CalAimHub.Ingestion.Inbound;
 using CalAimHub.Ingestion.Reports;
 using CalAimHub.Ingestion.Storage;
 using CalAimHub.Ingestion.Validation;
+using Microsoft.Extensions.Options;
 
 namespace CalAimHub.Functions.Reconciliation;
 
 /// <summary>
-/// When ingestion has stored an RTF (<see cref="IngestPartnerFile"/>, after its rows are in <c>IngestedRows</c> and before the
-/// run is marked complete, so a crash repeats it), compares each reporting period the file answers with the union of the
-/// member files sent to that provider for the period (<see cref="TableDisclosureLog.SentFilesAsync"/>), then:
+/// The stored run a <c>file-stored</c> event names (<see cref="CalAimHub.Ingestion.DomainEvent.FileStored"/>): who, which file, and what its
+/// ingestion report says of the stored rows. Null for an event that does not name a run.
+/// </summary>
+public sealed record StoredFile(string PartnerId, string Kind, string RunId, string File, int RowsAccepted, string? SchemaVersion, string? Format, DateTimeOffset StoredAt)
+{
+    public static StoredFile? FromEvent(JsonElement data, DateTimeOffset time)
+    {
+        string? Text(string name) => data.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        return Text("partnerId") is { Length: > 0 } partner && InboundPath.IsId(partner) && Text("runId") is { Length: > 0 } run && Text("kind") is { Length: > 0 } kind
+            && int.TryParse(Text("rowsAccepted"), NumberStyles.None, CultureInfo.InvariantCulture, out var rows)
+            ? new StoredFile(partner, kind, run, Text("file") ?? "", rows, Text("schemaVersion") is { Length: > 0 } v ? v : null, Text("format") is { Length: > 0 } f ? f : null, time)
+            : null;
+    }
+}
+
+/// <summary>
+/// Consumes an RTF run's <c>file-stored</c> event (<see cref="RtfReconciliationFunction"/>, queue <c>reconciliation-events</c>,
+/// the same per-run completion event invoices consume): compares each reporting period the file answers with the union of
+/// the member files sent to that provider for the period (<see cref="TableDisclosureLog.SentFilesAsync"/>), then:
 /// <list type="bullet">
 /// <item>writes the reconciliation report next to the file's ingestion report, in the same formats
 /// (<c>results/{partner}/rtf/{file}.reconciliation.json|csv</c>: an <see cref="IngestReport"/> whose problems are the mismatches);</item>
 /// <item>upserts one figure per provider and period (table <c>ReconciliationFigures</c>): reconciled, mismatches by kind;</item>
-/// <item>sends the provider a signed notice with the report's path and counts, no member data.</item>
+/// <item>sends the provider and the plan's subscribers (<c>Outbound:PlanSubscribers</c>, default <c>reconciliations</c>) a
+/// signed notice with the report's path and counts, no member data;</item>
+/// <item>last, stores the result on the provider's <c>OutboundFiles</c> ledger rows of the period, with the run id.</item>
 /// </list>
-/// Every step is keyed by the run (report names, figure row, delivery id), so a repeat overwrites and sends once. A period
-/// nothing was sent for is left alone: there is nothing to reconcile until the hub has sent that provider a MIF.
+/// Every step is keyed by the run (report names, figure row, delivery ids), so a repeat after a crash overwrites and sends
+/// once; a redelivered event whose run is already on the ledger rows does nothing. A period nothing was sent for is left
+/// alone: there is nothing to reconcile until the hub has sent that provider a MIF.
 /// </summary>
 public sealed partial class RtfReconciler(
-    StorageAccount storage, TableDisclosureLog disclosures, NotificationQueue notifications, TimeProvider time, ILogger<RtfReconciler> logger)
+    StorageAccount storage, TableDisclosureLog disclosures, OutboundLedger ledger, PartnerDirectory partners, NotificationQueue notifications,
+    IConfiguration configuration, IOptions<OutboundOptions> outbound, TimeProvider time, ILogger<RtfReconciler> logger)
 {
     public const string FiguresTableName = "ReconciliationFigures";
     public const string ReconciledType = "calaimhub.rtf.reconciled";
@@ -40,27 +62,33 @@ public sealed partial class RtfReconciler(
     public static (string Json, string Csv) ReportNames(string partner, string kind, string file) =>
         ($"{partner}/{kind}/{file}.reconciliation.json", $"{partner}/{kind}/{file}.reconciliation.csv");
 
-    /// <summary>Reconciles an ingested file when it is an RTF with accepted rows; null otherwise or when no period had anything sent.</summary>
-    public async Task<IngestReport?> ReconcileAsync(IngestResult result, CancellationToken ct)
+    /// <summary>Reconciles a stored file when it is an RTF with accepted rows; null otherwise, when no period had anything sent, or when the run was already reconciled.</summary>
+    public async Task<IngestReport?> ReconcileAsync(StoredFile stored, CancellationToken ct)
     {
-        var report = result.Report;
-        if (report.Kind != RtfKind || report.DryRun || report.RowsAccepted == 0)
+        if (stored.Kind != RtfKind || stored.RowsAccepted == 0)
         {
             return null;
         }
 
-        var rows = await AcceptedRowsAsync(report.PartnerId, report.RunId, ct);
+        var rows = await AcceptedRowsAsync(stored.PartnerId, stored.RunId, ct);
+        var periods = rows.Select(r => r.Period).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (await ledger.ReconciledByAsync(stored.PartnerId, periods, stored.RunId, ct))
+        {
+            LogAlreadyReconciled(logger, stored.RunId, stored.PartnerId);
+            return null;
+        }
+
         var results = new List<ReconciliationResult>();
         foreach (var period in rows.GroupBy(r => r.Period, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var sent = await disclosures.SentFilesAsync(report.PartnerId, period.Key, ct);
+            var sent = await disclosures.SentFilesAsync(stored.PartnerId, period.Key, ct);
             if (sent.Count == 0)
             {
-                LogNothingSent(logger, report.RunId, report.PartnerId, period.Key);
+                LogNothingSent(logger, stored.RunId, stored.PartnerId, period.Key);
                 continue;
             }
 
-            results.Add(RtfReconciliation.Compare(report.PartnerId, period.Key, sent, [.. period.Select(r => r.Row)]));
+            results.Add(RtfReconciliation.Compare(stored.PartnerId, period.Key, sent, [.. period.Select(r => r.Row)]));
         }
 
         if (results.Count == 0)
@@ -69,8 +97,8 @@ public sealed partial class RtfReconciler(
         }
 
         var now = time.GetUtcNow();
-        var reconciliation = ToReport(report, results, now);
-        var (jsonName, csvName) = ReportNames(report.PartnerId, report.Kind, report.File);
+        var reconciliation = ToReport(stored, results, now);
+        var (jsonName, csvName) = ReportNames(stored.PartnerId, stored.Kind, stored.File);
         var container = storage.Blobs.GetBlobContainerClient(InboundPath.ResultsContainer);
         await container.GetBlobClient(jsonName).UploadAsync(BinaryData.FromBytes(reconciliation.ToJsonBytes()),
             new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "application/json" } }, ct);
@@ -78,13 +106,20 @@ public sealed partial class RtfReconciler(
             new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "text/csv; charset=utf-8" } }, ct);
 
         var figures = storage.Tables.GetTableClient(FiguresTableName);
+        var reportRoute = ReconciliationFigure.ReportRoute(stored.PartnerId, stored.Kind, stored.File);
         foreach (var r in results)
         {
-            await figures.UpsertEntityAsync(ReconciliationFigure.From(r, report, now).ToEntity(), TableUpdateMode.Replace, ct);
+            await figures.UpsertEntityAsync(ReconciliationFigure.From(r, stored.File, reportRoute, now).ToEntity(), TableUpdateMode.Replace, ct);
         }
 
-        await NotifyAsync(result, results, jsonName, csvName, now, ct);
-        LogReconciled(logger, report.RunId, report.PartnerId, results.Count, results.Count(r => r.Reconciled), results.Sum(r => r.Mismatches.Count));
+        await NotifyAsync(stored, results, jsonName, csvName, now, ct);
+        // Last: the ledger rows carry the run, so a redelivered event finds its work done.
+        foreach (var r in results)
+        {
+            await ledger.MarkReconciledAsync(r.ProviderId, r.Period, r.Reconciled, r.Mismatches.Count, reportRoute, stored.RunId, now, ct);
+        }
+
+        LogReconciled(logger, stored.RunId, stored.PartnerId, results.Count, results.Count(r => r.Reconciled), results.Sum(r => r.Mismatches.Count));
         return reconciliation;
     }
 
@@ -117,22 +152,22 @@ public sealed partial class RtfReconciler(
     }
 
     /// <summary>The mismatches as an ingestion report: one problem each, the CIN masked like every PHI value in a report.</summary>
-    public static IngestReport ToReport(IngestReport ingested, IReadOnlyList<ReconciliationResult> results, DateTimeOffset at)
+    public static IngestReport ToReport(StoredFile stored, IReadOnlyList<ReconciliationResult> results, DateTimeOffset at)
     {
         var problems = results.SelectMany(r => r.Mismatches.Select(m => Problem(r.Period, m))).ToList();
         return new IngestReport
         {
-            RunId = "reconcile-" + ingested.RunId,
-            PartnerId = ingested.PartnerId,
-            Kind = ingested.Kind,
-            File = ingested.File,
+            RunId = "reconcile-" + stored.RunId,
+            PartnerId = stored.PartnerId,
+            Kind = stored.Kind,
+            File = stored.File,
             Schema = Schema,
-            SchemaVersion = ingested.SchemaVersion,
-            Format = ingested.Format,
+            SchemaVersion = stored.SchemaVersion,
+            Format = stored.Format,
             Outcome = problems.Count == 0 ? "reconciled" : "mismatches",
-            RowsRead = ingested.RowsAccepted,
-            RowsAccepted = ingested.RowsAccepted,
-            StartedAt = ingested.CompletedAt,
+            RowsRead = stored.RowsAccepted,
+            RowsAccepted = stored.RowsAccepted,
+            StartedAt = stored.StoredAt,
             CompletedAt = at,
             ProblemCount = problems.Count,
             ProblemsByRule = problems.GroupBy(p => p.Rule, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
@@ -157,26 +192,46 @@ public sealed partial class RtfReconciler(
         };
     }
 
-    private async Task NotifyAsync(IngestResult result, IReadOnlyList<ReconciliationResult> results, string jsonName, string csvName, DateTimeOffset at, CancellationToken ct)
+    /// <summary>The provider's notice (to its partner subscriber) and the plan's (to each configured plan subscriber): paths and counts, no member data.</summary>
+    private async Task NotifyAsync(StoredFile stored, IReadOnlyList<ReconciliationResult> results, string jsonName, string csvName, DateTimeOffset at, CancellationToken ct)
     {
-        if (result.Partner is not { Subscriber: { Length: > 0 } subscriber, NotificationUrl: { Length: > 0 } url })
+        var periods = results.Select(r => new { period = r.Period, reconciled = r.Reconciled, membersSent = r.MembersSent, membersReturned = r.MembersReturned, mismatchesByKind = r.ByKind }).ToList();
+        var report = $"{InboundPath.ResultsContainer}/{jsonName}";
+        // The delivery ids are the run's: a repeat after a crash enqueues the same deliveries, which Notify sends once.
+        if (partners.Find(stored.PartnerId) is { Subscriber: { Length: > 0 } subscriber, NotificationUrl: { Length: > 0 } url })
         {
-            return;
+            var data = JsonSerializer.SerializeToElement(new
+            {
+                partnerId = stored.PartnerId,
+                kind = stored.Kind,
+                file = stored.File,
+                periods,
+                report,
+                reportCsv = $"{InboundPath.ResultsContainer}/{csvName}",
+            });
+            await notifications.EnqueueAsync(new NotificationMessage("reconcile-" + stored.RunId, subscriber, url, ReconciledType, "/calaimhub/reconciliation", report, at, data), ct);
         }
 
-        var report = result.Report;
-        var data = JsonSerializer.SerializeToElement(new
+        var plan = outbound.Value.PlanSubscriberIds();
+        foreach (var id in plan)
         {
-            partnerId = report.PartnerId,
-            kind = report.Kind,
-            file = report.File,
-            periods = results.Select(r => new { period = r.Period, reconciled = r.Reconciled, membersSent = r.MembersSent, membersReturned = r.MembersReturned, mismatchesByKind = r.ByKind }),
-            report = $"{InboundPath.ResultsContainer}/{jsonName}",
-            reportCsv = $"{InboundPath.ResultsContainer}/{csvName}",
-        });
-        // The delivery id is the run's: a repeat after a crash enqueues the same delivery, which Notify sends once.
-        await notifications.EnqueueAsync(new NotificationMessage("reconcile-" + report.RunId, subscriber, url, ReconciledType, "/calaimhub/reconciliation",
-            $"{InboundPath.ResultsContainer}/{jsonName}", at, data), ct);
+            if (configuration[$"Notifications:Subscribers:{id}:Url"] is not { Length: > 0 } planUrl)
+            {
+                LogNoPlanSubscriber(logger, stored.RunId, id);
+                continue;
+            }
+
+            var data = JsonSerializer.SerializeToElement(new
+            {
+                providerId = stored.PartnerId,
+                periods,
+                report,
+                reportCsv = $"{InboundPath.ResultsContainer}/{csvName}",
+                reportRoute = ReconciliationFigure.ReportRoute(stored.PartnerId, stored.Kind, stored.File),
+            });
+            var deliveryId = "reconcile-plan-" + stored.RunId + (plan.Count == 1 ? "" : ":" + id);
+            await notifications.EnqueueAsync(new NotificationMessage(deliveryId, id, planUrl, ReconciledType, "/calaimhub/reconciliation", report, at, data), ct);
+        }
     }
 
     private static DateOnly? Date(string? text) =>
@@ -184,6 +239,12 @@ public sealed partial class RtfReconciler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation of run {RunId} (partner {PartnerId}): {Periods} periods, {Reconciled} reconciled, {Mismatches} mismatches")]
     private static partial void LogReconciled(ILogger logger, string runId, string partnerId, int periods, int reconciled, int mismatches);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation of run {RunId} (partner {PartnerId}) is already on the outbound ledger; redelivery ignored")]
+    private static partial void LogAlreadyReconciled(ILogger logger, string runId, string partnerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation of run {RunId}: plan subscriber {Subscriber} has no URL (Notifications:Subscribers:{Subscriber}:Url); no plan notice")]
+    private static partial void LogNoPlanSubscriber(ILogger logger, string runId, string subscriber);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation of run {RunId}: nothing was sent to partner {PartnerId} for {Period}; nothing to compare")]
     private static partial void LogNothingSent(ILogger logger, string runId, string partnerId, string period);
@@ -194,9 +255,11 @@ public sealed record ReconciliationFigure(
     string ProviderId, string Period, bool Reconciled, int MembersSent, int MembersReturned, int Mismatches,
     IReadOnlyDictionary<string, int> MismatchesByKind, string File, string Report, DateTimeOffset ReconciledAt)
 {
-    public static ReconciliationFigure From(ReconciliationResult result, IngestReport report, DateTimeOffset at) => new(
-        result.ProviderId, result.Period, result.Reconciled, result.MembersSent, result.MembersReturned, result.Mismatches.Count, result.ByKind,
-        report.File, $"/api/files/{report.PartnerId}/{report.Kind}/{Uri.EscapeDataString(report.File)}/reconciliation", at);
+    public static ReconciliationFigure From(ReconciliationResult result, string file, string report, DateTimeOffset at) => new(
+        result.ProviderId, result.Period, result.Reconciled, result.MembersSent, result.MembersReturned, result.Mismatches.Count, result.ByKind, file, report, at);
+
+    /// <summary>The staff route of a file's reconciliation report.</summary>
+    public static string ReportRoute(string partner, string kind, string file) => $"/api/files/{partner}/{kind}/{Uri.EscapeDataString(file)}/reconciliation";
 
     public TableEntity ToEntity()
     {

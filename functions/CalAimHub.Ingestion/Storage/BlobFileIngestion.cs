@@ -92,12 +92,14 @@ public sealed class BlobFileIngestion(
             }, cancellationToken);
             var destination = new TableRowDestination(tables, queues, submission, options.WriteParallelism);
             report = await channel.RunAsync(submission, content, properties.ContentLength, destination, cancellationToken);
-            if (destination.EventsEmittedOf(DomainEvent.InvoiceLineReceived) is > 0 and var lines)
+            var lines = destination.EventsEmittedOf(DomainEvent.InvoiceLineReceived);
+            if (DomainEvent.FileStoredQueue(submission.Kind) is { } storedQueue && !report.DryRun && (lines > 0 || report.RowsAccepted > 0))
             {
-                // After every line event is sent and before the run is reported: a crash in between re-runs the file and sends this again.
-                foreach (var message in TableRowDestination.EventMessages([DomainEvent.FileStored(submission, lines)]))
+                // The run's one completion event, after every row and row event is stored and before the run is reported: a crash
+                // in between re-runs the file and sends this again (same id); a crash after it leaves it on the consumer's queue.
+                foreach (var message in TableRowDestination.EventMessages([DomainEvent.FileStored(submission, lines, report)]))
                 {
-                    await queues.GetQueueClient(DomainEvent.InvoiceQueueName).SendMessageAsync(message, cancellationToken);
+                    await queues.GetQueueClient(storedQueue).SendMessageAsync(message, cancellationToken);
                 }
             }
         }
