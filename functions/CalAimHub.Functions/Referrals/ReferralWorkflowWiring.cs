@@ -51,12 +51,13 @@ public sealed class ReferralOptions
 }
 
 /// <summary>
-/// Test-only: <see cref="ExitAfterStatusContinuation"/> = N kills the process (Environment.FailFast) right after the N-th
-/// <c>ReferralStatusFiles</c> continuation is sent, before the message it continues is completed. 0 (default) = off.
+/// Test-only: <see cref="ExitOnceAfterStatusContinuation"/> = a file path kills the process (Environment.FailFast) right
+/// after a <c>ReferralStatusFiles</c> continuation is sent, before the message it continues is completed — once per hub:
+/// the first process to get there creates the file, and the handlers the host restarts find it and carry on. Unset = off.
 /// </summary>
 public sealed class ReferralFaultInjectionOptions
 {
-    public int ExitAfterStatusContinuation { get; set; }
+    public string? ExitOnceAfterStatusContinuation { get; set; }
 }
 
 /// <summary>The routing input: directory entries (table <c>Providers</c>) that offer a service and have capacity left.</summary>
@@ -260,8 +261,6 @@ public sealed partial class ReferralStatusFilesFunction(
 {
     public const string EventType = "calaimhub.rtf.referral-status-updated";
 
-    private static int continuationsSent;
-
     public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
     {
         JsonElement[] events;
@@ -320,9 +319,9 @@ public sealed partial class ReferralStatusFilesFunction(
             // Sent before this slice's own failures are thrown, so the rest of the batch goes on whatever this slice's fate.
             await storage.Queues.GetQueueClient(invocation.Queue).SendMessageAsync(JsonSerializer.Serialize(events[next..]), cancellationToken);
             LogContinued(logger, invocation.Metadata.MessageId, next, continued);
-            if (options.FaultInjection.ExitAfterStatusContinuation is > 0 and var exitAt && Interlocked.Increment(ref continuationsSent) == exitAt)
+            if (options.FaultInjection.ExitOnceAfterStatusContinuation is { Length: > 0 } marker && TryCreate(marker))
             {
-                Environment.FailFast($"Referrals:FaultInjection:ExitAfterStatusContinuation: killed after continuation {exitAt}, before its message completed");
+                Environment.FailFast("Referrals:FaultInjection:ExitOnceAfterStatusContinuation: killed after sending a continuation, before its message completed");
             }
         }
 
@@ -340,6 +339,19 @@ public sealed partial class ReferralStatusFilesFunction(
 
         return $"RTF referral statuses: {applied} applied, {duplicate} already applied, {unmatched} without an open referral, {other} other events" +
             (continued > 0 ? $"; {continued} more in a continuation message." : ".");
+    }
+
+    private static bool TryCreate(string path)
+    {
+        try
+        {
+            new FileStream(path, FileMode.CreateNew).Dispose();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private async Task<(ApplyResult? Result, string? ReferralId)> ApplyAsync(JsonElement data, CancellationToken cancellationToken)
