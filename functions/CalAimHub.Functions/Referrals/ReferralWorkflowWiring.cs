@@ -252,8 +252,9 @@ public static class ReferralStatusApplier
 /// <see cref="ReferralOptions.StatusEventsPerInvocation"/> statuses or works <see cref="ReferralOptions.StatusInvocationBudget"/>,
 /// then sends the remaining events, in order, as a fresh message (its own five deliveries) and completes. A worker death
 /// before the continuation is sent redelivers the message and redoes at most one slice; after it is sent and before the
-/// message completes, the continuation runs twice. Both are safe: a status's event id is derived from the referral, status
-/// and date, so each status is applied exactly once and a repeat is <c>AlreadyApplied</c>.
+/// message completes, the continuation runs twice (so does a slice retried for a suspended instance, which sends its
+/// continuation again). All are safe: a status's event id is derived from the referral, status and date, so each status
+/// is applied exactly once and a repeat is <c>AlreadyApplied</c>.
 /// </remarks>
 public sealed partial class ReferralStatusFilesFunction(
     WorkflowRuntime runtime, StorageAccount storage, ReferralMemberIndex members, ReferralDirectory directory, ReferralOptions options,
