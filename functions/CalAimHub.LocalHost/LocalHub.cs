@@ -130,6 +130,8 @@ public sealed class LocalHub : IAsyncDisposable
         await Storage.ProvisionAsync(App.Storage, cancellationToken);
 
         settings["AzureWebJobsStorage"] = StorageConnectionString;
+        // The handlers read the real system clock, so the epoch is real time whatever clock drives this host.
+        ShareAcceleratedClock(settings, TimeProvider.System.GetUtcNow());
         HandlerSettings = settings;
         if (_options.Instances < 1)
         {
@@ -266,6 +268,24 @@ public sealed class LocalHub : IAsyncDisposable
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// A test's fast business clock (<c>Authorizations:AcceleratedClock:Start</c>) without an <c>:Epoch</c> gets this hub's
+    /// start as its epoch, so every instance and every restart reads the same business time. Without it each process
+    /// started its clock over: a restarted handler ran hours behind the other at 60×, and timers one armed were not due
+    /// for the other (the chaos trial's lost reminders).
+    /// </summary>
+    internal static void ShareAcceleratedClock(Dictionary<string, string> settings, DateTimeOffset hubStart)
+    {
+        static string Normalized(string key) => key.Replace("__", ":", StringComparison.Ordinal);
+        var start = settings.Keys.FirstOrDefault(k => string.Equals(Normalized(k), "Authorizations:AcceleratedClock:Start", StringComparison.OrdinalIgnoreCase));
+        if (start is null || settings.Keys.Any(k => string.Equals(Normalized(k), "Authorizations:AcceleratedClock:Epoch", StringComparison.OrdinalIgnoreCase)))
+        {
+            return;
+        }
+
+        settings[start[..^"Start".Length] + "Epoch"] = hubStart.ToString("O", CultureInfo.InvariantCulture);
     }
 
     internal static IEnumerable<KeyValuePair<string, string>> ReadLocalSettings(string path)

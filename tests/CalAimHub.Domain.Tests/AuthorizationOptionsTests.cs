@@ -68,6 +68,53 @@ public class AuthorizationOptionsTests
         Assert.Equal("speed", e.ParamName);
     }
 
+    [Fact]
+    public void Two_processes_given_one_epoch_read_the_same_business_time_whenever_they_started()
+    {
+        // Each handler instance (and each restart) builds its own clock. Without a shared epoch the one built later ran
+        // behind by the gap × the speed (a restart 40 real minutes in: 40 business hours at 60×), so a timer armed by one
+        // instance was not due for the other. The gap here is 1 s real = 1 business minute at 60×.
+        (string, string)[] settings =
+        [
+            ("Authorizations:AcceleratedClock:Start", "2026-05-04T09:00:00-07:00"),
+            ("Authorizations:AcceleratedClock:Speed", "60"),
+            ("Authorizations:AcceleratedClock:Epoch", TimeProvider.System.GetUtcNow().AddMinutes(-1).ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+        ];
+        TimeProvider BusinessClock()
+        {
+            var builder = Builder(settings);
+            builder.AddWorkflows();
+            builder.AddAuthorizations();
+            return builder.Services.BuildServiceProvider().GetRequiredKeyedService<TimeProvider>(WorkflowClock.Key);
+        }
+
+        var first = BusinessClock();
+        Thread.Sleep(TimeSpan.FromSeconds(1));
+        var restarted = BusinessClock();
+
+        var (a, b) = (first.GetUtcNow(), restarted.GetUtcNow());
+        // 10 business seconds is 167 ms real: room for a descheduled thread between the two reads, far below the 60 s gap.
+        Assert.InRange((a - b).Duration(), TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        // The epoch was one real minute ago: one business hour since Start (and the 1 s sleep: one more minute).
+        var start = DateTimeOffset.Parse("2026-05-04T09:00:00-07:00", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(b, start.AddMinutes(60), start.AddMinutes(70));
+    }
+
+    [Fact]
+    public void With_an_epoch_the_accelerated_clock_is_start_plus_the_real_time_since_the_epoch_times_the_speed()
+    {
+        var real = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+        var start = new DateTimeOffset(2026, 5, 4, 9, 0, 0, TimeSpan.FromHours(-7));
+        var epoch = real.GetUtcNow().AddSeconds(-30);
+
+        var early = new AcceleratedTimeProvider(start, 60, epoch, real);
+        real.Advance(TimeSpan.FromMinutes(5));
+        var late = new AcceleratedTimeProvider(start, 60, epoch, real);
+
+        Assert.Equal(start.AddMinutes(30).AddHours(5), early.GetUtcNow());
+        Assert.Equal(early.GetUtcNow(), late.GetUtcNow());
+    }
+
     private static WebApplicationBuilder Builder(params (string Key, string Value)[] settings)
     {
         var builder = WebApplication.CreateSlimBuilder();

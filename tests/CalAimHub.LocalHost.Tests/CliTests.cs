@@ -152,4 +152,24 @@ public sealed class CliTests
         }
     }
 
+
+    [Fact]
+    public void A_fast_business_clock_gets_the_hub_start_as_its_epoch_so_every_instance_agrees()
+    {
+        var hubStart = new DateTimeOffset(2026, 12, 3, 12, 30, 0, TimeSpan.Zero);
+        var settings = new Dictionary<string, string> { ["Authorizations__AcceleratedClock__Start"] = "2026-05-04T09:00:00-07:00", ["Other"] = "x" };
+        LocalHub.ShareAcceleratedClock(settings, hubStart);
+        Assert.Equal("2026-12-03T12:30:00.0000000+00:00", settings["Authorizations__AcceleratedClock__Epoch"]);
+
+        // An epoch the caller chose is kept; colon keys (local.settings.json) count too.
+        var chosen = new Dictionary<string, string> { ["Authorizations:AcceleratedClock:Start"] = "2026-05-04T09:00:00-07:00", ["Authorizations:AcceleratedClock:Epoch"] = "2026-01-01T00:00:00Z" };
+        LocalHub.ShareAcceleratedClock(chosen, hubStart);
+        Assert.Equal(2, chosen.Count);
+        Assert.Equal("2026-01-01T00:00:00Z", chosen["Authorizations:AcceleratedClock:Epoch"]);
+
+        // No fast clock, no epoch: the handlers' business clock is the real one.
+        var real = new Dictionary<string, string> { ["Other"] = "x" };
+        LocalHub.ShareAcceleratedClock(real, hubStart);
+        Assert.Equal(["Other"], real.Keys);
+    }
 }

@@ -29,6 +29,6 @@ public static class AuthorizationExtensions
 
         // The business clock only (the workflow runtime resolves it by key, whichever of AddWorkflows and this runs first);
         // the app's TimeProvider (Notify's webhook-timestamp, the replay window) stays real.
-        builder.Services.AddKeyedSingleton<TimeProvider>(WorkflowClock.Key, new AcceleratedTimeProvider(clock.Start, clock.Speed));
+        builder.Services.AddKeyedSingleton<TimeProvider>(WorkflowClock.Key, new AcceleratedTimeProvider(clock.Start, clock.Speed, clock.Epoch));
     }
 }

@@ -80,4 +80,10 @@ public sealed class AcceleratedClockOptions
     public DateTimeOffset Start { get; set; }
 
     public double Speed { get; set; } = 1;
+
+    /// <summary>
+    /// The real instant at which the clock reads <see cref="Start"/>, shared by every process of one hub so they agree on
+    /// business time; unset = each process's own start (one process only).
+    /// </summary>
+    public DateTimeOffset? Epoch { get; set; }
 }

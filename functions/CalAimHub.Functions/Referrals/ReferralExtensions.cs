@@ -1,3 +1,4 @@
+using CalAimHub.Functions.Extensions;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Functions.Invocations;
 using CalAimHub.Workflows;
@@ -11,6 +12,13 @@ public static class ReferralExtensions
     {
         var options = builder.Configuration.GetSection("Referrals").Get<ReferralOptions>() ?? new ReferralOptions();
         var policy = options.ToPolicy();
+        if (builder.Configuration.GetSection("Referrals:FaultInjection").Exists())
+        {
+            // A fault point kills the process on purpose: only ever outside Azure.
+            builder.Configuration.RefuseInAzure("Referrals:FaultInjection");
+        }
+
+        builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(policy);
         builder.Services.AddSingleton(new ReferralWorkflow(policy));
         builder.Services.AddWorkflowDecider<ReferralWorkflow, ReferralState>();

@@ -26,6 +26,18 @@ public sealed class ReferralOptions
     /// <summary>Platform → notification subscriber of its referring entities; unlisted platforms are their own subscriber id.</summary>
     public Dictionary<string, string> ReferrerSubscribers { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// RTF referral statuses one <c>ReferralStatusFiles</c> invocation applies at most; the rest of its message goes on in a
+    /// continuation message (see <see cref="ReferralStatusFilesFunction"/>).
+    /// </summary>
+    public int StatusEventsPerInvocation { get; set; } = 16;
+
+    /// <summary>Time after which a <c>ReferralStatusFiles</c> invocation hands the rest of its message to a continuation.</summary>
+    public TimeSpan StatusInvocationBudget { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Test-only fault points (<c>Referrals:FaultInjection</c>); refused in Azure.</summary>
+    public ReferralFaultInjectionOptions FaultInjection { get; set; } = new();
+
     public ReferralPolicy ToPolicy() => new(
         AcknowledgementBusinessDays,
         TimeSpan.FromHours(DischargeAcknowledgementHours),
@@ -36,6 +48,16 @@ public sealed class ReferralOptions
         MemberSubscriber,
         PlanStaffSubscriber,
         ReferrerSubscribers);
+}
+
+/// <summary>
+/// Test-only: <see cref="ExitOnceAfterStatusContinuation"/> = a file path kills the process (Environment.FailFast) right
+/// after a <c>ReferralStatusFiles</c> continuation is sent, before the message it continues is completed — once per hub:
+/// the first process to get there creates the file, and the handlers the host restarts find it and carry on. Unset = off.
+/// </summary>
+public sealed class ReferralFaultInjectionOptions
+{
+    public string? ExitOnceAfterStatusContinuation { get; set; }
 }
 
 /// <summary>The routing input: directory entries (table <c>Providers</c>) that offer a service and have capacity left.</summary>
@@ -222,8 +244,21 @@ public static class ReferralStatusApplier
 /// <see cref="ReferralMemberIndex"/>: the member's open referral offered to or accepted by the row's ECM provider. Other
 /// event types on the queue are completed untouched.
 /// </summary>
+/// <remarks>
+/// Why the work per invocation is bounded: ingestion publishes up to 100 rows' events in one message, and on a loaded
+/// host one status costs a second or more (the stored row, the member's referrals, the raise). A worker that dies during a
+/// long invocation costs the message one of its five deliveries each time, so five deaths during one long batch poisoned
+/// it (the chaos trial: 80-event batches ran 42–191 s). Now an invocation applies at most
+/// <see cref="ReferralOptions.StatusEventsPerInvocation"/> statuses or works <see cref="ReferralOptions.StatusInvocationBudget"/>,
+/// then sends the remaining events, in order, as a fresh message (its own five deliveries) and completes. A worker death
+/// before the continuation is sent redelivers the message and redoes at most one slice; after it is sent and before the
+/// message completes, the continuation runs twice (so does a slice retried for a suspended instance, which sends its
+/// continuation again). All are safe: a status's event id is derived from the referral, status and date, so each status
+/// is applied exactly once and a repeat is <c>AlreadyApplied</c>.
+/// </remarks>
 public sealed partial class ReferralStatusFilesFunction(
-    WorkflowRuntime runtime, StorageAccount storage, ReferralMemberIndex members, ReferralDirectory directory, ILogger<ReferralStatusFilesFunction> logger) : IQueueFunction
+    WorkflowRuntime runtime, StorageAccount storage, ReferralMemberIndex members, ReferralDirectory directory, ReferralOptions options,
+    TimeProvider clock, ILogger<ReferralStatusFilesFunction> logger) : IQueueFunction
 {
     public const string EventType = "calaimhub.rtf.referral-status-updated";
 
@@ -245,8 +280,16 @@ public sealed partial class ReferralStatusFilesFunction(
         int applied = 0, duplicate = 0, unmatched = 0, other = 0;
         var failed = new List<string>();
         var suspended = new List<string>();
-        foreach (var e in events)
+        var started = clock.GetTimestamp();
+        var next = 0;
+        for (; next < events.Length; next++)
         {
+            if (next >= Math.Max(1, options.StatusEventsPerInvocation) || (next > 0 && clock.GetElapsedTime(started) >= options.StatusInvocationBudget))
+            {
+                break;
+            }
+
+            var e = events[next];
             if (!(e.TryGetProperty("type", out var type) && type.GetString() == EventType && e.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Object))
             {
                 other++;
@@ -271,6 +314,18 @@ public sealed partial class ReferralStatusFilesFunction(
         }
 
         LogBatch(logger, invocation.Metadata.MessageId, applied, duplicate, unmatched, other);
+        var continued = events.Length - next;
+        if (continued > 0)
+        {
+            // Sent before this slice's own failures are thrown, so the rest of the batch goes on whatever this slice's fate.
+            await storage.Queues.GetQueueClient(invocation.Queue).SendMessageAsync(JsonSerializer.Serialize(events[next..]), cancellationToken);
+            LogContinued(logger, invocation.Metadata.MessageId, next, continued);
+            if (options.FaultInjection.ExitOnceAfterStatusContinuation is { Length: > 0 } marker && TryCreate(marker))
+            {
+                Environment.FailFast("Referrals:FaultInjection:ExitOnceAfterStatusContinuation: killed after sending a continuation, before its message completed");
+            }
+        }
+
         // The rest of the batch is applied first; a retry or a replay of the whole batch re-applies nothing (the status
         // event ids are deterministic), so only the statuses that could not be applied are at stake.
         if (suspended.Count > 0)
@@ -283,7 +338,21 @@ public sealed partial class ReferralStatusFilesFunction(
             throw new FunctionFailure($"referral workflow instance(s) {string.Join(", ", failed)} are Failed and take no more events; their RTF statuses in this batch were not applied", permanent: true);
         }
 
-        return $"RTF referral statuses: {applied} applied, {duplicate} already applied, {unmatched} without an open referral, {other} other events.";
+        return $"RTF referral statuses: {applied} applied, {duplicate} already applied, {unmatched} without an open referral, {other} other events" +
+            (continued > 0 ? $"; {continued} more in a continuation message." : ".");
+    }
+
+    private static bool TryCreate(string path)
+    {
+        try
+        {
+            new FileStream(path, FileMode.CreateNew).Dispose();
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private async Task<(ApplyResult? Result, string? ReferralId)> ApplyAsync(JsonElement data, CancellationToken cancellationToken)
@@ -336,6 +405,9 @@ public sealed partial class ReferralStatusFilesFunction(
 
         return best?.Id;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Domain events {MessageId}: {Done} handled, {Continued} sent on in a continuation message")]
+    private static partial void LogContinued(ILogger logger, string? messageId, int done, int continued);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Domain events {MessageId}: RTF referral statuses {Applied} applied, {Duplicate} duplicate, {Unmatched} unmatched, {Other} other")]
     private static partial void LogBatch(ILogger logger, string? messageId, int applied, int duplicate, int unmatched, int other);

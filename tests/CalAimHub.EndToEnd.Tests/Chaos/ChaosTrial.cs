@@ -247,6 +247,20 @@ public sealed class ChaosTrial
             id = existing.GetString();
         }
 
+        if (id is null && status is (HttpStatusCode)0 or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable)
+        {
+            // No usable answer (no answer, or an instance dying under it, retried until the trial's patience ran out): the hub
+            // may still have started it. A partner reconciles by asking for the member's authorizations, so the trial does the same and
+            // goes on with the one it finds; counting it as "never started" would call the hub's one instance a duplicate.
+            var (listed, list) = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, $"/api/members/{authorization.Cin}/authorizations"));
+            if (listed == HttpStatusCode.OK && JsonDocument.Parse(list).RootElement.TryGetProperty("authorizations", out var held) && held.GetArrayLength() == 1
+                && held[0].TryGetProperty("authorizationId", out var heldId))
+            {
+                id = heldId.GetString();
+                progress($"authorization for member #{authorization.Number}: POST never answered; reconciled to {id} from the member's authorizations");
+            }
+        }
+
         if (id is null)
         {
             anomalies.Enqueue($"authorization for member #{authorization.Number}: POST answered {(int)status}: {Trim(body)}");
