@@ -95,20 +95,24 @@ public static class InvoicesBenchmark
         var loadBefore = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
         var rows = new List<(TimeSpan A, TimeSpan B, TimeSpan Staging, long Lookups)>();
         var operations = new List<(IReadOnlyDictionary<string, long> Staging, IReadOnlyDictionary<string, long> Start)>();
+        var waited = new List<(IReadOnlyDictionary<string, double> Before, IReadOnlyDictionary<string, double> Staged, IReadOnlyDictionary<string, double> After)>();
         for (var round = 0; round < rounds; round++)
         {
             var file = files[round];
             var a = await BaselineAsync(storage.Tables, $"base{round}", file.Invoices);
             var lookupsBefore = checks.AuthorizationLookups;
             var before = counter.Snapshot();
+            var waitedBefore = counter.WaitedMilliseconds();
             var watch = Stopwatch.StartNew();
             await Parallel.ForEachAsync(file.Messages, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (message, ct) =>
                 await function.HandleAsync(new QueueInvocation("InvoiceFiles", "invoice-events", message, new InvocationMetadata(JsonDocument.Parse("{}").RootElement)), ct));
             var staging = watch.Elapsed;
             var staged = counter.Snapshot();
+            var waitedStaged = counter.WaitedMilliseconds();
             var completed = await function.HandleAsync(new QueueInvocation("InvoiceFiles", "invoice-events", file.StoredMessage, new InvocationMetadata(JsonDocument.Parse("{}").RootElement)), CancellationToken.None);
             var b = watch.Elapsed;
             operations.Add((StorageOperationCounter.Between(before, staged), StorageOperationCounter.Between(staged, counter.Snapshot())));
+            waited.Add((waitedBefore, waitedStaged, counter.WaitedMilliseconds()));
             Console.WriteLine($"round {round + 1}: a {a.TotalSeconds:0.0} s, b {b.TotalSeconds:0.0} s (staging {staging.TotalSeconds:0.0} s); {completed}");
             rows.Add((a, b, staging, checks.AuthorizationLookups - lookupsBefore));
         }
@@ -133,13 +137,15 @@ public static class InvoicesBenchmark
         var (stagingOps, startOps) = operations[0];
         Console.WriteLine();
         Console.WriteLine($"storage operations of (b), round 1, per invoice ({invoiceCount} invoices, {lines / (double)invoiceCount:0.#} lines each):");
-        Console.WriteLine("| phase | operation | count | per invoice | per line |");
-        Console.WriteLine("|---|---|---|---|---|");
-        foreach (var (phase, ops) in new[] { ("stage (line messages)", stagingOps), ("start (file-stored)", startOps) })
+        Console.WriteLine("| phase | operation | count | per invoice | per line | mean wait ms |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        var (w0, w1, w2) = waited[0];
+        foreach (var (phase, ops, from, to) in new[] { ("stage (line messages)", stagingOps, w0, w1), ("start (file-stored)", startOps, w1, w2) })
         {
             foreach (var op in ops.OrderBy(o => o.Key.StartsWith("rows in", StringComparison.Ordinal)).ThenByDescending(o => o.Value))
             {
-                Console.WriteLine($"| {phase} | {op.Key} | {op.Value} | {op.Value / (double)invoiceCount:0.00} | {op.Value / (double)lines:0.000} |");
+                var wait = to.TryGetValue(op.Key, out var t) ? (t - from.GetValueOrDefault(op.Key)) / op.Value : double.NaN;
+                Console.WriteLine($"| {phase} | {op.Key} | {op.Value} | {op.Value / (double)invoiceCount:0.00} | {op.Value / (double)lines:0.000} | {(double.IsNaN(wait) ? "" : wait.ToString("0.0", CultureInfo.InvariantCulture))} |");
             }
 
             var trips = ops.Where(o => !o.Key.StartsWith("rows in", StringComparison.Ordinal)).Sum(o => o.Value);

@@ -38,6 +38,11 @@ switch (command)
             args.SkipWhile(a => a != "--lines-per-invoice").Skip(1).Select(int.Parse).FirstOrDefault(10), args.SkipWhile(a => a != "--members").Skip(1).Select(int.Parse).FirstOrDefault(1000),
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(2));
         return 0;
+    case "invoice-figures":
+        await InvoiceFiguresBenchmark.RunAsync(args.SkipWhile(a => a != "--invoices").Skip(1).Select(int.Parse).FirstOrDefault(1_000_000),
+            args.SkipWhile(a => a != "--months").Skip(1).Select(int.Parse).FirstOrDefault(12), args.SkipWhile(a => a != "--providers").Skip(1).Select(int.Parse).FirstOrDefault(200),
+            args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(200));
+        return 0;
     case "console":
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4));
@@ -51,7 +56,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices, invoice-figures");
         return 2;
 }
 

@@ -13,17 +13,28 @@ public sealed partial class StorageOperationCounter : HttpPipelinePolicy
 {
     private readonly ConcurrentDictionary<string, long> counts = new(StringComparer.Ordinal);
 
+    private readonly ConcurrentDictionary<string, long> ticks = new(StringComparer.Ordinal);
+
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
-        Count(message.Request);
+        var key = Count(message.Request);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         ProcessNext(message, pipeline);
+        ticks.AddOrUpdate(key, System.Diagnostics.Stopwatch.GetTimestamp() - started, (_, t) => t + System.Diagnostics.Stopwatch.GetTimestamp() - started);
     }
 
-    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
-        Count(message.Request);
-        return ProcessNextAsync(message, pipeline);
+        var key = Count(message.Request);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        await ProcessNextAsync(message, pipeline);
+        var elapsed = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        ticks.AddOrUpdate(key, elapsed, (_, t) => t + elapsed);
     }
+
+    /// <summary>Total time spent waiting for responses so far, by "kind resource", in milliseconds.</summary>
+    public IReadOnlyDictionary<string, double> WaitedMilliseconds() =>
+        ticks.ToDictionary(t => t.Key, t => t.Value * 1000.0 / System.Diagnostics.Stopwatch.Frequency, StringComparer.Ordinal);
 
     /// <summary>The counts so far, by "kind resource".</summary>
     public IReadOnlyDictionary<string, long> Snapshot() => new Dictionary<string, long>(counts, StringComparer.Ordinal);
@@ -32,7 +43,7 @@ public sealed partial class StorageOperationCounter : HttpPipelinePolicy
     public static IReadOnlyDictionary<string, long> Between(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after) =>
         after.Select(a => (a.Key, Value: a.Value - before.GetValueOrDefault(a.Key))).Where(a => a.Value > 0).ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
 
-    private void Count(Request request)
+    private string Count(Request request)
     {
         var path = request.Uri.Path.TrimEnd('/');
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -70,6 +81,7 @@ public sealed partial class StorageOperationCounter : HttpPipelinePolicy
         }
 
         counts.AddOrUpdate(key, 1, (_, n) => n + 1);
+        return key;
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"(?:PUT|POST|PATCH|MERGE|DELETE) \S+?/([A-Za-z][A-Za-z0-9]{2,62})(?:\(|\?| HTTP)")]
