@@ -10,17 +10,18 @@ using CalAimHub.Workflows;
 namespace CalAimHub.Benchmarks;
 
 /// <summary>
-/// <c>invoice-figures --invoices N</c> (issue 13): the plan's timeliness figures answered from the <c>InvoiceTimeliness</c>
-/// read model with N invoices in it. The read model is seeded directly, NOT through workflows: each invoice's entry as the
-/// projection builds it (<see cref="InvoiceReadModelsProjection.TimelinessEntry"/>: a version row per invoice in its receipt
-/// month's partition, the month's and its provider's counter rows), written in batched entity-group transactions by the
-/// rebuild's loader (<see cref="ReadModelStore.LoadAsync"/>). Then the console's figures route on the local host (real
-/// handler, Azurite in memory), round-robin over a month for all providers and a month for one provider: p50/p99, and the
-/// storage rows the handler's queries return.
+/// <c>invoice-figures --invoices N --version-rows V</c> (issue 13): the plan's timeliness figures answered from the
+/// <c>InvoiceTimeliness</c> read model holding N invoices. Seeded directly, NOT through workflows, in batched entity-group
+/// transactions by the rebuild's loader (<see cref="ReadModelStore.LoadAsync"/>), with the projection's own entry layout
+/// (<see cref="InvoiceReadModelsProjection.TimelinessEntry"/>): the N invoices' counts summed per month and provider (the
+/// month's and every provider's counter rows hold exactly what N separate entries would sum to), plus V per-invoice
+/// version rows in the month queried, the rows a query would have to skip if it read anything but counter rows (Azurite
+/// scans a table for every query, so they also show what table size costs there). Then the console's figures route on the
+/// local host (real handler, Azurite in memory), a month for every provider and a month for one provider, round-robin: p50/p99.
 /// </summary>
 public static class InvoiceFiguresBenchmark
 {
-    public static async Task RunAsync(int invoices, int months, int providers, int requests)
+    public static async Task RunAsync(int invoices, int months, int providers, int requests, int versionRows)
     {
         await using var hub = await LocalHub.StartAsync(new LocalHubOptions
         {
@@ -30,30 +31,40 @@ public static class InvoiceFiguresBenchmark
             EnableBlobEvents = false,
             AppSettings = new Dictionary<string, string> { ["Notifications__RequireHttps"] = "false" },
         });
-        Console.WriteLine($"invoice figures benchmark: {invoices} invoices over {months} months and {providers} providers, {requests} requests per route; {Environment.ProcessorCount} cores, load {BenchmarkMachine.LoadAverage()}");
+        Console.WriteLine($"invoice figures benchmark: {invoices} invoices over {months} months and {providers} providers, {versionRows} version rows in the month queried, {requests} requests per route; {Environment.ProcessorCount} cores, load {BenchmarkMachine.LoadAverage()}");
 
         var store = new ReadModelStore(hub.Storage.Tables);
         var monthNames = Enumerable.Range(0, months).Select(m => new DateOnly(2026, 12, 1).AddMonths(m - months + 1).ToString("yyyy-MM", CultureInfo.InvariantCulture)).ToArray();
+        var month = monthNames[^1];
         var clock = Stopwatch.StartNew();
-        var written = 0;
-        // A few months per load: the loader sums a partition's counters over the entries it is given, so a month is never split.
-        foreach (var group in monthNames.Chunk(6))
+        // Per month and provider one entry whose counts are the sum of its invoices' (the counters are sums, so they come out
+        // the same as N entries'); then V version rows in the month queried (no counts: the counters already hold them).
+        var sums = new Dictionary<(int Month, string Provider), Dictionary<string, long>>();
+        var expected = 0L;
+        foreach (var (m, provider, counts) in Invoices(invoices, months, providers))
         {
-            var indexes = group.Select(m => Array.IndexOf(monthNames, m)).ToHashSet();
-            written += await store.LoadAsync(Entries(invoices, monthNames, providers).Where(e => indexes.Contains(e.Month)).Select(e => (e.Entry, 1L)), 8, CancellationToken.None);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  loaded months {string.Join(", ", group)}: {written} rows so far, {clock.Elapsed.TotalSeconds:0} s, load {BenchmarkMachine.LoadAverage()}"));
+            var sum = sums.TryGetValue((m, provider), out var found) ? found : sums[(m, provider)] = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (name, count) in counts)
+            {
+                sum[name] = sum.GetValueOrDefault(name) + count;
+            }
+
+            expected += m == months - 1 ? 1 : 0;
         }
 
+        var entries = sums.Select(s => (InvoiceReadModelsProjection.TimelinessEntry(monthNames[s.Key.Month], s.Key.Provider, $"sum-{s.Key.Provider}", s.Value), 1L))
+            .Concat(Enumerable.Range(0, versionRows).Select(i => (ReadModelEntry.Of(InvoiceReadModelsProjection.TimelinessTable, month, $"inv-{i:D7}"), 1L)));
+        var written = await store.LoadAsync(entries, 8, CancellationToken.None);
         var rowsInTable = 0L;
         await foreach (var page in store.Table(InvoiceReadModelsProjection.TimelinessTable).QueryAsync<TableEntity>(select: ["PartitionKey"]).AsPages(pageSizeHint: 1000))
         {
             rowsInTable += page.Values.Count;
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeded {written} read-model rows ({rowsInTable} in {InvoiceReadModelsProjection.TimelinessTable}) in {clock.Elapsed.TotalSeconds:0.0} s ({written / clock.Elapsed.TotalSeconds:0} rows/s)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"seeded {invoices} invoices' counts ({sums.Count} month-provider sums) and {versionRows} version rows: {written} rows written, {rowsInTable} rows in {InvoiceReadModelsProjection.TimelinessTable}, {clock.Elapsed.TotalSeconds:0.0} s, load {BenchmarkMachine.LoadAverage()}"));
 
         using var client = new HttpClient { BaseAddress = hub.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(120) };
-        var month = monthNames[^1];
         string[] routes =
         [
             $"/api/console/invoices/timeliness?month={month}",
@@ -61,7 +72,6 @@ public static class InvoiceFiguresBenchmark
         ];
 
         // Warm-up, a check that each answers 200, and that the month's figures add up to what was seeded.
-        var expected = Entries(invoices, monthNames, providers).Count(e => e.Month == months - 1);
         foreach (var route in routes)
         {
             using var response = await client.GetAsync(new Uri(route, UriKind.Relative));
@@ -105,8 +115,8 @@ public static class InvoiceFiguresBenchmark
 
     private static string Provider(int i) => $"cbo-{i:D4}";
 
-    /// <summary>The invoices' timeliness entries as the projection writes them: months and providers round-robin, a plan's mix of outcomes.</summary>
-    private static IEnumerable<(int Month, ReadModelEntry Entry)> Entries(int invoices, string[] months, int providers)
+    /// <summary>The invoices' timeliness counts as the projection counts them: months and providers round-robin, a plan's mix of outcomes.</summary>
+    private static IEnumerable<(int Month, string Provider, Dictionary<string, long> Counts)> Invoices(int invoices, int months, int providers)
     {
         for (var i = 0; i < invoices; i++)
         {
@@ -125,8 +135,7 @@ public static class InvoiceFiguresBenchmark
                 counts[InvoiceReadModelsProjection.ContestPrefix + (i % 20 == 0 ? "authorization-not-on-file" : "provider-not-in-directory")] = 1;
             }
 
-            var month = i % months;
-            yield return (month, InvoiceReadModelsProjection.TimelinessEntry(months[month], Provider(i / months % providers), $"inv-{i:D7}", counts));
+            yield return (i % months, Provider(i / months % providers), counts);
         }
     }
 

@@ -41,7 +41,7 @@ switch (command)
     case "invoice-figures":
         await InvoiceFiguresBenchmark.RunAsync(args.SkipWhile(a => a != "--invoices").Skip(1).Select(int.Parse).FirstOrDefault(1_000_000),
             args.SkipWhile(a => a != "--months").Skip(1).Select(int.Parse).FirstOrDefault(12), args.SkipWhile(a => a != "--providers").Skip(1).Select(int.Parse).FirstOrDefault(200),
-            args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(200));
+            args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(200), args.SkipWhile(a => a != "--version-rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000));
         return 0;
     case "console":
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
