@@ -335,6 +335,22 @@ public sealed class ReadModelStore(TableServiceClient tables)
         return rows;
     }
 
+    /// <summary>
+    /// The named counter rows of one partition (counts named <c>{row}/{name}</c>), by name: one query on the row range
+    /// <c>~counts|…</c>, which holds counter rows only (item rows sort before <c>~</c>, version rows after it).
+    /// </summary>
+    public async Task<IReadOnlyList<(string Name, IReadOnlyDictionary<string, long> Counts)>> NamedCounterRowsAsync(string table, string partition, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey gt {CounterRow + "|"} and RowKey lt {"~counts}"}");
+        var rows = new List<(string, IReadOnlyDictionary<string, long>)>();
+        await foreach (var row in Table(table).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            rows.Add((row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], ReadCounts(row)));
+        }
+
+        return rows;
+    }
+
     /// <summary>The data of one page of item rows of one partition (row keys in [<paramref name="from"/>, <paramref name="to"/>)), with the next page's token.</summary>
     public async Task<(IReadOnlyList<JsonElement> Items, string? Continuation)> PageAsync(
         string table, string partition, string from, string to, string? filter, int top, string? continuation, CancellationToken cancellationToken)

@@ -35,10 +35,16 @@ public static class InvoicesBenchmark
     private const int Concurrency = 8;
     private const string Partner = "cbo-bench";
 
-    public static async Task RunAsync(string root, int lines, int linesPerInvoice, int members)
+    public static async Task RunAsync(string root, int lines, int linesPerInvoice, int members, int rounds = 2)
     {
         await using var azurite = await Azurite.StartInMemoryAsync(root);
-        var storage = StorageAccount.FromConnectionString(azurite.ConnectionString, QueueMessageEncoding.Base64);
+        var counter = new StorageOperationCounter();
+        var tableOptions = new TableClientOptions();
+        tableOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        queueOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var storage = new StorageAccount(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString),
+            new QueueServiceClient(azurite.ConnectionString, queueOptions), new TableServiceClient(azurite.ConnectionString, tableOptions));
         foreach (var table in new[] { WorkflowOptions.TableName, WorkflowOptions.IndexTableName, TableRowDestination.TableName, MemberAuthorizationIndex.TableName, ProviderDirectoryApi.TableName, InvoiceLineStaging.TableName,
                      InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.PaidLinesTable })
         {
@@ -76,9 +82,8 @@ public static class InvoicesBenchmark
             await runtime.RaiseEventAsync(request.AuthorizationId, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "bench")), null, ct);
         });
 
-        const int Rounds = 2;
         var files = new List<StoredFile>();
-        for (var round = 0; round < Rounds; round++)
+        for (var round = 0; round < rounds; round++)
         {
             files.Add(await StoreRowsAsync(storage, lines, linesPerInvoice, cins, $"R{round}"));
         }
@@ -87,26 +92,39 @@ public static class InvoicesBenchmark
 
         // Interleaved A, B, A, B in this one process: (a) one raw 4-row entity-group transaction per invoice (what a start costs at
         // the least), (b) the file through InvoiceFiles: stage every message's checked lines, then the file-stored event starts each invoice.
+        var loadBefore = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
         var rows = new List<(TimeSpan A, TimeSpan B, TimeSpan Staging, long Lookups)>();
-        for (var round = 0; round < Rounds; round++)
+        var operations = new List<(IReadOnlyDictionary<string, long> Staging, IReadOnlyDictionary<string, long> Start)>();
+        var waited = new List<(IReadOnlyDictionary<string, double> Before, IReadOnlyDictionary<string, double> Staged, IReadOnlyDictionary<string, double> After)>();
+        for (var round = 0; round < rounds; round++)
         {
             var file = files[round];
             var a = await BaselineAsync(storage.Tables, $"base{round}", file.Invoices);
             var lookupsBefore = checks.AuthorizationLookups;
+            var before = counter.Snapshot();
+            var waitedBefore = counter.WaitedMilliseconds();
             var watch = Stopwatch.StartNew();
             await Parallel.ForEachAsync(file.Messages, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (message, ct) =>
                 await function.HandleAsync(new QueueInvocation("InvoiceFiles", "invoice-events", message, new InvocationMetadata(JsonDocument.Parse("{}").RootElement)), ct));
             var staging = watch.Elapsed;
+            var staged = counter.Snapshot();
+            var waitedStaged = counter.WaitedMilliseconds();
             var completed = await function.HandleAsync(new QueueInvocation("InvoiceFiles", "invoice-events", file.StoredMessage, new InvocationMetadata(JsonDocument.Parse("{}").RootElement)), CancellationToken.None);
             var b = watch.Elapsed;
+            operations.Add((StorageOperationCounter.Between(before, staged), StorageOperationCounter.Between(staged, counter.Snapshot())));
+            waited.Add((waitedBefore, waitedStaged, counter.WaitedMilliseconds()));
             Console.WriteLine($"round {round + 1}: a {a.TotalSeconds:0.0} s, b {b.TotalSeconds:0.0} s (staging {staging.TotalSeconds:0.0} s); {completed}");
             rows.Add((a, b, staging, checks.AuthorizationLookups - lookupsBefore));
         }
 
+        // One more baseline pass after the last (b): every (b) has a baseline on both sides.
+        var after = await BaselineAsync(storage.Tables, "after", files[0].Invoices);
+        Console.WriteLine($"baseline after: a {after.TotalSeconds:0.0} s");
         var invoiceCount = files[0].Invoices;
+        Console.WriteLine($"load average (/proc/loadavg) before the rounds: {loadBefore}; after: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?")}");
         string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
         string R(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
-        Console.WriteLine($"invoices benchmark: {lines} lines, {linesPerInvoice} per invoice ({invoiceCount} invoices), {members} members, concurrency {Concurrency}, Azurite in memory, {Environment.ProcessorCount} cores, rounds A,B,A,B");
+        Console.WriteLine($"invoices benchmark: {lines} lines, {linesPerInvoice} per invoice ({invoiceCount} invoices), {members} members, concurrency {Concurrency}, Azurite in memory, {Environment.ProcessorCount} cores, rounds A,B ×{rounds}, A");
         Console.WriteLine("| round | (a) raw: 1 transaction per invoice | (b) InvoiceFiles: stage + start per invoice | b/a (starts/s) | lines/s (b) | staging share of b | authorization look-ups per line |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         for (var i = 0; i < rows.Count; i++)
@@ -115,7 +133,27 @@ public static class InvoicesBenchmark
             Console.WriteLine($"| {i + 1} | {F(invoiceCount / a.TotalSeconds)} invoices/s ({F(a.TotalSeconds)} s) | {F(invoiceCount / b.TotalSeconds)} invoices/s ({F(b.TotalSeconds)} s) | {R(a / b)} | {F(lines / b.TotalSeconds)} | {R(staging / b)} | {R(lookups / (double)lines)} |");
         }
 
-        var meanA = rows.Average(r => r.A.TotalSeconds);
+        // Storage round trips per invoice and per line, by kind, of (b) in its first round (the profile; later rounds match).
+        var (stagingOps, startOps) = operations[0];
+        Console.WriteLine();
+        Console.WriteLine($"storage operations of (b), round 1, per invoice ({invoiceCount} invoices, {lines / (double)invoiceCount:0.#} lines each):");
+        Console.WriteLine("| phase | operation | count | per invoice | per line | mean wait ms |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        var (w0, w1, w2) = waited[0];
+        foreach (var (phase, ops, from, to) in new[] { ("stage (line messages)", stagingOps, w0, w1), ("start (file-stored)", startOps, w1, w2) })
+        {
+            foreach (var op in ops.OrderBy(o => o.Key.StartsWith("rows in", StringComparison.Ordinal)).ThenByDescending(o => o.Value))
+            {
+                var wait = to.TryGetValue(op.Key, out var t) ? (t - from.GetValueOrDefault(op.Key)) / op.Value : double.NaN;
+                Console.WriteLine($"| {phase} | {op.Key} | {op.Value} | {op.Value / (double)invoiceCount:0.00} | {op.Value / (double)lines:0.000} | {(double.IsNaN(wait) ? "" : wait.ToString("0.0", CultureInfo.InvariantCulture))} |");
+            }
+
+            var trips = ops.Where(o => !o.Key.StartsWith("rows in", StringComparison.Ordinal)).Sum(o => o.Value);
+            Console.WriteLine($"| {phase} | **round trips** | {trips} | **{trips / (double)invoiceCount:0.00}** | {trips / (double)lines:0.000} |");
+        }
+
+        Console.WriteLine($"| after | {F(invoiceCount / after.TotalSeconds)} invoices/s ({F(after.TotalSeconds)} s) | | | | | |");
+        var meanA = rows.Select(r => r.A.TotalSeconds).Append(after.TotalSeconds).Average();
         var meanB = rows.Average(r => r.B.TotalSeconds);
         Console.WriteLine($"| mean | {F(invoiceCount / meanA)} invoices/s | {F(invoiceCount / meanB)} invoices/s | **{R(meanA / meanB)}** (target ≥ 0.5) | {F(lines / meanB)} | | |");
     }

@@ -35,7 +35,13 @@ switch (command)
         return 0;
     case "invoices":
         await InvoicesBenchmark.RunAsync(root, args.SkipWhile(a => a != "--lines").Skip(1).Select(int.Parse).FirstOrDefault(100_000),
-            args.SkipWhile(a => a != "--lines-per-invoice").Skip(1).Select(int.Parse).FirstOrDefault(10), args.SkipWhile(a => a != "--members").Skip(1).Select(int.Parse).FirstOrDefault(1000));
+            args.SkipWhile(a => a != "--lines-per-invoice").Skip(1).Select(int.Parse).FirstOrDefault(10), args.SkipWhile(a => a != "--members").Skip(1).Select(int.Parse).FirstOrDefault(1000),
+            args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(2));
+        return 0;
+    case "invoice-figures":
+        await InvoiceFiguresBenchmark.RunAsync(args.SkipWhile(a => a != "--invoices").Skip(1).Select(int.Parse).FirstOrDefault(1_000_000),
+            args.SkipWhile(a => a != "--months").Skip(1).Select(int.Parse).FirstOrDefault(12), args.SkipWhile(a => a != "--providers").Skip(1).Select(int.Parse).FirstOrDefault(200),
+            args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(200), args.SkipWhile(a => a != "--version-rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000));
         return 0;
     case "console":
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
@@ -54,7 +60,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices, outbound");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices, invoice-figures, outbound");
         return 2;
 }
 

@@ -178,6 +178,77 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         Assert.DoesNotContain((await hub.InvoicesAsync(within)).Single().State.Lines.Single().Contested, c => c.Code == ContestReasons.UnitsExceedAuthorization);
     }
 
+    [Fact]
+    public async Task A_file_billing_one_member_over_many_messages_reads_the_members_authorizations_and_their_state_once()
+    {
+        // Given an approved authorization and a file of 6 invoices × 4 lines for that member, spread over 4 messages
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        const string Cin = "93456789C";
+        var authorization = await hub.ApproveTransitionalRentAsync(Cin);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+        var file = await hub.StoreFileAsync(6, 4, hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        Assert.Equal(4, file.LineMessages.Count);
+
+        // When the file is delivered
+        await hub.DeliverAsync(file);
+
+        // Then every line carries the authorization, found with one query on the member's partition and one state read for the run
+        var invoices = await hub.InvoicesAsync(file);
+        Assert.Equal(6, invoices.Count);
+        // (the test directory does not list the provider: that is the one reason every line is contested for)
+        Assert.All(invoices.SelectMany(i => i.State.Lines), l => Assert.Equal((authorization, ContestReasons.ProviderNotInDirectory), (l.AuthorizationId, Assert.Single(l.Contested).Code)));
+        Assert.Equal(2, hub.Checks.AuthorizationLookups);
+    }
+
+    [Fact]
+    public async Task The_look_ups_are_kept_per_run_so_a_later_file_sees_an_authorization_approved_after_the_first()
+    {
+        // Given a file billing a member who has no authorization: its line is contested
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        const string Cin = "93456789D";
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var before = await hub.StoreFileAsync(1, 1, prefix: "A", hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: today);
+        await hub.DeliverAsync(before);
+        var contested = Assert.Single((await hub.InvoicesAsync(before)).Single().State.Lines).Contested;
+        Assert.Equal([ContestReasons.NoAuthorization, ContestReasons.ProviderNotInDirectory], contested.Select(c => c.Code));
+
+        // When the authorization is approved and the provider bills again in a new file
+        var authorization = await hub.ApproveTransitionalRentAsync(Cin);
+        var after = await hub.StoreFileAsync(1, 1, prefix: "B", hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: today);
+        await hub.DeliverAsync(after);
+
+        // Then the new file's line finds it
+        var line = Assert.Single((await hub.InvoicesAsync(after)).Single().State.Lines);
+        Assert.Equal((authorization, ContestReasons.ProviderNotInDirectory), (line.AuthorizationId, Assert.Single(line.Contested).Code));
+    }
+
+    [Fact]
+    public async Task The_timeliness_counts_of_a_month_and_of_each_provider_are_counter_rows_of_the_months_one_partition()
+    {
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var readModels = new InvoiceReadModels(new ReadModelStore(azurite.Storage.Tables));
+        var month = InvoiceReadModelsProjection.Month(InvoicePolicy.Default().Calendar.DateOf(DateTimeOffset.UtcNow));
+        async Task<(long Month, long Provider, long Listed)> CountsAsync() => (
+            (await readModels.MonthAsync(month, null, CancellationToken.None)).GetValueOrDefault(InvoiceReadModelsProjection.Invoices),
+            (await readModels.MonthAsync(month, Provider, CancellationToken.None)).GetValueOrDefault(InvoiceReadModelsProjection.Invoices),
+            (await readModels.ProvidersAsync(month, CancellationToken.None)).Where(p => p.Provider == Provider).Sum(p => p.Counts.GetValueOrDefault(InvoiceReadModelsProjection.Invoices)));
+        var before = await CountsAsync();
+
+        await hub.DeliverAsync(await hub.StoreFileAsync(invoices: 3, linesPerInvoice: 2));
+
+        Assert.Equal((before.Month + 3, before.Provider + 3, before.Provider + 3), await CountsAsync());
+        Assert.Equal(before.Provider, before.Listed);
+        // One partition per month, no partition per month and provider: a commit writes one timeliness transaction.
+        var partitions = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in azurite.Storage.Tables.GetTableClient(InvoiceReadModelsProjection.TimelinessTable).QueryAsync<TableEntity>(select: ["PartitionKey"]))
+        {
+            partitions.Add(row.PartitionKey);
+        }
+
+        Assert.Contains(month, partitions);
+        Assert.DoesNotContain(partitions, p => p.Contains('|', StringComparison.Ordinal));
+    }
+
     /// <summary>The file-stored message as it is after <paramref name="waits"/> waits.</summary>
     private static string Waits(string message, int waits) =>
         message.Replace("\"lines\":", $"\"waits\":\"{waits.ToString(CultureInfo.InvariantCulture)}\",\"lines\":", StringComparison.Ordinal);
@@ -186,9 +257,11 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
 
     internal sealed record Notice(string DeliveryId, string Type, string? Subject);
 
-    private sealed class InvoiceFileHub(WorkflowRuntime runtime, InvoiceFilesFunction function, AzuriteFixture azurite, string queueName, string partner) : IWorkflowNotifier
+    private sealed class InvoiceFileHub(WorkflowRuntime runtime, InvoiceFilesFunction function, InvoiceLineChecks checks, AzuriteFixture azurite, string queueName, string partner) : IWorkflowNotifier
     {
         public ConcurrentBag<Notice> Notices { get; } = [];
+
+        public InvoiceLineChecks Checks => checks;
 
         public WorkflowRuntime Runtime => runtime;
 
@@ -215,7 +288,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             var checks = new InvoiceLineChecks(storage, runtime, new ReferralDirectory(storage), new InvoiceReadModels(readModels));
             var function = new InvoiceFilesFunction(runtime, storage, checks, new PartnerDirectory(new ConfigurationBuilder().Build()), new InvoiceLineStaging(storage),
                 NullLogger<InvoiceFilesFunction>.Instance);
-            var hub = new InvoiceFileHub(runtime, function, azurite, DomainEvent.InvoiceQueueName, "cbo-" + Guid.NewGuid().ToString("N")[..10]);
+            var hub = new InvoiceFileHub(runtime, function, checks, azurite, DomainEvent.InvoiceQueueName, "cbo-" + Guid.NewGuid().ToString("N")[..10]);
             notifier.Target = hub;
             return hub;
         }

@@ -38,6 +38,24 @@ public sealed class MemberAuthorizationIndex(StorageAccount storage)
     }
 
     /// <summary>
+    /// The member's latest authorization per service key (service key → authorization id): one query on the member's
+    /// partition, the few rows it holds, key and id columns only.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> AuthorizationIdsAsync(string cin, CancellationToken cancellationToken)
+    {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        await foreach (var row in Table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {cin}"), select: ["RowKey", "AuthorizationId"], cancellationToken: cancellationToken))
+        {
+            if (row.GetString("AuthorizationId") is { Length: > 0 } id)
+            {
+                ids[row.RowKey] = id;
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>
     /// Claims the service keys of <paramref name="request"/>, replacing only the <paramref name="replaceable"/> rows
     /// (closed authorizations) under their ETags. False when another writer changed a row first: read again and retry.
     /// </summary>

@@ -105,7 +105,7 @@ public sealed partial class InvoiceFilesFunction(
             // A line naming no invoice is staged unread all the same: the run's count of staged lines must reach the count sent.
             var lines = group.Key.Provider is null || group.Key.Number.Length == 0
                 ? group.Select(e => new StagedLine("inv-unreadable", "", "", Text(e.Data, "partnerId") ?? "", e.Id, e.Time, null)).ToList()
-                : await CheckAsync(group.Key.Provider, group.Key.Number, [.. group], token);
+                : await CheckAsync(group.Key.Provider, group.Key.Number, [.. group], checks.ForRun(Text(group.First().Data, "runId")), token);
             lock (checkedLines)
             {
                 checkedLines.AddRange(lines);
@@ -204,11 +204,11 @@ public sealed partial class InvoiceFilesFunction(
     }
 
     /// <summary>Per invoice of a message: the billed lines read (CIN from the stored row, for the checks only) and checked.</summary>
-    private async Task<List<StagedLine>> CheckAsync(string providerId, string invoiceNumber, IReadOnlyList<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> rows, CancellationToken ct)
+    private async Task<List<StagedLine>> CheckAsync(
+        string providerId, string invoiceNumber, IReadOnlyList<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> rows, InvoiceRunLookups run, CancellationToken ct)
     {
         var invoiceId = InvoiceIds.For(providerId, invoiceNumber);
-        var listed = await checks.ProviderListedAsync(providerId, ct);
-        var authorizations = new Dictionary<string, Domain.Authorizations.AuthorizationState?>(StringComparer.Ordinal);
+        var listed = await checks.ProviderListedAsync(providerId, run, ct);
         var table = storage.Tables.GetTableClient(TableRowDestination.TableName);
         var staged = new List<StagedLine>(rows.Count);
         foreach (var row in rows.OrderBy(r => Number(r.Data)))
@@ -220,7 +220,7 @@ public sealed partial class InvoiceFilesFunction(
                 var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, select: ["MemberCin"], cancellationToken: ct);
                 if (stored.HasValue && stored.Value!.GetString("MemberCin") is { } cin && Billed(row.Data, cin) is { } line)
                 {
-                    received = await checks.CheckAsync(providerId, listed, line, authorizations, ct);
+                    received = await checks.CheckAsync(providerId, listed, line, run, ct);
                 }
             }
 

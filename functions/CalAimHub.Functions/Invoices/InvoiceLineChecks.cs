@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Azure.Data.Tables;
@@ -9,6 +10,7 @@ using CalAimHub.Functions.Referrals;
 using CalAimHub.Hosting.Storage;
 using CalAimHub.Ingestion.Formats;
 using CalAimHub.Workflows;
+using Microsoft.Extensions.Caching.Memory;
 
 namespace CalAimHub.Functions.Invoices;
 
@@ -16,29 +18,57 @@ namespace CalAimHub.Functions.Invoices;
 public sealed record BilledLine(int Number, string MemberCin, DateOnly ServiceFrom, DateOnly? ServiceTo, string Hcpcs, IReadOnlyList<string> Modifiers, decimal Units, decimal Charge);
 
 /// <summary>
-/// The automatic checks of an invoice line, all by key (no scans): the authorization for member + service through
-/// <c>MemberAuthorizations</c> (one point read per member and service) and the authorization's workflow state (one
-/// point read per authorization); for a code whose units an authorization limits, the units already paid on it (one counter
-/// point read); a paid line with the same member, service and date of service through
-/// <c>PaidInvoiceLines</c> (one point read); the billing provider in the directory (one point read per invoice).
-/// A failing line gets one reason per missing thing, naming it.
+/// The automatic checks of an invoice line, all by key (no scans): the member's authorizations through
+/// <c>MemberAuthorizations</c> (one query on the member's partition, which holds one row per service) and the
+/// authorization's workflow state (one read per authorization), both once per ingest run (<see cref="InvoiceRunLookups"/>);
+/// for a code whose units an authorization limits, the units already paid on it (one counter point read); a paid line with
+/// the same member, service and date of service through <c>PaidInvoiceLines</c> (one point read); the billing provider in
+/// the directory (one point read per run). A failing line gets one reason per missing thing, naming it.
 /// </summary>
 public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime runtime, ReferralDirectory directory, InvoiceReadModels readModels)
 {
     private static readonly ServiceCodeTable ServiceCodes = FormatCatalog.Default.ServiceCodes;
 
-    /// <summary>Look-ups made (member index + authorization state), for the benchmark's look-ups per line.</summary>
+    /// <summary>
+    /// The look-ups of the runs being checked, by run id: one file's lines come in many messages, mostly to the same
+    /// instance. A run unused for <see cref="RunLookupsKept"/> is dropped (its CINs leave memory with it).
+    /// </summary>
+    private readonly MemoryCache runs = new(new MemoryCacheOptions { SizeLimit = 64 });
+
+    /// <summary>How long a run's look-ups are kept after their last use: a file's messages arrive within minutes.</summary>
+    public static readonly TimeSpan RunLookupsKept = TimeSpan.FromMinutes(10);
+
+    /// <summary>Look-ups made (member authorization queries + authorization states), for the benchmark's look-ups per line.</summary>
     public long AuthorizationLookups => Interlocked.Read(ref lookups);
 
     private long lookups;
 
-    /// <summary>Whether the directory lists the billing provider (an atypical id without an NPI cannot be listed).</summary>
-    public async Task<bool> ProviderListedAsync(string providerId, CancellationToken cancellationToken) =>
-        NationalProviderIdentifier.IsValid(providerId) && await directory.FindAsync(providerId, cancellationToken) is not null;
+    /// <summary>The look-ups shared by the lines of ingest run <paramref name="runId"/>; without a run, fresh ones (a single message's).</summary>
+    public InvoiceRunLookups ForRun(string? runId)
+    {
+        if (runId is null)
+        {
+            return new InvoiceRunLookups();
+        }
 
-    /// <param name="authorizations">Per call site cache: member + service key → the authorization found (one invoice file, many lines of one member).</param>
-    public async Task<ReceivedLine> CheckAsync(
-        string providerId, bool providerListed, BilledLine line, Dictionary<string, AuthorizationState?> authorizations, CancellationToken cancellationToken)
+        lock (runs) // GetOrCreate alone may create twice for messages of a new run arriving together
+        {
+            return runs.GetOrCreate(runId, entry =>
+            {
+                entry.Size = 1;
+                entry.SlidingExpiration = RunLookupsKept;
+                return new InvoiceRunLookups();
+            })!;
+        }
+    }
+
+    /// <summary>Whether the directory lists the billing provider (an atypical id without an NPI cannot be listed): one point read per run.</summary>
+    public Task<bool> ProviderListedAsync(string providerId, InvoiceRunLookups run, CancellationToken cancellationToken) =>
+        InvoiceRunLookups.OnceAsync(run.Providers, providerId, async () =>
+            NationalProviderIdentifier.IsValid(providerId) && await directory.FindAsync(providerId, cancellationToken) is not null);
+
+    /// <param name="run">The run's look-ups: a member's authorizations and their states are read once per file.</param>
+    public async Task<ReceivedLine> CheckAsync(string providerId, bool providerListed, BilledLine line, InvoiceRunLookups run, CancellationToken cancellationToken)
     {
         var problems = new List<ContestReason>();
         var service = $"{line.Hcpcs}-{string.Join('+', line.Modifiers)}";
@@ -50,7 +80,7 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
         }
         else if (serviceKey is not null)
         {
-            var authorization = await AuthorizationAsync(line.MemberCin, serviceKey, authorizations, cancellationToken);
+            var authorization = await AuthorizationAsync(line.MemberCin, serviceKey, run, cancellationToken);
             var dos = $"{line.ServiceFrom:yyyy-MM-dd}" + (line.ServiceTo is { } to && to != line.ServiceFrom ? $" to {to:yyyy-MM-dd}" : "");
             if (authorization?.Request is not { } request)
             {
@@ -100,25 +130,28 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
         return new ReceivedLine(line.Number, line.ServiceFrom, line.ServiceTo, line.Hcpcs, line.Modifiers, line.Units, line.Charge, authorizationId, problems, duplicateKey);
     }
 
-    private async Task<AuthorizationState?> AuthorizationAsync(string cin, string serviceKey, Dictionary<string, AuthorizationState?> cache, CancellationToken cancellationToken)
+    private async Task<AuthorizationState?> AuthorizationAsync(string cin, string serviceKey, InvoiceRunLookups run, CancellationToken cancellationToken)
     {
-        var key = cin + "\u001f" + serviceKey;
-        if (cache.TryGetValue(key, out var cached))
-        {
-            return cached;
-        }
-
-        Interlocked.Increment(ref lookups);
-        var row = await storage.Tables.GetTableClient(MemberAuthorizationIndex.TableName)
-            .GetEntityIfExistsAsync<TableEntity>(cin, serviceKey, select: ["AuthorizationId"], cancellationToken: cancellationToken);
-        AuthorizationState? state = null;
-        if (row.HasValue && row.Value!.GetString("AuthorizationId") is { Length: > 0 } id)
+        var ids = await InvoiceRunLookups.OnceAsync(run.Members, cin, () =>
         {
             Interlocked.Increment(ref lookups);
-            state = await runtime.GetStateAsync<AuthorizationState>(id, cancellationToken);
+            return new MemberAuthorizationIndex(storage).AuthorizationIdsAsync(cin, cancellationToken);
+        });
+        if (!ids.TryGetValue(serviceKey, out var id))
+        {
+            return null;
         }
 
-        cache[key] = state;
+        var state = await InvoiceRunLookups.OnceAsync(run.Authorizations, id, () =>
+        {
+            Interlocked.Increment(ref lookups);
+            return runtime.GetStateAsync<AuthorizationState>(id, cancellationToken);
+        });
+        if (state is null)
+        {
+            run.Authorizations.TryRemove(id, out _); // claimed, its workflow not started yet: the next line reads again
+        }
+
         return state;
     }
 
@@ -131,4 +164,33 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
     }
 
     private static string Kebab(AuthorizationStatus status) => System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(status.ToString());
+}
+
+/// <summary>
+/// What the lines of one ingest run look up once and share (a file bills the same members and provider over and over):
+/// whether the directory lists a provider, a member's authorization ids per service, an authorization's state. Concurrent
+/// lines wait for the one look-up under way; a failed look-up is forgotten, so the retry reads again.
+/// </summary>
+public sealed class InvoiceRunLookups
+{
+    internal ConcurrentDictionary<string, Lazy<Task<bool>>> Providers { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>CIN → service key → authorization id (the CIN stays in memory only, never logged).</summary>
+    internal ConcurrentDictionary<string, Lazy<Task<IReadOnlyDictionary<string, string>>>> Members { get; } = new(StringComparer.Ordinal);
+
+    internal ConcurrentDictionary<string, Lazy<Task<AuthorizationState?>>> Authorizations { get; } = new(StringComparer.Ordinal);
+
+    internal static async Task<T> OnceAsync<T>(ConcurrentDictionary<string, Lazy<Task<T>>> cache, string key, Func<Task<T>> load)
+    {
+        var once = cache.GetOrAdd(key, _ => new Lazy<Task<T>>(load));
+        try
+        {
+            return await once.Value;
+        }
+        catch
+        {
+            cache.TryRemove(new KeyValuePair<string, Lazy<Task<T>>>(key, once));
+            throw;
+        }
+    }
 }

@@ -38,9 +38,12 @@ public sealed record InvoiceListItem(
 /// <item><c>InvoiceListing</c>: partition = billing provider, row = <c>{received yyyyMMddTHHmmssZ}|{invoice id}</c> (the receipt
 /// never changes, so the row never moves): the received range is a row-key range; status and overdue (<c>OpenDueAt</c>, a
 /// sortable time key) are filters on the row's columns.</item>
-/// <item><c>InvoiceTimeliness</c>: counters only, in partition <c>{month}</c> (receipt month, Pacific) and <c>{month}|{provider}</c>:
-/// invoices, clean, clean paid within 30 / 90 calendar days, working-day breaches, interest owed in cents, lines contested per
-/// reason. A month's figures are one point read, whatever the number of invoices; the per-provider list is one partition range.</item>
+/// <item><c>InvoiceTimeliness</c>: counters only, in partition <c>{month}</c> (receipt month, Pacific): the month's counter row
+/// and one counter row per provider (<c>~counts|{provider}</c>): invoices, clean, clean paid within 30 / 90 calendar days,
+/// working-day breaches, interest owed in cents, lines contested per reason. A month's figures, or one provider's, are one
+/// point read; every provider's is one row range of the month's partition that holds counter rows only (one per provider),
+/// whatever the number of invoices: the invoices' version rows sort after it. One transaction per commit, not one per
+/// partition.</item>
 /// <item><c>PaidInvoiceLines</c>: partition = billing provider, row = the paid line's duplicate key: "is this line a duplicate of a
 /// paid one" is one point read. Partition <c>units|{authorization}</c>: counters of units paid per limited code-modifier, the
 /// running total a new line's units are checked against (one point read).</item>
@@ -88,10 +91,7 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
                 ("Status", InvoiceStatuses.Kebab(item.Status)), ("OpenDueAt", item.NextDeadline is { } due ? ReadModelStore.TimeKey(due) : NothingDue)),
         ]);
 
-        var counts = Counts(state);
-        var month = Month(calendar.DateOf(header.ReceivedAt));
-        yield return ReadModelEntry.Of(TimelinessTable, month, header.InvoiceId, counts: counts);
-        yield return ReadModelEntry.Of(TimelinessTable, $"{month}|{header.ProviderId}", header.InvoiceId, counts: counts);
+        yield return TimelinessEntry(Month(calendar.DateOf(header.ReceivedAt)), header.ProviderId, header.InvoiceId, Counts(state));
 
         // Units paid per authorization (hundredths of a unit), for the running total the line checks compare against.
         foreach (var authorization in state.Lines
@@ -131,6 +131,21 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
         }
 
         return counts;
+    }
+
+    /// <summary>
+    /// An invoice's timeliness counts in its receipt month's partition, twice: as the month's counts and under its
+    /// provider's counter row (<c>{provider}/{name}</c>), both written in the one transaction of the month's partition.
+    /// </summary>
+    public static ReadModelEntry TimelinessEntry(string month, string providerId, string invoiceId, IReadOnlyDictionary<string, long> counts)
+    {
+        var both = new Dictionary<string, long>(counts, StringComparer.Ordinal);
+        foreach (var (name, count) in counts)
+        {
+            both[$"{providerId}/{name}"] = count;
+        }
+
+        return ReadModelEntry.Of(TimelinessTable, month, invoiceId, counts: both);
     }
 
     public static string Month(DateOnly date) => date.ToString("yyyy-MM", CultureInfo.InvariantCulture);
@@ -182,10 +197,9 @@ public sealed class InvoiceReadModels(ReadModelStore store)
 
     /// <summary>The counters of a receipt month, for all providers or one (one point read).</summary>
     public Task<IReadOnlyDictionary<string, long>> MonthAsync(string month, string? providerId, CancellationToken cancellationToken) =>
-        store.CountsAsync(InvoiceReadModelsProjection.TimelinessTable, providerId is null ? month : $"{month}|{providerId}", cancellationToken);
+        store.CountsAsync(InvoiceReadModelsProjection.TimelinessTable, month, cancellationToken, providerId);
 
-    /// <summary>The counters of every provider with invoices received in <paramref name="month"/> (one partition range, counter rows only).</summary>
+    /// <summary>The counters of every provider with invoices received in <paramref name="month"/> (one row range of the month's partition: one counter row per provider).</summary>
     public async Task<IReadOnlyList<(string Provider, IReadOnlyDictionary<string, long> Counts)>> ProvidersAsync(string month, CancellationToken cancellationToken) =>
-        [.. (await store.CounterRowsAsync(InvoiceReadModelsProjection.TimelinessTable, month + "|", month + "|~", cancellationToken))
-            .Where(r => r.Row is null).Select(r => (r.Partition[(month.Length + 1)..], r.Counts))];
+        [.. await store.NamedCounterRowsAsync(InvoiceReadModelsProjection.TimelinessTable, month, cancellationToken)];
 }
