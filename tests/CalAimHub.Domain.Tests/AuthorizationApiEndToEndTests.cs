@@ -184,6 +184,31 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
     }
 
     [Fact]
+    public async Task A_claim_left_behind_by_a_crash_is_started_when_the_members_list_names_it()
+    {
+        // The chaos trial's case: the claimant died before its start and nobody asks for the service again; a partner
+        // that never got its answer reads the member's list instead, and must be able to open what it names.
+        var orphan = AuthorizationScenario.Request() with { AuthorizationId = "auth-orphan-2", MemberCin = "90000011A", ReceivedAt = DateTimeOffset.Parse("2026-05-04T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture) };
+        await hub.Hub.Storage.Tables.GetTableClient("MemberAuthorizations").AddEntityAsync(new TableEntity("90000011A", "ecm")
+        {
+            ["AuthorizationId"] = orphan.AuthorizationId,
+            ["RequestingProviderNpi"] = orphan.RequestingProviderNpi,
+            ["ReferringEntity"] = orphan.ReferringEntity,
+            ["ClaimedAt"] = orphan.ReceivedAt,
+            ["Request"] = JsonSerializer.Serialize(orphan, CalAimHub.Domain.Workflows.WorkflowJson.Options),
+        });
+
+        var member = await JsonOf(await hub.Api.GetAsync("/api/members/90000011A/authorizations"));
+        var listed = member.GetProperty("authorizations").EnumerateArray().Single();
+        using var opened = await hub.Api.GetAsync("/api/authorizations/auth-orphan-2");
+
+        Assert.Equal("auth-orphan-2", listed.GetProperty("authorizationId").GetString());
+        Assert.NotEqual(JsonValueKind.Null, listed.GetProperty("status").ValueKind);
+        Assert.True(listed.GetProperty("openOrActive").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, opened.StatusCode);
+    }
+
+    [Fact]
     public async Task A_bad_request_is_a_problem_naming_every_field_and_starts_nothing()
     {
         var before = await WorkflowCountAsync();
