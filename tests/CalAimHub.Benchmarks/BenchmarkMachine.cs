@@ -5,12 +5,23 @@ using System.Net.Sockets;
 using System.Text;
 using CalAimHub.Ingestion.Formats;
 using CalAimHub.Ingestion.Validation;
+using CalAimHub.LocalHost;
 
 namespace CalAimHub.Benchmarks;
 
 /// <summary>What several benchmark cases need from the machine: ports, publishing as deployed, process memory.</summary>
 internal static class BenchmarkMachine
 {
+    /// <summary>The hub the read-model query benchmarks seed and ask: in-memory Azurite, no blob events, no settings file.</summary>
+    public static Task<LocalHub> QueryHubAsync() => LocalHub.StartAsync(new LocalHubOptions
+    {
+        InMemoryStorage = true,
+        HttpPort = 0,
+        UseLocalSettingsFile = false,
+        EnableBlobEvents = false,
+        AppSettings = new Dictionary<string, string> { ["Notifications__RequireHttps"] = "false" },
+    });
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -28,14 +28,7 @@ public static class ConsoleBenchmark
 
     public static async Task RunAsync(int items, int requests, int rounds)
     {
-        await using var hub = await LocalHub.StartAsync(new LocalHubOptions
-        {
-            InMemoryStorage = true,
-            HttpPort = 0,
-            UseLocalSettingsFile = false,
-            EnableBlobEvents = false,
-            AppSettings = new Dictionary<string, string> { ["Notifications__RequireHttps"] = "false" },
-        });
+        await using var hub = await BenchmarkMachine.QueryHubAsync();
         Console.WriteLine($"console benchmark: {items} referrals + {items} authorizations, {requests} requests per route, {rounds} upkeep rounds each way; {Environment.ProcessorCount} cores, load {BenchmarkMachine.LoadAverage()}");
 
         await UpkeepAsync(hub.Storage, rounds);

@@ -23,14 +23,7 @@ public static class InvoiceFiguresBenchmark
 {
     public static async Task RunAsync(int invoices, int months, int providers, int requests, int versionRows)
     {
-        await using var hub = await LocalHub.StartAsync(new LocalHubOptions
-        {
-            InMemoryStorage = true,
-            HttpPort = 0,
-            UseLocalSettingsFile = false,
-            EnableBlobEvents = false,
-            AppSettings = new Dictionary<string, string> { ["Notifications__RequireHttps"] = "false" },
-        });
+        await using var hub = await BenchmarkMachine.QueryHubAsync();
         Console.WriteLine($"invoice figures benchmark: {invoices} invoices over {months} months and {providers} providers, {versionRows} version rows in the month queried, {requests} requests per route; {Environment.ProcessorCount} cores, load {BenchmarkMachine.LoadAverage()}");
 
         var store = new ReadModelStore(hub.Storage.Tables);

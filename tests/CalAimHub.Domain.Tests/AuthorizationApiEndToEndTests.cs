@@ -161,12 +161,11 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
         Assert.Equal(before + 1, await WorkflowCountAsync());
     }
 
-    [Fact]
-    public async Task A_claim_left_behind_by_a_crash_is_started_by_the_next_request_not_duplicated()
+    /// <summary>What a request that died between claiming the member index row (ECM) and starting its workflow leaves behind.</summary>
+    private async Task<AuthorizationRequest> ClaimLeftBehindAsync(string authorizationId, string cin)
     {
-        // What a request that died between claiming the member index row and starting its workflow leaves behind.
-        var orphan = AuthorizationScenario.Request() with { AuthorizationId = "auth-orphan-1", MemberCin = "90000010A", ReceivedAt = DateTimeOffset.Parse("2026-05-04T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture) };
-        await hub.Hub.Storage.Tables.GetTableClient("MemberAuthorizations").AddEntityAsync(new TableEntity("90000010A", "ecm")
+        var orphan = AuthorizationScenario.Request() with { AuthorizationId = authorizationId, MemberCin = cin, ReceivedAt = DateTimeOffset.Parse("2026-05-04T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture) };
+        await hub.Hub.Storage.Tables.GetTableClient("MemberAuthorizations").AddEntityAsync(new TableEntity(cin, "ecm")
         {
             ["AuthorizationId"] = orphan.AuthorizationId,
             ["RequestingProviderNpi"] = orphan.RequestingProviderNpi,
@@ -174,6 +173,13 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
             ["ClaimedAt"] = orphan.ReceivedAt,
             ["Request"] = JsonSerializer.Serialize(orphan, CalAimHub.Domain.Workflows.WorkflowJson.Options),
         });
+        return orphan;
+    }
+
+    [Fact]
+    public async Task A_claim_left_behind_by_a_crash_is_started_by_the_next_request_not_duplicated()
+    {
+        var orphan = await ClaimLeftBehindAsync("auth-orphan-1", "90000010A");
 
         var response = await hub.PostAsync("/api/authorizations", EcmRequest("90000010A"));
 
@@ -188,15 +194,7 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
     {
         // The chaos trial's case: the claimant died before its start and nobody asks for the service again; a partner
         // that never got its answer reads the member's list instead, and must be able to open what it names.
-        var orphan = AuthorizationScenario.Request() with { AuthorizationId = "auth-orphan-2", MemberCin = "90000011A", ReceivedAt = DateTimeOffset.Parse("2026-05-04T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture) };
-        await hub.Hub.Storage.Tables.GetTableClient("MemberAuthorizations").AddEntityAsync(new TableEntity("90000011A", "ecm")
-        {
-            ["AuthorizationId"] = orphan.AuthorizationId,
-            ["RequestingProviderNpi"] = orphan.RequestingProviderNpi,
-            ["ReferringEntity"] = orphan.ReferringEntity,
-            ["ClaimedAt"] = orphan.ReceivedAt,
-            ["Request"] = JsonSerializer.Serialize(orphan, CalAimHub.Domain.Workflows.WorkflowJson.Options),
-        });
+        await ClaimLeftBehindAsync("auth-orphan-2", "90000011A");
 
         var member = await JsonOf(await hub.Api.GetAsync("/api/members/90000011A/authorizations"));
         var listed = member.GetProperty("authorizations").EnumerateArray().Single();
