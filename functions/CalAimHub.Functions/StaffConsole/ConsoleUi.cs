@@ -46,7 +46,7 @@ public static class ConsoleUi
             .WithSummary("The staff console's HTML page (hash routes #/today, #/authorizations, #/referrals, #/files, #/operations)")
             .Produces(StatusCodes.Status200OK, contentType: "text/html")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesProblem(StatusCodes.Status400BadRequest); // the strict-input edge: a query string that is not clean UTF-8 text
+            .ProducesProblem(StatusCodes.Status400BadRequest); // the strict-input edge: a query value with a control character
         ui.MapGet("/assets/{file}", GetAsset).WithName("GetConsoleAsset")
             .WithSummary("A script, style sheet or the chart library of the staff console")
             .Produces(StatusCodes.Status200OK, contentType: "text/javascript")
