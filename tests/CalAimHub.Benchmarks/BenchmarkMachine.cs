@@ -12,6 +12,24 @@ namespace CalAimHub.Benchmarks;
 /// <summary>What several benchmark cases need from the machine: ports, publishing as deployed, process memory.</summary>
 internal static class BenchmarkMachine
 {
+    /// <summary>Each route asked <paramref name="requests"/> times, round-robin: every answer's milliseconds, read to the end.</summary>
+    public static async Task<Dictionary<string, List<double>>> TimeRoutesAsync(HttpClient client, IReadOnlyList<string> routes, int requests)
+    {
+        var times = routes.ToDictionary(r => r, _ => new List<double>());
+        for (var i = 0; i < requests; i++)
+        {
+            foreach (var route in routes)
+            {
+                var started = Stopwatch.GetTimestamp();
+                using var response = await client.GetAsync(new Uri(route, UriKind.Relative));
+                await response.Content.ReadAsByteArrayAsync();
+                times[route].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        return times;
+    }
+
     /// <summary>The hub the read-model query benchmarks seed and ask: in-memory Azurite, no blob events, no settings file.</summary>
     public static Task<LocalHub> QueryHubAsync() => LocalHub.StartAsync(new LocalHubOptions
     {

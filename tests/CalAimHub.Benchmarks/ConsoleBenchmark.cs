@@ -67,7 +67,6 @@ public static class ConsoleBenchmark
             "/api/authorizations?status=in-review",
             "/api/authorizations?pof=justice-involved&breached=true",
         ];
-        var times = routes.ToDictionary(r => r, _ => new List<double>());
         foreach (var route in routes)
         {
             // Warm-up, and a check that every route answers 200.
@@ -78,16 +77,7 @@ public static class ConsoleBenchmark
             }
         }
 
-        for (var i = 0; i < requests; i++)
-        {
-            foreach (var route in routes)
-            {
-                var started = Stopwatch.GetTimestamp();
-                using var response = await client.GetAsync(new Uri(route, UriKind.Relative));
-                await response.Content.ReadAsByteArrayAsync();
-                times[route].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
-        }
+        var times = await BenchmarkMachine.TimeRoutesAsync(client, routes, requests);
 
         Console.WriteLine("| route | p50 ms | p99 ms | max ms |");
         Console.WriteLine("|---|---|---|---|");

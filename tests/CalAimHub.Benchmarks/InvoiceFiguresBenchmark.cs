@@ -84,17 +84,7 @@ public static class InvoiceFiguresBenchmark
             }
         }
 
-        var times = routes.ToDictionary(r => r, _ => new List<double>());
-        for (var i = 0; i < requests; i++)
-        {
-            foreach (var route in routes)
-            {
-                var started = Stopwatch.GetTimestamp();
-                using var response = await client.GetAsync(new Uri(route, UriKind.Relative));
-                await response.Content.ReadAsByteArrayAsync();
-                times[route].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
-        }
+        var times = await BenchmarkMachine.TimeRoutesAsync(client, routes, requests);
 
         Console.WriteLine($"load after the requests: {BenchmarkMachine.LoadAverage()}");
         Console.WriteLine("| route | p50 ms | p99 ms | max ms | target |");
