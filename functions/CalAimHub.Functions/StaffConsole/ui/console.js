@@ -926,6 +926,13 @@ async function signIn() {
   }
 }
 
+// The skip link moves focus without touching the address: left to the browser, fragment navigation focuses <main>
+// before 'hashchange' puts the page's own hash back, so for a moment the address would read #main.
+document.querySelector('[data-skip]').addEventListener('click', event => {
+  event.preventDefault();
+  document.getElementById('main').focus();
+});
+
 let lastHash = null;
 window.addEventListener('hashchange', () => {
   // The skip link's #main is not a page: it only moves focus.
