@@ -4,9 +4,10 @@ namespace CalAimHub.Workflows;
 
 /// <summary>
 /// A new start was refused before it touched storage: as many starts as admission allows are in progress and
-/// <see cref="WorkflowOptions.StartQueueLimit"/> are waiting. The caller retries after <see cref="RetryAfter"/> (HTTP
-/// answers 429 with <c>Retry-After</c>; a queue-triggered invocation waits that long with its message and runs again, without
-/// spending one of the message's deliveries).
+/// <see cref="WorkflowOptions.StartQueueLimit"/> are waiting, or a queue-triggered start waited its
+/// <see cref="WorkflowOptions.QueuedStartPatience"/>. The caller retries after <see cref="RetryAfter"/> (HTTP answers 429
+/// with <c>Retry-After</c>; a queue-triggered invocation hands its message back as a fresh copy visible after that long,
+/// so neither the refusal nor a worker death during a long wait spends one of the message's deliveries).
 /// </summary>
 public sealed class WorkflowStartsSaturatedException(TimeSpan retryAfter)
     : Exception($"the hub is starting as many workflow instances as it can right now; try again after {retryAfter.TotalSeconds:0} s")
@@ -42,6 +43,12 @@ public sealed class WorkflowAdmission : IDisposable
                 $"Workflows:MaxConcurrentStarts ({options.MaxConcurrentStarts}), Workflows:MaxConcurrentStartsUnderDueWork ({options.MaxConcurrentStartsUnderDueWork}) and Workflows:StartQueueLimit ({options.StartQueueLimit}) must be 0 or more and Workflows:StartRetryAfter ({options.StartRetryAfter}) at least 1 s");
         }
 
+        if (options.QueuedStartPatience <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"Workflows:QueuedStartPatience ({options.QueuedStartPatience}) must be more than 0");
+        }
+
+        QueuedStartPatience = options.QueuedStartPatience;
         RetryAfter = TimeSpan.FromSeconds(Math.Ceiling(options.StartRetryAfter.TotalSeconds));
         starts = Limiter(options.MaxConcurrentStarts, options.StartQueueLimit);
         startsUnderDueWork = Limiter(options.MaxConcurrentStartsUnderDueWork, options.StartQueueLimit);
@@ -49,6 +56,24 @@ public sealed class WorkflowAdmission : IDisposable
 
     /// <summary>What a refused start is told to wait (whole seconds, for <c>Retry-After</c>).</summary>
     public TimeSpan RetryAfter { get; }
+
+    /// <summary>The longest a start waits for a permit inside <see cref="ForQueuedWork"/>.</summary>
+    public TimeSpan QueuedStartPatience { get; }
+
+    private static readonly AsyncLocal<TimeSpan?> Patience = new();
+
+    /// <summary>
+    /// Marks the calling flow as a queue-triggered invocation until disposed: a start in it waits at most
+    /// <see cref="QueuedStartPatience"/> for a permit and is then refused (<see cref="WorkflowStartsSaturatedException"/>),
+    /// so the invocation can hand its message back instead of holding it leased through a long waiting line (issue 11's
+    /// chaos run: a referral's five deliveries were all spent by worker deaths while it waited 15–64 s for admission).
+    /// </summary>
+    public IDisposable ForQueuedWork()
+    {
+        var outer = Patience.Value;
+        Patience.Value = QueuedStartPatience;
+        return new PatienceScope(outer);
+    }
 
     /// <summary>Events and due timers being applied right now.</summary>
     public int DueWorkInProgress => Volatile.Read(ref dueWork);
@@ -59,6 +84,25 @@ public sealed class WorkflowAdmission : IDisposable
     /// </summary>
     /// <exception cref="WorkflowStartsSaturatedException">All permits are taken and the waiting line is full.</exception>
     public async ValueTask<IDisposable?> EnterStartAsync(CancellationToken cancellationToken)
+    {
+        if (Patience.Value is not { } patience)
+        {
+            return await EnterAsync(cancellationToken);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(patience);
+        try
+        {
+            return await EnterAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new WorkflowStartsSaturatedException(RetryAfter);
+        }
+    }
+
+    private async ValueTask<IDisposable?> EnterAsync(CancellationToken cancellationToken)
     {
         var lease = await AcquireAsync(starts, cancellationToken);
         if (startsUnderDueWork is null || DueWorkInProgress == 0)
@@ -121,6 +165,11 @@ public sealed class WorkflowAdmission : IDisposable
             second?.Dispose();
             first?.Dispose();
         }
+    }
+
+    private sealed class PatienceScope(TimeSpan? outer) : IDisposable
+    {
+        public void Dispose() => Patience.Value = outer;
     }
 
     private sealed class DueWork(WorkflowAdmission admission) : IDisposable

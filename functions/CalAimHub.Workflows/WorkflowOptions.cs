@@ -50,6 +50,13 @@ public sealed class WorkflowOptions
     /// <summary>The <c>Retry-After</c> of a refused start (rounded up to whole seconds, at least 1 s).</summary>
     public TimeSpan StartRetryAfter { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a queue-triggered start waits for a permit before its message is handed back to the queue as a fresh copy
+    /// (<see cref="WorkflowAdmission.ForQueuedWork"/>). A message is charged one delivery for every worker death while it
+    /// is leased, so it must not sit leased in a long waiting line.
+    /// </summary>
+    public TimeSpan QueuedStartPatience { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Test-only fault points (<c>Workflows:FaultInjection</c>); see <see cref="FaultInjectionOptions"/>.</summary>
     public FaultInjectionOptions FaultInjection { get; set; } = new();
 }

@@ -163,11 +163,16 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
     }
 
     /// <summary>
-    /// Issue 11: a queue-triggered start refused by admission used to fail its invocation (500), which spends one of the
-    /// message's five deliveries; a backlog long enough sent referrals to the poison queue. It waits with its message instead.
+    /// Issue 11: a queue-triggered start refused by admission first failed its invocation (500), which spends one of the
+    /// message's five deliveries; then it waited with its message leased, and the chaos run showed that every worker death
+    /// during that wait spends one too (a referral's five deliveries, 15–64 s each, all killed). Now the invocation waits at
+    /// most <see cref="WorkflowOptions.QueuedStartPatience"/>, hands the message back as a fresh copy (its own deliveries,
+    /// visible after Retry-After) and completes. Both refusals: the waiting line full, and the patience run out in it.
     /// </summary>
-    [Fact]
-    public async Task A_queue_triggered_start_refused_by_admission_waits_with_its_message_instead_of_failing_the_delivery()
+    [Theory]
+    [InlineData("0", "00:00:30")]
+    [InlineData("10", "00:00:00.500")]
+    public async Task A_queue_triggered_start_refused_by_admission_hands_its_message_back_as_a_fresh_copy_and_stores_nothing(string startQueueLimit, string patience)
     {
         await azurite.Storage.ProvisionAsync(StorageLayout.Load(Path.Combine(AppContext.BaseDirectory, StorageLayout.FileName)));
         await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
@@ -175,7 +180,8 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
             b.UseSetting("FUNCTIONS_APP_ROOT_PATH", AppContext.BaseDirectory);
             b.UseSetting("AzureWebJobsStorage", azurite.ConnectionString);
             b.UseSetting("Workflows:MaxConcurrentStarts", "1");
-            b.UseSetting("Workflows:StartQueueLimit", "0");
+            b.UseSetting("Workflows:StartQueueLimit", startQueueLimit);
+            b.UseSetting("Workflows:QueuedStartPatience", patience);
             b.UseSetting("Workflows:StartRetryAfter", "00:00:01");
             b.UseSetting("Referrals:AuthorizationServices", "");
         });
@@ -188,25 +194,48 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
             null, CalAimHub.Domain.Referrals.ReferralUrgency.Routine, T0, T0);
         var message = JsonSerializer.Serialize(created, CalAimHub.Domain.Referrals.ReferralJson.Options);
         var envelope = CalAimHub.Hosting.Invocations.InvocationEnvelope.ForQueueMessage(
-            "referralEvent", new CalAimHub.Hosting.Invocations.QueueMessageFacts(message, "m-1", "pop-1", 1, T0, null, null), DateTimeOffset.UtcNow);
+            "referralEvent", new CalAimHub.Hosting.Invocations.QueueMessageFacts(message, "m-1", "pop-1", 4, T0, null, null), DateTimeOffset.UtcNow);
         var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
+        var queue = factory.Services.GetRequiredService<StorageAccount>().Queues.GetQueueClient("referral-events");
+        await queue.ClearMessagesAsync();
         var held = await runtime.Admission.EnterStartAsync(CancellationToken.None);
 
         using var content = new ByteArrayContent(envelope);
         content.Headers.ContentType = new("application/json");
-        var invocation = client.PostAsync(new Uri("/ReferralEvents", UriKind.Relative), content);
-        // Refused at least twice by now (Retry-After 1 s): still running, nothing stored, no failed attempt answered.
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
-        Assert.False(invocation.IsCompleted, invocation.IsCompleted ? $"answered {(int)(await invocation).StatusCode}: {await (await invocation).Content.ReadAsStringAsync()}" : "");
-        Assert.Null(await runtime.GetAsync(referralId, CancellationToken.None));
-
-        held!.Dispose();
-        using var answer = await invocation;
+        using var answer = await client.PostAsync(new Uri("/ReferralEvents", UriKind.Relative), content);
 
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         var logs = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs");
-        Assert.Equal($"Referral {referralId} started.", Assert.Single(logs.EnumerateArray()).GetString());
+        Assert.Equal("Workflow starts are saturated: message m-1 handed back as a fresh copy, visible again in 1 s.", Assert.Single(logs.EnumerateArray()).GetString());
+        Assert.Null(await runtime.GetAsync(referralId, CancellationToken.None));
+        Assert.Empty((await queue.PeekMessagesAsync(32)).Value);
+        Azure.Storage.Queues.Models.QueueMessage[] copies = [];
+        for (var i = 0; i < 50 && copies.Length == 0; i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+            copies = (await queue.ReceiveMessagesAsync(32)).Value;
+        }
+
+        var copy = Assert.Single(copies);
+        Assert.Equal(message, copy.MessageText);
+        Assert.Equal(1, copy.DequeueCount); // a fresh message: this receive is its first delivery, not the fifth
+
+        held!.Dispose();
+        var rerun = CalAimHub.Hosting.Invocations.InvocationEnvelope.ForQueueMessage(
+            "referralEvent", new CalAimHub.Hosting.Invocations.QueueMessageFacts(copy.MessageText, copy.MessageId, copy.PopReceipt, copy.DequeueCount, T0, null, null), DateTimeOffset.UtcNow);
+        using var rerunContent = new ByteArrayContent(rerun);
+        rerunContent.Headers.ContentType = new("application/json");
+        using var started = await client.PostAsync(new Uri("/ReferralEvents", UriKind.Relative), rerunContent);
+        Assert.Equal(HttpStatusCode.OK, started.StatusCode);
+        Assert.Equal($"Referral {referralId} started.", Assert.Single(JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs").EnumerateArray()).GetString());
         Assert.Equal("referral", (await runtime.GetAsync(referralId, CancellationToken.None))?.Type);
+    }
+
+    [Fact]
+    public void A_queued_start_patience_of_zero_is_refused_at_startup()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new WorkflowAdmission(new WorkflowOptions { QueuedStartPatience = TimeSpan.Zero }));
+        Assert.StartsWith("Workflows:QueuedStartPatience (00:00:00) must be more than 0", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

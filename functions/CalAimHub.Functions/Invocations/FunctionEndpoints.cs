@@ -51,26 +51,30 @@ public static partial class FunctionEndpointExtensions
             var queueInvocation = new QueueInvocation(functionName, trigger.QueueName!, invocation!.GetText(trigger.Name), invocation.Metadata);
             var function = ActivatorUtilities.GetServiceOrCreateInstance<TFunction>(services);
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CalAimHub.Functions." + functionName);
-            while (true)
+            try
             {
-                try
+                using (services.GetService<WorkflowRuntime>()?.Admission.ForQueuedWork())
                 {
                     return Results.Json(InvocationResponse.Completed(await function.HandleAsync(queueInvocation, cancellationToken)));
                 }
-                catch (WorkflowStartsSaturatedException e)
-                {
-                    // Not a failure: admission refused a workflow start before it stored anything. Failing would spend one of
-                    // the message's maxDequeueCount deliveries (the queue counts every receive, so a visibility update would
-                    // too) and a long backlog would send it to poison. The invocation waits instead, its message still
-                    // leased (the host renews the lease while it runs), and runs again: queue functions are idempotent.
-                    LogStartsSaturated(logger, functionName, queueInvocation.Metadata.MessageId, e.RetryAfter.TotalSeconds);
-                    await Task.Delay(e.RetryAfter, services.GetRequiredService<TimeProvider>(), cancellationToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    var reason = FailureReason(e);
-                    return await FailAsync(services, queueInvocation, reason, e is FunctionFailure { Permanent: true }, logger, cancellationToken);
-                }
+            }
+            catch (WorkflowStartsSaturatedException e)
+            {
+                // Not a failure: admission refused a workflow start before it stored anything. Failing would spend one of
+                // the message's maxDequeueCount deliveries, and so would waiting with the message leased: every worker
+                // death while it is leased counts as a delivery. So the message goes back as a fresh copy (its own
+                // deliveries), visible after Retry-After, and this one completes. A death between the two leaves both;
+                // queue functions are idempotent, so the second run finds the work done.
+                await services.GetRequiredService<StorageAccount>().Queues.GetQueueClient(queueInvocation.Queue)
+                    .SendMessageAsync(queueInvocation.Message, visibilityTimeout: e.RetryAfter, cancellationToken: cancellationToken);
+                LogStartsSaturated(logger, functionName, queueInvocation.Metadata.MessageId, e.RetryAfter.TotalSeconds);
+                return Results.Json(InvocationResponse.Completed(
+                    $"Workflow starts are saturated: message {queueInvocation.Metadata.MessageId} handed back as a fresh copy, visible again in {e.RetryAfter.TotalSeconds:0} s."));
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                var reason = FailureReason(e);
+                return await FailAsync(services, queueInvocation, reason, e is FunctionFailure { Permanent: true }, logger, cancellationToken);
             }
         }).ExcludeFromDescription().AllowAnonymous(); // the Functions host's invocation: reachable only on 127.0.0.1, no staff principal
     }
@@ -169,6 +173,6 @@ public static partial class FunctionEndpointExtensions
         return Results.Json(InvocationResponse.Completed($"Dead-lettered after {attempt} attempts: {reason}"));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Function} message {MessageId}: workflow starts are saturated; waiting {RetryAfterSeconds} s and running it again (not a failed attempt)")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Function} message {MessageId}: workflow starts are saturated; handed back as a fresh copy, visible again in {RetryAfterSeconds} s (not a failed attempt)")]
     private static partial void LogStartsSaturated(ILogger logger, string function, string? messageId, double retryAfterSeconds);
 }
