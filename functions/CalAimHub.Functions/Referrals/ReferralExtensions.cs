@@ -28,6 +28,7 @@ public static class ReferralExtensions
 
         builder.Services.AddSingleton<WebhookPlatforms>();
         builder.AddWebhookIntake();
+        builder.Services.AddSingleton<WebhookIdClaims>();
         builder.Services.AddSingleton<TableReferralLedger>();
         builder.Services.AddSingleton<IReferralLedger>(sp => sp.GetRequiredService<TableReferralLedger>());
 

@@ -44,14 +44,15 @@ namespace CalAimHub.Functions.Referrals;
 /// Round trips before the 202: 2. A <c>created</c> event's claim and blind transaction go together (a new referral has
 /// nothing to read; a 409 means the referral or the event exists, and the read path decides), then the send. Other events
 /// read both rows in one query beside the claim, commit, send: 3 (plus the workflow's status lookup once the referral has
-/// one). Storage operations per new referral: claim, transaction, send, and a share of a batched mark.
+/// one). Storage operations per new referral: transaction, send, and shares of a batched claim (<see cref="WebhookIdClaims"/>, group
+/// commit per platform) and of a batched mark.
 /// (Stop 17 tried claim-first, 3 round trips, to avoid the undo; its intake p99 regressed against the code before the
 /// claim existed, so the claim went back beside the commit: docs/performance.md, "webhook p99".)
 /// The event rows stay as the referral's history (longer than any platform's retry horizon).
 /// <para>Once the referral workflow runs, it is the source of truth for the status: the transition check asks it first
 /// (<see cref="IReferralStatusSource"/>; a re-routed referral is Pending again there while this snapshot still says Declined).</para>
 /// </remarks>
-public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatchMarker marker, IReferralStatusSource? statusSource = null) : IReferralLedger
+public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatchMarker marker, WebhookIdClaims claims, IReferralStatusSource? statusSource = null) : IReferralLedger
 {
     public const string TableName = "Referrals";
     public const string QueueName = "referral-events";
@@ -395,23 +396,21 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
         };
         for (var attempt = 1; ; attempt++)
         {
-            try
+            if (await claims.InsertAsync(claim) is { } inserted)
             {
-                var added = await Claims.AddEntityAsync(claim, cancellationToken);
-                return new ClaimOutcome(false, Inserted: added.Headers.ETag);
+                return new ClaimOutcome(false, Inserted: inserted);
             }
-            catch (RequestFailedException e) when (e.Status == 409)
-            {
-                var existing = await Claims.GetEntityIfExistsAsync<TableEntity>(referralEvent.Platform, referralEvent.EventId, select: ["BodyHash", DispatchedProperty], cancellationToken: cancellationToken);
-                if (!existing.HasValue && attempt < MaxAttempts)
-                {
-                    continue; // released between the two calls: claim it again, never record an event without a claim
-                }
 
-                return !existing.HasValue || existing.Value!.GetString("BodyHash") == bodyHash
-                    ? new ClaimOutcome(false, Dispatched: existing.Value?.GetBoolean(DispatchedProperty) == true)
-                    : new ClaimOutcome(true, ReusedProblem(referralEvent));
+            // The id is claimed already: by this body (a redelivery, or an earlier attempt) or by another.
+            var existing = await Claims.GetEntityIfExistsAsync<TableEntity>(referralEvent.Platform, referralEvent.EventId, select: ["BodyHash", DispatchedProperty], cancellationToken: cancellationToken);
+            if (!existing.HasValue && attempt < MaxAttempts)
+            {
+                continue; // released between the two calls: claim it again, never record an event without a claim
             }
+
+            return !existing.HasValue || existing.Value!.GetString("BodyHash") == bodyHash
+                ? new ClaimOutcome(false, Dispatched: existing.Value?.GetBoolean(DispatchedProperty) == true)
+                : new ClaimOutcome(true, ReusedProblem(referralEvent));
         }
     }
 
