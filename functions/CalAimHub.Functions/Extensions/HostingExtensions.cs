@@ -23,6 +23,7 @@ public static class HostingExtensions
         builder.Services.AddSingleton(FunctionAppDefinition.Load(appRoot));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FunctionEndpoints>();
+        builder.Services.AddSingleton<Invocations.DeliveryAttemptLedger>();
         builder.AddProblemResponses();
         builder.AddApiContract();
     }

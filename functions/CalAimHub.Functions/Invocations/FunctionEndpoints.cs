@@ -51,6 +51,17 @@ public static partial class FunctionEndpointExtensions
             var queueInvocation = new QueueInvocation(functionName, trigger.QueueName!, invocation!.GetText(trigger.Name), invocation.Metadata);
             var function = ActivatorUtilities.GetServiceOrCreateInstance<TFunction>(services);
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CalAimHub.Functions." + functionName);
+            var maxDequeueCount = services.GetRequiredService<FunctionAppDefinition>().Host.Queues.MaxDequeueCount;
+            if (await services.GetRequiredService<DeliveryAttemptLedger>().TakeFreshCopyAsync(queueInvocation, maxDequeueCount, cancellationToken) is { } unanswered)
+            {
+                // The last delivery the queue allows, and some before it ended without an answer (the worker stopped): those
+                // were not the message's failures, so it gets its deliveries back as a fresh copy rather than this last try.
+                await HandBackAsync(services, queueInvocation, TimeSpan.Zero, cancellationToken);
+                LogFreshCopy(logger, functionName, queueInvocation.Metadata.MessageId, unanswered, maxDequeueCount - 1);
+                return Results.Json(InvocationResponse.Completed(
+                    $"Message {queueInvocation.Metadata.MessageId} handed back as a fresh copy: {unanswered} of its {maxDequeueCount - 1} earlier deliveries ended without an answer (the worker stopped)."));
+            }
+
             try
             {
                 using (services.GetService<WorkflowRuntime>()?.Admission.ForQueuedWork())
@@ -65,8 +76,7 @@ public static partial class FunctionEndpointExtensions
                 // death while it is leased counts as a delivery. So the message goes back as a fresh copy (its own
                 // deliveries), visible after Retry-After, and this one completes. A death between the two leaves both;
                 // queue functions are idempotent, so the second run finds the work done.
-                await services.GetRequiredService<StorageAccount>().Queues.GetQueueClient(queueInvocation.Queue)
-                    .SendMessageAsync(queueInvocation.Message, visibilityTimeout: e.RetryAfter, cancellationToken: cancellationToken);
+                await HandBackAsync(services, queueInvocation, e.RetryAfter, cancellationToken);
                 LogStartsSaturated(logger, functionName, queueInvocation.Metadata.MessageId, e.RetryAfter.TotalSeconds);
                 return Results.Json(InvocationResponse.Completed(
                     $"Workflow starts are saturated: message {queueInvocation.Metadata.MessageId} handed back as a fresh copy, visible again in {e.RetryAfter.TotalSeconds:0} s."));
@@ -102,6 +112,11 @@ public static partial class FunctionEndpointExtensions
             }
         }).ExcludeFromDescription().AllowAnonymous();
     }
+
+    /// <summary>The message again as a new one (its own deliveries), visible after <paramref name="delay"/>; the caller then completes this one.</summary>
+    private static Task HandBackAsync(IServiceProvider services, QueueInvocation invocation, TimeSpan delay, CancellationToken cancellationToken) =>
+        services.GetRequiredService<StorageAccount>().Queues.GetQueueClient(invocation.Queue)
+            .SendMessageAsync(invocation.Message, visibilityTimeout: delay, cancellationToken: cancellationToken);
 
     /// <summary>
     /// The reason recorded for a failed attempt; it is logged and kept in the poison queue, so it must not echo member
@@ -152,6 +167,7 @@ public static partial class FunctionEndpointExtensions
         var maxAttempts = app.Host.Queues.MaxDequeueCount;
         if (attempt < maxAttempts && !permanent)
         {
+            await services.GetRequiredService<DeliveryAttemptLedger>().RecordThrowAsync(invocation, cancellationToken);
             logger.LogWarning("{Function} attempt {Attempt}/{MaxAttempts} of message {MessageId} failed: {Reason}", invocation.Function, attempt, maxAttempts, invocation.Metadata.MessageId, reason);
             return Results.Problem(title: $"{invocation.Function} attempt {attempt} of {maxAttempts} failed", detail: reason, statusCode: StatusCodes.Status500InternalServerError);
         }
@@ -172,6 +188,9 @@ public static partial class FunctionEndpointExtensions
             invocation.Function, invocation.Metadata.MessageId, attempt, StorageLayout.PoisonQueue(invocation.Queue), reason);
         return Results.Json(InvocationResponse.Completed($"Dead-lettered after {attempt} attempts: {reason}"));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Function} message {MessageId}: {Unanswered} of its {Earlier} earlier deliveries ended without an answer (the worker stopped); handed back as a fresh copy instead of its last delivery")]
+    private static partial void LogFreshCopy(ILogger logger, string function, string? messageId, int unanswered, int earlier);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Function} message {MessageId}: workflow starts are saturated; handed back as a fresh copy, visible again in {RetryAfterSeconds} s (not a failed attempt)")]
     private static partial void LogStartsSaturated(ILogger logger, string function, string? messageId, double retryAfterSeconds);
