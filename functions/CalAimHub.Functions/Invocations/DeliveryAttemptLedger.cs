@@ -59,15 +59,22 @@ public sealed class DeliveryAttemptLedger(StorageAccount storage)
             return null;
         }
 
-        var thrown = await ReadCountAsync(invocation.Queue, "throw|" + messageId, cancellationToken);
-        var unanswered = delivery - 1 - thrown;
-        if (unanswered <= 0)
+        try
         {
-            return null;
-        }
+            var thrown = await ReadCountAsync(invocation.Queue, "throw|" + messageId, cancellationToken);
+            var unanswered = delivery - 1 - thrown;
+            if (unanswered <= 0)
+            {
+                return null;
+            }
 
-        var body = "copy|" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(invocation.Message)));
-        return await CountAsync(invocation.Queue, body, cancellationToken) <= MaxFreshCopies ? unanswered : null;
+            var body = "copy|" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(invocation.Message)));
+            return await CountAsync(invocation.Queue, body, cancellationToken) <= MaxFreshCopies ? unanswered : null;
+        }
+        catch (RequestFailedException)
+        {
+            return null; // storage unsure: the delivery runs, as it would have without this ledger
+        }
     }
 
     private async Task<int> ReadCountAsync(string queue, string row, CancellationToken cancellationToken)
