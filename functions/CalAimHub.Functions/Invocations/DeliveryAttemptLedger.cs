@@ -42,7 +42,7 @@ public sealed class DeliveryAttemptLedger(StorageAccount storage)
         {
             await CountAsync(invocation.Queue, "throw|" + messageId, cancellationToken);
         }
-        catch (RequestFailedException)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException)
         {
         }
     }
@@ -71,7 +71,7 @@ public sealed class DeliveryAttemptLedger(StorageAccount storage)
             var body = "copy|" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(invocation.Message)));
             return await CountAsync(invocation.Queue, body, cancellationToken) <= MaxFreshCopies ? unanswered : null;
         }
-        catch (RequestFailedException)
+        catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException)
         {
             return null; // storage unsure: the delivery runs, as it would have without this ledger
         }
