@@ -13,12 +13,25 @@ public sealed record RebuildReport(int Instances, IReadOnlyList<string> Projecti
 }
 
 /// <summary>
-/// Recomputes every read model from the workflows: each instance's committed state (the fold of its history) through
+/// A read model kept from history other than the workflows (e.g. a ledger's events); the rebuild empties and rewrites it
+/// alongside the projections.
+/// </summary>
+public interface IReadModelSource
+{
+    string Name { get; }
+
+    IReadOnlyList<string> Tables { get; }
+
+    Task<(int Deleted, int Written)> RebuildAsync(ReadModelStore readModels, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Recomputes every read model from the workflows (and each <see cref="IReadModelSource"/> from its own history): each instance's committed state (the fold of its history) through
 /// every projection of its type, written into emptied tables with the instance's sequence number as the version. The
 /// result equals what the incremental updates build (tested); an update committed during a rebuild is applied after it
 /// (its version is newer) or skipped (the rebuild already holds it).
 /// </summary>
-public sealed class ReadModelRebuild(WorkflowStore store, WorkflowRegistry registry, ReadModelStore readModels, ILogger<ReadModelRebuild> logger)
+public sealed class ReadModelRebuild(WorkflowStore store, WorkflowRegistry registry, ReadModelStore readModels, ILogger<ReadModelRebuild> logger, IEnumerable<IReadModelSource>? sources = null)
 {
     public async Task<RebuildReport> RebuildAsync(CancellationToken cancellationToken)
     {
@@ -49,7 +62,15 @@ public sealed class ReadModelRebuild(WorkflowStore store, WorkflowRegistry regis
         }
 
         var written = await readModels.LoadAsync(entries, 8, cancellationToken);
-        var report = new RebuildReport(instances, [.. projections.Select(p => p.Name)], tables, deleted, written);
+        var others = sources?.ToList() ?? [];
+        foreach (var source in others)
+        {
+            var (sourceDeleted, sourceWritten) = await source.RebuildAsync(readModels, cancellationToken);
+            deleted += sourceDeleted;
+            written += sourceWritten;
+        }
+
+        var report = new RebuildReport(instances, [.. projections.Select(p => p.Name), .. others.Select(s => s.Name)], [.. tables, .. others.SelectMany(s => s.Tables)], deleted, written);
         logger.LogInformation("Read models rebuilt ({Projections}): {Instances} instances, {Deleted} rows deleted, {Written} rows written", string.Join(", ", report.Projections), instances, deleted, written);
         return report;
     }

@@ -70,6 +70,8 @@ public static class MonitoringExtensions
 {
     public static void AddMonitoringExtract(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<ReferralTrackingReadModel>();
+        builder.Services.AddSingleton<CalAimHub.Workflows.IReadModelSource>(sp => sp.GetRequiredService<ReferralTrackingReadModel>());
         builder.Services.AddSingleton<IMonitoringFigures, StoredMonitoringFigures>();
         builder.Services.AddSingleton<MonitoringExtracts>();
     }

@@ -13,28 +13,17 @@ using CalAimHub.Workflows;
 namespace CalAimHub.Functions.Monitoring;
 
 /// <summary>
-/// The extract's figures from the tables the hub keeps today: referral events (<c>Referrals</c>), authorization
-/// instances (listed by <c>WorkflowIndex</c>, one point read each) and the provider directory. A monthly batch can
-/// afford these reads; the console's read models (issue 12, consoleapi) are the intended source and replace this class
-/// behind <see cref="IMonitoringFigures"/>. CINs are hashed in memory for counting and never leave this class. Invoice
-/// timeliness already comes from its read model (<see cref="InvoiceReadModels"/>).
+/// The extract's figures from what the hub keeps: referral status updates from their monthly read model
+/// (<see cref="ReferralTrackingReadModel"/>, one partition; never a scan of the <c>Referrals</c> ledger), authorization
+/// instances (listed by <c>WorkflowIndex</c>, one point read each) and the provider directory. CINs are hashed in memory
+/// for counting and never leave this class. Invoice timeliness comes from its read model (<see cref="InvoiceReadModels"/>).
 /// </summary>
-public sealed class StoredMonitoringFigures(StorageAccount storage, WorkflowRuntime runtime, InvoiceReadModels invoices, InvoicePolicy invoicePolicy) : IMonitoringFigures
+public sealed class StoredMonitoringFigures(StorageAccount storage, WorkflowRuntime runtime, InvoiceReadModels invoices, InvoicePolicy invoicePolicy, ReferralTrackingReadModel tracking) : IMonitoringFigures
 {
     public async Task<MonitoringInputs> ReadAsync(MonitoringMonth month, CancellationToken cancellationToken)
     {
-        var updates = new List<ReferralStatusUpdate>();
-        var referrals = storage.Tables.GetTableClient(TableReferralLedger.TableName);
-        await foreach (var row in referrals.QueryAsync<TableEntity>("RowKey ge 'event|' and RowKey lt 'event}'", select: ["Event"], cancellationToken: cancellationToken))
-        {
-            if (row.GetString("Event") is not { } json || JsonSerializer.Deserialize<ReferralEvent>(json, ReferralJson.Options) is not { } e
-                || e.OccurredAt < month.Start || e.OccurredAt >= month.End)
-            {
-                continue;
-            }
-
-            updates.Add(new ReferralStatusUpdate(e.ReferralId, e.Service?.Code ?? "unknown", e.ReferringEntity?.Name, e.ReceivingProviderNpi, e.Status, e.OccurredAt, e.Reason));
-        }
+        // The partition is the update's Pacific month, the month's bounds are Pacific too: the filter keeps what Build keeps.
+        var updates = (await tracking.MonthAsync(month, cancellationToken)).Where(u => u.UpdatedAt >= month.Start && u.UpdatedAt < month.End).ToList();
 
         var authorizations = new List<AuthorizationFact>();
         string? continuation = null;

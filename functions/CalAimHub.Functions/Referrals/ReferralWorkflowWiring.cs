@@ -153,7 +153,7 @@ public sealed class WorkflowReferralStatusSource(WorkflowRuntime runtime) : IRef
 /// status date), so the same status reported again here or by an RTF file is applied once.
 /// </summary>
 public sealed partial class ReferralEventsFunction(
-    WorkflowRuntime runtime, ReferralDirectory directory, ReferralMemberIndex members, ReferralPolicy policy, ILogger<ReferralEventsFunction> logger) : IQueueFunction
+    WorkflowRuntime runtime, ReferralDirectory directory, ReferralMemberIndex members, ReferralPolicy policy, Monitoring.ReferralTrackingReadModel tracking, ILogger<ReferralEventsFunction> logger) : IQueueFunction
 {
     public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
     {
@@ -172,6 +172,10 @@ public sealed partial class ReferralEventsFunction(
             LogIgnored(logger, invocation.Metadata.MessageId);
             return $"Ignored message {invocation.Metadata.MessageId}: not a referral event.";
         }
+
+        // Every ledger event is a row of the monitoring extract's month, whatever the workflow makes of it (an upsert by
+        // the event's key: a redelivery writes the same row).
+        await tracking.RecordAsync(e, cancellationToken);
 
         if (e.Kind == ReferralEventKind.Created)
         {
