@@ -45,7 +45,15 @@ public static class OutboundBenchmark
     public static async Task RunAsync(string root, int[] sizes)
     {
         await using var azurite = await Azurite.StartInMemoryAsync(root);
-        var storage = StorageAccount.FromConnectionString(azurite.ConnectionString, QueueMessageEncoding.Base64);
+        var counter = new StorageOperationCounter();
+        var tableOptions = new TableClientOptions();
+        tableOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        queueOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var blobOptions = new Azure.Storage.Blobs.BlobClientOptions();
+        blobOptions.AddPolicy(counter.Blobs(), Azure.Core.HttpPipelinePosition.PerCall);
+        var storage = new StorageAccount(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString, blobOptions),
+            new QueueServiceClient(azurite.ConnectionString, queueOptions), new TableServiceClient(azurite.ConnectionString, tableOptions));
         foreach (var table in new[] { OutboundAssignments.TableName, OutboundLedger.TableName, MemberAuthorizationIndex.TableName, ReferralMemberIndex.TableName,
                      WorkflowOptions.TableName, WorkflowOptions.IndexTableName, TableConsentRegistry.TableName, TableDisclosureLog.MemberTableName, TableDisclosureLog.SentFilesTableName,
                      RawDisclosures, RawSentFiles, RawSentMarks })
@@ -70,6 +78,7 @@ public static class OutboundBenchmark
             ExchangeAccount.None, Options.Create(new OutboundOptions { PlanCode = "BENCH" }), TimeProvider.System, NullLogger<OutboundGenerator>.Instance);
 
         var results = new List<(int Members, TimeSpan A, TimeSpan B, long PeakA, long PeakB, long HeapA, long HeapB, string LoadBefore, string LoadAfter)>();
+        var operations = new List<(int Members, IReadOnlyDictionary<string, long> A, IReadOnlyDictionary<string, long> B, TimeSpan CpuA, TimeSpan CpuB)>();
         for (var s = 0; s < sizes.Length; s++)
         {
             var members = sizes[s];
@@ -79,11 +88,17 @@ public static class OutboundBenchmark
             Console.WriteLine($"seeded {members:N0} members over {Providers} providers for {period} in {seed.Elapsed.TotalSeconds:0} s (load {BenchmarkMachine.LoadAverage()})");
 
             var loadBefore = BenchmarkMachine.LoadAverage();
+            var countedBefore = counter.Snapshot();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var (a, peakA, heapA) = await MeasureAsync(() => RawAsync(storage, period));
+            var countedA = counter.Snapshot();
+            var cpuA = Process.GetCurrentProcess().TotalProcessorTime;
             Console.WriteLine($"  (a) raw SDK loop: {a.TotalSeconds:0.0} s, {members / a.TotalSeconds:N0} rows/s, peak RSS {peakA / 1048576.0:0} MiB, peak heap {heapA / 1048576.0:0} MiB");
             var (b, peakB, heapB) = await MeasureAsync(() => Parallel.ForEachAsync(Enumerable.Range(0, Providers), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
                 await generator.GenerateAsync(new OutboundRequest(ProviderId(p), period, SentFileKinds.Mif, null, null), ct)));
+            var cpuB = Process.GetCurrentProcess().TotalProcessorTime;
             Console.WriteLine($"  (b) OutboundGenerator: {b.TotalSeconds:0.0} s, {members / b.TotalSeconds:N0} rows/s, peak RSS {peakB / 1048576.0:0} MiB, peak heap {heapB / 1048576.0:0} MiB");
+            operations.Add((members, StorageOperationCounter.Between(countedBefore, countedA), StorageOperationCounter.Between(countedA, counter.Snapshot()), cpuA - cpuBefore, cpuB - cpuA));
             results.Add((members, a, b, peakA, peakB, heapA, heapB, loadBefore, BenchmarkMachine.LoadAverage()));
         }
 
@@ -96,6 +111,25 @@ public static class OutboundBenchmark
         foreach (var r in results)
         {
             Console.WriteLine($"| {F(r.Members)} | {F(r.Members / r.A.TotalSeconds)} rows/s ({r.A.TotalSeconds:0.0} s) | {F(r.Members / r.B.TotalSeconds)} rows/s ({r.B.TotalSeconds:0.0} s) | **{R(r.A / r.B)}** | {M(r.PeakA)} / {M(r.PeakB)} MiB | {M(r.HeapA)} / {M(r.HeapB)} MiB | {r.LoadBefore} → {r.LoadAfter} |");
+        }
+
+        // Storage requests per file (500 files) and per member, by kind; and this process's CPU (client side: join, layout,
+        // CSV, hashing, serialization, HTTP) per member. Azurite's own CPU is in another process.
+        string P(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+        foreach (var o in operations)
+        {
+            Console.WriteLine($"storage requests, {F(o.Members)} members ({P(o.Members / (double)Providers)} per file); CPU of this process a {o.CpuA.TotalSeconds:0.0} s ({P(o.CpuA.TotalMilliseconds / o.Members)} ms/member), b {o.CpuB.TotalSeconds:0.0} s ({P(o.CpuB.TotalMilliseconds / o.Members)} ms/member)");
+            Console.WriteLine("| request | (a) per file | (a) per member | (b) per file | (b) per member |");
+            Console.WriteLine("|---|---|---|---|---|");
+            foreach (var key in o.A.Keys.Concat(o.B.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                var na = o.A.GetValueOrDefault(key);
+                var nb = o.B.GetValueOrDefault(key);
+                Console.WriteLine($"| {key} | {P(na / (double)Providers)} | {P(na / (double)o.Members)} | {P(nb / (double)Providers)} | {P(nb / (double)o.Members)} |");
+            }
+
+            long Requests(IReadOnlyDictionary<string, long> d) => d.Where(e => !e.Key.StartsWith("rows in", StringComparison.Ordinal)).Sum(e => e.Value);
+            Console.WriteLine($"| **all requests** | {P(Requests(o.A) / (double)Providers)} | {P(Requests(o.A) / (double)o.Members)} | {P(Requests(o.B) / (double)Providers)} | {P(Requests(o.B) / (double)o.Members)} |");
         }
     }
 
