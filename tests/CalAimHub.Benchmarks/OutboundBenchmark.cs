@@ -78,7 +78,7 @@ public static class OutboundBenchmark
             ExchangeAccount.None, Options.Create(new OutboundOptions { PlanCode = "BENCH" }), TimeProvider.System, NullLogger<OutboundGenerator>.Instance);
 
         var results = new List<(int Members, TimeSpan A, TimeSpan B, long PeakA, long PeakB, long HeapA, long HeapB, string LoadBefore, string LoadAfter)>();
-        var operations = new List<(int Members, IReadOnlyDictionary<string, long> A, IReadOnlyDictionary<string, long> B, TimeSpan CpuA, TimeSpan CpuB)>();
+        var operations = new List<(int Members, IReadOnlyDictionary<string, long> A, IReadOnlyDictionary<string, long> B, TimeSpan CpuA, TimeSpan CpuB, IReadOnlyDictionary<string, double> WaitA, IReadOnlyDictionary<string, double> WaitB)>();
         for (var s = 0; s < sizes.Length; s++)
         {
             var members = sizes[s];
@@ -89,16 +89,19 @@ public static class OutboundBenchmark
 
             var loadBefore = BenchmarkMachine.LoadAverage();
             var countedBefore = counter.Snapshot();
+            var waitedBefore = counter.WaitedMilliseconds();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var (a, peakA, heapA) = await MeasureAsync(() => RawAsync(storage, period));
             var countedA = counter.Snapshot();
+            var waitedA = counter.WaitedMilliseconds();
             var cpuA = Process.GetCurrentProcess().TotalProcessorTime;
             Console.WriteLine($"  (a) raw SDK loop: {a.TotalSeconds:0.0} s, {members / a.TotalSeconds:N0} rows/s, peak RSS {peakA / 1048576.0:0} MiB, peak heap {heapA / 1048576.0:0} MiB");
             var (b, peakB, heapB) = await MeasureAsync(() => Parallel.ForEachAsync(Enumerable.Range(0, Providers), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
                 await generator.GenerateAsync(new OutboundRequest(ProviderId(p), period, SentFileKinds.Mif, null, null), ct)));
             var cpuB = Process.GetCurrentProcess().TotalProcessorTime;
             Console.WriteLine($"  (b) OutboundGenerator: {b.TotalSeconds:0.0} s, {members / b.TotalSeconds:N0} rows/s, peak RSS {peakB / 1048576.0:0} MiB, peak heap {heapB / 1048576.0:0} MiB");
-            operations.Add((members, StorageOperationCounter.Between(countedBefore, countedA), StorageOperationCounter.Between(countedA, counter.Snapshot()), cpuA - cpuBefore, cpuB - cpuA));
+            operations.Add((members, StorageOperationCounter.Between(countedBefore, countedA), StorageOperationCounter.Between(countedA, counter.Snapshot()), cpuA - cpuBefore, cpuB - cpuA,
+                Waited(waitedBefore, waitedA), Waited(waitedA, counter.WaitedMilliseconds())));
             results.Add((members, a, b, peakA, peakB, heapA, heapB, loadBefore, BenchmarkMachine.LoadAverage()));
         }
 
@@ -119,19 +122,23 @@ public static class OutboundBenchmark
         foreach (var o in operations)
         {
             Console.WriteLine($"storage requests, {F(o.Members)} members ({P(o.Members / (double)Providers)} per file); CPU of this process a {o.CpuA.TotalSeconds:0.0} s ({P(o.CpuA.TotalMilliseconds / o.Members)} ms/member), b {o.CpuB.TotalSeconds:0.0} s ({P(o.CpuB.TotalMilliseconds / o.Members)} ms/member)");
-            Console.WriteLine("| request | (a) per file | (a) per member | (b) per file | (b) per member |");
-            Console.WriteLine("|---|---|---|---|---|");
+            Console.WriteLine("| request | (a) per file | (a) per member | (b) per file | (b) per member | mean wait a / b (ms) |");
+            Console.WriteLine("|---|---|---|---|---|---|");
             foreach (var key in o.A.Keys.Concat(o.B.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
                 var na = o.A.GetValueOrDefault(key);
                 var nb = o.B.GetValueOrDefault(key);
-                Console.WriteLine($"| {key} | {P(na / (double)Providers)} | {P(na / (double)o.Members)} | {P(nb / (double)Providers)} | {P(nb / (double)o.Members)} |");
+                string Wait(IReadOnlyDictionary<string, double> waited, long n) => n == 0 || !waited.TryGetValue(key, out var ms) ? "–" : (ms / n).ToString("0.0", CultureInfo.InvariantCulture);
+                Console.WriteLine($"| {key} | {P(na / (double)Providers)} | {P(na / (double)o.Members)} | {P(nb / (double)Providers)} | {P(nb / (double)o.Members)} | {Wait(o.WaitA, na)} / {Wait(o.WaitB, nb)} |");
             }
 
             long Requests(IReadOnlyDictionary<string, long> d) => d.Where(e => !e.Key.StartsWith("rows in", StringComparison.Ordinal)).Sum(e => e.Value);
             Console.WriteLine($"| **all requests** | {P(Requests(o.A) / (double)Providers)} | {P(Requests(o.A) / (double)o.Members)} | {P(Requests(o.B) / (double)Providers)} | {P(Requests(o.B) / (double)o.Members)} |");
         }
     }
+
+    private static IReadOnlyDictionary<string, double> Waited(IReadOnlyDictionary<string, double> before, IReadOnlyDictionary<string, double> after) =>
+        after.ToDictionary(a => a.Key, a => a.Value - before.GetValueOrDefault(a.Key), StringComparer.Ordinal);
 
     private const string RawContainer = "bench-raw-outbound";
     private const string RawDisclosures = "BenchRawDisclosures";

@@ -37,22 +37,26 @@ public sealed class TableDisclosureLog(StorageAccount storage) : IDisclosureLog
             async (disclosure, token) => await Members.UpsertEntityAsync(DisclosureRow.From(disclosure), TableUpdateMode.Replace, token));
     }
 
-    public async Task RecordSentFileAsync(SentMemberFile file, CancellationToken ct)
+    public async Task RecordSentFileAsync(SentMemberFile file, bool firstRecording, CancellationToken ct)
     {
         var partition = PartitionOf(file.ProviderId, file.Period);
         var path = TableKeys.Escape(file.DocumentPath);
         var linePrefix = LinePrefix + path + "|";
 
         // Lines of an earlier recording of the same path that this one no longer has are removed: the file is the truth.
-        var current = file.Members.Select(m => linePrefix + m.Cin).ToHashSet(StringComparer.Ordinal);
+        // A first recording has none, and skips the query (one round trip per file).
         var stale = new List<TableTransactionAction>();
-        await foreach (var row in SentFiles.QueryAsync<TableEntity>(
-            r => r.PartitionKey == partition && r.RowKey.CompareTo(linePrefix) >= 0 && r.RowKey.CompareTo(linePrefix + "\uffff") < 0,
-            select: ["RowKey"], cancellationToken: ct))
+        if (!firstRecording)
         {
-            if (!current.Contains(row.RowKey))
+            var current = file.Members.Select(m => linePrefix + m.Cin).ToHashSet(StringComparer.Ordinal);
+            await foreach (var row in SentFiles.QueryAsync<TableEntity>(
+                r => r.PartitionKey == partition && r.RowKey.CompareTo(linePrefix) >= 0 && r.RowKey.CompareTo(linePrefix + "\uffff") < 0,
+                select: ["RowKey"], cancellationToken: ct))
             {
-                stale.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, row.RowKey), ETag.All));
+                if (!current.Contains(row.RowKey))
+                {
+                    stale.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, row.RowKey), ETag.All));
+                }
             }
         }
 
