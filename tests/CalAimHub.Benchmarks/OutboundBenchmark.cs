@@ -42,7 +42,7 @@ public static class OutboundBenchmark
     private const int Concurrency = 8;
     private const int JoinParallelism = 16;
 
-    public static async Task RunAsync(string root, int[] sizes)
+    public static async Task RunAsync(string root, int[] sizes, string? lockPath = null)
     {
         await using var azurite = await Azurite.StartInMemoryAsync(root);
         var counter = new StorageOperationCounter();
@@ -84,19 +84,23 @@ public static class OutboundBenchmark
             var members = sizes[s];
             var period = $"2026-{s + 1:D2}";
             var seed = Stopwatch.StartNew();
-            await SeedAsync(storage, period, members, s);
+            using (await BenchmarkLock.TakeAsync(lockPath))
+            {
+                await SeedAsync(storage, period, members, s);
+            }
+
             Console.WriteLine($"seeded {members:N0} members over {Providers} providers for {period} in {seed.Elapsed.TotalSeconds:0} s (load {BenchmarkMachine.LoadAverage()})");
 
             var loadBefore = BenchmarkMachine.LoadAverage();
             var countedBefore = counter.Snapshot();
             var waitedBefore = counter.WaitedMilliseconds();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var (a, peakA, heapA) = await MeasureAsync(() => RawAsync(storage, period));
+            var (a, peakA, heapA) = await MeasureAsync(lockPath, () => RawAsync(storage, period));
             var countedA = counter.Snapshot();
             var waitedA = counter.WaitedMilliseconds();
             var cpuA = Process.GetCurrentProcess().TotalProcessorTime;
             Console.WriteLine($"  (a) raw SDK loop: {a.TotalSeconds:0.0} s, {members / a.TotalSeconds:N0} rows/s, peak RSS {peakA / 1048576.0:0} MiB, peak heap {heapA / 1048576.0:0} MiB");
-            var (b, peakB, heapB) = await MeasureAsync(() => Parallel.ForEachAsync(Enumerable.Range(0, Providers), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
+            var (b, peakB, heapB) = await MeasureAsync(lockPath, () => Parallel.ForEachAsync(Enumerable.Range(0, Providers), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
                 await generator.GenerateAsync(new OutboundRequest(ProviderId(p), period, SentFileKinds.Mif, null, null), ct)));
             var cpuB = Process.GetCurrentProcess().TotalProcessorTime;
             Console.WriteLine($"  (b) OutboundGenerator: {b.TotalSeconds:0.0} s, {members / b.TotalSeconds:N0} rows/s, peak RSS {peakB / 1048576.0:0} MiB, peak heap {heapB / 1048576.0:0} MiB");
@@ -245,8 +249,10 @@ public static class OutboundBenchmark
     }
 
     /// <summary>Runs a phase with the process's peak resident set reset before it, and the managed heap sampled during it.</summary>
-    private static async Task<(TimeSpan Elapsed, long PeakResident, long PeakHeap)> MeasureAsync(Func<Task> phase)
+    private static async Task<(TimeSpan Elapsed, long PeakResident, long PeakHeap)> MeasureAsync(string? lockPath, Func<Task> phase)
     {
+        using var held = await BenchmarkLock.TakeAsync(lockPath);
+        Console.WriteLine($"  phase starts {DateTimeOffset.UtcNow:HH:mm:ss} UTC, load {BenchmarkMachine.LoadAverage()}");
         GC.Collect();
         GC.WaitForPendingFinalizers();
         BenchmarkMachine.ResetPeakWorkingSet(Environment.ProcessId);
@@ -271,5 +277,32 @@ public static class OutboundBenchmark
     private sealed class NoNotices : IWorkflowNotifier
     {
         public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The shared benchmark lock (<c>/work/bench.lock</c>, the file <c>flock</c> takes), held for one phase at a time so a long run
+/// lets other benchmarks in between its phases. On Linux, .NET's <see cref="FileShare.None"/> is an exclusive <c>flock</c>.
+/// </summary>
+internal static class BenchmarkLock
+{
+    public static async Task<IDisposable> TakeAsync(string? path)
+    {
+        if (path is null)
+        {
+            return new MemoryStream();
+        }
+
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+        }
     }
 }

@@ -65,13 +65,7 @@ public sealed class TableDisclosureLog(StorageAccount storage) : IDisclosureLog
             .Select(m => new TableTransactionAction(TableTransactionActionType.UpsertReplace, SentLineRow.From(partition, linePrefix + m.Cin, file, m)))
             .Concat(stale)
             .ToList();
-        foreach (var chunk in actions.Chunk(TransactionSize))
-        {
-            await SentFiles.SubmitTransactionAsync(chunk, ct);
-        }
-
-        // The file row last: a file row means all its lines are there.
-        await SentFiles.UpsertEntityAsync(new SentFileRow
+        var fileRow = new SentFileRow
         {
             PartitionKey = partition,
             RowKey = FilePrefix + path,
@@ -81,7 +75,19 @@ public sealed class TableDisclosureLog(StorageAccount storage) : IDisclosureLog
             DocumentPath = file.DocumentPath,
             SentAt = file.SentAt,
             MemberCount = file.Members.Count,
-        }, TableUpdateMode.Replace, ct);
+        };
+
+        // The file row last: a file row means all its lines are there. When they fit in one transaction, the file row goes
+        // in it too (same partition, atomic); otherwise the line transactions run at the same time and the file row after.
+        if (actions.Count < TransactionSize)
+        {
+            await SentFiles.SubmitTransactionAsync([.. actions, new TableTransactionAction(TableTransactionActionType.UpsertReplace, fileRow)], ct);
+            return;
+        }
+
+        await Parallel.ForEachAsync(actions.Chunk(TransactionSize), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+            async (chunk, token) => await SentFiles.SubmitTransactionAsync(chunk, token));
+        await SentFiles.UpsertEntityAsync(fileRow, TableUpdateMode.Replace, ct);
     }
 
     /// <summary>Every file recorded as sent to <paramref name="providerId"/> for <paramref name="period"/>, with its lines.</summary>
