@@ -42,10 +42,21 @@ public static class OutboundBenchmark
     private const int Concurrency = 8;
     private const int JoinParallelism = 16;
 
-    public static async Task RunAsync(string root, int[] sizes)
+    public static async Task RunAsync(string root, int[] sizes, string? lockPath = null, int files = Providers)
     {
+        // --files N: the whole feed is seeded, but only the first N providers' files are generated in (a) and (b); a file
+        // then has the members it has at the full run (size / 500), in a fraction of the time.
+        files = Math.Clamp(files, 1, Providers);
         await using var azurite = await Azurite.StartInMemoryAsync(root);
-        var storage = StorageAccount.FromConnectionString(azurite.ConnectionString, QueueMessageEncoding.Base64);
+        var counter = new StorageOperationCounter();
+        var tableOptions = new TableClientOptions();
+        tableOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        queueOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var blobOptions = new Azure.Storage.Blobs.BlobClientOptions();
+        blobOptions.AddPolicy(counter.Blobs(), Azure.Core.HttpPipelinePosition.PerCall);
+        var storage = new StorageAccount(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString, blobOptions),
+            new QueueServiceClient(azurite.ConnectionString, queueOptions), new TableServiceClient(azurite.ConnectionString, tableOptions));
         foreach (var table in new[] { OutboundAssignments.TableName, OutboundLedger.TableName, MemberAuthorizationIndex.TableName, ReferralMemberIndex.TableName,
                      WorkflowOptions.TableName, WorkflowOptions.IndexTableName, TableConsentRegistry.TableName, TableDisclosureLog.MemberTableName, TableDisclosureLog.SentFilesTableName,
                      RawDisclosures, RawSentFiles, RawSentMarks })
@@ -69,35 +80,76 @@ public static class OutboundBenchmark
             new TableConsentRegistry(storage), new TableDisclosureLog(storage), new NotificationQueue(storage, []), new PartnerDirectory(configuration),
             ExchangeAccount.None, Options.Create(new OutboundOptions { PlanCode = "BENCH" }), TimeProvider.System, NullLogger<OutboundGenerator>.Instance);
 
-        var results = new List<(int Members, TimeSpan A, TimeSpan B, long PeakA, long PeakB, long HeapA, long HeapB, string LoadBefore, string LoadAfter)>();
+        var results = new List<(int Members, int Rows, TimeSpan A, TimeSpan B, long PeakA, long PeakB, long HeapA, long HeapB, string LoadBefore, string LoadAfter)>();
         for (var s = 0; s < sizes.Length; s++)
         {
             var members = sizes[s];
             var period = $"2026-{s + 1:D2}";
             var seed = Stopwatch.StartNew();
-            await SeedAsync(storage, period, members, s);
+            using (await BenchmarkLock.TakeAsync(lockPath))
+            {
+                await SeedAsync(storage, period, members, s);
+            }
+
             Console.WriteLine($"seeded {members:N0} members over {Providers} providers for {period} in {seed.Elapsed.TotalSeconds:0} s (load {BenchmarkMachine.LoadAverage()})");
 
             var loadBefore = BenchmarkMachine.LoadAverage();
-            var (a, peakA, heapA) = await MeasureAsync(() => RawAsync(storage, period));
-            Console.WriteLine($"  (a) raw SDK loop: {a.TotalSeconds:0.0} s, {members / a.TotalSeconds:N0} rows/s, peak RSS {peakA / 1048576.0:0} MiB, peak heap {heapA / 1048576.0:0} MiB");
-            var (b, peakB, heapB) = await MeasureAsync(() => Parallel.ForEachAsync(Enumerable.Range(0, Providers), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
+            var countedBefore = counter.Snapshot();
+            var waitedBefore = counter.WaitedMilliseconds();
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var measured = (int)((long)members * files / Providers);
+            var (a, peakA, heapA) = await MeasureAsync(lockPath, () => RawAsync(storage, period, files));
+            var countedA = counter.Snapshot();
+            var waitedA = counter.WaitedMilliseconds();
+            var cpuA = Process.GetCurrentProcess().TotalProcessorTime;
+            Console.WriteLine($"  (a) raw SDK loop: {a.TotalSeconds:0.0} s, {measured / a.TotalSeconds:N0} rows/s, peak RSS {peakA / 1048576.0:0} MiB, peak heap {heapA / 1048576.0:0} MiB");
+            var (b, peakB, heapB) = await MeasureAsync(lockPath, () => Parallel.ForEachAsync(Enumerable.Range(0, files), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
                 await generator.GenerateAsync(new OutboundRequest(ProviderId(p), period, SentFileKinds.Mif, null, null), ct)));
-            Console.WriteLine($"  (b) OutboundGenerator: {b.TotalSeconds:0.0} s, {members / b.TotalSeconds:N0} rows/s, peak RSS {peakB / 1048576.0:0} MiB, peak heap {heapB / 1048576.0:0} MiB");
-            results.Add((members, a, b, peakA, peakB, heapA, heapB, loadBefore, BenchmarkMachine.LoadAverage()));
+            var cpuB = Process.GetCurrentProcess().TotalProcessorTime;
+            Console.WriteLine($"  (b) OutboundGenerator: {b.TotalSeconds:0.0} s, {measured / b.TotalSeconds:N0} rows/s, peak RSS {peakB / 1048576.0:0} MiB, peak heap {heapB / 1048576.0:0} MiB");
+            PrintRequests(members, measured, files, StorageOperationCounter.Between(countedBefore, countedA), StorageOperationCounter.Between(countedA, counter.Snapshot()),
+                cpuA - cpuBefore, cpuB - cpuA, Waited(waitedBefore, waitedA), Waited(waitedA, counter.WaitedMilliseconds()));
+            results.Add((members, measured, a, b, peakA, peakB, heapA, heapB, loadBefore, BenchmarkMachine.LoadAverage()));
         }
 
-        string F(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
         string R(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
         string M(long v) => (v / 1048576.0).ToString("0", CultureInfo.InvariantCulture);
-        Console.WriteLine($"outbound benchmark: {Providers} providers, {Concurrency} at a time, join {JoinParallelism} at a time, 1 in 10 members authorized, Azurite in memory, {Environment.ProcessorCount} cores, order a, b per size");
-        Console.WriteLine("| members | (a) raw SDK loop | (b) OutboundGenerator | b/a (rows/s) | peak RSS a / b | peak managed heap a / b | load before → after |");
+        Console.WriteLine($"outbound benchmark: {Providers} providers, {files} files generated per size, {Concurrency} at a time, join {JoinParallelism} at a time, 1 in 10 members authorized, Azurite in memory, {Environment.ProcessorCount} cores, order a, b per size");
+        Console.WriteLine("| members (rows generated) | (a) raw SDK loop | (b) OutboundGenerator | b/a (rows/s) | peak RSS a / b | peak managed heap a / b | load before → after |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
-            Console.WriteLine($"| {F(r.Members)} | {F(r.Members / r.A.TotalSeconds)} rows/s ({r.A.TotalSeconds:0.0} s) | {F(r.Members / r.B.TotalSeconds)} rows/s ({r.B.TotalSeconds:0.0} s) | **{R(r.A / r.B)}** | {M(r.PeakA)} / {M(r.PeakB)} MiB | {M(r.HeapA)} / {M(r.HeapB)} MiB | {r.LoadBefore} → {r.LoadAfter} |");
+            Console.WriteLine($"| {F(r.Members)} ({F(r.Rows)}) | {F(r.Rows / r.A.TotalSeconds)} rows/s ({r.A.TotalSeconds:0.0} s) | {F(r.Rows / r.B.TotalSeconds)} rows/s ({r.B.TotalSeconds:0.0} s) | **{R(r.A / r.B)}** | {M(r.PeakA)} / {M(r.PeakB)} MiB | {M(r.HeapA)} / {M(r.HeapB)} MiB | {r.LoadBefore} → {r.LoadAfter} |");
         }
     }
+
+    private static string F(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Storage requests per file and per member, by kind, with the mean wait; and this process's CPU (client side: join,
+    /// layout, CSV, hashing, serialization, HTTP) per member. Azurite's own CPU is in another process.
+    /// </summary>
+    private static void PrintRequests(int members, int rows, int files, IReadOnlyDictionary<string, long> countedA, IReadOnlyDictionary<string, long> countedB,
+        TimeSpan cpuA, TimeSpan cpuB, IReadOnlyDictionary<string, double> waitA, IReadOnlyDictionary<string, double> waitB)
+    {
+        string P(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+        Console.WriteLine($"storage requests, {F(members)} members, {files} files, {F(rows)} rows ({P(rows / (double)files)} per file); CPU of this process a {cpuA.TotalSeconds:0.0} s ({P(cpuA.TotalMilliseconds / rows)} ms/member), b {cpuB.TotalSeconds:0.0} s ({P(cpuB.TotalMilliseconds / rows)} ms/member)");
+        Console.WriteLine("| request | (a) per file | (a) per member | (b) per file | (b) per member | mean wait a / b (ms) |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var key in countedA.Keys.Concat(countedB.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            var na = countedA.GetValueOrDefault(key);
+            var nb = countedB.GetValueOrDefault(key);
+            string Wait(IReadOnlyDictionary<string, double> waited, long n) => n == 0 || !waited.TryGetValue(key, out var ms) ? "–" : (ms / n).ToString("0.0", CultureInfo.InvariantCulture);
+            Console.WriteLine($"| {key} | {P(na / (double)files)} | {P(na / (double)rows)} | {P(nb / (double)files)} | {P(nb / (double)rows)} | {Wait(waitA, na)} / {Wait(waitB, nb)} |");
+        }
+
+        long Requests(IReadOnlyDictionary<string, long> d) => d.Where(e => !e.Key.StartsWith("rows in", StringComparison.Ordinal)).Sum(e => e.Value);
+        Console.WriteLine($"| **all requests** | {P(Requests(countedA) / (double)files)} | {P(Requests(countedA) / (double)rows)} | {P(Requests(countedB) / (double)files)} | {P(Requests(countedB) / (double)rows)} | |");
+    }
+
+    private static IReadOnlyDictionary<string, double> Waited(IReadOnlyDictionary<string, double> before, IReadOnlyDictionary<string, double> after) =>
+        after.ToDictionary(a => a.Key, a => a.Value - before.GetValueOrDefault(a.Key), StringComparer.Ordinal);
 
     private const string RawContainer = "bench-raw-outbound";
     private const string RawDisclosures = "BenchRawDisclosures";
@@ -139,7 +191,7 @@ public static class OutboundBenchmark
     }
 
     /// <summary>(a): the same storage work as a generation, written as a plain SDK loop.</summary>
-    private static Task RawAsync(StorageAccount storage, string period)
+    private static Task RawAsync(StorageAccount storage, string period, int files)
     {
         var assignments = storage.Tables.GetTableClient(OutboundAssignments.TableName);
         var authorizations = storage.Tables.GetTableClient(MemberAuthorizationIndex.TableName);
@@ -150,7 +202,7 @@ public static class OutboundBenchmark
         var sentFiles = storage.Tables.GetTableClient(RawSentFiles);
         var marks = storage.Tables.GetTableClient(RawSentMarks);
         var container = storage.Blobs.GetBlobContainerClient(RawContainer);
-        return Parallel.ForEachAsync(Enumerable.Range(0, Providers), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
+        return Parallel.ForEachAsync(Enumerable.Range(0, files), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
         {
             var partition = OutboundAssignments.MemberPartition(ProviderId(p), period);
             var members = new List<TableEntity>();
@@ -204,8 +256,10 @@ public static class OutboundBenchmark
     }
 
     /// <summary>Runs a phase with the process's peak resident set reset before it, and the managed heap sampled during it.</summary>
-    private static async Task<(TimeSpan Elapsed, long PeakResident, long PeakHeap)> MeasureAsync(Func<Task> phase)
+    private static async Task<(TimeSpan Elapsed, long PeakResident, long PeakHeap)> MeasureAsync(string? lockPath, Func<Task> phase)
     {
+        using var held = await BenchmarkLock.TakeAsync(lockPath);
+        Console.WriteLine($"  phase starts {DateTimeOffset.UtcNow:HH:mm:ss} UTC, load {BenchmarkMachine.LoadAverage()}");
         GC.Collect();
         GC.WaitForPendingFinalizers();
         BenchmarkMachine.ResetPeakWorkingSet(Environment.ProcessId);
@@ -230,5 +284,32 @@ public static class OutboundBenchmark
     private sealed class NoNotices : IWorkflowNotifier
     {
         public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// The shared benchmark lock (<c>/work/bench.lock</c>, the file <c>flock</c> takes), held for one phase at a time so a long run
+/// lets other benchmarks in between its phases. On Linux, .NET's <see cref="FileShare.None"/> is an exclusive <c>flock</c>.
+/// </summary>
+internal static class BenchmarkLock
+{
+    public static async Task<IDisposable> TakeAsync(string? path)
+    {
+        if (path is null)
+        {
+            return new MemoryStream();
+        }
+
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+        }
     }
 }

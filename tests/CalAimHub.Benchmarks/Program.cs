@@ -48,8 +48,11 @@ switch (command)
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4));
         return 0;
     case "outbound":
-        // --members 50000,100000,200000: the assignment feed sizes, measured in this order in one process.
-        await OutboundBenchmark.RunAsync(root, args.SkipWhile(a => a != "--members").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([50_000, 100_000, 200_000]));
+        // --members 50000,100000,200000: the assignment feed sizes, measured in this order in one process. --lock /work/bench.lock:
+        // the shared benchmark lock is taken for each seeding and each phase and released between them (run without flock). --files N:
+        // only the first N of the 500 providers' files are generated (each file as large as at the full run).
+        await OutboundBenchmark.RunAsync(root, args.SkipWhile(a => a != "--members").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([50_000, 100_000, 200_000]),
+            args.SkipWhile(a => a != "--lock").Skip(1).FirstOrDefault(), args.SkipWhile(a => a != "--files").Skip(1).Select(int.Parse).FirstOrDefault(500));
         return 0;
     case "cli":
         await CliBenchmark.RunAsync(root, runs);

@@ -15,6 +15,9 @@ public sealed partial class StorageOperationCounter : HttpPipelinePolicy
 
     private readonly ConcurrentDictionary<string, long> ticks = new(StringComparer.Ordinal);
 
+    /// <summary>A policy for a blob client that counts into this counter: "blob {operation}" (the <c>comp</c> of the request, or upload / download / properties).</summary>
+    public HttpPipelinePolicy Blobs() => new BlobCounter(this);
+
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
         var key = Count(message.Request);
@@ -42,6 +45,42 @@ public sealed partial class StorageOperationCounter : HttpPipelinePolicy
     /// <summary>What happened between two snapshots.</summary>
     public static IReadOnlyDictionary<string, long> Between(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after) =>
         after.Select(a => (a.Key, Value: a.Value - before.GetValueOrDefault(a.Key))).Where(a => a.Value > 0).ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal);
+
+    private void Add(string key, long elapsed)
+    {
+        counts.AddOrUpdate(key, 1, (_, n) => n + 1);
+        ticks.AddOrUpdate(key, elapsed, (_, t) => t + elapsed);
+    }
+
+    private sealed class BlobCounter(StorageOperationCounter counter) : HttpPipelinePolicy
+    {
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            ProcessNext(message, pipeline);
+            counter.Add(Key(message.Request), System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        }
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await ProcessNextAsync(message, pipeline);
+            counter.Add(Key(message.Request), System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        }
+
+        private static string Key(Request request)
+        {
+            var query = request.Uri.Query;
+            var comp = System.Web.HttpUtility.ParseQueryString(query)["comp"];
+            return "blob " + (comp ?? request.Method.Method switch
+            {
+                "PUT" => "upload",
+                "GET" => "download",
+                "HEAD" => "properties",
+                var m => m.ToLowerInvariant(),
+            });
+        }
+    }
 
     private string Count(Request request)
     {

@@ -218,9 +218,9 @@ public sealed class ConsentEndToEndTests(ConsentHubFixture hub) : IClassFixture<
             new(otherAuth, "A-2", start, end, []),
             new(otherStart, "A-3", start, end, []),
             new(missing, "A-4", start, end, []),
-        ]), CancellationToken.None);
+        ]), firstRecording: false, CancellationToken.None);
         await log.RecordSentFileAsync(new SentMemberFile(ConsentHubFixture.Provider, period, SentFileKinds.MiniMif, "outbound/prov-ecm-7/mini-mif/2026-11/mini-1.csv",
-            sentAt.AddDays(9), [new(miniNoReferral, "A-5", start, end, [])]), CancellationToken.None);
+            sentAt.AddDays(9), [new(miniNoReferral, "A-5", start, end, [])]), firstRecording: false, CancellationToken.None);
         var ledger = new CalAimHub.Functions.Outbound.OutboundLedger(hub.Hub.Storage);
         await ledger.SaveAsync(new(ConsentHubFixture.Provider, period, SentFileKinds.Mif, period, "delivered", ["outbound/prov-ecm-7/mif/2026-11/mif.csv"], ["h1"], 4,
             new Dictionary<string, int>(), "ecm-mif", sentAt, sentAt, null), CancellationToken.None);
@@ -327,7 +327,7 @@ public sealed class ConsentEndToEndTests(ConsentHubFixture hub) : IClassFixture<
         var day = new DateOnly(2026, 10, 1);
         var sentAt = new DateTimeOffset(2026, 10, 1, 14, 0, 0, TimeSpan.Zero);
         await new TableDisclosureLog(hub.Hub.Storage).RecordSentFileAsync(new SentMemberFile(ConsentHubFixture.Provider, period, SentFileKinds.Mif,
-            "outbound/prov-ecm-7/mif/2026-10/mif.csv", sentAt, [new(member, "A-10", day, new DateOnly(2027, 10, 31), [])]), CancellationToken.None);
+            "outbound/prov-ecm-7/mif/2026-10/mif.csv", sentAt, [new(member, "A-10", day, new DateOnly(2027, 10, 31), [])]), firstRecording: false, CancellationToken.None);
         var ledger = new CalAimHub.Functions.Outbound.OutboundLedger(hub.Hub.Storage);
         await ledger.SaveAsync(new(ConsentHubFixture.Provider, period, SentFileKinds.Mif, period, "delivered", ["outbound/prov-ecm-7/mif/2026-10/mif.csv"], ["h2"], 1,
             new Dictionary<string, int>(), "ecm-mif", sentAt, sentAt, null), CancellationToken.None);

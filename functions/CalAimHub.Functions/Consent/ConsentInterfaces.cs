@@ -20,5 +20,9 @@ public interface IDisclosureLog
     Task RecordAsync(IReadOnlyList<Disclosure> disclosures, CancellationToken ct);
 
     /// <summary>Records the member lines of a file sent to a provider; idempotent on <see cref="SentMemberFile.DocumentPath"/>.</summary>
-    Task RecordSentFileAsync(SentMemberFile file, CancellationToken ct);
+    /// <param name="firstRecording">
+    /// The caller knows nothing was recorded for this path before (its generation's ledger row was new), so there are no
+    /// lines of an earlier recording to look for and remove.
+    /// </param>
+    Task RecordSentFileAsync(SentMemberFile file, bool firstRecording, CancellationToken ct);
 }

@@ -37,22 +37,26 @@ public sealed class TableDisclosureLog(StorageAccount storage) : IDisclosureLog
             async (disclosure, token) => await Members.UpsertEntityAsync(DisclosureRow.From(disclosure), TableUpdateMode.Replace, token));
     }
 
-    public async Task RecordSentFileAsync(SentMemberFile file, CancellationToken ct)
+    public async Task RecordSentFileAsync(SentMemberFile file, bool firstRecording, CancellationToken ct)
     {
         var partition = PartitionOf(file.ProviderId, file.Period);
         var path = TableKeys.Escape(file.DocumentPath);
         var linePrefix = LinePrefix + path + "|";
 
         // Lines of an earlier recording of the same path that this one no longer has are removed: the file is the truth.
-        var current = file.Members.Select(m => linePrefix + m.Cin).ToHashSet(StringComparer.Ordinal);
+        // A first recording has none, and skips the query (one round trip per file).
         var stale = new List<TableTransactionAction>();
-        await foreach (var row in SentFiles.QueryAsync<TableEntity>(
-            r => r.PartitionKey == partition && r.RowKey.CompareTo(linePrefix) >= 0 && r.RowKey.CompareTo(linePrefix + "\uffff") < 0,
-            select: ["RowKey"], cancellationToken: ct))
+        if (!firstRecording)
         {
-            if (!current.Contains(row.RowKey))
+            var current = file.Members.Select(m => linePrefix + m.Cin).ToHashSet(StringComparer.Ordinal);
+            await foreach (var row in SentFiles.QueryAsync<TableEntity>(
+                r => r.PartitionKey == partition && r.RowKey.CompareTo(linePrefix) >= 0 && r.RowKey.CompareTo(linePrefix + "\uffff") < 0,
+                select: ["RowKey"], cancellationToken: ct))
             {
-                stale.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, row.RowKey), ETag.All));
+                if (!current.Contains(row.RowKey))
+                {
+                    stale.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, row.RowKey), ETag.All));
+                }
             }
         }
 
@@ -61,13 +65,7 @@ public sealed class TableDisclosureLog(StorageAccount storage) : IDisclosureLog
             .Select(m => new TableTransactionAction(TableTransactionActionType.UpsertReplace, SentLineRow.From(partition, linePrefix + m.Cin, file, m)))
             .Concat(stale)
             .ToList();
-        foreach (var chunk in actions.Chunk(TransactionSize))
-        {
-            await SentFiles.SubmitTransactionAsync(chunk, ct);
-        }
-
-        // The file row last: a file row means all its lines are there.
-        await SentFiles.UpsertEntityAsync(new SentFileRow
+        var fileRow = new SentFileRow
         {
             PartitionKey = partition,
             RowKey = FilePrefix + path,
@@ -77,7 +75,19 @@ public sealed class TableDisclosureLog(StorageAccount storage) : IDisclosureLog
             DocumentPath = file.DocumentPath,
             SentAt = file.SentAt,
             MemberCount = file.Members.Count,
-        }, TableUpdateMode.Replace, ct);
+        };
+
+        // The file row last: a file row means all its lines are there. When they fit in one transaction, the file row goes
+        // in it too (same partition, atomic); otherwise the line transactions run at the same time and the file row after.
+        if (actions.Count < TransactionSize)
+        {
+            await SentFiles.SubmitTransactionAsync([.. actions, new TableTransactionAction(TableTransactionActionType.UpsertReplace, fileRow)], ct);
+            return;
+        }
+
+        await Parallel.ForEachAsync(actions.Chunk(TransactionSize), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+            async (chunk, token) => await SentFiles.SubmitTransactionAsync(chunk, token));
+        await SentFiles.UpsertEntityAsync(fileRow, TableUpdateMode.Replace, ct);
     }
 
     /// <summary>Every file recorded as sent to <paramref name="providerId"/> for <paramref name="period"/>, with its lines.</summary>

@@ -45,6 +45,9 @@ public sealed class HubMemberFacts(MemberAuthorizationIndex authorizations, Refe
     public async Task<MemberFacts> ForAsync(string cin, string service, CancellationToken cancellationToken)
     {
         var key = ServiceKey(service);
+
+        // The referral side needs nothing from the authorization side: both chains of reads run at the same time.
+        var referralsOfMember = ReferralsAsync(cin, key, cancellationToken);
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         string? authorizationId = null;
         DateOnly? start = null, end = null;
@@ -82,21 +85,7 @@ public sealed class HubMemberFacts(MemberAuthorizationIndex authorizations, Refe
             values[OutboundFacts.AuthorizationStatus] = "not-requested";
         }
 
-        var referralIds = new List<string>();
-        ReferralState? latest = null;
-        foreach (var id in (await referrals.ReferralsOfAsync(cin, cancellationToken)).Order(StringComparer.Ordinal))
-        {
-            if (await runtime.GetStateAsync<ReferralState>(id, cancellationToken) is { } referral
-                && string.Equals(referral.Service?.Code, key, StringComparison.Ordinal))
-            {
-                referralIds.Add(id);
-                if (latest is null || referral.ReferredAt > latest.ReferredAt)
-                {
-                    latest = referral;
-                }
-            }
-        }
-
+        var (referralIds, latest) = await referralsOfMember;
         if ((latest?.ReferringEntity?.Name ?? requestReferrer) is { } referrer)
         {
             values[OutboundFacts.ReferringOrganization] = referrer;
@@ -113,6 +102,27 @@ public sealed class HubMemberFacts(MemberAuthorizationIndex authorizations, Refe
         }
 
         return new MemberFacts(values, authorizationId, start, end, referralIds);
+    }
+
+    /// <summary>The member's referrals for the service, in id order, and the latest of them.</summary>
+    private async Task<(List<string> Ids, ReferralState? Latest)> ReferralsAsync(string cin, string key, CancellationToken cancellationToken)
+    {
+        var referralIds = new List<string>();
+        ReferralState? latest = null;
+        foreach (var id in (await referrals.ReferralsOfAsync(cin, cancellationToken)).Order(StringComparer.Ordinal))
+        {
+            if (await runtime.GetStateAsync<ReferralState>(id, cancellationToken) is { } referral
+                && string.Equals(referral.Service?.Code, key, StringComparison.Ordinal))
+            {
+                referralIds.Add(id);
+                if (latest is null || referral.ReferredAt > latest.ReferredAt)
+                {
+                    latest = referral;
+                }
+            }
+        }
+
+        return (referralIds, latest);
     }
 
     private static string Iso(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

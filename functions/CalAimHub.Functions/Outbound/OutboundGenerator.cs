@@ -112,8 +112,7 @@ public sealed partial class OutboundGenerator(
             seq = Hash(string.Join('\n', members.Select(m => m.RowKey)))[..12];
             unit = $"{program}-{seq}";
             productionDate = members.Select(m => DateOnly.TryParseExact(m.AssignmentDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d : periodStart).Max();
-            existing = await ledger.FindAsync(request.Period, OutboundLedger.RowKey(request.ProviderId, kind, unit), cancellationToken);
-            await StartAsync(existing, request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
+            existing = await StartAsync(request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
         }
         else
         {
@@ -132,20 +131,22 @@ public sealed partial class OutboundGenerator(
 
             // The ledger row exists before the members are read: an assignment arriving now either is read here or finds
             // the row and queues a mini-MIF check (AssignmentEventsFunction), so no member falls between the two.
-            existing = await ledger.FindAsync(request.Period, OutboundLedger.RowKey(request.ProviderId, kind, unit), cancellationToken);
-            await StartAsync(existing, request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
+            existing = await StartAsync(request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
             members = await ToListAsync(assignments.MembersAsync(request.ProviderId, request.Period, program, cancellationToken), _ => true);
         }
 
-        // Join: a bounded number of members' look-ups in flight, results kept in member order.
-        var joined = new MemberFacts[members.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, members.Count), new ParallelOptions { MaxDegreeOfParallelism = JoinParallelism, CancellationToken = cancellationToken },
-            async (i, ct) => joined[i] = await facts.ForAsync(members[i].Cin, members[i].Service, ct));
-
-        // Consent: one call for the file; a withheld category blanks its columns for that member.
+        // Consent: one call for the file; a withheld category blanks its columns for that member. Its reads are keyed by CIN
+        // like the join's and need nothing from it, so the two run at the same time.
         var categories = layout.Columns.Select(c => DisclosureCategories.Current.CategoryOf(c.Name)).ToArray();
         var cins = members.Select(m => m.Cin).Distinct(StringComparer.Ordinal).ToArray();
-        var decisions = await consent.DecideAsync(request.ProviderId, cins, categories.Distinct(StringComparer.Ordinal).ToArray(), productionDate, cancellationToken);
+        var deciding = consent.DecideAsync(request.ProviderId, cins, categories.Distinct(StringComparer.Ordinal).ToArray(), productionDate, cancellationToken);
+
+        // Join: a bounded number of members' look-ups in flight, results kept in member order.
+        var joined = new MemberFacts[members.Count];
+        var joining = Parallel.ForEachAsync(Enumerable.Range(0, members.Count), new ParallelOptions { MaxDegreeOfParallelism = JoinParallelism, CancellationToken = cancellationToken },
+            async (i, ct) => joined[i] = await facts.ForAsync(members[i].Cin, members[i].Service, ct));
+        await Task.WhenAll(deciding, joining);
+        var decisions = await deciding;
         var withheldFields = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var rows = new string[members.Count][];
         for (var i = 0; i < members.Count; i++)
@@ -175,17 +176,13 @@ public sealed partial class OutboundGenerator(
             var fileName = Options.FileName(kind, request.ProviderId, request.Period, productionDate, seq, format);
             var path = $"{request.ProviderId}/{kind}/{fileName}";
             var blob = storage.Blobs.GetBlobContainerClient(Container).GetBlockBlobClient(path);
-            await using var staging = new BlockStagingStream(blob);
-            if (format == "csv")
-            {
-                await OutboundFileWriter.WriteCsvAsync(layout, rows.ToAsyncEnumerable(), staging, cancellationToken);
-            }
-            else
-            {
-                await staging.WriteAsync(OutboundFileWriter.Xlsx(layout, rows), cancellationToken);
-            }
 
-            var hash = await staging.CompleteAsync(cancellationToken);
+            // The committed copy's hash is read while the blocks are staged: staging never touches the committed blob.
+            var currentHash = CurrentHashAsync(blob, cancellationToken);
+            await using var staging = new BlockStagingStream(blob);
+            var staged = StageAsync(format, layout, rows, staging, cancellationToken);
+            await Task.WhenAll((Task)currentHash, staged);
+            var (current, hash) = (await currentHash, await staged);
             var commit = new CommitBlockListOptions
             {
                 HttpHeaders = new BlobHttpHeaders { ContentType = format == "csv" ? OutboundFileWriter.CsvContentType + "; charset=utf-8" : OutboundFileWriter.XlsxContentType },
@@ -197,7 +194,7 @@ public sealed partial class OutboundGenerator(
                     ["layout"] = layout.Id,
                 },
             };
-            if (await CurrentHashAsync(blob, cancellationToken) != hash)
+            if (current != hash)
             {
                 await blob.CommitBlockListAsync(staging.Blocks, commit, cancellationToken);
                 changed = true;
@@ -215,24 +212,36 @@ public sealed partial class OutboundGenerator(
         var generatedAt = sameAsBefore ? existing!.GeneratedAt!.Value : time.GetUtcNow();
         var record = new OutboundFileRecord(request.ProviderId, request.Period, kind, unit, OutboundFileRecord.Committed, paths, hashes, members.Count,
             withheldFields, layout.Id, generatedAt, sameAsBefore ? existing!.DeliveredAt : null, null);
-        await WriteManifestAsync(record, cancellationToken);
-        await ledger.SaveAsync(record with { Status = sameAsBefore && existing!.Status == OutboundFileRecord.Delivered ? OutboundFileRecord.Delivered : OutboundFileRecord.Committed }, cancellationToken);
 
-        // After the commit: what went to whom (idempotent on the document path and member).
+        // After the commit, and independent of each other, so they run at the same time: the manifest, the ledger's
+        // `committed` (skipped when the row already says `delivered` with these hashes: the write after the notice says the
+        // same), what went to whom (idempotent on the document path and member), and the members' sent marks. The marks
+        // come before `delivered`: a mini-MIF check waits for `delivered`, so it never sees a member of this file unmarked.
         var shared = categories.Distinct(StringComparer.Ordinal).ToArray();
         var purpose = SentFileKinds.PurposeOf(kind);
-        foreach (var path in paths)
+        var recorded = new List<Task> { WriteManifestAsync(record, cancellationToken) };
+        if (!(sameAsBefore && existing!.Status == OutboundFileRecord.Delivered))
         {
-            await disclosures.RecordAsync([.. members.Select(m =>
-            {
-                var withheld = decisions.GetValueOrDefault(m.Cin)?.Withheld ?? new HashSet<string>();
-                return new Disclosure(Disclosure.IdFor(path, m.Cin), m.Cin, request.ProviderId, purpose, path, generatedAt,
-                    [.. shared.Where(c => !withheld.Contains(c))], [.. shared.Where(withheld.Contains)]);
-            }).DistinctBy(d => d.DisclosureId)], cancellationToken);
+            recorded.Add(ledger.SaveAsync(record, cancellationToken));
         }
 
-        await disclosures.RecordSentFileAsync(new SentMemberFile(request.ProviderId, request.Period, kind, paths[0], generatedAt,
-            [.. members.Select((m, i) => new SentMemberLine(m.Cin, joined[i].AuthorizationId, joined[i].AuthorizationStart, joined[i].AuthorizationEnd, joined[i].ReferralIds))]), cancellationToken);
+        recorded.AddRange(paths.Select(path => disclosures.RecordAsync([.. members.Select(m =>
+        {
+            var withheld = decisions.GetValueOrDefault(m.Cin)?.Withheld ?? new HashSet<string>();
+            return new Disclosure(Disclosure.IdFor(path, m.Cin), m.Cin, request.ProviderId, purpose, path, generatedAt,
+                [.. shared.Where(c => !withheld.Contains(c))], [.. shared.Where(withheld.Contains)]);
+        }).DistinctBy(d => d.DisclosureId)], cancellationToken)));
+
+        // A ledger row this call created means no earlier attempt recorded this file's lines.
+        recorded.Add(disclosures.RecordSentFileAsync(new SentMemberFile(request.ProviderId, request.Period, kind, paths[0], generatedAt,
+            [.. members.Select((m, i) => new SentMemberLine(m.Cin, joined[i].AuthorizationId, joined[i].AuthorizationStart, joined[i].AuthorizationEnd, joined[i].ReferralIds))]),
+            firstRecording: existing is null, cancellationToken));
+        if (kind != SentFileKinds.CsAuthorizationStatus)
+        {
+            recorded.Add(assignments.MarkSentAsync(request.ProviderId, request.Period, members.Where(m => m.SentIn is null).Select(m => m.RowKey), paths[0], cancellationToken));
+        }
+
+        await Task.WhenAll(recorded);
 
         // The notice: the path, never member data; its id is path + content hash, so the same bytes are announced once.
         var deliveredAt = record.DeliveredAt;
@@ -243,11 +252,6 @@ public sealed partial class OutboundGenerator(
 
         record = record with { Status = OutboundFileRecord.Delivered, DeliveredAt = deliveredAt };
         await ledger.SaveAsync(record, cancellationToken);
-
-        if (kind != SentFileKinds.CsAuthorizationStatus)
-        {
-            await assignments.MarkSentAsync(request.ProviderId, request.Period, members.Where(m => m.SentIn is null).Select(m => m.RowKey), paths[0], cancellationToken);
-        }
 
         LogGenerated(logger, kind, request.ProviderId, request.Period, members.Count, sameAsBefore ? "unchanged" : "new content");
         return new OutboundOutcome(sameAsBefore ? OutboundOutcome.Unchanged : OutboundOutcome.Generated, record);
@@ -321,13 +325,24 @@ public sealed partial class OutboundGenerator(
 
     private static readonly JsonSerializerOptions ManifestJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    private async Task StartAsync(OutboundFileRecord? existing, string providerId, string period, string kind, string unit, OutboundLayout layout, CancellationToken cancellationToken)
+    /// <summary>The ledger row as it was before this call, or null when this call wrote it (<c>generating</c>).</summary>
+    private Task<OutboundFileRecord?> StartAsync(string providerId, string period, string kind, string unit, OutboundLayout layout, CancellationToken cancellationToken) =>
+        ledger.StartAsync(new OutboundFileRecord(providerId, period, kind, unit, OutboundFileRecord.Generating, [], [], 0,
+            new Dictionary<string, int>(), layout.Id, null, null, null), cancellationToken);
+
+    /// <summary>Writes the file into staged blocks; returns its content hash.</summary>
+    private static async Task<string> StageAsync(string format, OutboundLayout layout, string[][] rows, BlockStagingStream staging, CancellationToken cancellationToken)
     {
-        if (existing is null)
+        if (format == "csv")
         {
-            await ledger.SaveAsync(new OutboundFileRecord(providerId, period, kind, unit, OutboundFileRecord.Generating, [], [], 0,
-                new Dictionary<string, int>(), layout.Id, null, null, null), cancellationToken);
+            await OutboundFileWriter.WriteCsvAsync(layout, rows.ToAsyncEnumerable(), staging, cancellationToken);
         }
+        else
+        {
+            await staging.WriteAsync(OutboundFileWriter.Xlsx(layout, rows), cancellationToken);
+        }
+
+        return await staging.CompleteAsync(cancellationToken);
     }
 
     private static async Task<string?> CurrentHashAsync(BlockBlobClient blob, CancellationToken cancellationToken)

@@ -40,7 +40,34 @@ public sealed class OutboundLedger(StorageAccount storage)
     }
 
     public Task SaveAsync(OutboundFileRecord record, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(record.Period, record.RowKey)
+        Table.UpsertEntityAsync(Entity(record), TableUpdateMode.Merge, cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="generating"/> unless the row exists, and returns the row that existed (null when this call
+    /// wrote it). An insert first: a first generation, the usual case, costs one round trip instead of a read and a write.
+    /// </summary>
+    public async Task<OutboundFileRecord?> StartAsync(OutboundFileRecord generating, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                await Table.AddEntityAsync(Entity(generating), cancellationToken);
+                return null;
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Null only when the row was deleted in between: insert again.
+                if (await FindAsync(generating.Period, generating.RowKey, cancellationToken) is { } existing)
+                {
+                    return existing;
+                }
+            }
+        }
+    }
+
+    private static TableEntity Entity(OutboundFileRecord record) =>
+        new(record.Period, record.RowKey)
         {
             ["ProviderId"] = record.ProviderId,
             ["Kind"] = record.Kind,
@@ -53,7 +80,7 @@ public sealed class OutboundLedger(StorageAccount storage)
             ["Layout"] = record.Layout,
             ["GeneratedAt"] = record.GeneratedAt,
             ["DeliveredAt"] = record.DeliveredAt,
-        }, TableUpdateMode.Merge, cancellationToken);
+        };
 
     /// <summary>Records a provider's fetch (merge: nothing else changes).</summary>
     public Task MarkFetchedAsync(string period, string rowKey, DateTimeOffset at, CancellationToken cancellationToken) =>
