@@ -61,10 +61,7 @@ public sealed class DeliveryAttemptTests(AzuriteFixture azurite) : IAsyncLifetim
 
     private async Task<(HttpStatusCode Status, string Body)> DeliverAsync(string message, string messageId, int delivery)
     {
-        var envelope = InvocationEnvelope.ForQueueMessage("referralEvent", new QueueMessageFacts(message, messageId, "pop-1", delivery, T0, null, null), DateTimeOffset.UtcNow);
-        using var content = new ByteArrayContent(envelope);
-        content.Headers.ContentType = new("application/json");
-        using var answer = await client.PostAsync(new Uri("/ReferralEvents", UriKind.Relative), content);
+        using var answer = await ReferralEventsInvocation.DeliverAsync(client, message, messageId, delivery);
         return (answer.StatusCode, await answer.Content.ReadAsStringAsync());
     }
 

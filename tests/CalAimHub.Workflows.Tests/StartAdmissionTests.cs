@@ -193,16 +193,12 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
             "requested", null, new CalAimHub.Domain.Referrals.ReferralService("medically-tailored-meals", []), null, new CalAimHub.Domain.Referrals.ReferringEntity("Valley Clinic", null),
             null, CalAimHub.Domain.Referrals.ReferralUrgency.Routine, T0, T0);
         var message = JsonSerializer.Serialize(created, CalAimHub.Domain.Referrals.ReferralJson.Options);
-        var envelope = CalAimHub.Hosting.Invocations.InvocationEnvelope.ForQueueMessage(
-            "referralEvent", new CalAimHub.Hosting.Invocations.QueueMessageFacts(message, "m-1", "pop-1", 4, T0, null, null), DateTimeOffset.UtcNow);
         var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
         var queue = factory.Services.GetRequiredService<StorageAccount>().Queues.GetQueueClient("referral-events");
         await queue.ClearMessagesAsync();
         var held = await runtime.Admission.EnterStartAsync(CancellationToken.None);
 
-        using var content = new ByteArrayContent(envelope);
-        content.Headers.ContentType = new("application/json");
-        using var answer = await client.PostAsync(new Uri("/ReferralEvents", UriKind.Relative), content);
+        using var answer = await ReferralEventsInvocation.DeliverAsync(client, message, "m-1", 4);
 
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         var logs = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs");
@@ -221,11 +217,7 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
         Assert.Equal(1, copy.DequeueCount); // a fresh message: this receive is its first delivery, not the fifth
 
         held!.Dispose();
-        var rerun = CalAimHub.Hosting.Invocations.InvocationEnvelope.ForQueueMessage(
-            "referralEvent", new CalAimHub.Hosting.Invocations.QueueMessageFacts(copy.MessageText, copy.MessageId, copy.PopReceipt, copy.DequeueCount, T0, null, null), DateTimeOffset.UtcNow);
-        using var rerunContent = new ByteArrayContent(rerun);
-        rerunContent.Headers.ContentType = new("application/json");
-        using var started = await client.PostAsync(new Uri("/ReferralEvents", UriKind.Relative), rerunContent);
+        using var started = await ReferralEventsInvocation.DeliverAsync(client, copy.MessageText, copy.MessageId, (int)copy.DequeueCount, copy.PopReceipt);
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
         Assert.Equal($"Referral {referralId} started.", Assert.Single(JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs").EnumerateArray()).GetString());
         Assert.Equal("referral", (await runtime.GetAsync(referralId, CancellationToken.None))?.Type);
