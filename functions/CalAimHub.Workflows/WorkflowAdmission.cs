@@ -1,5 +1,3 @@
-using System.Threading.RateLimiting;
-
 namespace CalAimHub.Workflows;
 
 /// <summary>
@@ -21,21 +19,31 @@ public sealed class WorkflowStartsSaturatedException(TimeSpan retryAfter)
 /// let in at once, each timer firing and each event commit queued behind all of them (issue 11: 32 drivers kept ~60
 /// requests in flight, timer lateness p99 1.4–5.8 s). Now:
 /// <list type="bullet">
-/// <item>a start takes one of <see cref="WorkflowOptions.MaxConcurrentStarts"/> permits, and while any event or due timer
-/// is being applied (<see cref="EnterDueWork"/>) also one of <see cref="WorkflowOptions.MaxConcurrentStartsUnderDueWork"/>:
-/// due work shrinks the share of storage that starts may take, down to a floor, so starts still progress;</item>
-/// <item>starts wait in process, oldest first, up to <see cref="WorkflowOptions.StartQueueLimit"/>; beyond that they are
-/// refused (<see cref="WorkflowStartsSaturatedException"/>) and store nothing;</item>
+/// <item>at most <see cref="WorkflowOptions.MaxConcurrentStarts"/> starts are in progress, and while any event or due timer
+/// is being applied (<see cref="EnterDueWork"/>) at most <see cref="WorkflowOptions.MaxConcurrentStartsUnderDueWork"/>: due
+/// work shrinks the share of storage that starts may take, down to a floor, so starts still progress;</item>
+/// <item>starts wait in process, up to <see cref="WorkflowOptions.StartQueueLimit"/>; beyond that they are refused
+/// (<see cref="WorkflowStartsSaturatedException"/>) and store nothing;</item>
+/// <item>the line is ordered by when the work first arrived, not when it joined the line: a queue message handed back by
+/// <see cref="ForQueuedWork"/> comes back with its first arrival and goes ahead of newer starts. First come, first served
+/// alone starved it: HTTP starts wait without patience, so under a long line they always won and a handed-back referral
+/// came round again and again (issue 11's full chaos run: one referral started 9 minutes after its webhook);</item>
 /// <item>events, timer firings and the child starts of committed work take no permit, so they are always next in line.</item>
 /// </list>
 /// </summary>
 public sealed class WorkflowAdmission : IDisposable
 {
-    private readonly ConcurrencyLimiter? starts;
-    private readonly ConcurrencyLimiter? startsUnderDueWork;
+    private readonly int maxStarts;
+    private readonly int maxStartsUnderDueWork;
+    private readonly int queueLimit;
+    private readonly TimeProvider clock;
+    private readonly object gate = new();
+    private readonly PriorityQueue<Waiter, (DateTimeOffset Arrived, long Order)> line = new();
+    private long joined;
+    private int inProgress;
     private int dueWork;
 
-    public WorkflowAdmission(WorkflowOptions options)
+    public WorkflowAdmission(WorkflowOptions options, TimeProvider? clock = null)
     {
         if (options.MaxConcurrentStarts < 0 || options.MaxConcurrentStartsUnderDueWork < 0 || options.StartQueueLimit < 0 || options.StartRetryAfter < TimeSpan.FromSeconds(1))
         {
@@ -50,8 +58,10 @@ public sealed class WorkflowAdmission : IDisposable
 
         QueuedStartPatience = options.QueuedStartPatience;
         RetryAfter = TimeSpan.FromSeconds(Math.Ceiling(options.StartRetryAfter.TotalSeconds));
-        starts = Limiter(options.MaxConcurrentStarts, options.StartQueueLimit);
-        startsUnderDueWork = Limiter(options.MaxConcurrentStartsUnderDueWork, options.StartQueueLimit);
+        maxStarts = options.MaxConcurrentStarts;
+        maxStartsUnderDueWork = options.MaxConcurrentStartsUnderDueWork;
+        queueLimit = options.StartQueueLimit;
+        this.clock = clock ?? TimeProvider.System;
     }
 
     /// <summary>What a refused start is told to wait (whole seconds, for <c>Retry-After</c>).</summary>
@@ -60,41 +70,61 @@ public sealed class WorkflowAdmission : IDisposable
     /// <summary>The longest a start waits for a permit inside <see cref="ForQueuedWork"/>.</summary>
     public TimeSpan QueuedStartPatience { get; }
 
-    private static readonly AsyncLocal<TimeSpan?> Patience = new();
+    private static readonly AsyncLocal<QueuedWork?> Queued = new();
 
     /// <summary>
     /// Marks the calling flow as a queue-triggered invocation until disposed: a start in it waits at most
     /// <see cref="QueuedStartPatience"/> for a permit and is then refused (<see cref="WorkflowStartsSaturatedException"/>),
     /// so the invocation can hand its message back instead of holding it leased through a long waiting line (issue 11's
     /// chaos run: a referral's five deliveries were all spent by worker deaths while it waited 15–64 s for admission).
+    /// <paramref name="firstArrived"/> is when the message's first copy was queued: its place in the line.
     /// </summary>
-    public IDisposable ForQueuedWork()
+    public IDisposable ForQueuedWork(DateTimeOffset? firstArrived = null)
     {
-        var outer = Patience.Value;
-        Patience.Value = QueuedStartPatience;
-        return new PatienceScope(outer);
+        var outer = Queued.Value;
+        Queued.Value = new QueuedWork(QueuedStartPatience, firstArrived);
+        return new QueuedScope(outer);
     }
 
     /// <summary>Events and due timers being applied right now.</summary>
     public int DueWorkInProgress => Volatile.Read(ref dueWork);
 
+    /// <summary>Starts waiting for a permit right now.</summary>
+    public int Waiting
+    {
+        get
+        {
+            lock (gate)
+            {
+                return line.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// Waits for a start permit; dispose it when the start has committed and dispatched. Null when starts are not
     /// limited (both limits 0).
     /// </summary>
-    /// <exception cref="WorkflowStartsSaturatedException">All permits are taken and the waiting line is full.</exception>
+    /// <exception cref="WorkflowStartsSaturatedException">The waiting line is full, or a queued start's patience ran out.</exception>
     public async ValueTask<IDisposable?> EnterStartAsync(CancellationToken cancellationToken)
     {
-        if (Patience.Value is not { } patience)
+        if (maxStarts == 0 && maxStartsUnderDueWork == 0)
         {
-            return await EnterAsync(cancellationToken);
+            return null;
+        }
+
+        var queued = Queued.Value;
+        var arrived = queued?.FirstArrived ?? clock.GetUtcNow();
+        if (queued is null)
+        {
+            return await WaitInLineAsync(arrived, cancellationToken);
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(patience);
+        deadline.CancelAfter(queued.Patience);
         try
         {
-            return await EnterAsync(deadline.Token);
+            return await WaitInLineAsync(arrived, deadline.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -102,22 +132,58 @@ public sealed class WorkflowAdmission : IDisposable
         }
     }
 
-    private async ValueTask<IDisposable?> EnterAsync(CancellationToken cancellationToken)
+    private async Task<IDisposable> WaitInLineAsync(DateTimeOffset arrived, CancellationToken cancellationToken)
     {
-        var lease = await AcquireAsync(starts, cancellationToken);
-        if (startsUnderDueWork is null || DueWorkInProgress == 0)
+        Waiter waiter;
+        lock (gate)
         {
-            return lease;
+            if (line.Count == 0 && inProgress < Capacity())
+            {
+                inProgress++;
+                return new Permit(this);
+            }
+
+            if (line.Count >= queueLimit)
+            {
+                throw new WorkflowStartsSaturatedException(RetryAfter);
+            }
+
+            waiter = new Waiter();
+            line.Enqueue(waiter, (arrived, joined++));
         }
 
-        try
+        await using var leaving = cancellationToken.Register(() => Leave(waiter));
+        return await waiter.Admitted.Task;
+    }
+
+    private void Leave(Waiter waiter)
+    {
+        lock (gate)
         {
-            return new Leases(lease, await AcquireAsync(startsUnderDueWork, cancellationToken));
+            if (line.Remove(waiter, out _, out _))
+            {
+                waiter.Admitted.TrySetCanceled();
+            }
         }
-        catch
+    }
+
+    /// <summary>How many starts may be in progress now; int.MaxValue for no limit.</summary>
+    private int Capacity()
+    {
+        var limit = maxStarts == 0 ? int.MaxValue : maxStarts;
+        return Volatile.Read(ref dueWork) > 0 && maxStartsUnderDueWork > 0 ? Math.Min(limit, maxStartsUnderDueWork) : limit;
+    }
+
+    /// <summary>Lets in the line's first, while there is room (after a start finished, or when due work ended).</summary>
+    private void Admit()
+    {
+        lock (gate)
         {
-            lease?.Dispose();
-            throw;
+            while (inProgress < Capacity() && line.TryDequeue(out var next, out _))
+            {
+                inProgress++;
+                next.Admitted.TrySetResult(new Permit(this));
+            }
         }
     }
 
@@ -130,46 +196,43 @@ public sealed class WorkflowAdmission : IDisposable
 
     public void Dispose()
     {
-        starts?.Dispose();
-        startsUnderDueWork?.Dispose();
+        lock (gate)
+        {
+            while (line.TryDequeue(out var waiter, out _))
+            {
+                waiter.Admitted.TrySetException(new ObjectDisposedException(nameof(WorkflowAdmission)));
+            }
+        }
     }
 
-    private static ConcurrencyLimiter? Limiter(int permits, int queueLimit) => permits == 0 ? null : new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+    private sealed record QueuedWork(TimeSpan Patience, DateTimeOffset? FirstArrived);
+
+    private sealed class Waiter
     {
-        PermitLimit = permits,
-        QueueLimit = queueLimit,
-        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-    });
-
-    private async ValueTask<RateLimitLease?> AcquireAsync(ConcurrencyLimiter? limiter, CancellationToken cancellationToken)
-    {
-        if (limiter is null)
-        {
-            return null;
-        }
-
-        var lease = await limiter.AcquireAsync(1, cancellationToken);
-        if (!lease.IsAcquired)
-        {
-            lease.Dispose();
-            throw new WorkflowStartsSaturatedException(RetryAfter);
-        }
-
-        return lease;
+        public TaskCompletionSource<IDisposable> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class Leases(RateLimitLease? first, RateLimitLease? second) : IDisposable
+    private sealed class Permit(WorkflowAdmission admission) : IDisposable
     {
+        private int released;
+
         public void Dispose()
         {
-            second?.Dispose();
-            first?.Dispose();
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                lock (admission.gate)
+                {
+                    admission.inProgress--;
+                }
+
+                admission.Admit();
+            }
         }
     }
 
-    private sealed class PatienceScope(TimeSpan? outer) : IDisposable
+    private sealed class QueuedScope(QueuedWork? outer) : IDisposable
     {
-        public void Dispose() => Patience.Value = outer;
+        public void Dispose() => Queued.Value = outer;
     }
 
     private sealed class DueWork(WorkflowAdmission admission) : IDisposable
@@ -178,9 +241,9 @@ public sealed class WorkflowAdmission : IDisposable
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            if (Interlocked.Exchange(ref disposed, 1) == 0 && Interlocked.Decrement(ref admission.dueWork) == 0)
             {
-                Interlocked.Decrement(ref admission.dueWork);
+                admission.Admit(); // the floor is lifted: let in as many as the full limit allows
             }
         }
     }

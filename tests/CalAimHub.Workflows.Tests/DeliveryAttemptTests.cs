@@ -81,7 +81,7 @@ public sealed class DeliveryAttemptTests(AzuriteFixture azurite) : IAsyncLifetim
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal($"Message {id} handed back as a fresh copy: 2 of its 4 earlier deliveries ended without an answer (the worker stopped).", Log(body));
         var copy = Assert.Single((await Queue.ReceiveMessagesAsync(32)).Value);
-        Assert.Equal(message, copy.MessageText);
+        Assert.Equal("handed-back first-queued=2026-03-02T09:00:00.0000000Z\n" + message, copy.MessageText); // keeps when it was first queued
         Assert.Equal(1, copy.DequeueCount);
         Assert.Empty((await Poison.PeekMessagesAsync(32)).Value);
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Invocations;
 using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Storage;
 using Microsoft.AspNetCore.Hosting;
@@ -174,25 +175,9 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
     [InlineData("10", "00:00:00.500")]
     public async Task A_queue_triggered_start_refused_by_admission_hands_its_message_back_as_a_fresh_copy_and_stores_nothing(string startQueueLimit, string patience)
     {
-        await azurite.Storage.ProvisionAsync(StorageLayout.Load(Path.Combine(AppContext.BaseDirectory, StorageLayout.FileName)));
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("FUNCTIONS_APP_ROOT_PATH", AppContext.BaseDirectory);
-            b.UseSetting("AzureWebJobsStorage", azurite.ConnectionString);
-            b.UseSetting("Workflows:MaxConcurrentStarts", "1");
-            b.UseSetting("Workflows:StartQueueLimit", startQueueLimit);
-            b.UseSetting("Workflows:QueuedStartPatience", patience);
-            b.UseSetting("Workflows:StartRetryAfter", "00:00:01");
-            b.UseSetting("Referrals:AuthorizationServices", "");
-        });
+        await using var factory = await HubAsync(startQueueLimit, patience);
         using var client = factory.CreateClient();
-        var platformId = "sr-" + Guid.NewGuid().ToString("N")[..8];
-        var referralId = CalAimHub.Domain.Referrals.ReferralEvent.HubReferralId("ehrwest", platformId);
-        var created = new CalAimHub.Domain.Referrals.ReferralEvent(
-            "evt-" + platformId, "ehrwest", referralId, platformId, CalAimHub.Domain.Referrals.ReferralEventKind.Created, CalAimHub.Domain.Referrals.ReferralStatus.Pending,
-            "requested", null, new CalAimHub.Domain.Referrals.ReferralService("medically-tailored-meals", []), null, new CalAimHub.Domain.Referrals.ReferringEntity("Valley Clinic", null),
-            null, CalAimHub.Domain.Referrals.ReferralUrgency.Routine, T0, T0);
-        var message = JsonSerializer.Serialize(created, CalAimHub.Domain.Referrals.ReferralJson.Options);
+        var (referralId, message) = ReferralCreated();
         var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
         var queue = factory.Services.GetRequiredService<StorageAccount>().Queues.GetQueueClient("referral-events");
         await queue.ClearMessagesAsync();
@@ -213,7 +198,9 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
         }
 
         var copy = Assert.Single(copies);
-        Assert.Equal(message, copy.MessageText);
+        // The copy keeps when its first copy was queued (the delivery's InsertionTime), so admission keeps its place.
+        Assert.Equal("handed-back first-queued=2026-03-02T09:00:00.0000000Z\n" + message, copy.MessageText);
+        Assert.Equal((message, (DateTimeOffset?)ReferralEventsInvocation.InsertedOn), HandedBackMessage.Read(copy.MessageText));
         Assert.Equal(1, copy.DequeueCount); // a fresh message: this receive is its first delivery, not the fifth
 
         held!.Dispose();
@@ -221,6 +208,124 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.OK, started.StatusCode);
         Assert.Equal($"Referral {referralId} started.", Assert.Single(JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("Logs").EnumerateArray()).GetString());
         Assert.Equal("referral", (await runtime.GetAsync(referralId, CancellationToken.None))?.Type);
+    }
+
+    [Fact]
+    public async Task A_queued_start_first_queued_earlier_is_let_in_ahead_of_one_that_joined_the_line_before_it()
+    {
+        await using var factory = await HubAsync("10", "00:00:30");
+        using var client = factory.CreateClient();
+        var (laterId, later) = ReferralCreated();
+        var (earlierId, earlier) = ReferralCreated();
+        var runtime = factory.Services.GetRequiredService<WorkflowRuntime>();
+        var held = await runtime.Admission.EnterStartAsync(CancellationToken.None);
+        var laterDelivery = ReferralEventsInvocation.DeliverAsync(client, later, "m-later", 1, insertedOn: DateTimeOffset.UtcNow); // joins the line first
+        while (runtime.Admission.Waiting < 1)
+        {
+            await Task.Delay(10);
+        }
+
+        // A copy handed back earlier: first queued on 2 March (ReferralEventsInvocation.InsertedOn), so it goes first.
+        var earlierDelivery = ReferralEventsInvocation.DeliverAsync(client, HandedBackMessage.Wrap(earlier, ReferralEventsInvocation.InsertedOn), "m-earlier", 1, insertedOn: DateTimeOffset.UtcNow);
+        while (runtime.Admission.Waiting < 2)
+        {
+            await Task.Delay(10);
+        }
+
+        held!.Dispose();
+        using var earlierAnswer = await earlierDelivery;
+        using var laterAnswer = await laterDelivery;
+
+        Assert.Equal(HttpStatusCode.OK, earlierAnswer.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, laterAnswer.StatusCode);
+        var first = (await runtime.GetAsync(earlierId, CancellationToken.None))!.CreatedTime;
+        var second = (await runtime.GetAsync(laterId, CancellationToken.None))!.CreatedTime;
+        Assert.True(first < second, $"the earlier-queued referral started {first:O}, the one that joined the line first {second:O}");
+    }
+
+    [Fact]
+    public async Task The_line_lets_in_the_start_whose_work_arrived_first_not_the_one_that_joined_first()
+    {
+        using var admission = new WorkflowAdmission(new WorkflowOptions { MaxConcurrentStarts = 1, StartQueueLimit = 10 });
+        var held = await admission.EnterStartAsync(CancellationToken.None);
+        var newer = admission.EnterStartAsync(CancellationToken.None).AsTask(); // an HTTP start: arrived now
+        ValueTask<IDisposable?> older;
+        using (admission.ForQueuedWork(DateTimeOffset.UtcNow.AddMinutes(-5))) // a handed-back copy, first queued 5 minutes ago
+        {
+            older = admission.EnterStartAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(2, admission.Waiting);
+        held!.Dispose();
+        var first = await older;
+
+        Assert.False(newer.IsCompleted);
+        Assert.Equal(1, admission.Waiting);
+        first!.Dispose();
+        (await newer)!.Dispose();
+        Assert.Equal(0, admission.Waiting);
+    }
+
+    [Fact]
+    public async Task Due_work_lowers_the_limit_to_its_floor_and_its_end_lets_the_waiting_starts_in()
+    {
+        using var admission = new WorkflowAdmission(new WorkflowOptions { MaxConcurrentStarts = 3, MaxConcurrentStartsUnderDueWork = 1, StartQueueLimit = 10 });
+        var due = admission.EnterDueWork();
+        var running = await admission.EnterStartAsync(CancellationToken.None);
+        var second = admission.EnterStartAsync(CancellationToken.None).AsTask();
+        var third = admission.EnterStartAsync(CancellationToken.None).AsTask();
+
+        Assert.Equal(2, admission.Waiting);
+        due.Dispose();
+        await Task.WhenAll(second, third);
+
+        Assert.Equal(0, admission.Waiting);
+        var fourth = admission.EnterStartAsync(CancellationToken.None).AsTask();
+        Assert.False(fourth.IsCompleted); // three in progress: the full limit
+        running!.Dispose();
+        (await fourth)!.Dispose();
+        (await second)!.Dispose();
+        (await third)!.Dispose();
+    }
+
+    [Fact]
+    public async Task A_queued_start_whose_patience_runs_out_leaves_the_line_and_the_next_is_let_in()
+    {
+        using var admission = new WorkflowAdmission(new WorkflowOptions { MaxConcurrentStarts = 1, StartQueueLimit = 10, QueuedStartPatience = TimeSpan.FromMilliseconds(50) });
+        var held = await admission.EnterStartAsync(CancellationToken.None);
+        Task<IDisposable?> impatient;
+        using (admission.ForQueuedWork(DateTimeOffset.UtcNow.AddMinutes(-1)))
+        {
+            impatient = admission.EnterStartAsync(CancellationToken.None).AsTask();
+        }
+
+        var patient = admission.EnterStartAsync(CancellationToken.None).AsTask();
+
+        var e = await Assert.ThrowsAsync<WorkflowStartsSaturatedException>(() => impatient);
+        Assert.Equal("the hub is starting as many workflow instances as it can right now; try again after 2 s", e.Message);
+        Assert.Equal(1, admission.Waiting);
+        held!.Dispose();
+        (await patient)!.Dispose();
+        Assert.Equal(0, admission.Waiting);
+    }
+
+    [Theory]
+    [InlineData("{\"a\":1}")]
+    [InlineData("handed-back first-queued=yesterday\n{\"a\":1}")]
+    [InlineData("handed-back first-queued=2026-03-02T09:00:00.0000000Z")]
+    public void A_text_without_a_well_formed_hand_back_header_is_read_as_the_body_itself(string text)
+    {
+        Assert.Equal((text, (DateTimeOffset?)null), HandedBackMessage.Read(text));
+    }
+
+    [Fact]
+    public void A_handed_back_copy_reads_back_as_its_body_and_first_queued_time_even_if_the_body_has_line_breaks()
+    {
+        var firstQueued = new DateTimeOffset(2026, 3, 2, 1, 0, 0, TimeSpan.FromHours(-8));
+        var wrapped = HandedBackMessage.Wrap("line 1\nline 2", firstQueued);
+
+        Assert.Equal("handed-back first-queued=2026-03-02T09:00:00.0000000Z\nline 1\nline 2", wrapped);
+        Assert.Equal(("line 1\nline 2", (DateTimeOffset?)firstQueued), HandedBackMessage.Read(wrapped));
     }
 
     [Fact]
@@ -248,6 +353,33 @@ public sealed class StartAdmissionTests(AzuriteFixture azurite)
         Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", problem.GetProperty("type").GetString());
         Assert.Equal("the hub is starting as many workflow instances as it can right now; try again after 2 s", problem.GetProperty("detail").GetString());
         Assert.False(await new CalAimHub.Functions.Workflows.WorkflowStartsSaturatedHandler().TryHandleAsync(http, new InvalidOperationException("other"), CancellationToken.None));
+    }
+
+    private async Task<WebApplicationFactory<Program>> HubAsync(string startQueueLimit, string queuedStartPatience)
+    {
+        await azurite.Storage.ProvisionAsync(StorageLayout.Load(Path.Combine(AppContext.BaseDirectory, StorageLayout.FileName)));
+        return new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("FUNCTIONS_APP_ROOT_PATH", AppContext.BaseDirectory);
+            b.UseSetting("AzureWebJobsStorage", azurite.ConnectionString);
+            b.UseSetting("Workflows:MaxConcurrentStarts", "1");
+            b.UseSetting("Workflows:StartQueueLimit", startQueueLimit);
+            b.UseSetting("Workflows:QueuedStartPatience", queuedStartPatience);
+            b.UseSetting("Workflows:StartRetryAfter", "00:00:01");
+            b.UseSetting("Referrals:AuthorizationServices", "");
+        });
+    }
+
+    /// <summary>A new referral as the <c>referral-events</c> queue carries it, and its hub id.</summary>
+    private static (string ReferralId, string Message) ReferralCreated()
+    {
+        var platformId = "sr-" + Guid.NewGuid().ToString("N")[..8];
+        var referralId = CalAimHub.Domain.Referrals.ReferralEvent.HubReferralId("ehrwest", platformId);
+        var created = new CalAimHub.Domain.Referrals.ReferralEvent(
+            "evt-" + platformId, "ehrwest", referralId, platformId, CalAimHub.Domain.Referrals.ReferralEventKind.Created, CalAimHub.Domain.Referrals.ReferralStatus.Pending,
+            "requested", null, new CalAimHub.Domain.Referrals.ReferralService("medically-tailored-meals", []), null, new CalAimHub.Domain.Referrals.ReferringEntity("Valley Clinic", null),
+            null, CalAimHub.Domain.Referrals.ReferralUrgency.Routine, T0, T0);
+        return (referralId, JsonSerializer.Serialize(created, CalAimHub.Domain.Referrals.ReferralJson.Options));
     }
 
     /// <summary>start → waits; "spawn" → starts child instance <see cref="ChildId"/> (an approval).</summary>

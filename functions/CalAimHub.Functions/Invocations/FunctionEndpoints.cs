@@ -48,7 +48,10 @@ public static partial class FunctionEndpointExtensions
                 return problem;
             }
 
-            var queueInvocation = new QueueInvocation(functionName, trigger.QueueName!, invocation!.GetText(trigger.Name), invocation.Metadata);
+            var (body, handedBackFrom) = HandedBackMessage.Read(invocation!.GetText(trigger.Name));
+            var queueInvocation = new QueueInvocation(functionName, trigger.QueueName!, body, invocation.Metadata);
+            // When the first copy of this message was queued: a fresh copy handed back keeps it (HandBackAsync).
+            var firstQueued = handedBackFrom ?? invocation.Metadata.InsertionTime ?? DateTimeOffset.UtcNow;
             var function = ActivatorUtilities.GetServiceOrCreateInstance<TFunction>(services);
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("CalAimHub.Functions." + functionName);
             var maxDequeueCount = services.GetRequiredService<FunctionAppDefinition>().Host.Queues.MaxDequeueCount;
@@ -56,7 +59,7 @@ public static partial class FunctionEndpointExtensions
             {
                 // The last delivery the queue allows, and some before it ended without an answer (the worker stopped): those
                 // were not the message's failures, so it gets its deliveries back as a fresh copy rather than this last try.
-                await HandBackAsync(services, queueInvocation, TimeSpan.Zero, cancellationToken);
+                await HandBackAsync(services, queueInvocation, firstQueued, TimeSpan.Zero, cancellationToken);
                 LogFreshCopy(logger, functionName, queueInvocation.Metadata.MessageId, unanswered, maxDequeueCount - 1);
                 return Results.Json(InvocationResponse.Completed(
                     $"Message {queueInvocation.Metadata.MessageId} handed back as a fresh copy: {unanswered} of its {maxDequeueCount - 1} earlier deliveries ended without an answer (the worker stopped)."));
@@ -64,7 +67,7 @@ public static partial class FunctionEndpointExtensions
 
             try
             {
-                using (services.GetService<WorkflowRuntime>()?.Admission.ForQueuedWork())
+                using (services.GetService<WorkflowRuntime>()?.Admission.ForQueuedWork(firstQueued))
                 {
                     return Results.Json(InvocationResponse.Completed(await function.HandleAsync(queueInvocation, cancellationToken)));
                 }
@@ -76,7 +79,7 @@ public static partial class FunctionEndpointExtensions
                 // death while it is leased counts as a delivery. So the message goes back as a fresh copy (its own
                 // deliveries), visible after Retry-After, and this one completes. A death between the two leaves both;
                 // queue functions are idempotent, so the second run finds the work done.
-                await HandBackAsync(services, queueInvocation, e.RetryAfter, cancellationToken);
+                await HandBackAsync(services, queueInvocation, firstQueued, e.RetryAfter, cancellationToken);
                 LogStartsSaturated(logger, functionName, queueInvocation.Metadata.MessageId, e.RetryAfter.TotalSeconds);
                 return Results.Json(InvocationResponse.Completed(
                     $"Workflow starts are saturated: message {queueInvocation.Metadata.MessageId} handed back as a fresh copy, visible again in {e.RetryAfter.TotalSeconds:0} s."));
@@ -113,10 +116,13 @@ public static partial class FunctionEndpointExtensions
         }).ExcludeFromDescription().AllowAnonymous();
     }
 
-    /// <summary>The message again as a new one (its own deliveries), visible after <paramref name="delay"/>; the caller then completes this one.</summary>
-    private static Task HandBackAsync(IServiceProvider services, QueueInvocation invocation, TimeSpan delay, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// The message again as a new one (its own deliveries), visible after <paramref name="delay"/>, carrying when its first
+    /// copy was queued (<see cref="HandedBackMessage"/>); the caller then completes this one.
+    /// </summary>
+    private static Task HandBackAsync(IServiceProvider services, QueueInvocation invocation, DateTimeOffset firstQueued, TimeSpan delay, CancellationToken cancellationToken) =>
         services.GetRequiredService<StorageAccount>().Queues.GetQueueClient(invocation.Queue)
-            .SendMessageAsync(invocation.Message, visibilityTimeout: delay, cancellationToken: cancellationToken);
+            .SendMessageAsync(HandedBackMessage.Wrap(invocation.Message, firstQueued), visibilityTimeout: delay, cancellationToken: cancellationToken);
 
     /// <summary>
     /// The reason recorded for a failed attempt; it is logged and kept in the poison queue, so it must not echo member
