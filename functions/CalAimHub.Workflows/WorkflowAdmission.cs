@@ -36,14 +36,13 @@ public sealed class WorkflowAdmission : IDisposable
     private readonly int maxStarts;
     private readonly int maxStartsUnderDueWork;
     private readonly int queueLimit;
-    private readonly TimeProvider clock;
     private readonly object gate = new();
-    private readonly PriorityQueue<Waiter, (DateTimeOffset Arrived, long Order)> line = new();
+    private readonly PriorityQueue<TaskCompletionSource<IDisposable>, (DateTimeOffset Arrived, long Order)> line = new();
     private long joined;
     private int inProgress;
     private int dueWork;
 
-    public WorkflowAdmission(WorkflowOptions options, TimeProvider? clock = null)
+    public WorkflowAdmission(WorkflowOptions options)
     {
         if (options.MaxConcurrentStarts < 0 || options.MaxConcurrentStartsUnderDueWork < 0 || options.StartQueueLimit < 0 || options.StartRetryAfter < TimeSpan.FromSeconds(1))
         {
@@ -61,7 +60,6 @@ public sealed class WorkflowAdmission : IDisposable
         maxStarts = options.MaxConcurrentStarts;
         maxStartsUnderDueWork = options.MaxConcurrentStartsUnderDueWork;
         queueLimit = options.StartQueueLimit;
-        this.clock = clock ?? TimeProvider.System;
     }
 
     /// <summary>What a refused start is told to wait (whole seconds, for <c>Retry-After</c>).</summary>
@@ -114,7 +112,8 @@ public sealed class WorkflowAdmission : IDisposable
         }
 
         var queued = Queued.Value;
-        var arrived = queued?.FirstArrived ?? clock.GetUtcNow();
+        // Wall-clock time, as the queue's InsertionTime is: the two are compared in one line.
+        var arrived = queued?.FirstArrived ?? DateTimeOffset.UtcNow;
         if (queued is null)
         {
             return await WaitInLineAsync(arrived, cancellationToken);
@@ -134,7 +133,7 @@ public sealed class WorkflowAdmission : IDisposable
 
     private async Task<IDisposable> WaitInLineAsync(DateTimeOffset arrived, CancellationToken cancellationToken)
     {
-        Waiter waiter;
+        TaskCompletionSource<IDisposable> waiter;
         lock (gate)
         {
             if (line.Count == 0 && inProgress < Capacity())
@@ -148,21 +147,21 @@ public sealed class WorkflowAdmission : IDisposable
                 throw new WorkflowStartsSaturatedException(RetryAfter);
             }
 
-            waiter = new Waiter();
+            waiter = new(TaskCreationOptions.RunContinuationsAsynchronously);
             line.Enqueue(waiter, (arrived, joined++));
         }
 
         await using var leaving = cancellationToken.Register(() => Leave(waiter));
-        return await waiter.Admitted.Task;
+        return await waiter.Task;
     }
 
-    private void Leave(Waiter waiter)
+    private void Leave(TaskCompletionSource<IDisposable> waiter)
     {
         lock (gate)
         {
             if (line.Remove(waiter, out _, out _))
             {
-                waiter.Admitted.TrySetCanceled();
+                waiter.TrySetCanceled();
             }
         }
     }
@@ -174,15 +173,23 @@ public sealed class WorkflowAdmission : IDisposable
         return Volatile.Read(ref dueWork) > 0 && maxStartsUnderDueWork > 0 ? Math.Min(limit, maxStartsUnderDueWork) : limit;
     }
 
-    /// <summary>Lets in the line's first, while there is room (after a start finished, or when due work ended).</summary>
-    private void Admit()
+    /// <summary>
+    /// Lets in the line's first, while there is room: after a start finished (<paramref name="finished"/>), or when due
+    /// work ended.
+    /// </summary>
+    private void Admit(bool finished = false)
     {
         lock (gate)
         {
+            if (finished)
+            {
+                inProgress--;
+            }
+
             while (inProgress < Capacity() && line.TryDequeue(out var next, out _))
             {
                 inProgress++;
-                next.Admitted.TrySetResult(new Permit(this));
+                next.TrySetResult(new Permit(this));
             }
         }
     }
@@ -200,17 +207,12 @@ public sealed class WorkflowAdmission : IDisposable
         {
             while (line.TryDequeue(out var waiter, out _))
             {
-                waiter.Admitted.TrySetException(new ObjectDisposedException(nameof(WorkflowAdmission)));
+                waiter.TrySetException(new ObjectDisposedException(nameof(WorkflowAdmission)));
             }
         }
     }
 
     private sealed record QueuedWork(TimeSpan Patience, DateTimeOffset? FirstArrived);
-
-    private sealed class Waiter
-    {
-        public TaskCompletionSource<IDisposable> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 
     private sealed class Permit(WorkflowAdmission admission) : IDisposable
     {
@@ -220,12 +222,7 @@ public sealed class WorkflowAdmission : IDisposable
         {
             if (Interlocked.Exchange(ref released, 1) == 0)
             {
-                lock (admission.gate)
-                {
-                    admission.inProgress--;
-                }
-
-                admission.Admit();
+                admission.Admit(finished: true);
             }
         }
     }

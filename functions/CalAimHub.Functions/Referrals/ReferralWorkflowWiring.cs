@@ -364,7 +364,7 @@ public sealed partial class ReferralStatusFilesFunction(
     }
 
     /// <summary>One RTF status row as the event names it, with its member's referrals; null for another kind of event.</summary>
-    private sealed record StatusRow(JsonElement Data, ReferralStatus? Status, DateOnly Date, string? Npi, IReadOnlyList<string> Referrals);
+    private sealed record StatusRow(ReferralStatus? Status, DateOnly Date, string? Npi, string? Reason, IReadOnlyList<string> Referrals);
 
     private async Task<StatusRow?> ReadRowAsync(JsonElement e, CancellationToken cancellationToken)
     {
@@ -374,19 +374,19 @@ public sealed partial class ReferralStatusFilesFunction(
         }
 
         string? Text(string name) => data.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var npi = Text("EcmProviderNpi");
+        var (npi, reason) = (Text("EcmProviderNpi"), Text("ReasonForReferralLoopClosure"));
         if (ReferralStatuses.Parse(Text("ReferralStatus")) is not { } status
             || !DateOnly.TryParseExact(Text("DateOfReferralStatusUpdate"), "yyyy-MM-dd", out var date)
             || Text("partitionKey") is not { } partition || Text("rowKey") is not { } row)
         {
-            return new StatusRow(data, null, default, npi, []);
+            return new StatusRow(null, default, npi, reason, []);
         }
 
         var stored = await storage.Tables.GetTableClient(CalAimHub.Ingestion.Storage.TableRowDestination.TableName)
             .GetEntityIfExistsAsync<TableEntity>(partition, row, select: ["MemberCin"], cancellationToken: cancellationToken);
         return !stored.HasValue || stored.Value!.GetString("MemberCin") is not { } cin
-            ? new StatusRow(data, null, default, npi, [])
-            : new StatusRow(data, status, date, npi, await members.ReferralsOfAsync(cin, cancellationToken));
+            ? new StatusRow(null, default, npi, reason, [])
+            : new StatusRow(status, date, npi, reason, await members.ReferralsOfAsync(cin, cancellationToken));
     }
 
     private async Task<(ApplyResult? Result, string? ReferralId)> ApplyAsync(StatusRow row, CancellationToken cancellationToken)
@@ -396,8 +396,7 @@ public sealed partial class ReferralStatusFilesFunction(
             return (null, null);
         }
 
-        var reason = row.Data.TryGetProperty("ReasonForReferralLoopClosure", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        var report = new StatusReport(status, reason, row.Npi, row.Date, "rtf",
+        var report = new StatusReport(status, row.Reason, row.Npi, row.Date, "rtf",
             status == ReferralStatus.Accepted ? (await directory.FindAsync(row.Npi, cancellationToken))?.Name : null);
         return (await ReferralStatusApplier.ApplyAsync(runtime, referralId, report, cancellationToken), referralId);
     }
