@@ -47,7 +47,7 @@ public sealed class OutboundGenerationQueue(StorageAccount storage)
 /// <summary>
 /// Generates one outbound file, Mirth's channel turned around: source (the provider's assignment rows, one partition range)
 /// → join (<see cref="IMemberFacts"/>: authorizations and referrals by key) → consent filter (<see cref="IConsentGate"/>,
-/// one call per file: withheld categories' columns are blanked and counted) → row mapper (<see cref="OutboundLayout"/>)
+/// per member, beside its join: withheld categories' columns are blanked and counted) → row mapper (<see cref="OutboundLayout"/>)
 /// → destinations: the blob <c>outbound/{providerId}/{kind}/{file}</c> (blocks staged, committed once: never visible
 /// half-written; deterministic bytes, so a re-run with the same data commits nothing new), its manifest, the disclosure
 /// log, and a signed notice whose delivery id is the path + content hash (a re-run sends none).
@@ -339,8 +339,8 @@ public sealed partial class OutboundGenerator(
     }
 
     /// <summary>
-    /// The file's rows in member order. Each member's join and consent decision start when it enters a window of
-    /// <see cref="MembersInFlight"/> members (at most <see cref="JoinParallelism"/> joins running), and its row is made when
+    /// The file's rows in member order. Each member's join and consent decision are queued when it enters a window of
+    /// <see cref="MembersInFlight"/> members (at most <see cref="JoinParallelism"/> members' look-ups running), and its row is made when
     /// it leaves the window at the front; a slow member holds back only the window, never the whole file. Per member,
     /// <paramref name="sent"/> keeps what the disclosure log and the sent marks need.
     /// </summary>
@@ -350,14 +350,19 @@ public sealed partial class OutboundGenerator(
     {
         using var joins = new SemaphoreSlim(JoinParallelism);
         var productionDay = productionDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var window = new Queue<(AssignedMember Member, Task<MemberFacts> Facts, Task<IReadOnlyDictionary<string, ConsentDecision>> Consent)>(MembersInFlight);
+        var window = new Queue<(AssignedMember Member, Task<(MemberFacts, IReadOnlyDictionary<string, ConsentDecision>)> Looked)>(MembersInFlight);
 
-        async Task<MemberFacts> JoinAsync(AssignedMember member)
+        // Consent reads are keyed by CIN like the join's and need nothing from it, so the two run at the same time; both
+        // hold the member's join slot, which bounds the requests in flight per file.
+        async Task<(MemberFacts, IReadOnlyDictionary<string, ConsentDecision>)> LookUpAsync(AssignedMember member)
         {
             await joins.WaitAsync(cancellationToken);
             try
             {
-                return await facts.ForAsync(member.Cin, member.Service, cancellationToken);
+                var deciding = consent.DecideAsync(request.ProviderId, [member.Cin], shared, productionDate, cancellationToken);
+                var joining = facts.ForAsync(member.Cin, member.Service, cancellationToken);
+                await Task.WhenAll(deciding, joining);
+                return (await joining, await deciding);
             }
             finally
             {
@@ -365,9 +370,10 @@ public sealed partial class OutboundGenerator(
             }
         }
 
-        async Task<string[]> RowOfAsync((AssignedMember Member, Task<MemberFacts> Facts, Task<IReadOnlyDictionary<string, ConsentDecision>> Consent) next)
+        async Task<string[]> RowOfAsync((AssignedMember Member, Task<(MemberFacts, IReadOnlyDictionary<string, ConsentDecision>)> Looked) next)
         {
-            var (member, joined, decisions) = (next.Member, await next.Facts, await next.Consent);
+            var member = next.Member;
+            var (joined, decisions) = await next.Looked;
             var values = new Dictionary<string, string>(member.Values, StringComparer.Ordinal);
             foreach (var (name, value) in joined.Values)
             {
@@ -394,8 +400,7 @@ public sealed partial class OutboundGenerator(
                 yield return await RowOfAsync(window.Dequeue());
             }
 
-            // Consent reads are keyed by CIN like the join's and need nothing from it, so the two run at the same time.
-            window.Enqueue((member, JoinAsync(member), consent.DecideAsync(request.ProviderId, [member.Cin], shared, productionDate, cancellationToken)));
+            window.Enqueue((member, LookUpAsync(member)));
         }
 
         while (window.Count > 0)
