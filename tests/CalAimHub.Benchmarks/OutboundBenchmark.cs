@@ -42,11 +42,12 @@ public static class OutboundBenchmark
     private const int Concurrency = 8;
     private const int JoinParallelism = 16;
 
-    public static async Task RunAsync(string root, int[] sizes, string? lockPath = null, int files = Providers)
+    public static async Task RunAsync(string root, int[] sizes, string? lockPath = null, int[]? filesPerSize = null)
     {
         // --files N: the whole feed is seeded, but only the first N providers' files are generated in (a) and (b); a file
-        // then has the members it has at the full run (size / 500), in a fraction of the time.
-        files = Math.Clamp(files, 1, Providers);
+        // then has the members it has at the full run (size / 500), in a fraction of the time. A list gives N per size (the
+        // last one repeats), so small samples and a full run share one process.
+        filesPerSize = filesPerSize is { Length: > 0 } ? filesPerSize : [Providers];
         await using var azurite = await Azurite.StartInMemoryAsync(root);
         var counter = new StorageOperationCounter();
         var tableOptions = new TableClientOptions();
@@ -80,10 +81,11 @@ public static class OutboundBenchmark
             new TableConsentRegistry(storage), new TableDisclosureLog(storage), new NotificationQueue(storage, []), new PartnerDirectory(configuration),
             ExchangeAccount.None, Options.Create(new OutboundOptions { PlanCode = "BENCH" }), TimeProvider.System, NullLogger<OutboundGenerator>.Instance);
 
-        var results = new List<(int Members, int Rows, TimeSpan A, TimeSpan B, long PeakA, long PeakB, long HeapA, long HeapB, string LoadBefore, string LoadAfter)>();
+        var results = new List<(int Members, int Files, int Rows, TimeSpan A, TimeSpan B, long PeakA, long PeakB, long HeapA, long HeapB, string LoadBefore, string LoadAfter)>();
         for (var s = 0; s < sizes.Length; s++)
         {
             var members = sizes[s];
+            var files = Math.Clamp(filesPerSize[Math.Min(s, filesPerSize.Length - 1)], 1, Providers);
             var period = $"2026-{s + 1:D2}";
             var seed = Stopwatch.StartNew();
             using (await BenchmarkLock.TakeAsync(lockPath))
@@ -109,17 +111,17 @@ public static class OutboundBenchmark
             Console.WriteLine($"  (b) OutboundGenerator: {b.TotalSeconds:0.0} s, {measured / b.TotalSeconds:N0} rows/s, peak RSS {peakB / 1048576.0:0} MiB, peak heap {heapB / 1048576.0:0} MiB");
             PrintRequests(members, measured, files, StorageOperationCounter.Between(countedBefore, countedA), StorageOperationCounter.Between(countedA, counter.Snapshot()),
                 cpuA - cpuBefore, cpuB - cpuA, Waited(waitedBefore, waitedA), Waited(waitedA, counter.WaitedMilliseconds()));
-            results.Add((members, measured, a, b, peakA, peakB, heapA, heapB, loadBefore, BenchmarkMachine.LoadAverage()));
+            results.Add((members, files, measured, a, b, peakA, peakB, heapA, heapB, loadBefore, BenchmarkMachine.LoadAverage()));
         }
 
         string R(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
         string M(long v) => (v / 1048576.0).ToString("0", CultureInfo.InvariantCulture);
-        Console.WriteLine($"outbound benchmark: {Providers} providers, {files} files generated per size, {Concurrency} at a time, join {JoinParallelism} at a time, 1 in 10 members authorized, Azurite in memory, {Environment.ProcessorCount} cores, order a, b per size");
-        Console.WriteLine("| members (rows generated) | (a) raw SDK loop | (b) OutboundGenerator | b/a (rows/s) | peak RSS a / b | peak managed heap a / b | load before → after |");
+        Console.WriteLine($"outbound benchmark: {Providers} providers, {string.Join(",", filesPerSize)} files generated per size, {Concurrency} at a time, join {JoinParallelism} at a time, 1 in 10 members authorized, Azurite in memory, {Environment.ProcessorCount} cores, order a, b per size");
+        Console.WriteLine("| members (files × members per file) | (a) raw SDK loop | (b) OutboundGenerator | b/a (rows/s) | peak RSS a / b | peak managed heap a / b | load before → after |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
-            Console.WriteLine($"| {F(r.Members)} ({F(r.Rows)}) | {F(r.Rows / r.A.TotalSeconds)} rows/s ({r.A.TotalSeconds:0.0} s) | {F(r.Rows / r.B.TotalSeconds)} rows/s ({r.B.TotalSeconds:0.0} s) | **{R(r.A / r.B)}** | {M(r.PeakA)} / {M(r.PeakB)} MiB | {M(r.HeapA)} / {M(r.HeapB)} MiB | {r.LoadBefore} → {r.LoadAfter} |");
+            Console.WriteLine($"| {F(r.Members)} ({r.Files} × {F(r.Rows / (double)r.Files)}) | {F(r.Rows / r.A.TotalSeconds)} rows/s ({r.A.TotalSeconds:0.0} s) | {F(r.Rows / r.B.TotalSeconds)} rows/s ({r.B.TotalSeconds:0.0} s) | **{R(r.A / r.B)}** | {M(r.PeakA)} / {M(r.PeakB)} MiB | {M(r.HeapA)} / {M(r.HeapB)} MiB | {r.LoadBefore} → {r.LoadAfter} |");
         }
     }
 

@@ -50,9 +50,9 @@ switch (command)
     case "outbound":
         // --members 50000,100000,200000: the assignment feed sizes, measured in this order in one process. --lock /work/bench.lock:
         // the shared benchmark lock is taken for each seeding and each phase and released between them (run without flock). --files N:
-        // only the first N of the 500 providers' files are generated (each file as large as at the full run).
+        // only the first N of the 500 providers' files are generated (each file as large as at the full run); N,M,... gives one per size.
         await OutboundBenchmark.RunAsync(root, args.SkipWhile(a => a != "--members").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([50_000, 100_000, 200_000]),
-            args.SkipWhile(a => a != "--lock").Skip(1).FirstOrDefault(), args.SkipWhile(a => a != "--files").Skip(1).Select(int.Parse).FirstOrDefault(500));
+            args.SkipWhile(a => a != "--lock").Skip(1).FirstOrDefault(), args.SkipWhile(a => a != "--files").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault());
         return 0;
     case "cli":
         await CliBenchmark.RunAsync(root, runs);

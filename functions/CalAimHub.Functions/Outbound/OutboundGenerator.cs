@@ -47,7 +47,7 @@ public sealed class OutboundGenerationQueue(StorageAccount storage)
 /// <summary>
 /// Generates one outbound file, Mirth's channel turned around: source (the provider's assignment rows, one partition range)
 /// → join (<see cref="IMemberFacts"/>: authorizations and referrals by key) → consent filter (<see cref="IConsentGate"/>,
-/// one call per file: withheld categories' columns are blanked and counted) → row mapper (<see cref="OutboundLayout"/>)
+/// per member, beside its join: withheld categories' columns are blanked and counted) → row mapper (<see cref="OutboundLayout"/>)
 /// → destinations: the blob <c>outbound/{providerId}/{kind}/{file}</c> (blocks staged, committed once: never visible
 /// half-written; deterministic bytes, so a re-run with the same data commits nothing new), its manifest, the disclosure
 /// log, and a signed notice whose delivery id is the path + content hash (a re-run sends none).
@@ -59,6 +59,9 @@ public sealed partial class OutboundGenerator(
     public const string Container = "outbound";
     public const string NoticeType = "calaimhub.outbound.file-available";
     private const int JoinParallelism = 16;
+
+    /// <summary>Members of a file whose join has started and whose row is not yet written (see <see cref="RowsAsync"/>).</summary>
+    private const int MembersInFlight = 64;
 
     private OutboundOptions Options => options.Value;
 
@@ -87,7 +90,7 @@ public sealed partial class OutboundGenerator(
         var seq = "";
         DateOnly productionDate;
         OutboundFileRecord? existing;
-        List<AssignedMember> members;
+        IAsyncEnumerable<AssignedMember> source;
         if (kind == SentFileKinds.MiniMif)
         {
             // Only once the period's MIF is out: until then the MIF itself carries every member.
@@ -103,7 +106,8 @@ public sealed partial class OutboundGenerator(
                 throw new FunctionFailure($"the {mifKind} of {request.Period} for this provider is still being generated; the mini-MIF check is retried after it");
             }
 
-            members = await ToListAsync(assignments.MembersAsync(request.ProviderId, request.Period, program, cancellationToken), m => m.SentIn is null);
+            // A mini-MIF's name and date come from its whole member set, so its (few) members are read first.
+            var members = await ToListAsync(assignments.MembersAsync(request.ProviderId, request.Period, program, cancellationToken), m => m.SentIn is null);
             if (members.Count == 0)
             {
                 return new OutboundOutcome(OutboundOutcome.Nothing, null);
@@ -113,6 +117,7 @@ public sealed partial class OutboundGenerator(
             unit = $"{program}-{seq}";
             productionDate = members.Select(m => DateOnly.TryParseExact(m.AssignmentDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d : periodStart).Max();
             existing = await StartAsync(request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
+            source = members.ToAsyncEnumerable();
         }
         else
         {
@@ -132,40 +137,20 @@ public sealed partial class OutboundGenerator(
             // The ledger row exists before the members are read: an assignment arriving now either is read here or finds
             // the row and queues a mini-MIF check (AssignmentEventsFunction), so no member falls between the two.
             existing = await StartAsync(request.ProviderId, request.Period, kind, unit, layout, cancellationToken);
-            members = await ToListAsync(assignments.MembersAsync(request.ProviderId, request.Period, program, cancellationToken), _ => true);
+            source = assignments.MembersAsync(request.ProviderId, request.Period, program, cancellationToken);
         }
 
-        // Consent: one call for the file; a withheld category blanks its columns for that member. Its reads are keyed by CIN
-        // like the join's and need nothing from it, so the two run at the same time.
+        // Members stream through join, consent and layout into the file: only a window of them is in flight, and what is kept
+        // per member after its row is written (for the disclosure log and the sent marks) is small, so memory does not
+        // follow the file's size.
         var categories = layout.Columns.Select(c => DisclosureCategories.Current.CategoryOf(c.Name)).ToArray();
-        var cins = members.Select(m => m.Cin).Distinct(StringComparer.Ordinal).ToArray();
-        var deciding = consent.DecideAsync(request.ProviderId, cins, categories.Distinct(StringComparer.Ordinal).ToArray(), productionDate, cancellationToken);
-
-        // Join: a bounded number of members' look-ups in flight, results kept in member order.
-        var joined = new MemberFacts[members.Count];
-        var joining = Parallel.ForEachAsync(Enumerable.Range(0, members.Count), new ParallelOptions { MaxDegreeOfParallelism = JoinParallelism, CancellationToken = cancellationToken },
-            async (i, ct) => joined[i] = await facts.ForAsync(members[i].Cin, members[i].Service, ct));
-        await Task.WhenAll(deciding, joining);
-        var decisions = await deciding;
+        var shared = categories.Distinct(StringComparer.Ordinal).ToArray();
+        var sent = new List<SentMember>();
         var withheldFields = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        var rows = new string[members.Count][];
-        for (var i = 0; i < members.Count; i++)
-        {
-            var values = new Dictionary<string, string>(members[i].Values, StringComparer.Ordinal);
-            foreach (var (name, value) in joined[i].Values)
-            {
-                values[name] = value;
-            }
+        var rows = RowsAsync(source, request, layout, categories, shared, productionDate, sent, withheldFields, cancellationToken);
 
-            values[OutboundFacts.Period] = request.Period;
-            values[OutboundFacts.ProductionDate] = productionDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            var withheld = decisions.GetValueOrDefault(members[i].Cin)?.Withheld ?? new HashSet<string>();
-            rows[i] = layout.Row(values, c => withheld.Contains(categories[c]));
-            foreach (var category in withheld.Where(categories.Contains))
-            {
-                withheldFields[category] = withheldFields.GetValueOrDefault(category) + 1;
-            }
-        }
+        // XLSX is built in memory anyway, so with it the rows are kept once for every format; CSV alone streams them.
+        var kept = Options.Formats is ["csv"] ? null : await rows.ToArrayAsync(cancellationToken);
 
         // Destinations: each format's blob, committed once.
         var paths = new List<string>();
@@ -180,7 +165,7 @@ public sealed partial class OutboundGenerator(
             // The committed copy's hash is read while the blocks are staged: staging never touches the committed blob.
             var currentHash = CurrentHashAsync(blob, cancellationToken);
             await using var staging = new BlockStagingStream(blob);
-            var staged = StageAsync(format, layout, rows, staging, cancellationToken);
+            var staged = StageAsync(format, layout, kept?.ToAsyncEnumerable() ?? rows, staging, cancellationToken);
             await Task.WhenAll((Task)currentHash, staged);
             var (current, hash) = (await currentHash, await staged);
             var commit = new CommitBlockListOptions
@@ -210,14 +195,13 @@ public sealed partial class OutboundGenerator(
 
         var sameAsBefore = !changed && existing is { GeneratedAt: not null } && existing.Hashes.SequenceEqual(hashes);
         var generatedAt = sameAsBefore ? existing!.GeneratedAt!.Value : time.GetUtcNow();
-        var record = new OutboundFileRecord(request.ProviderId, request.Period, kind, unit, OutboundFileRecord.Committed, paths, hashes, members.Count,
+        var record = new OutboundFileRecord(request.ProviderId, request.Period, kind, unit, OutboundFileRecord.Committed, paths, hashes, sent.Count,
             withheldFields, layout.Id, generatedAt, sameAsBefore ? existing!.DeliveredAt : null, null);
 
         // After the commit, and independent of each other, so they run at the same time: the manifest, the ledger's
         // `committed` (skipped when the row already says `delivered` with these hashes: the write after the notice says the
         // same), what went to whom (idempotent on the document path and member), and the members' sent marks. The marks
         // come before `delivered`: a mini-MIF check waits for `delivered`, so it never sees a member of this file unmarked.
-        var shared = categories.Distinct(StringComparer.Ordinal).ToArray();
         var purpose = SentFileKinds.PurposeOf(kind);
         var recorded = new List<Task> { WriteManifestAsync(record, cancellationToken) };
         if (!(sameAsBefore && existing!.Status == OutboundFileRecord.Delivered))
@@ -225,20 +209,17 @@ public sealed partial class OutboundGenerator(
             recorded.Add(ledger.SaveAsync(record, cancellationToken));
         }
 
-        recorded.AddRange(paths.Select(path => disclosures.RecordAsync([.. members.Select(m =>
-        {
-            var withheld = decisions.GetValueOrDefault(m.Cin)?.Withheld ?? new HashSet<string>();
-            return new Disclosure(Disclosure.IdFor(path, m.Cin), m.Cin, request.ProviderId, purpose, path, generatedAt,
-                [.. shared.Where(c => !withheld.Contains(c))], [.. shared.Where(withheld.Contains)]);
-        }).DistinctBy(d => d.DisclosureId)], cancellationToken)));
+        recorded.AddRange(paths.Select(path => disclosures.RecordAsync([.. sent.Select(m =>
+            new Disclosure(Disclosure.IdFor(path, m.Line.Cin), m.Line.Cin, request.ProviderId, purpose, path, generatedAt,
+                [.. shared.Where(c => !m.Withheld.Contains(c))], [.. shared.Where(m.Withheld.Contains)])).DistinctBy(d => d.DisclosureId)], cancellationToken)));
 
         // A ledger row this call created means no earlier attempt recorded this file's lines.
         recorded.Add(disclosures.RecordSentFileAsync(new SentMemberFile(request.ProviderId, request.Period, kind, paths[0], generatedAt,
-            [.. members.Select((m, i) => new SentMemberLine(m.Cin, joined[i].AuthorizationId, joined[i].AuthorizationStart, joined[i].AuthorizationEnd, joined[i].ReferralIds))]),
+            [.. sent.Select(m => m.Line)]),
             firstRecording: existing is null, cancellationToken));
         if (kind != SentFileKinds.CsAuthorizationStatus)
         {
-            recorded.Add(assignments.MarkSentAsync(request.ProviderId, request.Period, members.Where(m => m.SentIn is null).Select(m => m.RowKey), paths[0], cancellationToken));
+            recorded.Add(assignments.MarkSentAsync(request.ProviderId, request.Period, sent.Where(m => m.Unsent).Select(m => m.RowKey), paths[0], cancellationToken));
         }
 
         await Task.WhenAll(recorded);
@@ -253,7 +234,7 @@ public sealed partial class OutboundGenerator(
         record = record with { Status = OutboundFileRecord.Delivered, DeliveredAt = deliveredAt };
         await ledger.SaveAsync(record, cancellationToken);
 
-        LogGenerated(logger, kind, request.ProviderId, request.Period, members.Count, sameAsBefore ? "unchanged" : "new content");
+        LogGenerated(logger, kind, request.ProviderId, request.Period, sent.Count, sameAsBefore ? "unchanged" : "new content");
         return new OutboundOutcome(sameAsBefore ? OutboundOutcome.Unchanged : OutboundOutcome.Generated, record);
     }
 
@@ -331,15 +312,15 @@ public sealed partial class OutboundGenerator(
             new Dictionary<string, int>(), layout.Id, null, null, null), cancellationToken);
 
     /// <summary>Writes the file into staged blocks; returns its content hash.</summary>
-    private static async Task<string> StageAsync(string format, OutboundLayout layout, string[][] rows, BlockStagingStream staging, CancellationToken cancellationToken)
+    private static async Task<string> StageAsync(string format, OutboundLayout layout, IAsyncEnumerable<string[]> rows, BlockStagingStream staging, CancellationToken cancellationToken)
     {
         if (format == "csv")
         {
-            await OutboundFileWriter.WriteCsvAsync(layout, rows.ToAsyncEnumerable(), staging, cancellationToken);
+            await OutboundFileWriter.WriteCsvAsync(layout, rows, staging, cancellationToken);
         }
         else
         {
-            await staging.WriteAsync(OutboundFileWriter.Xlsx(layout, rows), cancellationToken);
+            await staging.WriteAsync(OutboundFileWriter.Xlsx(layout, await rows.ToArrayAsync(cancellationToken)), cancellationToken);
         }
 
         return await staging.CompleteAsync(cancellationToken);
@@ -356,6 +337,82 @@ public sealed partial class OutboundGenerator(
             return null;
         }
     }
+
+    /// <summary>
+    /// The file's rows in member order. Each member's join and consent decision are queued when it enters a window of
+    /// <see cref="MembersInFlight"/> members (at most <see cref="JoinParallelism"/> members' look-ups running), and its row is made when
+    /// it leaves the window at the front; a slow member holds back only the window, never the whole file. Per member,
+    /// <paramref name="sent"/> keeps what the disclosure log and the sent marks need.
+    /// </summary>
+    private async IAsyncEnumerable<string[]> RowsAsync(IAsyncEnumerable<AssignedMember> source, OutboundRequest request, OutboundLayout layout, string[] categories,
+        string[] shared, DateOnly productionDate, List<SentMember> sent, SortedDictionary<string, int> withheldFields,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var joins = new SemaphoreSlim(JoinParallelism);
+        var productionDay = productionDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var window = new Queue<(AssignedMember Member, Task<(MemberFacts, IReadOnlyDictionary<string, ConsentDecision>)> Looked)>(MembersInFlight);
+
+        // Consent reads are keyed by CIN like the join's and need nothing from it, so the two run at the same time; both
+        // hold the member's join slot, which bounds the requests in flight per file.
+        async Task<(MemberFacts, IReadOnlyDictionary<string, ConsentDecision>)> LookUpAsync(AssignedMember member)
+        {
+            await joins.WaitAsync(cancellationToken);
+            try
+            {
+                var deciding = consent.DecideAsync(request.ProviderId, [member.Cin], shared, productionDate, cancellationToken);
+                var joining = facts.ForAsync(member.Cin, member.Service, cancellationToken);
+                await Task.WhenAll(deciding, joining);
+                return (await joining, await deciding);
+            }
+            finally
+            {
+                joins.Release();
+            }
+        }
+
+        async Task<string[]> RowOfAsync((AssignedMember Member, Task<(MemberFacts, IReadOnlyDictionary<string, ConsentDecision>)> Looked) next)
+        {
+            var member = next.Member;
+            var (joined, decisions) = await next.Looked;
+            var values = new Dictionary<string, string>(member.Values, StringComparer.Ordinal);
+            foreach (var (name, value) in joined.Values)
+            {
+                values[name] = value;
+            }
+
+            values[OutboundFacts.Period] = request.Period;
+            values[OutboundFacts.ProductionDate] = productionDay;
+            var withheld = decisions.GetValueOrDefault(member.Cin)?.Withheld ?? NoneWithheld;
+            foreach (var category in withheld.Where(categories.Contains))
+            {
+                withheldFields[category] = withheldFields.GetValueOrDefault(category) + 1;
+            }
+
+            sent.Add(new SentMember(member.RowKey, member.SentIn is null, withheld,
+                new SentMemberLine(member.Cin, joined.AuthorizationId, joined.AuthorizationStart, joined.AuthorizationEnd, joined.ReferralIds)));
+            return layout.Row(values, c => withheld.Contains(categories[c]));
+        }
+
+        await foreach (var member in source.WithCancellation(cancellationToken))
+        {
+            if (window.Count == MembersInFlight)
+            {
+                yield return await RowOfAsync(window.Dequeue());
+            }
+
+            window.Enqueue((member, LookUpAsync(member)));
+        }
+
+        while (window.Count > 0)
+        {
+            yield return await RowOfAsync(window.Dequeue());
+        }
+    }
+
+    private static readonly IReadOnlySet<string> NoneWithheld = new HashSet<string>();
+
+    /// <summary>What is kept of a member once its row is written.</summary>
+    private sealed record SentMember(string RowKey, bool Unsent, IReadOnlySet<string> Withheld, SentMemberLine Line);
 
     private static async Task<List<AssignedMember>> ToListAsync(IAsyncEnumerable<AssignedMember> members, Func<AssignedMember, bool> keep)
     {
