@@ -272,7 +272,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         {
             var storage = azurite.Storage;
             foreach (var table in new[] { TableRowDestination.TableName, InvoiceLineStaging.TableName, "MemberAuthorizations", ProviderDirectoryApi.TableName,
-                         InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.PaidLinesTable })
+                         InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.TimelinessCountersTable, InvoiceReadModelsProjection.PaidLinesTable })
             {
                 await storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
             }
