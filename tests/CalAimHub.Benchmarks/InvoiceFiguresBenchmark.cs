@@ -59,8 +59,9 @@ public static class InvoiceFiguresBenchmark
             return rows;
         }
 
+        var (versionTableRows, counterTableRows) = (await RowsAsync(InvoiceReadModelsProjection.TimelinessTable), await RowsAsync(InvoiceReadModelsProjection.TimelinessCountersTable));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"seeded {invoices} invoices' counts ({sums.Count} month-provider sums) and {versionRows} version rows: {written} rows written, {await RowsAsync(InvoiceReadModelsProjection.TimelinessTable)} rows in {InvoiceReadModelsProjection.TimelinessTable}, {await RowsAsync(InvoiceReadModelsProjection.TimelinessCountersTable)} in {InvoiceReadModelsProjection.TimelinessCountersTable}, {clock.Elapsed.TotalSeconds:0.0} s, load {BenchmarkMachine.LoadAverage()}"));
+            $"seeded {invoices} invoices' counts ({sums.Count} month-provider sums) and {versionRows} version rows: {written} rows written, {versionTableRows} rows in {InvoiceReadModelsProjection.TimelinessTable}, {counterTableRows} in {InvoiceReadModelsProjection.TimelinessCountersTable}, {clock.Elapsed.TotalSeconds:0.0} s, load {BenchmarkMachine.LoadAverage()}"));
 
         using var client = new HttpClient { BaseAddress = hub.ApiBaseAddress, Timeout = TimeSpan.FromSeconds(120) };
         string[] routes =

@@ -45,8 +45,11 @@ public sealed record InvoiceListItem(
 /// (one per provider and month), whatever the number of invoices. The invoices' version rows (the idempotency guard) and
 /// the month's counter journal stay in <c>InvoiceTimeliness</c>; the store keeps the two exact across a kill -9 between
 /// their transactions (<see cref="ReadModelStore"/>).</item>
-/// <item><c>PaidInvoiceLines</c>: partition = billing provider, row = the paid line's duplicate key: "is this line a duplicate of a
-/// paid one" is one point read. Partition <c>units|{authorization}</c>: counters of units paid per limited code-modifier, the
+/// <item><c>PaidInvoiceLines</c>: partition = billing provider, row = the paid line's duplicate key
+/// (<c>{member bucket}|{hash}</c>, <see cref="InvoiceLineChecks.DuplicateKey"/>): "is this line a duplicate of a paid one" is
+/// one row-range query per member bucket, shared by a run's lines. Lines checked before the bucket prefix keep their old
+/// key (the state holds no CIN to re-key them with), counted in the partition's counter (<see cref="LegacyPaidLines"/>) so
+/// the check point-reads old keys only at providers that have some. Partition <c>units|{authorization}</c>: counters of units paid per limited code-modifier, the
 /// running total a new line's units are checked against (one point read).</item>
 /// </list>
 /// </summary>
@@ -65,6 +68,9 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
     public const string Breaches = "breaches";
     public const string InterestCents = "interestCents";
     public const string ContestPrefix = "contest.";
+
+    /// <summary>Counter of a provider's paid lines stored under a duplicate key without a member bucket.</summary>
+    public const string LegacyPaidLines = "legacyPaidLines";
 
     public string Name => "invoice-read-models";
 
@@ -108,7 +114,8 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
         foreach (var line in state.Lines.Where(l => l.Status == LineStatus.Paid && l.DuplicateKey is not null))
         {
             yield return ReadModelEntry.Of(PaidLinesTable, header.ProviderId, $"{header.InvoiceId}:{line.Number}",
-                [ReadModelRow.Of(line.DuplicateKey!, new PaidLineData(header.InvoiceId, line.Number))]);
+                [ReadModelRow.Of(line.DuplicateKey!, new PaidLineData(header.InvoiceId, line.Number))],
+                line.DuplicateKey!.Contains('|', StringComparison.Ordinal) ? null : new Dictionary<string, long> { [LegacyPaidLines] = 1 });
         }
     }
 
@@ -167,6 +174,23 @@ public sealed class InvoiceReadModels(ReadModelStore store)
             .GetEntityIfExistsAsync<TableEntity>(ReadModelStore.Key(providerId), ReadModelStore.Key(duplicateKey), select: ["Data"], cancellationToken: cancellationToken);
         return found.HasValue ? JsonSerializer.Deserialize<PaidLineData>(found.Value!.GetString("Data"), WorkflowJson.Options) : null;
     }
+
+    /// <summary>The paid lines of member bucket <paramref name="bucket"/> at a provider, by duplicate key (one row-range query).</summary>
+    public async Task<IReadOnlyDictionary<string, PaidLineData>> PaidLinesAsync(string providerId, string bucket, CancellationToken cancellationToken)
+    {
+        var lines = new Dictionary<string, PaidLineData>(StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ReadModelStore.Key(providerId)} and RowKey gt {bucket + "|"} and RowKey lt {bucket + "}"}");
+        await foreach (var row in store.Table(InvoiceReadModelsProjection.PaidLinesTable).QueryAsync<TableEntity>(filter, select: ["RowKey", "Data"], cancellationToken: cancellationToken))
+        {
+            lines[row.RowKey] = JsonSerializer.Deserialize<PaidLineData>(row.GetString("Data"), WorkflowJson.Options)!;
+        }
+
+        return lines;
+    }
+
+    /// <summary>How many of a provider's paid lines are stored under a key without a member bucket (one counter point read).</summary>
+    public async Task<long> LegacyPaidLinesAsync(string providerId, CancellationToken cancellationToken) =>
+        (await store.CountsAsync(InvoiceReadModelsProjection.PaidLinesTable, providerId, cancellationToken)).GetValueOrDefault(InvoiceReadModelsProjection.LegacyPaidLines);
 
     /// <summary>Units already paid on lines of <paramref name="authorizationId"/> for <paramref name="service"/> (one counter point read).</summary>
     public async Task<decimal> UnitsPaidAsync(string authorizationId, string service, CancellationToken cancellationToken) =>
