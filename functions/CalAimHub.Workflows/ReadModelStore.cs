@@ -15,15 +15,30 @@ namespace CalAimHub.Workflows;
 /// in one entity-group transaction guarded by the ETags of the version and counter rows, and is skipped when the
 /// stored version is the same or newer: applying an update twice, late or after a crash leaves exact counts.
 /// </summary>
+/// <remarks>
+/// A read model whose counter rows live in a table of their own (<see cref="ProjectionUpdate.CounterTable"/>, so a
+/// query over them meets no version rows) cannot change them in the same transaction. There, the partition's
+/// transaction writes the item and version rows and a journal row (<c>~counter-journal</c>: a sequence number and the
+/// counter changes), and a second transaction in the counter table's partition applies the changes to every counter
+/// row they touch, stamping each with the journal's number. The journal is the commit: before writing the next one,
+/// and before skipping a replayed update, the writer applies a journal whose number the counter rows do not carry yet.
+/// A kill -9 between the two transactions leaves the outbox row (the update's dispatch did not finish), so the
+/// sweeper's replay completes it; the stamp makes applying it a second time (a replay, another process) a no-op.
+/// </remarks>
 public sealed class ReadModelStore(TableServiceClient tables)
 {
     public const string CounterRow = "~counts";
     public const string VersionPrefix = "~v|";
+    public const string CounterJournalRow = "~counter-journal";
+    private const string JournalStamp = "JournalSeq";
     private const string CountPrefix = "c_";
     private const int MaxAttempts = 12;
 
     /// <summary>Test-only fault point: called after the reads and before the transaction, for every update in it.</summary>
     public Func<ProjectionUpdate, Task>? BeforeWrite { get; set; }
+
+    /// <summary>Test-only fault point: called between a partition's journal transaction and its counter-table transaction.</summary>
+    public Func<Task>? BeforeCounterWrite { get; set; }
 
     public TableClient Table(string name) => tables.GetTableClient(name);
 
@@ -146,12 +161,30 @@ public sealed class ReadModelStore(TableServiceClient tables)
             }
         }
 
+        var counterTable = batch[0].Update.CounterTable is { } separate ? Table(separate) : null;
+        if (batch.Any(w => w.Update.CounterTable != counterTable?.Name))
+        {
+            throw new InvalidOperationException($"updates of table '{table.Name}' name different counter tables");
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             // Point reads only (a filter query is a table scan on Azurite). The first attempt takes what this process
             // wrote or read last (an item it never saw as new): a wrong guess fails the transaction's ETag or insert, and
             // the next attempt reads.
             var guess = attempt == 1;
+            TableEntity? journal = null;
+            if (counterTable is not null)
+            {
+                // The previous commit's counter changes first (a kill -9 may have stopped them), also when this batch turns out to be replays.
+                var cached = guess && known.ContainsKey((table.Name, partition, CounterJournalRow));
+                journal = await ReadAsync(table, partition, CounterJournalRow, guess, CancellationToken.None);
+                if (journal is not null)
+                {
+                    await ApplyJournalAsync(counterTable, partition, journal, cached);
+                }
+            }
+
             var versionRows = await Task.WhenAll(items.Select(i => guess && !known.ContainsKey((table.Name, partition, i.VersionKey))
                 ? Task.FromResult<TableEntity?>(null)
                 : ReadAsync(table, partition, i.VersionKey, guess, CancellationToken.None)));
@@ -197,25 +230,23 @@ public sealed class ReadModelStore(TableServiceClient tables)
                 actions.AddRange(update.Rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Row(partition, r))));
             }
 
-            var counterKeys = delta.Where(d => d.Value != 0).Select(d => CounterRowOf(d.Key)).Distinct(StringComparer.Ordinal).ToList();
-            var counterRows = await Task.WhenAll(counterKeys.Select(k => ReadAsync(table, partition, k, guess, CancellationToken.None)));
-            foreach (var (rowKey, counter) in counterKeys.Zip(counterRows))
+            List<string> counterKeys = [];
+            TableEntity? nextJournal = null;
+            if (counterTable is null)
             {
-                var changes = delta.Where(d => d.Value != 0 && CounterRowOf(d.Key) == rowKey).ToList();
-                var sums = new TableEntity(partition, rowKey);
-                if (CounterName(changes[0].Key) is { } bucket)
+                counterKeys = [.. delta.Where(d => d.Value != 0).Select(d => CounterRowOf(d.Key)).Distinct(StringComparer.Ordinal)];
+                var counterRows = await Task.WhenAll(counterKeys.Select(k => ReadAsync(table, partition, k, guess, CancellationToken.None)));
+                actions.AddRange(counterKeys.Zip(counterRows).Select(c => CounterAction(partition, c.First, c.Second, delta, null)));
+            }
+            else if (delta.Any(d => d.Value != 0))
+            {
+                counterKeys = [CounterJournalRow];
+                nextJournal = new TableEntity(partition, CounterJournalRow)
                 {
-                    sums["Name"] = bucket;
-                }
-
-                var current = counter is null ? new Dictionary<string, long>() : ReadCounts(counter);
-                var byName = changes.ToDictionary(d => CountName(d.Key), d => d.Value, StringComparer.Ordinal);
-                foreach (var name in current.Keys.Union(byName.Keys))
-                {
-                    sums[CountPrefix + name] = current.GetValueOrDefault(name) + byName.GetValueOrDefault(name);
-                }
-
-                actions.Add(counter is null ? new(TableTransactionActionType.Add, sums) : new(TableTransactionActionType.UpdateReplace, sums, counter.ETag));
+                    ["Seq"] = (journal?.GetInt64("Seq") ?? 0) + 1,
+                    ["Delta"] = JsonSerializer.Serialize(NonZero(delta)),
+                };
+                actions.Add(journal is null ? new(TableTransactionActionType.Add, nextJournal) : new(TableTransactionActionType.UpdateReplace, nextJournal, journal.ETag));
             }
 
             // A transaction takes at most 100 entities, each once: a batch that does not fit (or whose items touch the
@@ -247,13 +278,6 @@ public sealed class ReadModelStore(TableServiceClient tables)
                         Remember(table.Name, partition, actions[i].Entity.RowKey, new TableEntity((IDictionary<string, object>)actions[i].Entity) { ETag = etag });
                     }
                 }
-
-                foreach (var (waiting, _, _) in live)
-                {
-                    waiting.Done.TrySetResult(true);
-                }
-
-                return;
             }
             catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < MaxAttempts)
             {
@@ -261,6 +285,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
                 // these rows first. Read again (jitter so they do not collide again).
                 Forget(table.Name, partition, [.. live.Select(l => l.VersionKey), .. counterKeys]);
                 await Task.Delay(Random.Shared.Next(1, 5 << Math.Min(attempt, 5)));
+                continue;
             }
             catch (RequestFailedException) when (live.Count > 1)
             {
@@ -271,7 +296,90 @@ public sealed class ReadModelStore(TableServiceClient tables)
                 await WriteBatchAsync(table, partition, [.. live.Skip(half).Select(l => l.Waiting)]);
                 return;
             }
+
+            if (nextJournal is not null)
+            {
+                // Committed: the counters follow. Should this fail or the process die here, the callers' outbox rows
+                // stay and their replay applies the journal first.
+                if (BeforeCounterWrite is { } kill)
+                {
+                    await kill();
+                }
+
+                await ApplyJournalAsync(counterTable!, partition, nextJournal, true);
+            }
+
+            foreach (var (waiting, _, _) in live)
+            {
+                waiting.Done.TrySetResult(true);
+            }
+
+            return;
         }
+    }
+
+    /// <summary>
+    /// Applies a partition's counter journal to its counter rows in <paramref name="counters"/> unless they carry its
+    /// number already: one transaction in which every row it touches gets the journal's number, so one row carrying it
+    /// means all do. Guarded by the rows' ETags, so two writers completing the same journal apply it once.
+    /// </summary>
+    /// <param name="guess">Trust this process's copies of the counter rows first (only when the journal came from the same memory).</param>
+    private async Task ApplyJournalAsync(TableClient counters, string partition, TableEntity journal, bool guess)
+    {
+        var seq = journal.GetInt64("Seq") ?? 0;
+        var delta = JsonSerializer.Deserialize<Dictionary<string, long>>(journal.GetString("Delta") ?? "{}")!;
+        var keys = delta.Where(d => d.Value != 0).Select(d => CounterRowOf(d.Key)).Distinct(StringComparer.Ordinal).ToList();
+        for (var attempt = 1; keys.Count > 0; attempt++)
+        {
+            var rows = await Task.WhenAll(keys.Select(k => ReadAsync(counters, partition, k, guess && attempt == 1, CancellationToken.None)));
+            if (rows.Any(r => r?.GetInt64(JournalStamp) >= seq))
+            {
+                return;
+            }
+
+            var actions = keys.Zip(rows).Select(c => CounterAction(partition, c.First, c.Second, delta, seq)).ToList();
+            try
+            {
+                Interlocked.Increment(ref transactions);
+                var response = await counters.SubmitTransactionAsync(actions, CancellationToken.None);
+                for (var i = 0; i < actions.Count; i++)
+                {
+                    Remember(counters.Name, partition, actions[i].Entity.RowKey, new TableEntity((IDictionary<string, object>)actions[i].Entity) { ETag = response.Value[i].Headers.ETag ?? default });
+                }
+
+                return;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 404 or 409 or 412 && attempt < MaxAttempts)
+            {
+                Forget(counters.Name, partition, keys);
+                await Task.Delay(Random.Shared.Next(1, 5 << Math.Min(attempt, 5)));
+            }
+        }
+    }
+
+    /// <summary>Counter row <paramref name="rowKey"/> with <paramref name="delta"/>'s changes to it added (insert when new, else replace guarded by its ETag).</summary>
+    private static TableTransactionAction CounterAction(string partition, string rowKey, TableEntity? counter, IReadOnlyDictionary<string, long> delta, long? journalSeq)
+    {
+        var changes = delta.Where(d => d.Value != 0 && CounterRowOf(d.Key) == rowKey).ToList();
+        var sums = new TableEntity(partition, rowKey);
+        if (CounterName(changes[0].Key) is { } bucket)
+        {
+            sums["Name"] = bucket;
+        }
+
+        if (journalSeq is { } seq)
+        {
+            sums[JournalStamp] = seq;
+        }
+
+        var current = counter is null ? new Dictionary<string, long>() : ReadCounts(counter);
+        var byName = changes.ToDictionary(d => CountName(d.Key), d => d.Value, StringComparer.Ordinal);
+        foreach (var name in current.Keys.Union(byName.Keys))
+        {
+            sums[CountPrefix + name] = current.GetValueOrDefault(name) + byName.GetValueOrDefault(name);
+        }
+
+        return counter is null ? new(TableTransactionActionType.Add, sums) : new(TableTransactionActionType.UpdateReplace, sums, counter.ETag);
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Table, string Partition, string Row), TableEntity?> known = new();
@@ -429,10 +537,15 @@ public sealed class ReadModelStore(TableServiceClient tables)
                 rows.Add(row);
             }
 
-            var client = Table(table);
-            foreach (var chunk in rows.Chunk(100))
+            // Counter rows of a read model with a counter table go there (no journal: the table was just emptied).
+            var counterTable = group.First().Entry.CounterTable ?? table;
+            foreach (var (target, ofTable) in rows.GroupBy(r => r.RowKey.StartsWith(CounterRow, StringComparison.Ordinal) ? counterTable : table).Select(g => (g.Key, g.ToList())))
             {
-                await client.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct);
+                var client = Table(target);
+                foreach (var chunk in ofTable.Chunk(100))
+                {
+                    await client.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct);
+                }
             }
 
             Interlocked.Add(ref written, rows.Count);

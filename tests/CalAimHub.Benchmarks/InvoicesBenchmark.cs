@@ -46,7 +46,7 @@ public static class InvoicesBenchmark
         var storage = new StorageAccount(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString),
             new QueueServiceClient(azurite.ConnectionString, queueOptions), new TableServiceClient(azurite.ConnectionString, tableOptions));
         foreach (var table in new[] { WorkflowOptions.TableName, WorkflowOptions.IndexTableName, TableRowDestination.TableName, MemberAuthorizationIndex.TableName, ProviderDirectoryApi.TableName, InvoiceLineStaging.TableName,
-                     InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.PaidLinesTable })
+                     InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.TimelinessCountersTable, InvoiceReadModelsProjection.PaidLinesTable })
         {
             await storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
         }
@@ -160,7 +160,10 @@ public static class InvoicesBenchmark
 
     private sealed record StoredFile(IReadOnlyList<string> Messages, string StoredMessage, int Invoices);
 
-    /// <summary>Stores the rows as ingestion would and builds its event messages: 100-row batches per bucket, in file order, then the run's file-stored event.</summary>
+    /// <summary>
+    /// Stores the rows as ingestion would and builds its event messages: 99-row batches per bucket, in file order, each with
+    /// its member row in the same transaction and named by its events, then the run's file-stored event.
+    /// </summary>
     private static async Task<StoredFile> StoreRowsAsync(StorageAccount storage, int lines, int linesPerInvoice, string[] cins, string prefix)
     {
         var table = storage.Tables.GetTableClient(TableRowDestination.TableName);
@@ -190,7 +193,7 @@ public static class InvoicesBenchmark
             }
 
             buffer.Add((row, e));
-            if (buffer.Count == TableRowDestination.MaxBatch)
+            if (buffer.Count == TableRowDestination.MaxBatch - 1)
             {
                 batches.Add(buffer);
                 buffers.Remove(bucket);
@@ -198,10 +201,12 @@ public static class InvoicesBenchmark
         }
 
         batches.AddRange(buffers.Values);
-        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (batch, ct) =>
-            await table.SubmitTransactionAsync(batch.Select(b => new TableTransactionAction(TableTransactionActionType.UpsertReplace, b.Row)), ct));
+        var members = batches.Select(batch => TableRowDestination.MemberRow(batch[0].Row.PartitionKey, runId, batch.Select(b => (b.Row.RowKey, b.Row.GetString("MemberCin"))))).ToList();
+        await Parallel.ForEachAsync(batches.Zip(members), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (batch, ct) =>
+            await table.SubmitTransactionAsync(batch.First.Select(b => new TableTransactionAction(TableTransactionActionType.UpsertReplace, b.Row))
+                .Append(new TableTransactionAction(TableTransactionActionType.UpsertReplace, batch.Second)), ct));
 
-        var messages = batches.SelectMany(batch => TableRowDestination.EventMessages([.. batch.Select(b => b.Event)])).ToList();
+        var messages = batches.Zip(members).SelectMany(batch => TableRowDestination.EventMessages([.. batch.First.Select(b => TableRowDestination.NamingMemberRow(b.Event, batch.Second.RowKey))])).ToList();
         var stored = TableRowDestination.EventMessages([DomainEvent.FileStored(new FileSubmission(runId, Partner, "invoice", "bench.csv", null, arrived), lines,
             new CalAimHub.Ingestion.Reports.IngestReport { RunId = runId, PartnerId = Partner, Kind = "invoice", File = "bench.csv", Outcome = "accepted", RowsAccepted = lines })]).Single();
         return new StoredFile(messages, stored, (lines + linesPerInvoice - 1) / linesPerInvoice);

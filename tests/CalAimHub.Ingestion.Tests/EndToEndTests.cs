@@ -4,6 +4,7 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Ingestion;
 using CalAimHub.Ingestion.Reports;
+using CalAimHub.Ingestion.Storage;
 
 namespace CalAimHub.Ingestion.Tests;
 
@@ -64,6 +65,17 @@ public sealed class EndToEndTests(HubFixture hub)
         var published = await hub.DomainEventsAsync(); // read once: reading hides the messages for 30 s
         var events = published.Where(e => e.GetProperty("type").GetString() == "calaimhub.invoice.received").ToArray();
         Assert.Equal(120, events.Select(e => e.GetProperty("id").GetString()).Distinct().Count());
+        // Every line's event names its batch's member row, which holds that line's CIN (the event itself carries none).
+        var memberRows = (await hub.RowsOfAsync(HubFixture.Partner, "invoice", memberRows: true))
+            .ToDictionary(m => (m.PartitionKey, m.RowKey), m => JsonSerializer.Deserialize<Dictionary<string, string>>(m.GetString(TableRowDestination.MemberCinsColumn))!);
+        var cins = stored.ToDictionary(r => (r.PartitionKey, r.RowKey), r => r.GetString("MemberCin"));
+        Assert.All(events, e =>
+        {
+            var data = e.GetProperty("data");
+            var row = (data.GetProperty("partitionKey").GetString()!, data.GetProperty("rowKey").GetString()!);
+            Assert.False(data.TryGetProperty("MemberCin", out _));
+            Assert.Equal(cins[row], memberRows[(row.Item1, data.GetProperty(TableRowDestination.MemberRowField).GetString()!)][row.Item2]);
+        });
         Assert.All(events, e => Assert.Contains(e.GetProperty("data").GetProperty("runId").GetString(), new[] { first.RunId, second.RunId }));
         // One file-stored event per run, after its lines, counting them: the invoice consumer starts each invoice once from it.
         var fileStored = published.Where(e => e.GetProperty("type").GetString() == DomainEvent.FileStoredType)

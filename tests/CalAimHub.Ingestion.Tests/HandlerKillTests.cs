@@ -76,6 +76,13 @@ public sealed class HandlerKillTests
                 stored.Add(row);
             }
 
+            // Each batch's member row (row key → CIN), written in the batch's transaction, holds the CIN of every stored line.
+            var memberRows = stored.Where(r => r.RowKey.StartsWith(TableRowDestination.MemberRowPrefix, StringComparison.Ordinal)).ToList();
+            stored.RemoveAll(memberRows.Contains);
+            var fromMemberRows = memberRows.SelectMany(m => System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(m.GetString(TableRowDestination.MemberCinsColumn))!
+                .Select(line => (m.PartitionKey, line.Key, line.Value))).ToHashSet();
+            Assert.All(stored, r => Assert.Contains((r.PartitionKey, r.RowKey, r.GetString("MemberCin")), fromMemberRows));
+            Assert.InRange(memberRows.Count, Lines / (TableRowDestination.MaxBatch - 1), Lines);
             Assert.Equal(Lines, stored.Count);
             Assert.Equal(Lines, stored.Select(r => r.RowKey).Distinct(StringComparer.Ordinal).Count());
             Assert.Equal(

@@ -123,13 +123,17 @@ public sealed class HubFixture : IAsyncLifetime
         throw new TimeoutException($"no completed run {runId} for {blobName} within the timeout; handler output:\n{string.Join('\n', Hub.HandlerOutput.TakeLast(30))}");
     }
 
-    public async Task<List<TableEntity>> RowsOfAsync(string partnerId, string kind)
+    /// <param name="memberRows">The batches' member rows (invoice lines' CINs, <see cref="TableRowDestination.MemberRowPrefix"/>) instead of the stored rows.</param>
+    public async Task<List<TableEntity>> RowsOfAsync(string partnerId, string kind, bool memberRows = false)
     {
         var rows = new List<TableEntity>();
         var low = $"{partnerId}~{kind}~";
         await foreach (var row in Rows.QueryAsync<TableEntity>(e => e.PartitionKey.CompareTo(low) >= 0 && e.PartitionKey.CompareTo(low + "\uffff") < 0))
         {
-            rows.Add(row);
+            if (row.RowKey.StartsWith(TableRowDestination.MemberRowPrefix, StringComparison.Ordinal) == memberRows)
+            {
+                rows.Add(row);
+            }
         }
 
         return rows;

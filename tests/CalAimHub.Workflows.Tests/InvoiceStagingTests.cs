@@ -223,6 +223,65 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_messages_lines_take_their_CINs_from_their_batchs_member_row()
+    {
+        // Given a file stored as ingestion stores it now: each bucket batch's CINs in one member row, the line rows'
+        // own CIN column left empty here, so a line finds its member only through the member row its event names
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        const string Cin = "93456789E";
+        var authorization = await hub.ApproveTransitionalRentAsync(Cin);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+        var file = await hub.StoreFileAsync(3, 4, hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), memberRows: true);
+
+        // When it is delivered
+        await hub.DeliverAsync(file);
+
+        // Then every line was read and checked with its member's authorization
+        var lines = (await hub.InvoicesAsync(file)).SelectMany(i => i.State.Lines).ToList();
+        Assert.Equal(12, lines.Count);
+        Assert.All(lines, l => Assert.Equal((authorization, ContestReasons.ProviderNotInDirectory), (l.AuthorizationId, Assert.Single(l.Contested).Code)));
+    }
+
+    [Fact]
+    public async Task A_line_billing_a_paid_service_again_is_contested_naming_the_paid_line_under_the_new_key_and_an_old_one()
+    {
+        // Given a paid line (member, H0043, today), and a paid line stored before the member bucket (its old key)
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        const string Cin = "93456789F";
+        await hub.ApproveTransitionalRentAsync(Cin);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+        string Day(int days) => today.AddDays(days).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var first = await hub.StoreFileAsync(1, 1, prefix: "A", hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: Day(0));
+        await hub.DeliverAsync(first);
+        var paid = Assert.Single(await hub.InvoicesAsync(first));
+        await hub.PayAllAsync(paid.Instance.InstanceId);
+        Assert.Contains("|", paid.State.Lines.Single().DuplicateKey!, StringComparison.Ordinal);
+        var old = new BilledLine(1, Cin, today.AddDays(1), null, "H0043", ["U2"], 1m, 250m);
+        var legacy = InvoiceLineChecks.LegacyDuplicateKey(old);
+        Assert.DoesNotContain("|", legacy, StringComparison.Ordinal);
+        var oldPaid = ReadModelEntry.Of(InvoiceReadModelsProjection.PaidLinesTable, Provider, "inv-old:1", [ReadModelRow.Of(legacy, new PaidLineData("inv-old", 1))],
+            new Dictionary<string, long> { [InvoiceReadModelsProjection.LegacyPaidLines] = 1 });
+        Assert.True(await new ReadModelStore(azurite.Storage.Tables).ApplyAsync(ProjectionUpdate.Of(oldPaid, 1), CancellationToken.None));
+
+        // When a file bills the same member and service on both days again, and another member on the first day
+        var again = await hub.StoreFileAsync(1, 1, prefix: "B", hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: Day(0), memberRows: true);
+        var oldAgain = await hub.StoreFileAsync(1, 1, prefix: "C", hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: Day(1), memberRows: true);
+        var other = await hub.StoreFileAsync(1, 1, prefix: "D", hcpcs: "H0043", units: "1", cin: "93456789G", serviceFrom: Day(0), memberRows: true);
+        foreach (var file in new[] { again, oldAgain, other })
+        {
+            await hub.DeliverAsync(file);
+        }
+
+        // Then the repeats are contested naming the paid line, found by the new key and by the old one; the other member's is not
+        ContestReason Duplicate(InvoiceState state) => Assert.Single(Assert.Single(state.Lines).Contested, c => c.Code == ContestReasons.DuplicateOfPaidLine);
+        Assert.Equal($"a service not already paid: the same member, H0043-U2 and date of service were paid on invoice {paid.Instance.InstanceId} line 1",
+            Duplicate((await hub.InvoicesAsync(again)).Single().State).Missing);
+        Assert.Equal("a service not already paid: the same member, H0043-U2 and date of service were paid on invoice inv-old line 1",
+            Duplicate((await hub.InvoicesAsync(oldAgain)).Single().State).Missing);
+        Assert.DoesNotContain(Assert.Single((await hub.InvoicesAsync(other)).Single().State.Lines).Contested, c => c.Code == ContestReasons.DuplicateOfPaidLine);
+    }
+
+    [Fact]
     public async Task The_timeliness_counts_of_a_month_and_of_each_provider_are_counter_rows_of_the_months_one_partition()
     {
         var hub = await InvoiceFileHub.CreateAsync(azurite);
@@ -272,7 +331,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         {
             var storage = azurite.Storage;
             foreach (var table in new[] { TableRowDestination.TableName, InvoiceLineStaging.TableName, "MemberAuthorizations", ProviderDirectoryApi.TableName,
-                         InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.PaidLinesTable })
+                         InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.TimelinessCountersTable, InvoiceReadModelsProjection.PaidLinesTable })
             {
                 await storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
             }
@@ -368,7 +427,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         /// </summary>
         public async Task<InvoiceFile> StoreFileAsync(
             int invoices, int linesPerInvoice, string? runId = null, string prefix = "", string hcpcs = "G9012", string modifier = "U2", string units = "4",
-            string cin = "91234567A", string? serviceFrom = null, string? serviceTo = null)
+            string cin = "91234567A", string? serviceFrom = null, string? serviceTo = null, bool memberRows = false)
         {
             runId ??= "run-" + Guid.NewGuid().ToString("N")[..24];
             var table = azurite.Storage.Tables.GetTableClient(TableRowDestination.TableName);
@@ -385,7 +444,8 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
                     var rowKey = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{number}/{line}/{runId}")).AsSpan(0, 16));
                     var bucket = (invoice + line) % 4;
                     var partition = AcceptedRow.Partition(partner, "invoice", bucket);
-                    await table.UpsertEntityAsync(new TableEntity(partition, rowKey) { ["MemberCin"] = cin });
+                    // With member rows, the CIN is only in the batch's member row (the line row's copy left out to prove which is read).
+                    await table.UpsertEntityAsync(memberRows ? new TableEntity(partition, rowKey) : new TableEntity(partition, rowKey) { ["MemberCin"] = cin });
                     var data = new Dictionary<string, string>
                     {
                         ["partnerId"] = partner, ["kind"] = "invoice", ["runId"] = runId, ["partitionKey"] = partition, ["rowKey"] = rowKey,
@@ -402,7 +462,20 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
                 }
             }
 
-            var messages = buckets.Values.SelectMany(events => TableRowDestination.EventMessages(events)).ToList();
+            var messages = new List<string>();
+            foreach (var events in buckets.Values)
+            {
+                var named = events;
+                if (memberRows)
+                {
+                    var members = TableRowDestination.MemberRow(events[0].Data["partitionKey"], runId, events.Select(e => (e.Data["rowKey"], cin)));
+                    await table.UpsertEntityAsync(members);
+                    named = [.. events.Select(e => TableRowDestination.NamingMemberRow(e, members.RowKey))];
+                }
+
+                messages.AddRange(TableRowDestination.EventMessages(named));
+            }
+
             var submission = new FileSubmission(runId, partner, "invoice", "file.csv", null, received);
             var stored = TableRowDestination.EventMessages([DomainEvent.FileStored(submission, invoices * linesPerInvoice, new CalAimHub.Ingestion.Reports.IngestReport { RunId = runId, PartnerId = partner, Kind = "invoice", File = "file.csv", Outcome = "accepted", RowsAccepted = invoices * linesPerInvoice })]).Single();
             return new InvoiceFile(runId, ids, messages, stored);

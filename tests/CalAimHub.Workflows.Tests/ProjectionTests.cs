@@ -9,13 +9,13 @@ namespace CalAimHub.Workflows.Tests;
 /// <summary>
 /// A test read model over <see cref="ApprovalState"/>: every instance counts once in partition <c>stages</c> under its
 /// stage (row <c>{stage}|{id}</c>), and while a review is due it sits in the partition of its due date with an
-/// <c>open</c> count, so a change moves it between partitions.
+/// <c>open</c> count, so a change moves it between partitions. With <paramref name="counterTable"/>, the counter rows live there.
 /// </summary>
-public sealed class ApprovalStageProjection(string table) : IWorkflowProjection<ApprovalState>
+public sealed class ApprovalStageProjection(string table, string? counterTable = null) : IWorkflowProjection<ApprovalState>
 {
     public string Name => "approval-stages";
 
-    public IReadOnlyList<string> Tables => [table];
+    public IReadOnlyList<string> Tables => counterTable is null ? [table] : [table, counterTable];
 
     public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<ApprovalState> instance)
     {
@@ -26,11 +26,11 @@ public sealed class ApprovalStageProjection(string table) : IWorkflowProjection<
 
         yield return ReadModelEntry.Of(table, "stages", instance.InstanceId,
             [ReadModelRow.Of($"{instance.State.Stage}|{instance.InstanceId}", new { id = instance.InstanceId, stage = instance.State.Stage }, ("Stage", instance.State.Stage))],
-            new Dictionary<string, long> { [instance.State.Stage] = 1 });
+            new Dictionary<string, long> { [instance.State.Stage] = 1 }, counterTable);
         if (instance.State.ReviewDue is { } due && instance.State.Stage == "awaiting-review")
         {
             yield return ReadModelEntry.Of(table, "due|" + due.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), instance.InstanceId,
-                [ReadModelRow.Of(instance.InstanceId, new { id = instance.InstanceId, due })], new Dictionary<string, long> { ["open"] = 1 });
+                [ReadModelRow.Of(instance.InstanceId, new { id = instance.InstanceId, due })], new Dictionary<string, long> { ["open"] = 1 }, counterTable);
         }
     }
 }
@@ -45,11 +45,13 @@ public class ProjectionTests(AzuriteFixture azurite)
 
     private static WorkflowEvent Event(string name) => new("e", name, null, T0);
 
-    private async Task<(ReadModelStore Store, string Table, ApprovalStageProjection Projection)> NewAsync()
+    /// <param name="separateCounters">Counter rows in a table of their own (<c>{table}Counters</c>), as InvoiceTimeliness keeps them.</param>
+    private async Task<(ReadModelStore Store, string Table, ApprovalStageProjection Projection)> NewAsync(bool separateCounters = false)
     {
         var table = "ReadModel" + Guid.NewGuid().ToString("N")[..12];
         await azurite.Storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
-        return (new ReadModelStore(azurite.Storage.Tables), table, new ApprovalStageProjection(table));
+        await azurite.Storage.Tables.GetTableClient(table + "Counters").CreateIfNotExistsAsync();
+        return (new ReadModelStore(azurite.Storage.Tables), table, new ApprovalStageProjection(table, separateCounters ? table + "Counters" : null));
     }
 
     /// <summary>
@@ -88,12 +90,20 @@ public class ProjectionTests(AzuriteFixture azurite)
         return updates;
     }
 
-    /// <summary>Everything a query of the read model can see: item rows (with data) and non-zero counters; version rows' bookkeeping aside.</summary>
+    /// <summary>
+    /// Everything a query of the read model can see: item rows (with data) and non-zero counters, wherever the counters
+    /// live (the table or <c>{table}Counters</c>); version rows' and the counter journal's bookkeeping aside.
+    /// </summary>
     private async Task<List<string>> ContentAsync(string table)
     {
         var rows = new List<string>();
-        await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>())
+        await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>().Concat(azurite.Storage.Tables.GetTableClient(table + "Counters").QueryAsync<TableEntity>()))
         {
+            if (row.RowKey == ReadModelStore.CounterJournalRow)
+            {
+                continue;
+            }
+
             if (row.RowKey == ReadModelStore.CounterRow)
             {
                 var counts = ReadModelStore.ReadCounts(row).Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}");
@@ -142,10 +152,12 @@ public class ProjectionTests(AzuriteFixture azurite)
 
     private static string Describe(ProjectionUpdate u) => $"{u.Partition} {u.Item} {u.Version} rows {u.Rows.Count} {string.Join(",", u.Counts.Select(c => $"{c.Key}={c.Value}"))}";
 
-    [Fact]
-    public async Task Applying_every_update_twice_gives_the_same_rows_and_exact_counts()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Applying_every_update_twice_gives_the_same_rows_and_exact_counts(bool separateCounters)
     {
-        var (store, table, projection) = await NewAsync();
+        var (store, table, projection) = await NewAsync(separateCounters);
         var updates = Lives(projection, 30, out _);
 
         foreach (var update in updates)
@@ -165,8 +177,10 @@ public class ProjectionTests(AzuriteFixture azurite)
         Assert.Equal(once, await ContentAsync(table));
     }
 
-    [Fact]
-    public async Task Updates_applied_out_of_order_and_concurrently_end_as_the_in_order_result()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Updates_applied_out_of_order_and_concurrently_end_as_the_in_order_result(bool separateCounters)
     {
         var (inOrder, orderedTable, projection) = await NewAsync();
         var updates = Lives(projection, 30, out _);
@@ -175,7 +189,7 @@ public class ProjectionTests(AzuriteFixture azurite)
             await inOrder.ApplyAsync(update, CancellationToken.None);
         }
 
-        var (shuffled, shuffledTable, shuffledProjection) = await NewAsync();
+        var (shuffled, shuffledTable, shuffledProjection) = await NewAsync(separateCounters);
         var reordered = Lives(shuffledProjection, 30, out _).OrderBy(_ => Random.Shared.Next()).ToList();
         // Eight writers at once on the same counter rows: the ETag races must lose nothing.
         await Parallel.ForEachAsync(reordered, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (u, ct) => await shuffled.ApplyAsync(u, ct));
@@ -214,10 +228,12 @@ public class ProjectionTests(AzuriteFixture azurite)
         Assert.Equal(updates.Count, reference.Transactions);
     }
 
-    [Fact]
-    public async Task A_crash_between_the_reads_and_the_write_loses_nothing_once_the_outbox_is_dispatched_again()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_crash_between_the_reads_and_the_write_loses_nothing_once_the_outbox_is_dispatched_again(bool separateCounters)
     {
-        var (store, table, projection) = await NewAsync();
+        var (store, table, projection) = await NewAsync(separateCounters);
         var updates = Lives(projection, 30, out _);
         var writes = 0;
         // The process dies before the 40th transaction (as kill -9 would): that update and everything after it is not applied.
@@ -256,9 +272,96 @@ public class ProjectionTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task The_runtime_keeps_the_read_model_and_a_rebuild_from_the_workflows_writes_the_same_rows()
+    public async Task A_kill_between_the_journal_and_the_counter_table_neither_loses_nor_double_counts_on_replay()
     {
-        var (store, table, projection) = await NewAsync();
+        var (store, table, projection) = await NewAsync(separateCounters: true);
+        var updates = Lives(projection, 30, out _);
+        var (reference, referenceTable, referenceProjection) = await NewAsync();
+        foreach (var update in Lives(referenceProjection, 30, out _))
+        {
+            await reference.ApplyAsync(update, CancellationToken.None);
+        }
+
+        // The process dies after its 25th journal transaction, before that commit's counter-table transaction (kill -9).
+        var journals = 0;
+        store.BeforeCounterWrite = () => ++journals == 25 ? throw new OperationCanceledException("killed") : Task.CompletedTask;
+        var applied = 0;
+        try
+        {
+            foreach (var update in updates)
+            {
+                await store.ApplyAsync(update, CancellationToken.None);
+                applied++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        // The 25th update's rows and version are stored, its counts are not yet: the counters are those of the first 24 updates.
+        Assert.Equal(24, applied);
+        var killed = updates[24];
+        Assert.Contains(await ContentAsync(table), r => r.StartsWith($"{killed.Partition} {ReadModelStore.VersionPrefix}{killed.Item} ", StringComparison.Ordinal));
+        Assert.Equal(await CountersAfterAsync(updates, 24), Counters(await ContentAsync(table)));
+        Assert.NotEqual(await CountersAfterAsync(updates, 24), await CountersAfterAsync(updates, 25));
+
+        // A new process (nothing remembered) replays the killed update's outbox row: the version is stored, so the update
+        // is skipped, but the journal is applied first; a second replay changes nothing.
+        var restarted = new ReadModelStore(azurite.Storage.Tables);
+        Assert.False(await restarted.ApplyAsync(killed, CancellationToken.None));
+        Assert.Equal(await CountersAfterAsync(updates, 25), Counters(await ContentAsync(table)));
+        Assert.False(await restarted.ApplyAsync(killed, CancellationToken.None));
+        Assert.Equal(await CountersAfterAsync(updates, 25), Counters(await ContentAsync(table)));
+
+        // Then two processes replay every outbox row at once, and the killed one (with its stale memory) too.
+        var other = new ReadModelStore(azurite.Storage.Tables);
+        async Task ReplayAsync(ReadModelStore process)
+        {
+            foreach (var update in updates)
+            {
+                await process.ApplyAsync(update, CancellationToken.None);
+            }
+        }
+
+        await Task.WhenAll(Task.Run(() => ReplayAsync(restarted)), Task.Run(() => ReplayAsync(other)));
+        store.BeforeCounterWrite = null;
+        foreach (var update in updates)
+        {
+            Assert.False(await store.ApplyAsync(update, CancellationToken.None));
+        }
+
+        Assert.Equal(ExpectedCounts, Counters(await ContentAsync(table)));
+        Assert.Equal((await ContentAsync(referenceTable)).Select(r => r.Replace(referenceTable, table, StringComparison.Ordinal)), await ContentAsync(table));
+        // The counter table holds counter rows only; the version table none.
+        await foreach (var row in azurite.Storage.Tables.GetTableClient(table + "Counters").QueryAsync<TableEntity>())
+        {
+            Assert.StartsWith(ReadModelStore.CounterRow, row.RowKey, StringComparison.Ordinal);
+        }
+
+        await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>())
+        {
+            Assert.False(row.RowKey.StartsWith(ReadModelStore.CounterRow, StringComparison.Ordinal), row.RowKey);
+        }
+    }
+
+    /// <summary>The counters after the first <paramref name="count"/> updates, applied in a table that keeps counters alongside.</summary>
+    private async Task<List<string>> CountersAfterAsync(IReadOnlyList<ProjectionUpdate> updates, int count)
+    {
+        var (store, table, _) = await NewAsync();
+        foreach (var update in updates.Take(count))
+        {
+            await store.ApplyAsync(update with { Table = table, CounterTable = null }, CancellationToken.None);
+        }
+
+        return Counters(await ContentAsync(table));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_runtime_keeps_the_read_model_and_a_rebuild_from_the_workflows_writes_the_same_rows(bool separateCounters)
+    {
+        var (store, table, projection) = await NewAsync(separateCounters);
         var decider = new ApprovalWorkflow(TimeSpan.FromDays(1), TimeSpan.FromDays(1));
         var harness = await RuntimeHarness.CreateAsync(azurite, store, [WorkflowProjection.From(decider.Type, projection)], WorkflowDefinition.From(decider));
         for (var i = 0; i < 12; i++)
@@ -281,7 +384,7 @@ public class ProjectionTests(AzuriteFixture azurite)
         var report = await rebuild.RebuildAsync(CancellationToken.None);
 
         Assert.Equal(12, report.Instances);
-        Assert.Equal([table], report.Tables);
+        Assert.Equal(separateCounters ? [table, table + "Counters"] : [table], report.Tables);
         Assert.Equal(incremental, await ContentAsync(table));
     }
 

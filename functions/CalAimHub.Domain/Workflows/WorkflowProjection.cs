@@ -44,8 +44,14 @@ public interface IWorkflowProjection<TState>
 /// <param name="Counts">What this item adds to the partition's counters, by name (e.g. <c>accepted: 1</c>).</param>
 public sealed record ReadModelEntry(string Table, string Partition, string Item, IReadOnlyList<ReadModelRow> Rows, IReadOnlyDictionary<string, long> Counts)
 {
-    public static ReadModelEntry Of(string table, string partition, string item, IReadOnlyList<ReadModelRow>? rows = null, IReadOnlyDictionary<string, long>? counts = null) =>
-        new(table, partition, item, rows ?? [], counts ?? new Dictionary<string, long>());
+    /// <summary>
+    /// A table holding the partition's counter rows instead of <see cref="Table"/> (null: the same table), so a query
+    /// over counter rows meets nothing else. The writer keeps them exact through a journal row (see ReadModelStore).
+    /// </summary>
+    public string? CounterTable { get; init; }
+
+    public static ReadModelEntry Of(string table, string partition, string item, IReadOnlyList<ReadModelRow>? rows = null, IReadOnlyDictionary<string, long>? counts = null, string? counterTable = null) =>
+        new(table, partition, item, rows ?? [], counts ?? new Dictionary<string, long>()) { CounterTable = counterTable };
 
     [JsonIgnore]
     public (string Table, string Partition, string Item) Key => (Table, Partition, Item);
@@ -69,9 +75,12 @@ public sealed record ReadModelRow(string RowKey, JsonElement Data, IReadOnlyDict
 /// </summary>
 public sealed record ProjectionUpdate(string Table, string Partition, string Item, long Version, IReadOnlyList<ReadModelRow> Rows, IReadOnlyDictionary<string, long> Counts)
 {
-    public static ProjectionUpdate Of(ReadModelEntry entry, long version) => new(entry.Table, entry.Partition, entry.Item, version, entry.Rows, entry.Counts);
+    /// <summary>See <see cref="ReadModelEntry.CounterTable"/>.</summary>
+    public string? CounterTable { get; init; }
 
-    public static ProjectionUpdate Removal(ReadModelEntry entry, long version) => new(entry.Table, entry.Partition, entry.Item, version, [], new Dictionary<string, long>());
+    public static ProjectionUpdate Of(ReadModelEntry entry, long version) => new(entry.Table, entry.Partition, entry.Item, version, entry.Rows, entry.Counts) { CounterTable = entry.CounterTable };
+
+    public static ProjectionUpdate Removal(ReadModelEntry entry, long version) => new(entry.Table, entry.Partition, entry.Item, version, [], new Dictionary<string, long>()) { CounterTable = entry.CounterTable };
 }
 
 /// <summary>The pure diff behind <see cref="IWorkflowProjection{TState}.Project"/>.</summary>

@@ -99,13 +99,14 @@ public sealed partial class InvoiceFilesFunction(
     private async Task<string> ReceiveLinesAsync(string? messageId, List<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> lineEvents, CancellationToken ct)
     {
         var checkedLines = new List<StagedLine>();
+        var cins = await MemberCinsAsync(lineEvents, ct);
         var invoices = lineEvents.GroupBy(e => (Provider: ProviderOf(e.Data), Number: Text(e.Data, "InvoiceNumber") ?? "")).ToList();
         await Parallel.ForEachAsync(invoices, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (group, token) =>
         {
             // A line naming no invoice is staged unread all the same: the run's count of staged lines must reach the count sent.
             var lines = group.Key.Provider is null || group.Key.Number.Length == 0
                 ? group.Select(e => new StagedLine("inv-unreadable", "", "", Text(e.Data, "partnerId") ?? "", e.Id, e.Time, null)).ToList()
-                : await CheckAsync(group.Key.Provider, group.Key.Number, [.. group], checks.ForRun(Text(group.First().Data, "runId")), token);
+                : await CheckAsync(group.Key.Provider, group.Key.Number, [.. group], cins, checks.ForRun(Text(group.First().Data, "runId")), token);
             lock (checkedLines)
             {
                 checkedLines.AddRange(lines);
@@ -203,9 +204,37 @@ public sealed partial class InvoiceFilesFunction(
         }
     }
 
-    /// <summary>Per invoice of a message: the billed lines read (CIN from the stored row, for the checks only) and checked.</summary>
+    /// <summary>
+    /// The CINs of a message's lines from their batches' member rows (one point read per batch, usually one per message),
+    /// by stored row. A line whose event names no member row (sent before ingestion wrote them) is read on its own.
+    /// </summary>
+    private async Task<Dictionary<(string Partition, string RowKey), string>> MemberCinsAsync(
+        List<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> lineEvents, CancellationToken ct)
+    {
+        var table = storage.Tables.GetTableClient(TableRowDestination.TableName);
+        var batches = lineEvents.Select(e => (Partition: Text(e.Data, "partitionKey"), Row: Text(e.Data, TableRowDestination.MemberRowField)))
+            .Where(b => b.Partition is not null && b.Row is not null).Distinct().ToList();
+        var rows = await Task.WhenAll(batches.Select(b =>
+            table.GetEntityIfExistsAsync<TableEntity>(b.Partition!, b.Row!, select: [TableRowDestination.MemberCinsColumn], cancellationToken: ct)));
+        var cins = new Dictionary<(string, string), string>();
+        foreach (var (batch, row) in batches.Zip(rows))
+        {
+            if (row.HasValue && row.Value!.GetString(TableRowDestination.MemberCinsColumn) is { } json)
+            {
+                foreach (var (rowKey, cin) in JsonSerializer.Deserialize<Dictionary<string, string>>(json)!)
+                {
+                    cins[(batch.Partition!, rowKey)] = cin;
+                }
+            }
+        }
+
+        return cins;
+    }
+
+    /// <summary>Per invoice of a message: the billed lines read (CIN from the batch's member row or the stored row, for the checks only) and checked.</summary>
     private async Task<List<StagedLine>> CheckAsync(
-        string providerId, string invoiceNumber, IReadOnlyList<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> rows, InvoiceRunLookups run, CancellationToken ct)
+        string providerId, string invoiceNumber, IReadOnlyList<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> rows,
+        IReadOnlyDictionary<(string Partition, string RowKey), string> cins, InvoiceRunLookups run, CancellationToken ct)
     {
         var invoiceId = InvoiceIds.For(providerId, invoiceNumber);
         var listed = await checks.ProviderListedAsync(providerId, run, ct);
@@ -216,9 +245,15 @@ public sealed partial class InvoiceFilesFunction(
             ReceivedLine? received = null;
             if (Text(row.Data, "partitionKey") is { } partition && Text(row.Data, "rowKey") is { } key)
             {
-                // The event carries no member data; the CIN is read from the stored row, used for the checks and hashed.
-                var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, select: ["MemberCin"], cancellationToken: ct);
-                if (stored.HasValue && stored.Value!.GetString("MemberCin") is { } cin && Billed(row.Data, cin) is { } line)
+                // The event carries no member data; the CIN is read from storage, used for the checks and hashed.
+                var cin = cins.GetValueOrDefault((partition, key));
+                if (cin is null)
+                {
+                    var stored = await table.GetEntityIfExistsAsync<TableEntity>(partition, key, select: ["MemberCin"], cancellationToken: ct);
+                    cin = stored.HasValue ? stored.Value!.GetString("MemberCin") : null;
+                }
+
+                if (cin is not null && Billed(row.Data, cin) is { } line)
                 {
                     received = await checks.CheckAsync(providerId, listed, line, run, ct);
                 }

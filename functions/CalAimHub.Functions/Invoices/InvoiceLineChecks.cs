@@ -22,8 +22,9 @@ public sealed record BilledLine(int Number, string MemberCin, DateOnly ServiceFr
 /// <c>MemberAuthorizations</c> (one query on the member's partition, which holds one row per service) and the
 /// authorization's workflow state (one read per authorization), both once per ingest run (<see cref="InvoiceRunLookups"/>);
 /// for a code whose units an authorization limits, the units already paid on it (one counter point read); a paid line with
-/// the same member, service and date of service through <c>PaidInvoiceLines</c> (one point read); the billing provider in
-/// the directory (one point read per run). A failing line gets one reason per missing thing, naming it.
+/// the same member, service and date of service through <c>PaidInvoiceLines</c> (one row-range query per provider, member
+/// bucket and run: <see cref="DuplicateKey"/>); the billing provider in the directory (one point read per run). A failing
+/// line gets one reason per missing thing, naming it.
 /// </summary>
 public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime runtime, ReferralDirectory directory, InvoiceReadModels readModels)
 {
@@ -117,7 +118,7 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
         }
 
         var duplicateKey = DuplicateKey(line);
-        if (await readModels.PaidLineAsync(providerId, duplicateKey, cancellationToken) is { } paid)
+        if (await PaidLineAsync(providerId, line, duplicateKey, run, cancellationToken) is { } paid)
         {
             problems.Add(new(ContestReasons.DuplicateOfPaidLine, $"a service not already paid: the same member, {service} and date of service were paid on invoice {paid.InvoiceId} line {paid.Line}"));
         }
@@ -155,8 +156,37 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
         return state;
     }
 
-    /// <summary>Hash of member, service and dates of service: equal for the same service billed twice, unreadable as member data.</summary>
+    /// <summary>
+    /// The paid line <paramref name="line"/> repeats, or null. The paid lines of the line's member bucket at the provider are
+    /// one row-range query, shared by the run's lines. Paid lines stored before the bucket prefix (counted by the projection,
+    /// see <see cref="InvoiceReadModelsProjection.LegacyPaidLines"/>) are point-read under their old key while the provider has any.
+    /// </summary>
+    private async Task<PaidLineData?> PaidLineAsync(string providerId, BilledLine line, string duplicateKey, InvoiceRunLookups run, CancellationToken cancellationToken)
+    {
+        var bucket = duplicateKey[..duplicateKey.IndexOf('|')];
+        var paidLines = await InvoiceRunLookups.OnceAsync(run.PaidLines, providerId + "|" + bucket, () => readModels.PaidLinesAsync(providerId, bucket, cancellationToken));
+        if (paidLines.TryGetValue(duplicateKey, out var paid))
+        {
+            return paid;
+        }
+
+        var legacy = await InvoiceRunLookups.OnceAsync(run.LegacyPaidLines, providerId, () => readModels.LegacyPaidLinesAsync(providerId, cancellationToken));
+        return legacy > 0 ? await readModels.PaidLineAsync(providerId, LegacyDuplicateKey(line), cancellationToken) : null;
+    }
+
+    /// <summary>
+    /// <c>{member bucket}|{hash of member, service and dates of service}</c>: equal for the same service billed twice,
+    /// unreadable as member data. The bucket (16 bits of a hash of the CIN) puts a member's paid lines at a provider in one
+    /// row range; it is too coarse to tell a member (each bucket stands for tens of thousands of possible CINs).
+    /// </summary>
     public static string DuplicateKey(BilledLine line)
+    {
+        var member = SHA256.HashData(Encoding.UTF8.GetBytes("calaimhub.invoice-member\u001f" + line.MemberCin.ToUpperInvariant()));
+        return Convert.ToHexStringLower(member.AsSpan(0, 2)) + "|" + LegacyDuplicateKey(line);
+    }
+
+    /// <summary>The key paid lines had before the member bucket: the hash alone.</summary>
+    public static string LegacyDuplicateKey(BilledLine line)
     {
         var text = string.Join('\u001f', line.MemberCin.ToUpperInvariant(), line.Hcpcs.ToUpperInvariant(), string.Join('+', line.Modifiers.Select(m => m.ToUpperInvariant()).Order(StringComparer.Ordinal)),
             line.ServiceFrom.ToString("O"), (line.ServiceTo ?? line.ServiceFrom).ToString("O"));
@@ -168,7 +198,8 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
 
 /// <summary>
 /// What the lines of one ingest run look up once and share (a file bills the same members and provider over and over):
-/// whether the directory lists a provider, a member's authorization ids per service, an authorization's state. Concurrent
+/// whether the directory lists a provider, a member's authorization ids per service, an authorization's state, the paid lines
+/// of a member bucket at a provider. Concurrent
 /// lines wait for the one look-up under way; a failed look-up is forgotten, so the retry reads again.
 /// </summary>
 public sealed class InvoiceRunLookups
@@ -179,6 +210,12 @@ public sealed class InvoiceRunLookups
     internal ConcurrentDictionary<string, Lazy<Task<IReadOnlyDictionary<string, string>>>> Members { get; } = new(StringComparer.Ordinal);
 
     internal ConcurrentDictionary<string, Lazy<Task<AuthorizationState?>>> Authorizations { get; } = new(StringComparer.Ordinal);
+
+    /// <summary><c>{provider}|{member bucket}</c> → the paid lines there, by duplicate key.</summary>
+    internal ConcurrentDictionary<string, Lazy<Task<IReadOnlyDictionary<string, PaidLineData>>>> PaidLines { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Provider → paid lines stored under keys without a member bucket.</summary>
+    internal ConcurrentDictionary<string, Lazy<Task<long>>> LegacyPaidLines { get; } = new(StringComparer.Ordinal);
 
     internal static async Task<T> OnceAsync<T>(ConcurrentDictionary<string, Lazy<Task<T>>> cache, string key, Func<Task<T>> load)
     {

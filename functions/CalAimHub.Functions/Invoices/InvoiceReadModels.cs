@@ -38,14 +38,18 @@ public sealed record InvoiceListItem(
 /// <item><c>InvoiceListing</c>: partition = billing provider, row = <c>{received yyyyMMddTHHmmssZ}|{invoice id}</c> (the receipt
 /// never changes, so the row never moves): the received range is a row-key range; status and overdue (<c>OpenDueAt</c>, a
 /// sortable time key) are filters on the row's columns.</item>
-/// <item><c>InvoiceTimeliness</c>: counters only, in partition <c>{month}</c> (receipt month, Pacific): the month's counter row
-/// and one counter row per provider (<c>~counts|{provider}</c>): invoices, clean, clean paid within 30 / 90 calendar days,
-/// working-day breaches, interest owed in cents, lines contested per reason. A month's figures, or one provider's, are one
-/// point read; every provider's is one row range of the month's partition that holds counter rows only (one per provider),
-/// whatever the number of invoices: the invoices' version rows sort after it. One transaction per commit, not one per
-/// partition.</item>
-/// <item><c>PaidInvoiceLines</c>: partition = billing provider, row = the paid line's duplicate key: "is this line a duplicate of a
-/// paid one" is one point read. Partition <c>units|{authorization}</c>: counters of units paid per limited code-modifier, the
+/// <item><c>InvoiceTimelinessCounters</c>: counters only, in partition <c>{month}</c> (receipt month, Pacific): the month's
+/// counter row and one counter row per provider (<c>~counts|{provider}</c>): invoices, clean, clean paid within 30 / 90
+/// calendar days, working-day breaches, interest owed in cents, lines contested per reason. A month's figures, or one
+/// provider's, are one point read; every provider's is one query of a table that holds nothing but these counter rows
+/// (one per provider and month), whatever the number of invoices. The invoices' version rows (the idempotency guard) and
+/// the month's counter journal stay in <c>InvoiceTimeliness</c>; the store keeps the two exact across a kill -9 between
+/// their transactions (<see cref="ReadModelStore"/>).</item>
+/// <item><c>PaidInvoiceLines</c>: partition = billing provider, row = the paid line's duplicate key
+/// (<c>{member bucket}|{hash}</c>, <see cref="InvoiceLineChecks.DuplicateKey"/>): "is this line a duplicate of a paid one" is
+/// one row-range query per member bucket, shared by a run's lines. Lines checked before the bucket prefix keep their old
+/// key (the state holds no CIN to re-key them with), counted in the partition's counter (<see cref="LegacyPaidLines"/>) so
+/// the check point-reads old keys only at providers that have some. Partition <c>units|{authorization}</c>: counters of units paid per limited code-modifier, the
 /// running total a new line's units are checked against (one point read).</item>
 /// </list>
 /// </summary>
@@ -53,6 +57,7 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
 {
     public const string ListingTable = "InvoiceListing";
     public const string TimelinessTable = "InvoiceTimeliness";
+    public const string TimelinessCountersTable = "InvoiceTimelinessCounters";
     public const string PaidLinesTable = "PaidInvoiceLines";
 
     /// <summary>Stands for "nothing due" so <c>overdue</c> is one comparison.</summary>
@@ -64,9 +69,12 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
     public const string InterestCents = "interestCents";
     public const string ContestPrefix = "contest.";
 
+    /// <summary>Counter of a provider's paid lines stored under a duplicate key without a member bucket.</summary>
+    public const string LegacyPaidLines = "legacyPaidLines";
+
     public string Name => "invoice-read-models";
 
-    public IReadOnlyList<string> Tables { get; } = [ListingTable, TimelinessTable, PaidLinesTable];
+    public IReadOnlyList<string> Tables { get; } = [ListingTable, TimelinessTable, TimelinessCountersTable, PaidLinesTable];
 
     public static string CleanPaidWithin(int calendarDays) => $"cleanPaidWithin{calendarDays}";
 
@@ -106,7 +114,8 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
         foreach (var line in state.Lines.Where(l => l.Status == LineStatus.Paid && l.DuplicateKey is not null))
         {
             yield return ReadModelEntry.Of(PaidLinesTable, header.ProviderId, $"{header.InvoiceId}:{line.Number}",
-                [ReadModelRow.Of(line.DuplicateKey!, new PaidLineData(header.InvoiceId, line.Number))]);
+                [ReadModelRow.Of(line.DuplicateKey!, new PaidLineData(header.InvoiceId, line.Number))],
+                line.DuplicateKey!.Contains('|', StringComparison.Ordinal) ? null : new Dictionary<string, long> { [LegacyPaidLines] = 1 });
         }
     }
 
@@ -135,7 +144,7 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
 
     /// <summary>
     /// An invoice's timeliness counts in its receipt month's partition, twice: as the month's counts and under its
-    /// provider's counter row (<c>{provider}/{name}</c>), both written in the one transaction of the month's partition.
+    /// provider's counter row (<c>{provider}/{name}</c>), both in the month's partition of the counter table.
     /// </summary>
     public static ReadModelEntry TimelinessEntry(string month, string providerId, string invoiceId, IReadOnlyDictionary<string, long> counts)
     {
@@ -145,7 +154,7 @@ public sealed class InvoiceReadModelsProjection(CaliforniaWorkingDays calendar, 
             both[$"{providerId}/{name}"] = count;
         }
 
-        return ReadModelEntry.Of(TimelinessTable, month, invoiceId, counts: both);
+        return ReadModelEntry.Of(TimelinessTable, month, invoiceId, counts: both, counterTable: TimelinessCountersTable);
     }
 
     public static string Month(DateOnly date) => date.ToString("yyyy-MM", CultureInfo.InvariantCulture);
@@ -165,6 +174,23 @@ public sealed class InvoiceReadModels(ReadModelStore store)
             .GetEntityIfExistsAsync<TableEntity>(ReadModelStore.Key(providerId), ReadModelStore.Key(duplicateKey), select: ["Data"], cancellationToken: cancellationToken);
         return found.HasValue ? JsonSerializer.Deserialize<PaidLineData>(found.Value!.GetString("Data"), WorkflowJson.Options) : null;
     }
+
+    /// <summary>The paid lines of member bucket <paramref name="bucket"/> at a provider, by duplicate key (one row-range query).</summary>
+    public async Task<IReadOnlyDictionary<string, PaidLineData>> PaidLinesAsync(string providerId, string bucket, CancellationToken cancellationToken)
+    {
+        var lines = new Dictionary<string, PaidLineData>(StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ReadModelStore.Key(providerId)} and RowKey gt {bucket + "|"} and RowKey lt {bucket + "}"}");
+        await foreach (var row in store.Table(InvoiceReadModelsProjection.PaidLinesTable).QueryAsync<TableEntity>(filter, select: ["RowKey", "Data"], cancellationToken: cancellationToken))
+        {
+            lines[row.RowKey] = JsonSerializer.Deserialize<PaidLineData>(row.GetString("Data"), WorkflowJson.Options)!;
+        }
+
+        return lines;
+    }
+
+    /// <summary>How many of a provider's paid lines are stored under a key without a member bucket (one counter point read).</summary>
+    public async Task<long> LegacyPaidLinesAsync(string providerId, CancellationToken cancellationToken) =>
+        (await store.CountsAsync(InvoiceReadModelsProjection.PaidLinesTable, providerId, cancellationToken)).GetValueOrDefault(InvoiceReadModelsProjection.LegacyPaidLines);
 
     /// <summary>Units already paid on lines of <paramref name="authorizationId"/> for <paramref name="service"/> (one counter point read).</summary>
     public async Task<decimal> UnitsPaidAsync(string authorizationId, string service, CancellationToken cancellationToken) =>
@@ -197,9 +223,9 @@ public sealed class InvoiceReadModels(ReadModelStore store)
 
     /// <summary>The counters of a receipt month, for all providers or one (one point read).</summary>
     public Task<IReadOnlyDictionary<string, long>> MonthAsync(string month, string? providerId, CancellationToken cancellationToken) =>
-        store.CountsAsync(InvoiceReadModelsProjection.TimelinessTable, month, cancellationToken, providerId);
+        store.CountsAsync(InvoiceReadModelsProjection.TimelinessCountersTable, month, cancellationToken, providerId);
 
-    /// <summary>The counters of every provider with invoices received in <paramref name="month"/> (one row range of the month's partition: one counter row per provider).</summary>
+    /// <summary>The counters of every provider with invoices received in <paramref name="month"/> (one row range of the month's partition of the counter table: one counter row per provider).</summary>
     public async Task<IReadOnlyList<(string Provider, IReadOnlyDictionary<string, long> Counts)>> ProvidersAsync(string month, CancellationToken cancellationToken) =>
-        [.. await store.NamedCounterRowsAsync(InvoiceReadModelsProjection.TimelinessTable, month, cancellationToken)];
+        [.. await store.NamedCounterRowsAsync(InvoiceReadModelsProjection.TimelinessCountersTable, month, cancellationToken)];
 }

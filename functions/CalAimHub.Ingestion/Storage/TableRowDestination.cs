@@ -11,11 +11,22 @@ namespace CalAimHub.Ingestion.Storage;
 /// its rows' domain events go to their consumer's queue (<see cref="DomainEvent.QueueFor"/>) as CloudEvents JSON batch messages.
 /// Upsert by deterministic key makes a re-run store each row exactly once; events carry stable ids, so a re-run re-sends the same
 /// ids (at-least-once), which consumers dedupe.
+/// A batch of invoice lines also writes, in its transaction, one member row (<see cref="MemberRowPrefix"/>: each line's
+/// row key → CIN) and its events name it (<c>memberRow</c>): the line checks read one row per batch, not one per line.
+/// The CINs stay in this table, as in the rows themselves; the events still carry none.
 /// </summary>
 public sealed class TableRowDestination : IRowDestination
 {
     public const string TableName = "IngestedRows";
     public const int MaxBatch = 100;
+
+    /// <summary>Row key prefix of a batch's member row; sorts after every stored row's key (lowercase hex).</summary>
+    public const string MemberRowPrefix = "~members|";
+
+    /// <summary>The member-row column holding the JSON object row key → CIN, and the event field naming the row.</summary>
+    public const string MemberCinsColumn = "MemberCins";
+    public const string MemberRowField = "memberRow";
+    private const string MemberField = "MemberCin";
 
     /// <summary>Queue messages are at most 64 KiB after base64 (×4/3): keep the JSON under 45 000 bytes.</summary>
     public const int MaxEventMessageBytes = 45_000;
@@ -59,7 +70,7 @@ public sealed class TableRowDestination : IRowDestination
         }
 
         buffer.Add(row);
-        if (buffer.Count == MaxBatch)
+        if (buffer.Count >= (CarriesMembers(row) ? MaxBatch - 1 : MaxBatch)) // the member row takes the 100th place
         {
             _buffers.Remove(row.PartitionKey);
             await StartAsync(buffer, cancellationToken);
@@ -100,9 +111,18 @@ public sealed class TableRowDestination : IRowDestination
         {
             await Task.Yield();
             var table = _tables.GetTableClient(TableName);
-            var actions = batch.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(r))).ToArray();
+            var actions = batch.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(r))).ToList();
+            var members = MemberRow(batch);
+            if (members is not null)
+            {
+                actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, members));
+            }
+
             await table.SubmitTransactionAsync(actions, cancellationToken);
-            foreach (var route in batch.SelectMany(r => r.Events).GroupBy(e => DomainEvent.QueueFor(e.Type), StringComparer.Ordinal))
+            var sent = members is null
+                ? batch.SelectMany(r => r.Events)
+                : batch.SelectMany(r => r.Events.Select(e => e.Type == DomainEvent.InvoiceLineReceived ? NamingMemberRow(e, members.RowKey) : e));
+            foreach (var route in sent.GroupBy(e => DomainEvent.QueueFor(e.Type), StringComparer.Ordinal))
             {
                 var events = route.ToArray();
                 var queue = _queues.GetQueueClient(route.Key);
@@ -126,6 +146,42 @@ public sealed class TableRowDestination : IRowDestination
             _slots.Release();
         }
     }
+
+    private static bool CarriesMembers(AcceptedRow row) =>
+        row.Events.Any(e => e.Type == DomainEvent.InvoiceLineReceived) && row.Schema.Columns.Any(c => c.Field == MemberField);
+
+    /// <summary>The member row of a batch holding invoice lines (null otherwise).</summary>
+    private TableEntity? MemberRow(List<AcceptedRow> batch)
+    {
+        var lines = batch.Where(CarriesMembers).ToList();
+        if (lines.Count == 0)
+        {
+            return null;
+        }
+
+        var column = lines[0].Schema.Columns.Select((c, i) => (c.Field, i)).First(c => c.Field == MemberField).i;
+        return MemberRow(batch[0].PartitionKey, _submission.RunId, lines.Where(r => r.Values[column].Length > 0).Select(r => (r.RowKey, r.Values[column])));
+    }
+
+    /// <summary>
+    /// A batch's member row: in the batch's partition, so it commits with the rows; keyed by a hash of the run and the rows'
+    /// keys, so a re-run of the same file writes the same row again.
+    /// </summary>
+    public static TableEntity MemberRow(string partition, string runId, IEnumerable<(string RowKey, string Cin)> lines)
+    {
+        var cins = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (rowKey, cin) in lines)
+        {
+            cins[rowKey] = cin;
+        }
+
+        var key = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(runId + "\u001f" + string.Join('\u001f', cins.Keys)));
+        return new TableEntity(partition, MemberRowPrefix + Convert.ToHexStringLower(key.AsSpan(0, 16))) { [MemberCinsColumn] = JsonSerializer.Serialize(cins) };
+    }
+
+    /// <summary>An invoice line's event naming its batch's member row.</summary>
+    public static DomainEvent NamingMemberRow(DomainEvent e, string memberRowKey) =>
+        e with { Data = new Dictionary<string, string>(e.Data, StringComparer.Ordinal) { [MemberRowField] = memberRowKey } };
 
     private TableEntity ToEntity(AcceptedRow row)
     {

@@ -267,7 +267,7 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
             var stored = 0;
             var prefix = file.Partner + "~";
             await foreach (var _ in hub.Storage.Tables.GetTableClient("IngestedRows").QueryAsync<TableEntity>(
-                TableClient.CreateQueryFilter($"PartitionKey ge {prefix} and PartitionKey lt {file.Partner + "~~"}"), select: ["PartitionKey"]))
+                TableClient.CreateQueryFilter($"PartitionKey ge {prefix} and PartitionKey lt {file.Partner + "~~"} and RowKey lt {"~"}"), select: ["PartitionKey"])) // not a batch's member row
             {
                 stored++;
             }
