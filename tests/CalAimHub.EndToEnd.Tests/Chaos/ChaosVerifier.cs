@@ -63,7 +63,43 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
             await Task.Delay(TimeSpan.FromSeconds(1));
         }
 
+        Unsettled = await WhatIsUnsettledAsync();
         return false;
+    }
+
+    /// <summary>What was still in flight when the patience of <see cref="WaitUntilSettledAsync"/> ran out (empty until then).</summary>
+    public string Unsettled { get; private set; } = "";
+
+    private async Task<string> WhatIsUnsettledAsync()
+    {
+        var (required, _) = plan.Notices();
+        var received = receivers.ById.Values.Select(v => Key(v.Notice)).ToHashSet();
+        var parts = new List<string>();
+        if (required.Count(n => !received.Contains(n)) is > 0 and var missing)
+        {
+            parts.Add($"{missing} owed notice(s) not received");
+        }
+
+        if (!await FilesCompletedAsync())
+        {
+            parts.Add("not every file's run completed");
+        }
+
+        if (!await CanaryPoisonedAsync())
+        {
+            parts.Add("the canary notice is not in notifications-poison");
+        }
+
+        foreach (var name in WorkQueues)
+        {
+            var depth = (await hub.Storage.Queues.GetQueueClient(name).GetPropertiesAsync()).Value.ApproximateMessagesCount;
+            if (depth > 0)
+            {
+                parts.Add($"{name} holds {depth} message(s)");
+            }
+        }
+
+        return string.Join("; ", parts);
     }
 
     public async Task<ChaosResult> VerifyAsync(
@@ -72,7 +108,7 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
         var failures = new List<string>(anomalies);
         if (!settled)
         {
-            failures.Add($"the hub did not settle within {options.Wait.TotalSeconds:0} s");
+            failures.Add($"the hub did not settle within {options.Wait.TotalSeconds:0} s ({Unsettled})");
         }
 
         var lost = 0;
