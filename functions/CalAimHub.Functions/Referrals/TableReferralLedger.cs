@@ -60,6 +60,8 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
 
     /// <summary>On a claim: whether its event is known to be on the queue (absent on claims written before it was kept there).</summary>
     public const string DispatchedProperty = "Dispatched";
+    /// <summary>On an event row: queued by a redelivery or the sweeper, so no undo of the blind commit that wrote it may take it back.</summary>
+    private const string ConfirmedProperty = "Confirmed";
     private const string ReferralRow = "referral";
     private const string EventPrefix = "event|";
     private const int MaxAttempts = 5;
@@ -165,6 +167,26 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
         }
     }
 
+    /// <summary>
+    /// Before an event found recorded but not queued is queued by someone other than its writer (a redelivery, the sweeper):
+    /// rewrites its row, ETag-guarded, so a blind commit's undo still on its way (the writer's claim lookup failed after
+    /// this read) finds the row changed and leaves it. Without this the undo took back a referral already queued (the full
+    /// chaos run: a created event answered Duplicate and started, its ledger rows deleted a minute later, GET 404). False
+    /// when the row changed or went since it was read.
+    /// </summary>
+    private async Task<bool> ConfirmRecordedAsync(TableEntity eventRow, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.UpdateEntityAsync(new TableEntity(eventRow.PartitionKey, eventRow.RowKey) { [ConfirmedProperty] = true }, eventRow.ETag, TableUpdateMode.Merge, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+    }
+
     private static async Task ObserveAsync(Task task)
     {
         try
@@ -211,6 +233,11 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
                 var dispatched = (await claim).Dispatched || seen.GetBoolean(DispatchedProperty) == true;
                 if (!dispatched && !marker.IsPending(first.Platform, first.EventId))
                 {
+                    if (!await ConfirmRecordedAsync(seen, cancellationToken) && attempt < MaxAttempts)
+                    {
+                        continue; // taken back (or confirmed by another redelivery) since the read: read again
+                    }
+
                     await DispatchAsync(first, cancellationToken);
                 }
 
@@ -359,26 +386,34 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
     /// </summary>
     public async Task<ReferralEvent?> RedispatchAsync(UndispatchedClaim claim, CancellationToken cancellationToken)
     {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(claim.ReferralId, EventPrefix + claim.EventId, select: ["Event"], cancellationToken: cancellationToken);
-        if (!row.HasValue)
+        for (var attempt = 1; ; attempt++)
         {
-            try
+            var row = await Table.GetEntityIfExistsAsync<TableEntity>(claim.ReferralId, EventPrefix + claim.EventId, select: ["Event"], cancellationToken: cancellationToken);
+            if (!row.HasValue)
             {
-                await Claims.DeleteEntityAsync(claim.Platform, claim.EventId, claim.ETag, cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status is 404 or 412)
-            {
-                // Gone already, or marked since: nothing to release.
+                try
+                {
+                    await Claims.DeleteEntityAsync(claim.Platform, claim.EventId, claim.ETag, cancellationToken);
+                }
+                catch (RequestFailedException e) when (e.Status is 404 or 412)
+                {
+                    // Gone already, or marked since: nothing to release.
+                }
+
+                return null;
             }
 
-            return null;
+            if (!await ConfirmRecordedAsync(row.Value!, cancellationToken) && attempt < MaxAttempts)
+            {
+                continue; // taken back by its blind commit's undo (or confirmed by a redelivery) since the read: read again
+            }
+
+            var referralEvent = ReadEvent(row.Value!);
+            await SendAsync(referralEvent, cancellationToken);
+            var mark = new TableEntity(claim.Platform, claim.EventId) { [DispatchedProperty] = true };
+            await Claims.UpdateEntityAsync(mark, ETag.All, TableUpdateMode.Merge, cancellationToken);
+            return referralEvent;
         }
-
-        var referralEvent = ReadEvent(row.Value!);
-        await SendAsync(referralEvent, cancellationToken);
-        var mark = new TableEntity(claim.Platform, claim.EventId) { [DispatchedProperty] = true };
-        await Claims.UpdateEntityAsync(mark, ETag.All, TableUpdateMode.Merge, cancellationToken);
-        return referralEvent;
     }
 
     /// <summary>
