@@ -388,7 +388,9 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
     {
         for (var attempt = 1; ; attempt++)
         {
-            var row = await Table.GetEntityIfExistsAsync<TableEntity>(claim.ReferralId, EventPrefix + claim.EventId, select: ["Event"], cancellationToken: cancellationToken);
+            // The whole row, not a $select of it: its ETag guards the confirm (with $select, Azurite's answer made the guarded
+            // update fail and the sweep answer 500).
+            var row = await Table.GetEntityIfExistsAsync<TableEntity>(claim.ReferralId, EventPrefix + claim.EventId, cancellationToken: cancellationToken);
             if (!row.HasValue)
             {
                 try
