@@ -24,6 +24,16 @@ public sealed class ChaosReferral(int number, IReadOnlyList<(string Status, stri
 
     /// <summary>Statuses answered 202, in order: the referral's final status is the last one.</summary>
     public ConcurrentQueue<string> Accepted { get; } = new();
+
+    /// <summary>
+    /// The status whose webhook never got an answer, however often it was sent (the driver stops the referral there): the
+    /// hub may have applied it once or not at all, never twice. The unanswered webhook is a failure of its own.
+    /// </summary>
+    public string? InDoubt { get; set; }
+
+    /// <summary>The statuses the hub may show: those accepted, with the one in doubt after them when it was applied.</summary>
+    public string[] Applied(int recorded) =>
+        InDoubt is { } status && recorded == Accepted.Count + 1 ? [.. Accepted, status] : [.. Accepted];
 }
 
 /// <summary>One authorization request: approve, deny, or no decision (its reminder timer comes due).</summary>
@@ -129,6 +139,17 @@ public sealed class ChaosPlan
                 if (statuses.Contains("Referral Loop Closed"))
                 {
                     required.Add(new(subscriber, Closed, referral.ReferralId));
+                }
+
+                // Owed if the hub applied the status in doubt, not owed otherwise: either way, one webhook-id at most.
+                if (referral.InDoubt is "Accepted")
+                {
+                    allowed.Add(new(subscriber, Assigned, referral.ReferralId));
+                }
+
+                if (referral.InDoubt is "Referral Loop Closed")
+                {
+                    allowed.Add(new(subscriber, Closed, referral.ReferralId));
                 }
             }
         }

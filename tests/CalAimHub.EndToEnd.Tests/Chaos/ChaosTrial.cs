@@ -303,6 +303,11 @@ public sealed class ChaosTrial
             if (answer != HttpStatusCode.Accepted)
             {
                 anomalies.Enqueue($"referral {referral.ReferralId}: webhook '{status}' answered {(int)answer}: {Trim(text)}");
+                if (answer == 0)
+                {
+                    referral.InDoubt = status;
+                }
+
                 return;
             }
 

@@ -182,8 +182,9 @@ public sealed class ChaosVerifier(LocalHub hub, HttpClient api, NoticeReceivers 
             }
 
             var view = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-            var final = accepted[^1];
             var events = view.TryGetProperty("events", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0;
+            accepted = referral.Applied(events);
+            var final = accepted[^1];
             var workflow = view.TryGetProperty("workflow", out var found) ? found : default;
             lock (failures)
             {
