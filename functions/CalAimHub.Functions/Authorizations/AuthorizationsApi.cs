@@ -450,6 +450,8 @@ public static partial class AuthorizationsApi
 
 public sealed record HeldBy(string RequestingProviderNpi, string ReferringEntity);
 
+/// <param name="Status">Absent while the authorization is claimed for the member but its workflow has not started yet
+/// (its request is in flight, or stopped and is started by the claim sweeper within minutes); it is open meanwhile.</param>
 public sealed record MemberAuthorization(string Service, string AuthorizationId, AuthorizationStatus? Status, bool OpenOrActive, HeldBy HeldBy, DateTimeOffset? AuthorizedThrough);
 
 /// <param name="Authorized">The member holds an active authorization for at least one service.</param>
