@@ -77,6 +77,11 @@ public sealed class AuthorizationClaimSweeperTests(AzuriteFixture azurite)
         wall.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal("No unstarted authorization claims.", await sweeper.RunAsync(Timer, CancellationToken.None));
         Assert.Equal(1, await StartsOfAsync(harness, request.AuthorizationId));
+
+        // The instance the sweeper started takes its decision in the same process (the chaos trial's next step).
+        var decided = await harness.Runtime.RaiseEventAsync(request.AuthorizationId, AuthorizationEvents.Decision,
+            WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "staff-17")), null, CancellationToken.None);
+        Assert.Equal(ApplyOutcome.Applied, decided.Outcome);
     }
 
     [Fact]

@@ -35,8 +35,9 @@ public sealed partial class AuthorizationClaimSweeper(
                 var row = await index.RowAsync(claim.MemberCin, claim.ServiceKey, cancellationToken);
                 if (row is { Request.Length: > 0 } && row.AuthorizationId == claim.AuthorizationId && await runtime.GetAsync(claim.AuthorizationId, cancellationToken) is null)
                 {
+                    // A clone: the runtime keeps the started instance (its input included) in memory past this call.
                     using var request = JsonDocument.Parse(row.Request);
-                    await runtime.StartAsync(AuthorizationWorkflow.TypeName, claim.AuthorizationId, request.RootElement, cancellationToken);
+                    await runtime.StartAsync(AuthorizationWorkflow.TypeName, claim.AuthorizationId, request.RootElement.Clone(), cancellationToken);
                     started++;
                     LogStarted(logger, claim.AuthorizationId);
                 }
