@@ -161,11 +161,26 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
         Assert.Equal(before + 1, await WorkflowCountAsync());
     }
 
-    /// <summary>What a request that died between claiming the member index row (ECM) and starting its workflow leaves behind.</summary>
-    private async Task<AuthorizationRequest> ClaimLeftBehindAsync(string authorizationId, string cin)
+    /// <summary>
+    /// What a request that died between claiming the member index row (ECM) and starting its workflow leaves behind: the
+    /// claim, and (unless <paramref name="markerAge"/> is null) the unstarted-claim marker it wrote first, as if written
+    /// that long ago (real time).
+    /// </summary>
+    private async Task<AuthorizationRequest> ClaimLeftBehindAsync(string authorizationId, string cin, TimeSpan? markerAge)
     {
         var orphan = AuthorizationScenario.Request() with { AuthorizationId = authorizationId, MemberCin = cin, ReceivedAt = DateTimeOffset.Parse("2026-05-04T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture) };
-        await hub.Hub.Storage.Tables.GetTableClient("MemberAuthorizations").AddEntityAsync(new TableEntity(cin, "ecm")
+        var table = hub.Hub.Storage.Tables.GetTableClient("MemberAuthorizations");
+        if (markerAge is { } age)
+        {
+            await table.AddEntityAsync(new TableEntity("unstarted-claims", (DateTimeOffset.UtcNow - age).UtcTicks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture) + "|" + authorizationId)
+            {
+                ["AuthorizationId"] = authorizationId,
+                ["MemberCin"] = cin,
+                ["ServiceKey"] = "ecm",
+            });
+        }
+
+        await table.AddEntityAsync(new TableEntity(cin, "ecm")
         {
             ["AuthorizationId"] = orphan.AuthorizationId,
             ["RequestingProviderNpi"] = orphan.RequestingProviderNpi,
@@ -176,10 +191,22 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
         return orphan;
     }
 
+    private async Task<int> UnstartedMarkersAsync(string authorizationId)
+    {
+        var count = 0;
+        await foreach (var _ in hub.Hub.Storage.Tables.GetTableClient("MemberAuthorizations").QueryAsync<TableEntity>(
+            e => e.PartitionKey == "unstarted-claims" && e.GetString("AuthorizationId") == authorizationId))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     [Fact]
     public async Task A_claim_left_behind_by_a_crash_is_started_by_the_next_request_not_duplicated()
     {
-        var orphan = await ClaimLeftBehindAsync("auth-orphan-1", "90000010A");
+        var orphan = await ClaimLeftBehindAsync("auth-orphan-1", "90000010A", markerAge: null); // a marker is the sweeper's business, not this path's
 
         var response = await hub.PostAsync("/api/authorizations", EcmRequest("90000010A"));
 
@@ -190,20 +217,46 @@ public class AuthorizationApiEndToEndTests(AuthorizationHubFixture hub)
     }
 
     [Fact]
-    public async Task A_claim_left_behind_by_a_crash_is_started_when_the_members_list_names_it()
+    public async Task The_members_list_shows_a_claim_left_behind_as_not_started_and_writes_nothing_the_sweeper_starts_it()
     {
         // The chaos trial's case: the claimant died before its start and nobody asks for the service again; a partner
-        // that never got its answer reads the member's list instead, and must be able to open what it names.
-        await ClaimLeftBehindAsync("auth-orphan-2", "90000011A");
+        // that never got its answer reads the member's list. A read must not start it (viewers read; readers race).
+        await ClaimLeftBehindAsync("auth-orphan-2", "90000011A", markerAge: TimeSpan.FromMinutes(10));
+        var before = await WorkflowCountAsync();
 
         var member = await JsonOf(await hub.Api.GetAsync("/api/members/90000011A/authorizations"));
-        var listed = member.GetProperty("authorizations").EnumerateArray().Single();
-        using var opened = await hub.Api.GetAsync("/api/authorizations/auth-orphan-2");
+        var lookedUp = await JsonOf(await hub.PostAsync("/api/members/authorizations/lookup", new { memberCin = "90000011A" }));
 
+        var listed = member.GetProperty("authorizations").EnumerateArray().Single();
         Assert.Equal("auth-orphan-2", listed.GetProperty("authorizationId").GetString());
-        Assert.NotEqual(JsonValueKind.Null, listed.GetProperty("status").ValueKind);
-        Assert.True(listed.GetProperty("openOrActive").GetBoolean());
+        Assert.False(listed.TryGetProperty("status", out _)); // no status: claimed, its workflow not started yet
+        Assert.True(listed.GetProperty("openOrActive").GetBoolean()); // it blocks a new request for ECM
+        Assert.False(member.GetProperty("authorized").GetBoolean());
+        Assert.Equal(member.GetProperty("authorizations").GetRawText(), lookedUp.GetProperty("authorizations").GetRawText());
+        using (var notYet = await hub.Api.GetAsync("/api/authorizations/auth-orphan-2"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, notYet.StatusCode);
+        }
+
+        Assert.Equal(before, await WorkflowCountAsync());
+
+        Assert.Equal("Started 1 of 1 unstarted authorization claim(s) older than 120 s; 0 needed no start.", await hub.SweepClaimsAsync());
+        using var opened = await hub.Api.GetAsync("/api/authorizations/auth-orphan-2");
         Assert.Equal(HttpStatusCode.OK, opened.StatusCode);
+        listed = (await JsonOf(await hub.Api.GetAsync("/api/members/90000011A/authorizations"))).GetProperty("authorizations").EnumerateArray().Single();
+        Assert.Equal("in-review", listed.GetProperty("status").GetString());
+        Assert.Equal(0, await UnstartedMarkersAsync("auth-orphan-2"));
+        Assert.Equal(before + 1, await WorkflowCountAsync());
+    }
+
+    [Fact]
+    public async Task A_request_that_started_its_workflow_leaves_no_unstarted_claim_marker()
+    {
+        var created = await hub.PostAsync("/api/authorizations", EcmRequest("90000012A"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await JsonOf(created)).GetProperty("authorizationId").GetString()!;
+
+        Assert.Equal(0, await UnstartedMarkersAsync(id));
     }
 
     [Fact]

@@ -79,6 +79,8 @@ public sealed class AuthorizationHubFixture : IAsyncLifetime
                 ["Notifications__Subscribers__authorizations__Url"] = receiverUrl,
                 ["Notifications__Subscribers__authorizations__Secrets__0"] = Secret,
                 ["Workflows__MaxTimerDelay"] = "00:00:01",
+                // The tests run the claim sweeper themselves (SweepClaimsAsync), as the host's timer does.
+                ["AzureWebJobs__AuthorizationClaimSweeper__Disabled"] = "true",
             },
             HostOverrides = new Dictionary<string, string>
             {
@@ -125,6 +127,23 @@ public sealed class AuthorizationHubFixture : IAsyncLifetime
     }
 
     public Task<HttpResponseMessage> PostAsync(string path, object body) => Api.PostAsJsonAsync(path, body);
+
+    /// <summary>Runs <c>AuthorizationClaimSweeper</c> the way the host's timer trigger does, and answers its report.</summary>
+    public async Task<string> SweepClaimsAsync()
+    {
+        using var client = new HttpClient { BaseAddress = Hub.HandlerAddress };
+        var now = DateTimeOffset.UtcNow;
+        using var content = new ByteArrayContent(CalAimHub.Hosting.Invocations.InvocationEnvelope.ForTimer("timer", false, now.AddMinutes(-1), now.AddMinutes(1), now));
+        content.Headers.ContentType = new("application/json");
+        using var response = await client.PostAsync(new Uri("AuthorizationClaimSweeper", UriKind.Relative), content);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"AuthorizationClaimSweeper answered {(int)response.StatusCode}: {body}");
+        }
+
+        return JsonDocument.Parse(body).RootElement.GetProperty("Logs").EnumerateArray().Single().GetString()!;
+    }
 }
 
 public sealed record ReceivedEvent(string Id, string Type, string Subject, JsonElement Data, string Raw, DateTimeOffset At, int Order);

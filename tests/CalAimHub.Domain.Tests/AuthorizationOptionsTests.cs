@@ -42,6 +42,21 @@ public class AuthorizationOptionsTests
         Assert.Equal("Authorizations:TrustedProviderNpis has an entry that fails the NPI check digit (Luhn with prefix 80840); check for a mistyped digit", e.Message);
     }
 
+    [Theory]
+    [InlineData("Authorizations:ClaimSweepGrace", "-00:00:01", "Authorizations:ClaimSweepGrace is -00:00:01; it must not be negative")]
+    [InlineData("Authorizations:ClaimSweepBatchSize", "0", "Authorizations:ClaimSweepBatchSize is 0; it must be at least 1")]
+    public void A_claim_sweep_setting_out_of_range_stops_the_app(string key, string value, string message)
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Bind((key, value)).ToPolicy());
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void The_claim_sweep_waits_two_minutes_by_default()
+    {
+        Assert.Equal(TimeSpan.FromMinutes(2), Bind().ClaimSweepGrace);
+    }
+
     [Fact]
     public void A_period_for_an_unknown_service_stops_the_app()
     {

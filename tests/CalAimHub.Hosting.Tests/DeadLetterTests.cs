@@ -23,4 +23,14 @@ public sealed class DeadLetterTests
         Assert.Null(DeadLetter.TryParse(raw));
         Assert.Equal(raw, DeadLetter.OriginalMessage(raw));
     }
+
+    [Fact]
+    public void A_raw_poison_body_handed_back_once_is_its_body_without_the_header()
+    {
+        var body = "{\"deliveryId\":\"d-1\"}\nsecond line";
+        var handedBack = HandedBackMessage.Wrap(body, DateTimeOffset.Parse("2026-12-01T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        Assert.StartsWith("handed-back first-queued=2026-12-01T10:00:00.0000000Z\n", handedBack, StringComparison.Ordinal);
+
+        Assert.Equal(body, DeadLetter.OriginalMessage(handedBack));
+    }
 }

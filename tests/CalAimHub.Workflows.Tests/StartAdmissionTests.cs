@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CalAimHub.Domain.Workflows;
-using CalAimHub.Functions.Invocations;
+using CalAimHub.Hosting.Invocations;
 using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Storage;
 using Microsoft.AspNetCore.Hosting;

@@ -12,6 +12,7 @@ public static class AuthorizationExtensions
         var options = builder.Configuration.GetSection("Authorizations").Get<AuthorizationOptions>() ?? new AuthorizationOptions();
         var policy = options.ToPolicy();
         builder.Services.AddSingleton(policy);
+        builder.Services.AddSingleton(options);
         var workflow = new AuthorizationWorkflow(policy);
         builder.Services.AddSingleton(workflow);
         builder.Services.AddWorkflowDecider(workflow);

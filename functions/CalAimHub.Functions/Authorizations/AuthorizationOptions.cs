@@ -28,12 +28,32 @@ public sealed class AuthorizationOptions
     /// <summary>Authorized periods per Community Supports service id, overriding <see cref="AuthorizationPeriods.Current"/>.</summary>
     public Dictionary<string, ServicePeriod> CommunitySupportsPeriods { get; set; } = [];
 
+    /// <summary>
+    /// How old an unstarted claim must be before <see cref="AuthorizationClaimSweeper"/> starts its workflow: far longer
+    /// than a request takes between its claim and its start, so it never races a request in flight (and if it does, the
+    /// start is idempotent by the instance id).
+    /// </summary>
+    public TimeSpan ClaimSweepGrace { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Most unstarted claims one sweep handles; the rest wait for the next run.</summary>
+    public int ClaimSweepBatchSize { get; set; } = 100;
+
     /// <summary>Test-only fast clock; see <see cref="AcceleratedTimeProvider"/>.</summary>
     public AcceleratedClockOptions? AcceleratedClock { get; set; }
 
     /// <summary>The policy the decider runs with; a bad setting stops the app at start, naming the setting.</summary>
     public AuthorizationPolicy ToPolicy()
     {
+        if (ClaimSweepGrace < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"Authorizations:ClaimSweepGrace is {ClaimSweepGrace}; it must not be negative");
+        }
+
+        if (ClaimSweepBatchSize < 1)
+        {
+            throw new InvalidOperationException($"Authorizations:ClaimSweepBatchSize is {ClaimSweepBatchSize}; it must be at least 1");
+        }
+
         foreach (var npi in TrustedProviderNpis)
         {
             if (NationalProviderIdentifier.Problem(npi) is { } problem)

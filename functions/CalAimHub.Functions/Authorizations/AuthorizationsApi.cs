@@ -4,6 +4,7 @@ using System.Text.Json;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Extensions;
+using CalAimHub.Functions.Invocations;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Functions.Authorizations;
@@ -55,6 +56,8 @@ public static partial class AuthorizationsApi
             .WithSummary("A member's authorizations, CIN in the body")
             .AcceptsBody<MemberLookupBody>("application/json")
             .Produces<MemberAuthorizations>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        app.MapTimerFunction<AuthorizationClaimSweeper>("AuthorizationClaimSweeper");
     }
 
     /// <summary>The answers every authorization command (decision, extension, notices, reauthorization) can give.</summary>
@@ -80,39 +83,65 @@ public static partial class AuthorizationsApi
             return Invalid(reading.Errors);
         }
 
-        for (var attempt = 0; attempt < 5; attempt++)
+        string? marker = null;
+        var unstarted = false; // claimed and not started yet: the marker must stay for the sweeper
+        try
         {
-            var rows = (await index.ForMemberAsync(request.MemberCin, ct)).ToDictionary(r => r.RowKey, StringComparer.Ordinal);
-            var replaceable = new Dictionary<string, MemberAuthorizationRow>(StringComparer.Ordinal);
-            foreach (var key in request.Service.ServiceKeys)
+            for (var attempt = 0; attempt < 5; attempt++)
             {
-                if (!rows.TryGetValue(key, out var row))
+                var rows = (await index.ForMemberAsync(request.MemberCin, ct)).ToDictionary(r => r.RowKey, StringComparer.Ordinal);
+                var replaceable = new Dictionary<string, MemberAuthorizationRow>(StringComparer.Ordinal);
+                foreach (var key in request.Service.ServiceKeys)
                 {
-                    continue;
+                    if (!rows.TryGetValue(key, out var row))
+                    {
+                        continue;
+                    }
+
+                    var existing = await StateOrStartFromClaimAsync(runtime, row, ct);
+                    if (existing is { OpenOrActive: true })
+                    {
+                        LogDuplicate(logger, row.AuthorizationId, key);
+                        return Duplicate(key, row, existing);
+                    }
+
+                    replaceable[key] = row;
                 }
 
-                var existing = await StateOrStartFromClaimAsync(runtime, row, ct);
-                if (existing is { OpenOrActive: true })
+                // The marker first (another partition, so not in the claim's transaction): a claim this request leaves
+                // unstarted by dying is then found by AuthorizationClaimSweeper.
+                marker ??= await index.MarkUnstartedAsync(request, ct);
+                if (await index.TryClaimAsync(request, replaceable, time.GetUtcNow(), ct))
                 {
-                    LogDuplicate(logger, row.AuthorizationId, key);
-                    return Duplicate(key, row, existing);
+                    unstarted = true;
+                    await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct, WorkflowActors.Of(http.HttpContext.User));
+                    unstarted = false;
+                    LogReceived(logger, id, request.Urgency);
+                    var started = await runtime.GetAsync(id, ct);
+                    var state = (AuthorizationState)runtime.Registry.Find(AuthorizationWorkflow.TypeName)!.ReadState(started!.State, started.Version);
+                    return new Created(Results.Json(View(started, state, null, time.GetUtcNow()), Json, statusCode: StatusCodes.Status201Created), $"{Base}/{id}");
                 }
-
-                replaceable[key] = row;
             }
 
-            if (await index.TryClaimAsync(request, replaceable, time.GetUtcNow(), ct))
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Busy",
+                detail: "other requests for this member kept changing the member's authorizations; retry the request");
+        }
+        finally
+        {
+            if (marker is not null && !unstarted)
             {
-                await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct, WorkflowActors.Of(http.HttpContext.User));
-                LogReceived(logger, id, request.Urgency);
-                var started = await runtime.GetAsync(id, ct);
-                var state = (AuthorizationState)runtime.Registry.Find(AuthorizationWorkflow.TypeName)!.ReadState(started!.State, started.Version);
-                return new Created(Results.Json(View(started, state, null, time.GetUtcNow()), Json, statusCode: StatusCodes.Status201Created), $"{Base}/{id}");
+                // Started, or never claimed: nothing to repair. A failed delete (or none: the request died) leaves the
+                // marker to the sweeper, which finds nothing to start and deletes it.
+                try
+                {
+                    await index.ForgetUnstartedAsync(marker, CancellationToken.None);
+                }
+                catch (Azure.RequestFailedException e)
+                {
+                    LogMarkerLeft(logger, id, $"{e.Status} {e.ErrorCode}");
+                }
             }
         }
-
-        return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Busy",
-            detail: "other requests for this member kept changing the member's authorizations; retry the request");
     }
 
     private static async Task<IResult> GetAsync(string id, WorkflowRuntime runtime, [FromKeyedServices(WorkflowClock.Key)] TimeProvider time, CancellationToken ct)
@@ -243,9 +272,11 @@ public static partial class AuthorizationsApi
         var authorizations = new List<MemberAuthorization>();
         foreach (var row in await index.ForMemberAsync(member, ct))
         {
-            var state = await StateOrStartFromClaimAsync(runtime, row, ct);
+            // A read never starts anything: a claim whose workflow has not started yet (its request in flight, or dead
+            // and left to AuthorizationClaimSweeper) shows with no status, open, as it blocks a new request for the service.
+            var state = await runtime.GetStateAsync<AuthorizationState>(row.AuthorizationId, ct);
             authorizations.Add(new MemberAuthorization(
-                row.RowKey, row.AuthorizationId, state?.Status, state?.OpenOrActive ?? false, new HeldBy(row.RequestingProviderNpi, row.ReferringEntity),
+                row.RowKey, row.AuthorizationId, state?.Status, state?.OpenOrActive ?? row.Request.Length > 0, new HeldBy(row.RequestingProviderNpi, row.ReferringEntity),
                 state?.Period is { } p && state.Status == AuthorizationStatus.Authorized ? p.EndsAt : null));
         }
 
@@ -257,10 +288,10 @@ public static partial class AuthorizationsApi
     }
 
     /// <summary>
-    /// The authorization a member-index row names. A row claimed but never started (the request is in flight, or its
-    /// handler died between the claim and the start, so nobody was answered) is started from the request the claim
-    /// stored: same instance id, so the claimant's own start and this one make one workflow, and the member's list
-    /// never names an authorization that does not exist (chaos trial, stop 18).
+    /// For a new request only (a write, by a decider): the authorization a member-index row names. A row claimed but never
+    /// started (the request is in flight, or its handler died between the claim and the start) is started from the
+    /// request the claim stored, since the new request must be answered with it (409) or replace it: same instance id,
+    /// so the claimant's own start and this one make one workflow. Reads never do this; AuthorizationClaimSweeper does.
     /// </summary>
     private static async Task<AuthorizationState?> StateOrStartFromClaimAsync(WorkflowRuntime runtime, MemberAuthorizationRow row, CancellationToken ct)
     {
@@ -411,6 +442,9 @@ public static partial class AuthorizationsApi
     [LoggerMessage(Level = LogLevel.Information, Message = "Duplicate authorization request answered with {AuthorizationId} for service {Service}")]
     private static partial void LogDuplicate(ILogger logger, string authorizationId, string service);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Authorization {AuthorizationId}: unstarted-claim marker not deleted ({Reason}); the claim sweeper deletes it")]
+    private static partial void LogMarkerLeft(ILogger logger, string authorizationId, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Authorization {AuthorizationId}: event {EventName} {Outcome}")]
     private static partial void LogEvent(ILogger logger, string authorizationId, string eventName, ApplyOutcome outcome);
 
@@ -427,6 +461,8 @@ public static partial class AuthorizationsApi
 
 public sealed record HeldBy(string RequestingProviderNpi, string ReferringEntity);
 
+/// <param name="Status">Absent while the authorization is claimed for the member but its workflow has not started yet
+/// (its request is in flight, or stopped and is started by the claim sweeper within minutes); it is open meanwhile.</param>
 public sealed record MemberAuthorization(string Service, string AuthorizationId, AuthorizationStatus? Status, bool OpenOrActive, HeldBy HeldBy, DateTimeOffset? AuthorizedThrough);
 
 /// <param name="Authorized">The member holds an active authorization for at least one service.</param>

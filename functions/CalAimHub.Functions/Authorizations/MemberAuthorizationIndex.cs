@@ -16,13 +16,26 @@ namespace CalAimHub.Functions.Authorizations;
 /// <remarks>
 /// Rows are never updated when an authorization closes: whether a row still blocks a new request is read from the
 /// workflow state, so the index cannot drift from the truth. A claim covers all service keys of a request (the
-/// housing trio) in one entity-group transaction on the member's partition, and carries the start input: whoever
-/// finds a claim whose workflow does not exist yet (its request still starting, or crashed after the claim) starts
-/// that very instance, idempotently by its id, instead of guessing from the clock whether the claimant is alive.
+/// housing trio) in one entity-group transaction on the member's partition, and carries the start input, so a claim
+/// whose workflow never started can be started as that very instance, idempotently by its id.
+/// <para>
+/// Finding such claims without a scan: before it claims, a request writes an <em>unstarted-claim marker</em> in partition
+/// <see cref="UnstartedPartition"/> (never a CIN: a CIN is 8 digits and a letter), keyed by the real time it was written,
+/// and deletes it once its workflow started. A marker outlives its grace period only when the request died between the
+/// two (or its claim lost and it gave up): <see cref="AuthorizationClaimSweeper"/> reads those with one key-range query on
+/// one partition. The marker cannot be written in the claim's transaction (another partition), so it goes first: a
+/// marker without a claim is harmless, a claim without a marker would never be repaired.
+/// </para>
 /// </remarks>
-public sealed class MemberAuthorizationIndex(StorageAccount storage)
+/// <param name="wallClock">The app's real clock (not the workflow clock, which tests accelerate): markers are aged by it; default the system's.</param>
+public sealed class MemberAuthorizationIndex(StorageAccount storage, TimeProvider? wallClock = null)
 {
+    private readonly TimeProvider wallClock = wallClock ?? TimeProvider.System;
+
     public const string TableName = "MemberAuthorizations";
+
+    /// <summary>The partition of unstarted-claim markers, beside the members' partitions.</summary>
+    public const string UnstartedPartition = "unstarted-claims";
 
     private TableClient Table => storage.Tables.GetTableClient(TableName);
 
@@ -88,7 +101,69 @@ public sealed class MemberAuthorizationIndex(StorageAccount storage)
             return false;
         }
     }
+
+    /// <summary>
+    /// Writes the unstarted-claim marker of <paramref name="request"/> (before its claim) and answers its row key, for
+    /// <see cref="ForgetUnstartedAsync"/> once the workflow started.
+    /// </summary>
+    public async Task<string> MarkUnstartedAsync(AuthorizationRequest request, CancellationToken cancellationToken)
+    {
+        var key = MarkerKey(wallClock.GetUtcNow(), request.AuthorizationId);
+        await Table.AddEntityAsync(new TableEntity(UnstartedPartition, key)
+        {
+            ["AuthorizationId"] = request.AuthorizationId,
+            ["MemberCin"] = request.MemberCin,
+            ["ServiceKey"] = request.Service.ServiceKeys[0],
+        }, cancellationToken);
+        return key;
+    }
+
+    /// <summary>Deletes an unstarted-claim marker; one already gone is fine.</summary>
+    public async Task ForgetUnstartedAsync(string markerKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.DeleteEntityAsync(UnstartedPartition, markerKey, ETag.All, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Unstarted-claim markers written before <paramref name="writtenBefore"/> (real time), oldest first, at most
+    /// <paramref name="max"/>: one query on one partition's key range.
+    /// </summary>
+    public async Task<IReadOnlyList<UnstartedClaim>> UnstartedBeforeAsync(DateTimeOffset writtenBefore, int max, CancellationToken cancellationToken)
+    {
+        var found = new List<UnstartedClaim>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {UnstartedPartition} and RowKey lt {MarkerKey(writtenBefore, "")}");
+        await foreach (var marker in Table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: cancellationToken))
+        {
+            found.Add(new UnstartedClaim(marker.RowKey, marker.GetString("AuthorizationId") ?? "", marker.GetString("MemberCin") ?? "", marker.GetString("ServiceKey") ?? ""));
+            if (found.Count == max)
+            {
+                break;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The member's row for one service key, or null.</summary>
+    public async Task<MemberAuthorizationRow?> RowAsync(string cin, string serviceKey, CancellationToken cancellationToken)
+    {
+        var row = await Table.GetEntityIfExistsAsync<MemberAuthorizationRow>(cin, serviceKey, cancellationToken: cancellationToken);
+        return row.HasValue ? row.Value : null;
+    }
+
+    // Fixed-width ticks sort as text in time order; the id keeps two markers of one tick apart.
+    private static string MarkerKey(DateTimeOffset writtenAt, string authorizationId) =>
+        writtenAt.UtcTicks.ToString("D19", System.Globalization.CultureInfo.InvariantCulture) + "|" + authorizationId;
 }
+
+/// <summary>An unstarted-claim marker: the claim it stands for is the member's row <paramref name="ServiceKey"/>.</summary>
+public sealed record UnstartedClaim(string MarkerKey, string AuthorizationId, string MemberCin, string ServiceKey);
 
 public sealed class MemberAuthorizationRow : ITableEntity
 {

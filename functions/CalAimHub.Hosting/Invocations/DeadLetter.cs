@@ -24,8 +24,13 @@ public sealed record DeadLetter(
 
     public string ToJson() => JsonSerializer.Serialize(this);
 
-    /// <summary>The original message of a poison entry: the dead letter's message, or the raw body the host copied.</summary>
-    public static string OriginalMessage(string poisonText) => TryParse(poisonText)?.Message ?? poisonText;
+    /// <summary>
+    /// The original message of a poison entry: the dead letter's message, or the raw body the host copied, without the
+    /// header of a handed-back copy (<see cref="HandedBackMessage"/>). The host moves the message as queued, header and
+    /// all, when the handler did not answer its last delivery; the header is the hub's own plumbing, not the message, and
+    /// its first-queued time must not outlive a replay: a replayed message is a new arrival and queues as one.
+    /// </summary>
+    public static string OriginalMessage(string poisonText) => TryParse(poisonText)?.Message ?? HandedBackMessage.Read(poisonText).Body;
 
     public static DeadLetter? TryParse(string poisonText)
     {

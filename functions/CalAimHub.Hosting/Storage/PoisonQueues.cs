@@ -111,6 +111,6 @@ public sealed class PoisonQueues(QueueServiceClient queues)
         }
 
         return new PoisonMessage(messageId, insertedAt, (int)Math.Min(dequeueCount, int.MaxValue), null,
-            $"raw message of {body.Length} characters copied by the host (the handler did not answer, so no reason was recorded)");
+            $"raw message of {DeadLetter.OriginalMessage(body).Length} characters copied by the host (the handler did not answer, so no reason was recorded)");
     }
 }

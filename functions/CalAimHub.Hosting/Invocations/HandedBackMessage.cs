@@ -1,12 +1,13 @@
 using System.Globalization;
 
-namespace CalAimHub.Functions.Invocations;
+namespace CalAimHub.Hosting.Invocations;
 
 /// <summary>
-/// A queue message handed back as a fresh copy (<see cref="FunctionEndpointExtensions.MapQueueFunction{TFunction}"/>)
+/// A queue message handed back as a fresh copy (the handler's <c>MapQueueFunction</c>, when workflow starts are saturated)
 /// carries when its first copy was queued, in one header line before the body. Workflow admission orders its line by that
-/// time (<see cref="CalAimHub.Workflows.WorkflowAdmission.ForQueuedWork"/>), so a start handed back keeps its place
-/// instead of rejoining behind every start that came after it. The functions only ever see the body.
+/// time (<c>WorkflowAdmission.ForQueuedWork</c>), so a start handed back keeps its place instead of rejoining behind every
+/// start that came after it. The functions only ever see the body, and so do poison queues' readers
+/// (<see cref="DeadLetter.OriginalMessage"/>): a replay is a new arrival.
 /// </summary>
 public static class HandedBackMessage
 {
