@@ -36,7 +36,7 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         return new DateTimeOffset(local, Pacific.GetUtcOffset(local));
     }
 
-    private sealed record Hub(WorkflowRuntime Runtime, WorkflowStore Store, WorkflowRegistry Registry, ReadModelStore ReadModels, FakeTimeProvider Time, RecordingNotifier Notifier, string Run)
+    private sealed record Hub(WorkflowRuntime Runtime, WorkflowStore Store, WorkflowQueues Queues, WorkflowRegistry Registry, ReadModelStore ReadModels, FakeTimeProvider Time, RecordingNotifier Notifier, string Run)
     {
         public async Task StartAsync(string id, string cin, RequestedService service, DateTimeOffset received)
         {
@@ -64,7 +64,7 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         var time = new FakeTimeProvider(At(2031, 12, 1));
         var notifier = new RecordingNotifier();
         var runtime = new WorkflowRuntime(store, registry, queues, notifier, time, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
-        return new Hub(runtime, store, registry, readModels, time, notifier, Guid.NewGuid().ToString("N")[..8]);
+        return new Hub(runtime, store, queues, registry, readModels, time, notifier, Guid.NewGuid().ToString("N")[..8]);
     }
 
     /// <summary>
@@ -209,7 +209,7 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_months_authorizations_cost_one_query_and_keep_no_cin()
+    public async Task A_months_authorizations_cost_one_query_instead_of_one_read_per_authorization_and_keep_no_cin()
     {
         await CreateExtractTablesAsync();
         var counting = new CountingPolicy();
@@ -219,8 +219,21 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         var hub = await NewHubAsync(new ReadModelStore(azurite.Storage.Tables));
         await RunScenarioAsync(hub);
 
+        // Before (stop 20): one index page (1,000 entries a page) and one state read per authorization created before the month's end.
+        var countedStore = new WorkflowStore(countedTables.GetTableClient(hub.Store.Workflows.Name), countedTables.GetTableClient(hub.Store.Index.Name));
+        var direct = await DirectReadAsync(
+            new WorkflowRuntime(countedStore, hub.Registry, hub.Queues, hub.Notifier, hub.Time, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance), January);
+        Assert.Equal(6, direct.Count); // all but rent-4 and meals-4, created in February
+        Assert.Equal(1 + 6, counting.Requests);
+
+        // Now: one range query on the month's partition (a page per 1,000 rows).
+        counting.Reset();
         var facts = await new MonitoringAuthorizations(new ReadModelStore(countedTables)).MonthAsync(January, CancellationToken.None);
         Assert.Equal(1, counting.Requests);
+        // Received in January or authorized for part of it: not meals-4, rent-4 (February). The other test's rows share the table.
+        Assert.Equal(
+            ["dec", "ecm-1", "ecm-2", "edge-3", "meals-2", "rent-1"],
+            facts.Where(f => f.AuthorizationId.StartsWith(hub.Run + "-", StringComparison.Ordinal)).Select(f => f.AuthorizationId[(hub.Run.Length + 1)..]).Order(StringComparer.Ordinal));
         Assert.Contains(facts, f => f.AuthorizationId == $"{hub.Run}-edge-3" && f.Status == AuthorizationStatus.Authorized && f.AuthorizedFrom is null);
 
         // No CIN, nor its plain SHA-256, in any row of the table.
@@ -238,6 +251,8 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         private int requests;
 
         public int Requests => requests;
+
+        public void Reset() => Interlocked.Exchange(ref requests, 0);
 
         public override void OnSendingRequest(HttpMessage message) => Interlocked.Increment(ref requests);
     }
