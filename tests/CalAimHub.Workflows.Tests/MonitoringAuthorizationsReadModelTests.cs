@@ -209,7 +209,7 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_months_authorizations_cost_one_query_instead_of_one_read_per_authorization_and_keep_no_cin()
+    public async Task A_months_authorizations_cost_two_queries_instead_of_one_read_per_authorization_and_keep_no_cin()
     {
         await CreateExtractTablesAsync();
         var counting = new CountingPolicy();
@@ -226,10 +226,10 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         Assert.Equal(6, direct.Count); // all but rent-4 and meals-4, created in February
         Assert.Equal(1 + 6, counting.Requests);
 
-        // Now: one range query on the month's partition (a page per 1,000 rows).
+        // Now: two queries (a page per 1,000 rows), the month's receipt rows and the period rows of 13 partitions.
         counting.Reset();
         var facts = await new MonitoringAuthorizations(new ReadModelStore(countedTables)).MonthAsync(January, CancellationToken.None);
-        Assert.Equal(1, counting.Requests);
+        Assert.Equal(2, counting.Requests);
         // Received in January or authorized for part of it: not meals-4, rent-4 (February). The other test's rows share the table.
         Assert.Equal(
             ["dec", "ecm-1", "ecm-2", "edge-3", "meals-2", "rent-1"],
@@ -244,6 +244,42 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
             var text = JsonSerializer.Serialize(entity.ToDictionary(p => p.Key, p => p.Value?.ToString()));
             Assert.DoesNotContain(forbidden, f => text.Contains(f, StringComparison.OrdinalIgnoreCase));
         }
+    }
+
+    [Fact]
+    public async Task A_period_longer_than_a_chunk_counts_in_every_month_it_overlaps_and_a_commit_writes_few_partitions()
+    {
+        // A plan-configured 30-month period from 20 March 2033 (Pacific): period rows in March 2033, April 2034 and May 2035.
+        var readModels = new ReadModelStore(azurite.Storage.Tables);
+        await readModels.Table(MonitoringAuthorizationsProjection.TableName).CreateIfNotExistsAsync();
+        var run = Guid.NewGuid().ToString("N")[..8];
+        IWorkflowProjection<AuthorizationState> projection = new MonitoringAuthorizationsProjection(new MemberCountingKey(RandomNumberGenerator.GetBytes(32)));
+        var request = new AuthorizationRequest($"{run}-long", "91000009A", RequestedService.CommunitySupports("transitional-rent"), "1245319599", "county-hospital",
+            Urgency.Routine, [], null, At(2033, 3, 2));
+        var state = AuthorizationState.Initial with { Status = AuthorizationStatus.Authorized, Request = request, Period = new AuthorizedPeriod(At(2033, 3, 20), At(2035, 9, 20, 0), 1) };
+        var entries = projection.Entries(new ProjectedInstance<AuthorizationState>(request.AuthorizationId, WorkflowRuntimeStatus.Running, 3, state)).ToList();
+        Assert.Equal(["2033-03", "2034-04", "2035-05"], entries.Select(e => e.Partition));
+        Assert.Equal(["r|" + request.AuthorizationId, "p|" + request.AuthorizationId], entries[0].Rows.Select(r => r.RowKey)); // receipt and period: one transaction
+        await readModels.LoadAsync(entries.Select(e => (e, 3L)), 1, CancellationToken.None);
+
+        var authorizations = new MonitoringAuthorizations(readModels);
+        for (var month = new DateTime(2033, 1, 1); month <= new DateTime(2035, 12, 1); month = month.AddMonths(1))
+        {
+            var monitoringMonth = new MonitoringMonth(month.Year, month.Month);
+            var ours = (await authorizations.MonthAsync(monitoringMonth, CancellationToken.None)).Where(f => f.AuthorizationId == request.AuthorizationId).ToList();
+            var members = MonitoringExtract.Build(monitoringMonth, new MonitoringInputs([], ours, []), GeneratedAt).MembersAndServices;
+            var overlaps = month >= new DateTime(2033, 3, 1) && month <= new DateTime(2035, 9, 1);
+            Assert.True(overlaps == (members.SingleOrDefault()?.MembersAuthorized == 1), $"{monitoringMonth.Text}: overlaps {overlaps}, members {members.Count}");
+            Assert.True(ours.Count <= 1, $"{monitoringMonth.Text}: {ours.Count} facts");
+            Assert.Equal(monitoringMonth.Text == "2033-03" ? AuthorizationStatus.Authorized : null, ours.SingleOrDefault()?.Status);
+        }
+
+        // The status changes (expiry): the receipt row's partition only.
+        var expired = projection.Project(
+            new ProjectedInstance<AuthorizationState>(request.AuthorizationId, WorkflowRuntimeStatus.Running, 3, state),
+            new ProjectedInstance<AuthorizationState>(request.AuthorizationId, WorkflowRuntimeStatus.Running, 4, state with { Status = AuthorizationStatus.Expired }),
+            new WorkflowEvent("e", "expired", null, At(2035, 9, 20, 1)));
+        Assert.Equal(["2033-03"], expired.Select(u => u.Partition));
     }
 
     private sealed class CountingPolicy : HttpPipelineSynchronousPolicy
