@@ -12,7 +12,8 @@ namespace CalAimHub.Functions.Monitoring;
 /// <summary>
 /// The authorization facts of the monitoring extract, kept by the workflow runtime (issue 12): table
 /// <c>MonitoringAuthorizations</c>, partition <c>yyyy-MM</c> (Pacific). Two kinds of row, each holding only what its
-/// figures read, so a commit rewrites one partition (two for a period longer than <see cref="ChunkMonths"/> months):
+/// figures read, so a commit rewrites the receipt month's partition only, and an approval also the period's first month
+/// when that is another (and one more per further <see cref="ChunkMonths"/> months of period):
 /// <list type="bullet">
 /// <item><c>r|{id}</c> in the month the request was received: its status (Tab 6 counts requests and denials by receipt date).</item>
 /// <item><c>p|{id}</c> for the authorized period, in the month it starts and again every <see cref="ChunkMonths"/> months while

@@ -11,7 +11,7 @@ namespace CalAimHub.Functions.Monitoring;
 /// <summary>
 /// The extract's figures from what the hub keeps: referral status updates from their monthly read model
 /// (<see cref="ReferralTrackingReadModel"/>, one partition; never a scan of the <c>Referrals</c> ledger), authorizations
-/// from theirs (<see cref="MonitoringAuthorizationsProjection"/>, one partition; never the <c>WorkflowIndex</c> nor a state
+/// from theirs (<see cref="MonitoringAuthorizationsProjection"/>, two queries; never the <c>WorkflowIndex</c> nor a state
 /// read per instance; members by keyed hash, no CIN) and the provider directory. Invoice timeliness comes from its read
 /// model (<see cref="InvoiceReadModels"/>).
 /// </summary>
@@ -23,7 +23,7 @@ public sealed class StoredMonitoringFigures(
         // The partition is the update's Pacific month, the month's bounds are Pacific too: the filter keeps what Build keeps.
         var updates = (await tracking.MonthAsync(month, cancellationToken)).Where(u => u.UpdatedAt >= month.Start && u.UpdatedAt < month.End).ToList();
 
-        // Authorizations received in the month or authorized for part of it: one partition of their read model.
+        // Authorizations received in the month or authorized for part of it: two queries of their read model.
         var authorizations = await monitoringAuthorizations.MonthAsync(month, cancellationToken);
 
         var providers = new List<ProviderDirectoryEntry>();
