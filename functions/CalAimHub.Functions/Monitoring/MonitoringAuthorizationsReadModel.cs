@@ -30,7 +30,8 @@ public sealed class MonitoringAuthorizationsProjection(MemberCountingKey memberK
     /// <summary>A 12-month ECM period touches 13 calendar months: one period row covers it.</summary>
     public const int ChunkMonths = 13;
 
-    // Item rows sort before the store's version and counter rows (~…), whatever the authorization id.
+    // Item rows sort before the store's version and counter rows (~…), whatever the authorization id (an id a key may not
+    // hold becomes ~{hash} after the prefix, still inside the prefix's range).
     internal const string ReceiptPrefix = "r|";
     internal const string PeriodPrefix = "p|";
 
@@ -49,12 +50,12 @@ public sealed class MonitoringAuthorizationsProjection(MemberCountingKey memberK
         var member = memberKey.Of(request.MemberCin);
         var rows = new List<(string Month, ReadModelRow Row)>
         {
-            (MonthOf(request.ReceivedAt), ReadModelRow.Of(ReceiptPrefix + request.AuthorizationId,
+            (MonthOf(request.ReceivedAt), ReadModelRow.Of(ReceiptPrefix + ReadModelStore.Key(request.AuthorizationId),
                 new MonitoringAuthorizationRow(request.AuthorizationId, member, request.Service.ServiceKeys, request.Service.PopulationsOfFocus, request.ReceivedAt, state.Status, null, null))),
         };
         if (state.Period is { } period)
         {
-            var row = ReadModelRow.Of(PeriodPrefix + request.AuthorizationId,
+            var row = ReadModelRow.Of(PeriodPrefix + ReadModelStore.Key(request.AuthorizationId),
                 new MonitoringAuthorizationRow(request.AuthorizationId, member, request.Service.ServiceKeys, request.Service.PopulationsOfFocus, request.ReceivedAt, null, period.StartsAt, period.EndsAt));
             var last = Month(period.EndsAt);
             for (var month = Month(period.StartsAt); month <= last; month = month.AddMonths(ChunkMonths))
