@@ -47,6 +47,9 @@ switch (command)
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4));
         return 0;
+    case "monitoring-upkeep":
+        await MonitoringUpkeepBenchmark.RunAsync(args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(5));
+        return 0;
     case "outbound":
         // --members 50000,100000,200000: the assignment feed sizes, measured in this order in one process. --lock /work/bench.lock:
         // the shared benchmark lock is taken for each seeding and each phase and released between them (run without flock). --files N:
@@ -63,7 +66,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, invoices, invoice-figures, outbound");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, monitoring-upkeep, invoices, invoice-figures, outbound");
         return 2;
 }
 

@@ -153,12 +153,13 @@ public sealed record ReferralStatusUpdate(
 
 /// <summary>One authorization as the extract counts it.</summary>
 /// <param name="MemberKey">A keyed hash of the member (never the CIN), so members are counted once across services.</param>
+/// <param name="Status">The status now; null where the read model does not keep it (a month other than the receipt month, where no figure reads it).</param>
 public sealed record AuthorizationFact(
     string AuthorizationId,
     string MemberKey,
     IReadOnlyList<string> Services,
     IReadOnlyList<string> PopulationsOfFocus,
-    AuthorizationStatus Status,
+    AuthorizationStatus? Status,
     DateTimeOffset ReceivedAt,
     DateTimeOffset? AuthorizedFrom,
     DateTimeOffset? AuthorizedThrough);

@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Workflows;
 using CalAimHub.Hosting.Staff;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -72,6 +74,8 @@ public static class MonitoringExtensions
     {
         builder.Services.AddSingleton<ReferralTrackingReadModel>();
         builder.Services.AddSingleton<CalAimHub.Workflows.IReadModelSource>(sp => sp.GetRequiredService<ReferralTrackingReadModel>());
+        builder.Services.AddWorkflowProjection(AuthorizationWorkflow.TypeName, new MonitoringAuthorizationsProjection(MemberCountingKey.FromConfiguration(builder.Configuration)));
+        builder.Services.AddSingleton<MonitoringAuthorizations>();
         builder.Services.AddSingleton<IMonitoringFigures, StoredMonitoringFigures>();
         builder.Services.AddSingleton<MonitoringExtracts>();
     }
