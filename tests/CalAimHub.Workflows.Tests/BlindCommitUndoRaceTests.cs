@@ -28,22 +28,7 @@ public sealed class BlindCommitUndoRaceTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_redelivery_that_queued_the_blind_commit_keeps_it_when_the_first_attempt_takes_it_back()
     {
-        var gate = new ClaimReadGate();
-        var (first, _) = Ledger(gate);
-        var (redelivery, storage) = Ledger(null);
-        await Provision(storage);
-        var created = Created();
-        var hash = TableReferralLedger.BodyHash(Encoding.UTF8.GetBytes(created.EventId));
-
-        // An attempt before both claimed the id and died before its commit: its claim is there, not dispatched.
-        await storage.Tables.GetTableClient(TableReferralLedger.ClaimsTableName).AddEntityAsync(new TableEntity(Platform, created.EventId)
-        {
-            ["BodyHash"] = hash, ["ReferralId"] = created.ReferralId, [TableReferralLedger.DispatchedProperty] = false,
-        });
-
-        var firstAttempt = first.AcceptAsync(created, hash, CancellationToken.None);
-        await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        await WaitForEventRowAsync(storage, created);
+        var (gate, firstAttempt, redelivery, storage, created, hash) = await FirstAttemptHeldAtItsClaimReadAsync();
 
         var answer = await redelivery.AcceptAsync(created, hash, CancellationToken.None);
         Assert.Equal(LedgerOutcome.Duplicate, answer.Outcome);
@@ -63,6 +48,23 @@ public sealed class BlindCommitUndoRaceTests(AzuriteFixture azurite)
     [Fact]
     public async Task An_undo_before_the_redelivery_read_leaves_nothing_for_it_to_answer_Duplicate_to()
     {
+        var (gate, firstAttempt, redelivery, _, created, hash) = await FirstAttemptHeldAtItsClaimReadAsync();
+        gate.Open.SetResult();
+        await Assert.ThrowsAsync<RequestFailedException>(() => firstAttempt);
+        Assert.Null(await redelivery.GetAsync(created.ReferralId, CancellationToken.None)); // taken back: nobody was answered
+
+        // The redelivery then records and queues it itself.
+        Assert.Equal(LedgerOutcome.Accepted, (await redelivery.AcceptAsync(created, hash, CancellationToken.None)).Outcome);
+        Assert.NotNull(await redelivery.GetAsync(created.ReferralId, CancellationToken.None));
+    }
+
+    /// <summary>
+    /// A created event whose id an earlier attempt claimed (and died before its commit), sent again: this first attempt's blind
+    /// commit has landed and its read of the claim is held at the gate. Also a second ledger for the redelivery.
+    /// </summary>
+    private async Task<(ClaimReadGate Gate, Task<LedgerResult> FirstAttempt, TableReferralLedger Redelivery, StorageAccount Storage, ReferralEvent Created, string Hash)>
+        FirstAttemptHeldAtItsClaimReadAsync()
+    {
         var gate = new ClaimReadGate();
         var (first, _) = Ledger(gate);
         var (redelivery, storage) = Ledger(null);
@@ -77,13 +79,7 @@ public sealed class BlindCommitUndoRaceTests(AzuriteFixture azurite)
         var firstAttempt = first.AcceptAsync(created, hash, CancellationToken.None);
         await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await WaitForEventRowAsync(storage, created);
-        gate.Open.SetResult();
-        await Assert.ThrowsAsync<RequestFailedException>(() => firstAttempt);
-        Assert.Null(await redelivery.GetAsync(created.ReferralId, CancellationToken.None)); // taken back: nobody was answered
-
-        // The redelivery then records and queues it itself.
-        Assert.Equal(LedgerOutcome.Accepted, (await redelivery.AcceptAsync(created, hash, CancellationToken.None)).Outcome);
-        Assert.NotNull(await redelivery.GetAsync(created.ReferralId, CancellationToken.None));
+        return (gate, firstAttempt, redelivery, storage, created, hash);
     }
 
     private (TableReferralLedger Ledger, StorageAccount Storage) Ledger(ClaimReadGate? gate)

@@ -39,6 +39,25 @@ public sealed class ApprovalStageProjection(string table, string? counterTable =
 [Collection(AzuriteCollection.Name)]
 public class ProjectionTests(AzuriteFixture azurite)
 {
+    /// <summary>Applies the updates in order until the store's fault point kills the "process"; how many were applied.</summary>
+    private static async Task<int> ApplyUntilKilledAsync(ReadModelStore store, IEnumerable<ProjectionUpdate> updates)
+    {
+        var applied = 0;
+        try
+        {
+            foreach (var update in updates)
+            {
+                await store.ApplyAsync(update, CancellationToken.None);
+                applied++;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return applied;
+    }
+
     private static readonly DateTimeOffset T0 = new(2026, 7, 1, 16, 0, 0, TimeSpan.Zero);
 
     private static ProjectedInstance<ApprovalState> At(string id, long seq, string stage, DateTimeOffset? due) => new(id, WorkflowRuntimeStatus.Running, seq, new ApprovalState(stage, due));
@@ -238,18 +257,7 @@ public class ProjectionTests(AzuriteFixture azurite)
         var writes = 0;
         // The process dies before the 40th transaction (as kill -9 would): that update and everything after it is not applied.
         store.BeforeWrite = _ => ++writes == 40 ? throw new OperationCanceledException("killed") : Task.CompletedTask;
-        var applied = 0;
-        try
-        {
-            foreach (var update in updates)
-            {
-                await store.ApplyAsync(update, CancellationToken.None);
-                applied++;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        var applied = await ApplyUntilKilledAsync(store, updates);
 
         Assert.Equal(39, applied);
         Assert.NotEqual(ExpectedCounts, Counters(await ContentAsync(table)));
@@ -285,18 +293,7 @@ public class ProjectionTests(AzuriteFixture azurite)
         // The process dies after its 25th journal transaction, before that commit's counter-table transaction (kill -9).
         var journals = 0;
         store.BeforeCounterWrite = () => ++journals == 25 ? throw new OperationCanceledException("killed") : Task.CompletedTask;
-        var applied = 0;
-        try
-        {
-            foreach (var update in updates)
-            {
-                await store.ApplyAsync(update, CancellationToken.None);
-                applied++;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        var applied = await ApplyUntilKilledAsync(store, updates);
 
         // The 25th update's rows and version are stored, its counts are not yet: the counters are those of the first 24 updates.
         Assert.Equal(24, applied);
