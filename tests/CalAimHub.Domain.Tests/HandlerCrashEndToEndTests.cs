@@ -64,10 +64,14 @@ public sealed class HandlerCrashEndToEndTests
                 var store = Store(first);
                 id = Assert.Single(await StateRowsAsync(first));
                 var outbox = Assert.Single(await store.OutboxRowsAsync(id, CancellationToken.None));
-                // The partner notices, and the read-model updates (the authorization listing row and the console's deadline
-                // row for the notice clock of this presumptive authorization), which ride the same outbox.
+                // The partner notices, and the read-model updates (the authorization listing row, the console's deadline
+                // row for the notice clock of this presumptive authorization, and the monitoring extract's rows: one per
+                // month partition its receipt and period touch), which ride the same outbox.
                 Assert.Equal(Expected(id).ToHashSet(), outbox.Work.OfType<DeliverNotice>().Select(n => n.DeliveryId).ToHashSet());
-                Assert.Equal([("AuthorizationListing", id), ("ConsoleDeadlines", id + "|notices")], Assert.Single(outbox.Work.OfType<ProjectReadModels>()).Updates.Select(u => (u.Table, u.Item)));
+                var updates = Assert.Single(outbox.Work.OfType<ProjectReadModels>()).Updates;
+                Assert.Equal([("AuthorizationListing", id), ("ConsoleDeadlines", id + "|notices")], updates.Take(2).Select(u => (u.Table, u.Item)));
+                Assert.All(updates.Skip(2), u => Assert.Equal(("MonitoringAuthorizations", id), (u.Table, u.Item)));
+                Assert.NotEmpty(updates.Skip(2));
                 Assert.Equal([WorkflowEvent.Started], (await store.HistoryAsync(id, CancellationToken.None)).Select(h => h.Name));
                 Assert.Equal(0, receiver.RawDeliveries);
             }
