@@ -58,6 +58,31 @@ public sealed class BlindCommitUndoRaceTests(AzuriteFixture azurite)
         Assert.NotNull(await redelivery.GetAsync(created.ReferralId, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task A_redelivery_on_another_instance_does_not_queue_again_an_event_marked_dispatched_after_it_read_the_claim()
+    {
+        // The redelivery's read of the referral rows waits until the first request's mark has landed: its claim read (beside
+        // its first step) said "not dispatched", and its instance's marker never queued the event.
+        var rowsRead = new RowsReadGate();
+        var (first, storage) = Ledger(null);
+        var (redelivery, _) = Ledger(rowsRead);
+        await Provision(storage);
+        var created = Created();
+        var hash = TableReferralLedger.BodyHash(Encoding.UTF8.GetBytes(created.EventId));
+        Assert.Equal(LedgerOutcome.Accepted, (await first.AcceptAsync(created, hash, CancellationToken.None)).Outcome);
+
+        var again = redelivery.AcceptAsync(created, hash, CancellationToken.None);
+        await rowsRead.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The first instance's marker, as it writes the mark after the answer.
+        await storage.Tables.GetTableClient(TableReferralLedger.ClaimsTableName).UpdateEntityAsync(
+            new TableEntity(Platform, created.EventId) { [TableReferralLedger.DispatchedProperty] = true }, ETag.All, TableUpdateMode.Merge);
+        rowsRead.Open.SetResult();
+
+        Assert.Equal(LedgerOutcome.Duplicate, (await again).Outcome);
+        var queued = (await storage.Queues.GetQueueClient(TableReferralLedger.QueueName).PeekMessagesAsync(32)).Value;
+        Assert.Single(queued, m => m.Body.ToString().Contains(created.ReferralId, StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// A created event whose id an earlier attempt claimed (and died before its commit), sent again: this first attempt's blind
     /// commit has landed and its read of the claim is held at the gate. Also a second ledger for the redelivery.
@@ -82,7 +107,7 @@ public sealed class BlindCommitUndoRaceTests(AzuriteFixture azurite)
         return (gate, firstAttempt, redelivery, storage, created, hash);
     }
 
-    private (TableReferralLedger Ledger, StorageAccount Storage) Ledger(ClaimReadGate? gate)
+    private (TableReferralLedger Ledger, StorageAccount Storage) Ledger(HttpPipelinePolicy? gate)
     {
         var storage = azurite.Storage;
         if (gate is not null)
@@ -127,6 +152,27 @@ public sealed class BlindCommitUndoRaceTests(AzuriteFixture azurite)
             "evt-" + platformId, Platform, ReferralEvent.HubReferralId(Platform, platformId), platformId, ReferralEventKind.Created, ReferralStatus.Pending,
             "requested", null, new ReferralService("medically-tailored-meals", []), null, new ReferringEntity("Valley Clinic", null),
             null, ReferralUrgency.Routine, T0, T0);
+    }
+
+    /// <summary>Holds the first query of the <c>Referrals</c> table until opened, then lets it through.</summary>
+    private sealed class RowsReadGate : HttpPipelinePolicy
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => throw new NotSupportedException("async only");
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Method == RequestMethod.Get && message.Request.Uri.Path.Contains("/" + TableReferralLedger.TableName + "()", StringComparison.Ordinal)
+                && Reached.TrySetResult())
+            {
+                await Open.Task;
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 
     /// <summary>Holds the first read of a <c>WebhookEvents</c> row until opened, then fails it, as a read that outlived its request.</summary>

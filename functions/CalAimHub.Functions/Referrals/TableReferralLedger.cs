@@ -187,6 +187,12 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
         }
     }
 
+    private async Task<bool> MarkedDispatchedAsync(ReferralEvent recorded, CancellationToken cancellationToken)
+    {
+        var claim = await Claims.GetEntityIfExistsAsync<TableEntity>(recorded.Platform, recorded.EventId, select: [DispatchedProperty], cancellationToken: cancellationToken);
+        return claim.HasValue && claim.Value!.GetBoolean(DispatchedProperty) == true;
+    }
+
     private static async Task ObserveAsync(Task task)
     {
         try
@@ -233,6 +239,13 @@ public sealed class TableReferralLedger(StorageAccount storage, ReferralDispatch
                 var dispatched = (await claim).Dispatched || seen.GetBoolean(DispatchedProperty) == true;
                 if (!dispatched && !marker.IsPending(first.Platform, first.EventId))
                 {
+                    // The claim was read beside this request's first step; its mark may have landed since (a marker drops its
+                    // pending entry only after writing the mark, and another instance's marker is not seen here at all).
+                    if (await MarkedDispatchedAsync(first, cancellationToken))
+                    {
+                        return new LedgerResult(LedgerOutcome.Duplicate, first);
+                    }
+
                     if (!await ConfirmRecordedAsync(seen, cancellationToken) && attempt < MaxAttempts)
                     {
                         continue; // taken back (or confirmed by another redelivery) since the read: read again
