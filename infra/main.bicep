@@ -60,6 +60,23 @@ param blobSoftDeleteRetentionDays int = 30
 @description('HMAC key that signs list continuation tokens (Api__ContinuationTokenKey). Fresh on every deployment unless given: a page token issued before a deployment then answers 400 "start again without it", which every list route handles.')
 param listContinuationKey string = base64('${newGuid()}${newGuid()}')
 
+// Unlike the continuation key this key must not change between deployments (a new key counts every member again until the
+// read models are rebuilt), so no newGuid() default: azd generates it on the first provision and keeps it in the
+// environment's config (infra.parameters.monitoringMemberKey), and every later provision passes the same value.
+@secure()
+@minLength(32)
+@metadata({
+  azd: {
+    type: 'generate'
+    config: {
+      length: 64
+      noSpecial: true
+    }
+  }
+})
+@description('Key the monitoring extract counts members by (Monitoring__MemberKeySecret): a random string of at least 32 characters, stored base64-encoded as secret monitoring-member-key. Keep it across deployments; azd generates it once. Without azd, pass your own (docs/deploy.md).')
+param monitoringMemberKey string
+
 @description('Application (client) id of the Entra app registration staff sign in with (docs/deploy.md, "Staff sign-in"). Empty: no App Service authentication; staff routes answer 401.')
 param staffSignInClientId string = ''
 
@@ -137,6 +154,7 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     listContinuationKey: listContinuationKey
+    monitoringMemberKey: monitoringMemberKey
   }
 }
 
@@ -181,6 +199,7 @@ module functionApp 'modules/functionapp.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     keyVaultUri: keyVault.outputs.uri
     listContinuationKeyUri: keyVault.outputs.listContinuationKeyUri
+    monitoringMemberKeyUri: keyVault.outputs.monitoringMemberKeyUri
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount

@@ -46,6 +46,9 @@ param keyVaultUri string
 @description('Versioned Key Vault secret URI of the list continuation token key.')
 param listContinuationKeyUri string
 
+@description('Versioned Key Vault secret URI of the key the monitoring extract counts members by.')
+param monitoringMemberKeyUri string
+
 @description('Resource ID of the Log Analytics workspace that receives FunctionAppLogs.')
 param logAnalyticsWorkspaceId string
 
@@ -124,6 +127,7 @@ var baseSettings = [
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
   { name: 'Api__ContinuationTokenKey', value: '@Microsoft.KeyVault(SecretUri=${listContinuationKeyUri})' }
+  { name: 'Monitoring__MemberKeySecret', value: '@Microsoft.KeyVault(SecretUri=${monitoringMemberKeyUri})' }
 ]
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {

@@ -25,6 +25,11 @@ param logAnalyticsWorkspaceId string
 @description('HMAC key that signs list continuation tokens (base64 of at least 32 bytes), stored as secret list-continuation-key.')
 param listContinuationKey string
 
+@secure()
+@minLength(32)
+@description('Key the monitoring extract counts members by: a random string of at least 32 characters (azd generates one), stored base64-encoded as secret monitoring-member-key.')
+param monitoringMemberKey string
+
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
   name: name
   location: location
@@ -70,9 +75,20 @@ resource listContinuationSecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' =
   }
 }
 
+resource monitoringMemberKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = {
+  parent: vault
+  name: 'monitoring-member-key'
+  properties: {
+    // The app reads base64 of at least 32 bytes: the key's 32+ characters encode to at least as many bytes, whatever they are.
+    value: base64(monitoringMemberKey)
+    contentType: 'base64 HMAC-SHA256 key'
+  }
+}
+
 output id string = vault.id
 // With its version: the app setting changes whenever the key does, so every instance restarts onto the same key
 // (an unversioned reference is re-read per instance within 24 h, and instances would refuse each other's tokens).
 output listContinuationKeyUri string = listContinuationSecret.properties.secretUriWithVersion
+output monitoringMemberKeyUri string = monitoringMemberKeySecret.properties.secretUriWithVersion
 output name string = vault.name
 output uri string = vault.properties.vaultUri

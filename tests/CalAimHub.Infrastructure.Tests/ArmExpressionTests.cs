@@ -20,13 +20,14 @@ public sealed class ArmExpressionTests
         """)!;
 
     [Fact]
-    public void Evaluates_format_concat_map_and_parameter_defaults()
+    public void Evaluates_format_concat_base64_map_and_parameter_defaults()
     {
         var scope = new ArmScope(Template, new Dictionary<string, JsonNode?> { ["name"] = "st1" });
 
         Assert.Equal("""["a","b","a-0","b-1"]""", ArmExpression.EvaluateString("[variables('all')]", scope)!.ToJsonString());
         Assert.Equal("st1/default/q{0}", ArmExpression.EvaluateString("[format('{0}/{1}/q{{0}}', parameters('name'), 'default')]", scope)!.GetValue<string>());
         Assert.Equal("it's", ArmExpression.EvaluateString("[concat('it''', 's')]", scope)!.GetValue<string>());
+        Assert.Equal("w6l0w6k=", ArmExpression.EvaluateString("[base64('été')]", scope)!.GetValue<string>());
     }
 
     [Fact]

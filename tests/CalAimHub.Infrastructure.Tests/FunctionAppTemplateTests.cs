@@ -24,6 +24,7 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         ["applicationInsightsConnectionString"] = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westus3-1.in.applicationinsights.azure.com/",
         ["keyVaultUri"] = "https://kvtest.vault.azure.net/",
         ["listContinuationKeyUri"] = "https://kvtest.vault.azure.net/secrets/list-continuation-key/0123abcd",
+        ["monitoringMemberKeyUri"] = "https://kvtest.vault.azure.net/secrets/monitoring-member-key/4567cdef",
         ["logAnalyticsWorkspaceId"] = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log",
         ["instanceMemoryMB"] = 2048,
         ["maximumInstanceCount"] = 100,
@@ -182,7 +183,7 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         var settings = AppSettings(Scope());
 
         Assert.DoesNotContain(settings.Keys, k => k.Contains("__Secrets__", StringComparison.Ordinal));
-        Assert.Equal(8, settings.Count);
+        Assert.Equal(9, settings.Count);
     }
 
     [Fact]
@@ -235,7 +236,7 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         var settings = AppSettings(StaffScope());
 
         Assert.Equal("@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/staff-signin-client-secret)", settings["MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"]);
-        Assert.Equal(9, settings.Count);
+        Assert.Equal(10, settings.Count);
     }
 
     [Fact]
@@ -245,11 +246,52 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
         Assert.Equal("@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/list-continuation-key/0123abcd)", AppSettings(Scope())["Api__ContinuationTokenKey"]);
         Assert.Equal("[reference('keyVault').outputs.listContinuationKeyUri.value]",
             ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "listContinuationKeyUri")!.GetValue<string>());
-        var secret = compiled.Module("keyvault")["resources"]!.AsArray().Select(r => r!).Single(r => r["type"]!.GetValue<string>() == "Microsoft.KeyVault/vaults/secrets");
-        Assert.Equal("[parameters('listContinuationKey')]", secret["properties"]!["value"]!.GetValue<string>());
+        Assert.Equal("[parameters('listContinuationKey')]", VaultSecret("list-continuation-key")["properties"]!["value"]!.GetValue<string>());
         var key = compiled.Template["parameters"]!["listContinuationKey"]!;
         Assert.Equal("securestring", key["type"]!.GetValue<string>());
         Assert.Equal("[base64(format('{0}{1}', newGuid(), newGuid()))]", key["defaultValue"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_monitoring_member_key_is_a_versioned_key_vault_reference_to_the_secret_main_stores()
+    {
+        Assert.Equal("@Microsoft.KeyVault(SecretUri=https://kvtest.vault.azure.net/secrets/monitoring-member-key/4567cdef)", AppSettings(Scope())["Monitoring__MemberKeySecret"]);
+        Assert.Equal("[reference('keyVault').outputs.monitoringMemberKeyUri.value]",
+            ArmTemplate.ModuleParameter(compiled.Template, "functionapp", "monitoringMemberKeyUri")!.GetValue<string>());
+        Assert.Equal("[reference(resourceId('Microsoft.KeyVault/vaults/secrets', parameters('name'), 'monitoring-member-key'), '2024-11-01').secretUriWithVersion]",
+            compiled.Module("keyvault")["outputs"]!["monitoringMemberKeyUri"]!["value"]!.GetValue<string>());
+        Assert.Equal("[parameters('monitoringMemberKey')]", ArmTemplate.ModuleParameter(compiled.Template, "keyvault", "monitoringMemberKey")!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_monitoring_member_key_secret_is_base64_of_the_key_as_the_app_reads_it()
+    {
+        // The shape azd generates: 64 letters and digits. The app reads base64 of at least 32 bytes.
+        const string Generated = "Q7vN2kLp9XwR4tYz8HbM3cJf6GdS1aVe5UoKiPq0TnWxEyZr7BlCu2DmFhAjgs9k";
+        var scope = ModuleScope.For(compiled.Template, "keyvault", new Dictionary<string, JsonNode?>
+        {
+            ["name"] = "kvtest", ["location"] = "westus3", ["tags"] = new JsonObject(), ["logAnalyticsWorkspaceId"] = "log", ["listContinuationKey"] = "a2V5", ["monitoringMemberKey"] = Generated,
+        });
+        var (secret, secretScope) = Assert.Single(ArmTemplate.Expand(compiled.Module("keyvault"), scope, "Microsoft.KeyVault/vaults/secrets"), s => s.Resource == VaultSecret("monitoring-member-key"));
+
+        var value = ArmTemplate.Evaluate(secret, secretScope, "properties.value")!.GetValue<string>();
+
+        Assert.Equal("kvtest/monitoring-member-key", ArmTemplate.Evaluate(secret, secretScope, "name")!.GetValue<string>());
+        Assert.Equal(System.Text.Encoding.ASCII.GetBytes(Generated), Convert.FromBase64String(value));
+        Assert.Equal("base64 HMAC-SHA256 key", ArmTemplate.Evaluate(secret, secretScope, "properties.contentType")!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Azd_generates_the_monitoring_member_key_once_and_nothing_defaults_it()
+    {
+        // No default: a fresh key on every deployment would count every member again. azd generates it on the first
+        // provision and passes the kept value after (infra.parameters.monitoringMemberKey); without azd it must be given.
+        var key = compiled.Template["parameters"]!["monitoringMemberKey"]!;
+
+        Assert.Equal("securestring", key["type"]!.GetValue<string>());
+        Assert.Null(key["defaultValue"]);
+        Assert.Equal(32, key["minLength"]!.GetValue<int>());
+        Assert.Equal("""{"type":"generate","config":{"length":64,"noSpecial":true}}""", key["metadata"]!["azd"]!.ToJsonString());
     }
 
     [Fact]
@@ -276,6 +318,9 @@ public sealed class FunctionAppTemplateTests(CompiledTemplate compiled)
 
         Assert.Equal(["anonymous"], levels);
     }
+
+    private JsonObject VaultSecret(string name) => compiled.Module("keyvault")["resources"]!.AsArray().Select(r => (JsonObject)r!)
+        .Single(r => r["type"]!.GetValue<string>() == "Microsoft.KeyVault/vaults/secrets" && r["name"]!.GetValue<string>() == $"[format('{{0}}/{{1}}', parameters('name'), '{name}')]");
 
     private ArmScope StaffScope() => Scope(new()
     {

@@ -10,7 +10,7 @@ public sealed class MainTemplateTests(CompiledTemplate compiled)
     [Fact]
     public void Key_vault_uses_rbac_soft_delete_and_purge_protection()
     {
-        var scope = ModuleScope.For(compiled.Template, "keyvault", new Dictionary<string, JsonNode?> { ["name"] = "kvtest", ["location"] = "westus3", ["tags"] = new JsonObject(), ["logAnalyticsWorkspaceId"] = "log", ["listContinuationKey"] = "a2V5" });
+        var scope = ModuleScope.For(compiled.Template, "keyvault", new Dictionary<string, JsonNode?> { ["name"] = "kvtest", ["location"] = "westus3", ["tags"] = new JsonObject(), ["logAnalyticsWorkspaceId"] = "log", ["listContinuationKey"] = "a2V5", ["monitoringMemberKey"] = new string('k', 32) });
         var (vault, vaultScope) = Assert.Single(ArmTemplate.Expand(compiled.Module("keyvault"), scope, "Microsoft.KeyVault/vaults"));
 
         Assert.True(ArmTemplate.Evaluate(vault, vaultScope, "properties.enableRbacAuthorization")!.GetValue<bool>());
@@ -54,7 +54,11 @@ public sealed class MainTemplateTests(CompiledTemplate compiled)
         var declared = compiled.Template["parameters"]!.AsObject();
 
         Assert.All(file, p => Assert.True(declared.ContainsKey(p.Key), $"main.parameters.json sets undeclared parameter '{p.Key}'"));
-        Assert.All(declared.Where(p => p.Value!["defaultValue"] is null), p => Assert.True(file.ContainsKey(p.Key), $"required parameter '{p.Key}' is not in main.parameters.json"));
+        // A required parameter azd generates (metadata azd.type 'generate') is kept in the environment's config instead.
+        Assert.All(
+            declared.Where(p => p.Value!["defaultValue"] is null && p.Value["metadata"]?["azd"]?["type"]?.GetValue<string>() != "generate"),
+            p => Assert.True(file.ContainsKey(p.Key), $"required parameter '{p.Key}' is not in main.parameters.json"));
+        Assert.Equal(["monitoringMemberKey"], declared.Where(p => p.Value!["defaultValue"] is null && !file.ContainsKey(p.Key)).Select(p => p.Key));
         Assert.Equal("${AZURE_ENV_NAME}", file["environmentName"]!["value"]!.GetValue<string>());
         Assert.Equal("${AZURE_LOCATION}", file["location"]!["value"]!.GetValue<string>());
         Assert.Equal("${AZURE_PRINCIPAL_ID}", file["principalId"]!["value"]!.GetValue<string>());

@@ -29,12 +29,16 @@ public static class HostingExtensions
     }
 
     /// <summary>
-    /// Refuses a test-only setting in Azure: App Service sets WEBSITE_INSTANCE_ID and WEBSITE_SITE_NAME on every
-    /// instance; the local host and tests never do.
+    /// Whether the app runs in Azure: App Service sets WEBSITE_INSTANCE_ID and WEBSITE_SITE_NAME on every instance; the
+    /// local host and tests never do.
     /// </summary>
+    public static bool RunsInAzure(this IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration["WEBSITE_INSTANCE_ID"]) || !string.IsNullOrEmpty(configuration["WEBSITE_SITE_NAME"]);
+
+    /// <summary>Refuses a test-only setting in Azure (<see cref="RunsInAzure"/>).</summary>
     public static void RefuseInAzure(this IConfiguration configuration, string setting)
     {
-        if (!string.IsNullOrEmpty(configuration["WEBSITE_INSTANCE_ID"]) || !string.IsNullOrEmpty(configuration["WEBSITE_SITE_NAME"]))
+        if (configuration.RunsInAzure())
         {
             throw new InvalidOperationException($"{setting} is a test setting and is refused in Azure; remove it");
         }

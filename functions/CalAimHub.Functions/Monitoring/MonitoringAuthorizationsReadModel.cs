@@ -5,6 +5,7 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Extensions;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Functions.Monitoring;
@@ -145,10 +146,14 @@ public sealed class MonitoringAuthorizations(ReadModelStore readModels)
 /// </summary>
 public sealed class MemberCountingKey
 {
-    /// <summary>Configuration key of the HMAC key: base64, at least 32 bytes (<c>Monitoring__MemberKeySecret</c>).</summary>
+    /// <summary>
+    /// Configuration key of the HMAC key: base64, at least 32 bytes (<c>Monitoring__MemberKeySecret</c>, which Bicep sets to
+    /// a versioned Key Vault reference).
+    /// </summary>
     public const string KeySetting = "Monitoring:MemberKeySecret";
 
-    // Without a configured key (local runs, tests) counting still works; the built-in key hides nothing from a reader of the code.
+    // Without a configured key local runs and tests still count; the built-in key hides nothing from a reader of the code,
+    // so in Azure a missing key stops the app instead (Bicep sets it: secret monitoring-member-key).
     private static readonly byte[] BuiltInKey = SHA256.HashData("calaimhub monitoring member key v1"u8);
     private readonly byte[] key;
 
@@ -163,7 +168,9 @@ public sealed class MemberCountingKey
         var text = configuration[KeySetting];
         if (string.IsNullOrEmpty(text))
         {
-            return new MemberCountingKey(BuiltInKey);
+            return configuration.RunsInAzure()
+                ? throw new InvalidOperationException($"{KeySetting} is not set; in Azure the built-in member key, which anyone with the source can reproduce, is refused")
+                : new MemberCountingKey(BuiltInKey);
         }
 
         try

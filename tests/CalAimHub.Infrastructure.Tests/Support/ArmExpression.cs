@@ -244,6 +244,9 @@ public sealed class ArmExpression
                     return JsonValue.Create(Format(scope));
                 case "concat":
                     return Concat(scope);
+                case "base64":
+                    // ARM encodes the string's UTF-8 bytes.
+                    return JsonValue.Create(Convert.ToBase64String(Encoding.UTF8.GetBytes(String(scope, 0))));
                 case "createArray":
                     return new JsonArray(Arguments.Select(a => a.Evaluate(scope)).ToArray());
                 case "createObject":
