@@ -70,15 +70,19 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     /// Point reads, the two at the same time, not one query for both rows: Azurite (local runs, tests, benchmarks) answers
     /// every query by scanning the whole table, so a load would cost time in proportion to all instances' rows, while a
     /// point read is an index look-up there. In Azure both are look-ups in one partition; the dedupe read is one more
-    /// request per event, not one more round trip.
+    /// request per event, not one more round trip (a duplicate costs a third read, below).
     /// </remarks>
     public async Task<(StoredInstance? Instance, bool Duplicate)> LoadAsync(string instanceId, string? eventId, CancellationToken cancellationToken)
     {
         var state = workflows.GetEntityIfExistsAsync<TableEntity>(instanceId, StateRow, cancellationToken: cancellationToken);
         var dedupe = eventId is null ? null : workflows.GetEntityIfExistsAsync<TableEntity>(instanceId, DedupeKey(eventId), select: ["PartitionKey"], cancellationToken: cancellationToken);
         var reads = await Task.WhenAll(dedupe is null ? new[] { state } : new[] { state, dedupe });
-        var stored = reads[0].HasValue ? new StoredInstance(ReadInstance(reads[0].Value!), reads[0].Value!.ETag) : null;
-        return (stored, reads is [_, { HasValue: true }]);
+        var duplicate = reads is [_, { HasValue: true }];
+
+        // The two reads are not one snapshot: the state may have been read just before the commit that wrote the dedupe row.
+        // Read again after it, so a duplicate is answered with the state that includes its event (rare: duplicates only).
+        var row = duplicate ? await workflows.GetEntityIfExistsAsync<TableEntity>(instanceId, StateRow, cancellationToken: cancellationToken) : reads[0];
+        return (row.HasValue ? new StoredInstance(ReadInstance(row.Value!), row.Value!.ETag) : null, duplicate);
     }
 
     /// <summary>
