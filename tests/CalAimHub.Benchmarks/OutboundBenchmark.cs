@@ -42,8 +42,10 @@ public static class OutboundBenchmark
     private const int Concurrency = 8;
     private const int JoinParallelism = 16;
 
-    public static async Task RunAsync(string root, int[] sizes, string? lockPath = null, int[]? filesPerSize = null)
+    public static async Task RunAsync(string root, int[] sizes, string? lockPath = null, int[]? filesPerSize = null, bool generatorFirst = false)
     {
+        // --b-first: (b) runs before (a) at each size, so (b)'s resident-set peak cannot include what (a) left behind (the GC
+        // does not give freed segments back at once). Run one size per process to compare peaks across sizes.
         // --files N: the whole feed is seeded, but only the first N providers' files are generated in (a) and (b); a file
         // then has the members it has at the full run (size / 500), in a fraction of the time. A list gives N per size (the
         // last one repeats), so small samples and a full run share one process.
@@ -96,27 +98,31 @@ public static class OutboundBenchmark
             Console.WriteLine($"seeded {members:N0} members over {Providers} providers for {period} in {seed.Elapsed.TotalSeconds:0} s (load {BenchmarkMachine.LoadAverage()})");
 
             var loadBefore = BenchmarkMachine.LoadAverage();
-            var countedBefore = counter.Snapshot();
-            var waitedBefore = counter.WaitedMilliseconds();
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var measured = (int)((long)members * files / Providers);
-            var (a, peakA, heapA) = await MeasureAsync(lockPath, () => RawAsync(storage, period, files));
-            var countedA = counter.Snapshot();
-            var waitedA = counter.WaitedMilliseconds();
-            var cpuA = Process.GetCurrentProcess().TotalProcessorTime;
-            Console.WriteLine($"  (a) raw SDK loop: {a.TotalSeconds:0.0} s, {measured / a.TotalSeconds:N0} rows/s, peak RSS {peakA / 1048576.0:0} MiB, peak heap {heapA / 1048576.0:0} MiB");
-            var (b, peakB, heapB) = await MeasureAsync(lockPath, () => Parallel.ForEachAsync(Enumerable.Range(0, files), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
-                await generator.GenerateAsync(new OutboundRequest(ProviderId(p), period, SentFileKinds.Mif, null, null), ct)));
-            var cpuB = Process.GetCurrentProcess().TotalProcessorTime;
-            Console.WriteLine($"  (b) OutboundGenerator: {b.TotalSeconds:0.0} s, {measured / b.TotalSeconds:N0} rows/s, peak RSS {peakB / 1048576.0:0} MiB, peak heap {heapB / 1048576.0:0} MiB");
-            PrintRequests(members, measured, files, StorageOperationCounter.Between(countedBefore, countedA), StorageOperationCounter.Between(countedA, counter.Snapshot()),
-                cpuA - cpuBefore, cpuB - cpuA, Waited(waitedBefore, waitedA), Waited(waitedA, counter.WaitedMilliseconds()));
+            var phaseA = (Name: "(a) raw SDK loop", Run: (Func<Task>)(() => RawAsync(storage, period, files)));
+            var phaseB = (Name: "(b) OutboundGenerator", Run: (Func<Task>)(() => Parallel.ForEachAsync(Enumerable.Range(0, files), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (p, ct) =>
+                await generator.GenerateAsync(new OutboundRequest(ProviderId(p), period, SentFileKinds.Mif, null, null), ct))));
+            var measuredPhases = new Dictionary<string, (TimeSpan Elapsed, long Peak, long Heap, IReadOnlyDictionary<string, long> Counted, IReadOnlyDictionary<string, double> Waited, TimeSpan Cpu)>();
+            foreach (var phase in generatorFirst ? new[] { phaseB, phaseA } : [phaseA, phaseB])
+            {
+                var counted = counter.Snapshot();
+                var waited = counter.WaitedMilliseconds();
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var (elapsed, peak, heap) = await MeasureAsync(lockPath, phase.Run);
+                measuredPhases[phase.Name] = (elapsed, peak, heap, StorageOperationCounter.Between(counted, counter.Snapshot()), Waited(waited, counter.WaitedMilliseconds()),
+                    Process.GetCurrentProcess().TotalProcessorTime - cpu);
+                Console.WriteLine($"  {phase.Name}: {elapsed.TotalSeconds:0.0} s, {measured / elapsed.TotalSeconds:N0} rows/s, peak RSS {peak / 1048576.0:0} MiB, peak heap {heap / 1048576.0:0} MiB");
+            }
+
+            var (a, peakA, heapA, countedA, waitedA, cpuA) = measuredPhases[phaseA.Name];
+            var (b, peakB, heapB, countedB, waitedB, cpuB) = measuredPhases[phaseB.Name];
+            PrintRequests(members, measured, files, countedA, countedB, cpuA, cpuB, waitedA, waitedB);
             results.Add((members, files, measured, a, b, peakA, peakB, heapA, heapB, loadBefore, BenchmarkMachine.LoadAverage()));
         }
 
         string R(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
         string M(long v) => (v / 1048576.0).ToString("0", CultureInfo.InvariantCulture);
-        Console.WriteLine($"outbound benchmark: {Providers} providers, {string.Join(",", filesPerSize)} files generated per size, {Concurrency} at a time, join {JoinParallelism} at a time, 1 in 10 members authorized, Azurite in memory, {Environment.ProcessorCount} cores, order a, b per size");
+        Console.WriteLine($"outbound benchmark: {Providers} providers, {string.Join(",", filesPerSize)} files generated per size, {Concurrency} at a time, join {JoinParallelism} at a time, 1 in 10 members authorized, Azurite in memory, {Environment.ProcessorCount} cores, order {(generatorFirst ? "b, a" : "a, b")} per size");
         Console.WriteLine("| members (files × members per file) | (a) raw SDK loop | (b) OutboundGenerator | b/a (rows/s) | peak RSS a / b | peak managed heap a / b | load before → after |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
         foreach (var r in results)
@@ -265,13 +271,15 @@ public static class OutboundBenchmark
         GC.Collect();
         GC.WaitForPendingFinalizers();
         BenchmarkMachine.ResetPeakWorkingSet(Environment.ProcessId);
-        long peakHeap = 0;
+        long peakHeap = 0, peakAfterGc = 0;
         using var stop = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
                 peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
+                // The heap as the last collection left it: what survived (plus fragmentation), without the garbage made since.
+                peakAfterGc = Math.Max(peakAfterGc, GC.GetGCMemoryInfo().HeapSizeBytes);
                 await Task.Delay(20, CancellationToken.None);
             }
         });
@@ -280,6 +288,7 @@ public static class OutboundBenchmark
         var elapsed = watch.Elapsed;
         await stop.CancelAsync();
         await sampler;
+        Console.WriteLine($"  peak heap after a collection {peakAfterGc / 1048576.0:0} MiB; collections gen0/1/2 so far {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}");
         return (elapsed, BenchmarkMachine.MemoryStatus(Environment.ProcessId, "VmHWM:"), peakHeap);
     }
 

@@ -54,8 +54,9 @@ switch (command)
         // --members 50000,100000,200000: the assignment feed sizes, measured in this order in one process. --lock /work/bench.lock:
         // the shared benchmark lock is taken for each seeding and each phase and released between them (run without flock). --files N:
         // only the first N of the 500 providers' files are generated (each file as large as at the full run); N,M,... gives one per size.
+        // --b-first: the generator before the raw loop at each size (peak memory of (b) without (a)'s leftovers).
         await OutboundBenchmark.RunAsync(root, args.SkipWhile(a => a != "--members").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([50_000, 100_000, 200_000]),
-            args.SkipWhile(a => a != "--lock").Skip(1).FirstOrDefault(), args.SkipWhile(a => a != "--files").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault());
+            args.SkipWhile(a => a != "--lock").Skip(1).FirstOrDefault(), args.SkipWhile(a => a != "--files").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault(), args.Contains("--b-first"));
         return 0;
     case "cli":
         await CliBenchmark.RunAsync(root, runs);
