@@ -52,6 +52,43 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_runs_lines_are_staged_one_partition_per_message_and_read_back_once_each_in_key_order_with_rows_of_the_old_layout()
+    {
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var file = await hub.StoreFileAsync(invoices: 6, linesPerInvoice: 5);
+        foreach (var message in file.LineMessages.Concat(file.LineMessages))
+        {
+            await hub.HandleAsync(message);
+        }
+
+        // One partition per message, however often it came: no partition grows with the file.
+        var table = azurite.Storage.Tables.GetTableClient(InvoiceLineStaging.TableName);
+        var rows = await table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {file.RunId} and PartitionKey lt {file.RunId + "~"}")).ToListAsync();
+        Assert.Equal(30, rows.Count);
+        Assert.Equal(file.LineMessages.Count, rows.Select(r => r.PartitionKey).Distinct().Count());
+        Assert.All(rows, r => Assert.StartsWith(file.RunId + "|", r.PartitionKey, StringComparison.Ordinal));
+
+        // A row staged in the run's own partition (the layout before this one): read, and once when a message holds it too.
+        var staging = new InvoiceLineStaging(azurite.Storage);
+        var again = rows[0];
+        var legacy = new TableEntity(file.RunId, again.RowKey);
+        foreach (var property in again.Keys.Where(k => k is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")))
+        {
+            legacy[property] = again[property];
+        }
+
+        await table.AddEntityAsync(legacy);
+        var onlyOld = new TableEntity(file.RunId, "inv-only-old~evt-old") { ["InvoiceNumber"] = "OLD-1", ["ProviderId"] = Provider, ["PartnerId"] = "p", ["ReceivedAt"] = DateTimeOffset.UtcNow };
+        await table.AddEntityAsync(onlyOld);
+
+        var read = await staging.ReadAsync(file.RunId, CancellationToken.None);
+        var keys = read.Select(l => $"{l.InvoiceId}~{l.EventId}").ToList();
+        Assert.Equal(31, read.Count);
+        Assert.Equal(keys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal), keys);
+        Assert.Contains("inv-only-old~evt-old", keys);
+    }
+
+    [Fact]
     public async Task Every_message_delivered_twice_and_the_file_dropped_again_start_and_raise_nothing_twice()
     {
         var hub = await InvoiceFileHub.CreateAsync(azurite);
