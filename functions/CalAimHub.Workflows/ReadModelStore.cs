@@ -46,8 +46,13 @@ public sealed class ReadModelStore(TableServiceClient tables)
     public Task ApplyAsync(IReadOnlyList<ProjectionUpdate> updates, CancellationToken cancellationToken) =>
         Task.WhenAll(updates.Select(u => ApplyAsync(u, cancellationToken)));
 
-    /// <summary>Updates of a batch at most (with their version, item and counter rows they stay within a transaction's 100).</summary>
-    public const int MaxBatch = 24;
+    /// <summary>
+    /// Rows a batch's updates may bring (their item rows and a version row each), so that with the partition's counter or
+    /// journal row, and an old row or two to delete, they usually fit one transaction's 100; a batch that does not fit is
+    /// split in halves before it is sent. A batch start hands a partition its instances' updates at once: 48 listing
+    /// updates (item + version row) or 96 timeliness updates (version row only) then go in one transaction.
+    /// </summary>
+    public const int MaxBatchRows = 96;
 
     /// <summary>Entity-group transactions submitted so far (benchmarks report transactions per update).</summary>
     public long Transactions => Interlocked.Read(ref transactions);
@@ -117,9 +122,11 @@ public sealed class ReadModelStore(TableServiceClient tables)
             var batch = new List<WaitingUpdate>();
             lock (queue)
             {
-                while (batch.Count < MaxBatch && queue.Waiting.TryDequeue(out var next))
+                var rows = 0;
+                while (queue.Waiting.TryPeek(out var next) && (batch.Count == 0 || rows + next.Update.Rows.Count + 1 <= MaxBatchRows))
                 {
-                    batch.Add(next);
+                    batch.Add(queue.Waiting.Dequeue());
+                    rows += next.Update.Rows.Count + 1;
                 }
 
                 if (batch.Count == 0)

@@ -57,6 +57,7 @@ public sealed record WorkflowHistoryEntry(
 [JsonDerivedType(typeof(StartChild), "startChild")]
 [JsonDerivedType(typeof(SendEvent), "sendEvent")]
 [JsonDerivedType(typeof(ProjectReadModels), "projection")]
+[JsonDerivedType(typeof(StartBatch), "startBatch")]
 public abstract record OutboundWork;
 
 public sealed record ArmTimer(string TimerId, DateTimeOffset DueAt) : OutboundWork;
@@ -69,3 +70,10 @@ public sealed record SendEvent(string EventId, RaiseWorkflowEvent Event) : Outbo
 
 /// <summary>The read-model updates of the commit (<see cref="WorkflowProjection"/>); each is versioned, so a re-dispatch is a no-op.</summary>
 public sealed record ProjectReadModels(IReadOnlyList<ProjectionUpdate> Updates) : OutboundWork;
+
+/// <summary>
+/// The one outbox row of a batch start (<see cref="WorkflowRuntime.StartManyAsync"/>): its instances' commits carry no outbox
+/// row of their own; each keeps its start's work on its start dedupe row, and this row, written before the commits and
+/// removed after their dispatch, tells the sweeper whose start work to dispatch again after a crash.
+/// </summary>
+public sealed record StartBatch(string Type, IReadOnlyList<string> InstanceIds) : OutboundWork;

@@ -99,6 +99,179 @@ public sealed class WorkflowRuntime(
         }
     }
 
+    /// <summary>Instances one <see cref="StartManyAsync"/> starts at most (their ids fit the batch row).</summary>
+    public const int MaxBatchStarts = 100;
+
+    /// <summary>Test-only fault point: called after a batch start's commits and before their dispatch.</summary>
+    public Func<Task>? BeforeBatchDispatch { get; set; }
+
+    /// <summary>
+    /// Starts new instances of one type together (the invoices of a file), each as <see cref="StartAsync"/> would: an id
+    /// that exists as <paramref name="type"/> is answered, not restarted; one of another type is a conflict. Each instance
+    /// still commits in its own partition, but what surrounds the commits is written once for the batch: the index rows
+    /// in one transaction, the read-model updates of all instances handed to their partitions' writers at once, and in
+    /// place of an outbox row per commit (and its delete) one batch row (<see cref="StartBatch"/>), written before the
+    /// commits and removed after the dispatch. Each commit keeps its start work on its start dedupe row, so after a crash
+    /// the sweeper, or the caller running the same batch again, dispatches it again (every item dedupes at its receiver).
+    /// </summary>
+    /// <returns>One result per start, in the order given.</returns>
+    /// <exception cref="WorkflowInstanceConflictException">An id belongs to another type (thrown after the others are dispatched).</exception>
+    /// <exception cref="WorkflowStartsSaturatedException">Admission refused a start; the ones committed before it are dispatched.</exception>
+    public async Task<IReadOnlyList<StartResult>> StartManyAsync(string type, IReadOnlyList<(string InstanceId, JsonElement? Input)> starts, CancellationToken cancellationToken)
+    {
+        var definition = registry.Find(type) ?? throw new WorkflowTypeNotRegisteredException(type);
+        if (starts.Count > MaxBatchStarts)
+        {
+            throw new ArgumentOutOfRangeException(nameof(starts), $"a batch start takes at most {MaxBatchStarts} instances, not {starts.Count}");
+        }
+
+        if (starts.Select(s => s.InstanceId).Distinct(StringComparer.Ordinal).Count() != starts.Count)
+        {
+            throw new ArgumentException("a batch start names an instance id twice", nameof(starts));
+        }
+
+        if (starts.Count == 0)
+        {
+            return [];
+        }
+
+        var now = time.GetUtcNow();
+        var commits = starts.Select(s =>
+        {
+            var started = new WorkflowEvent(StartEventId, WorkflowEvent.Started, s.Input, now);
+            return InstanceTransition.WithProjections(definition, registry.ProjectionsOf(type), InstanceTransition.Start(definition, s.InstanceId, started, now), started);
+        }).ToArray();
+
+        // The batch row before anything else, as the index row is before a commit: no commit exists that it does not cover.
+        var (batchRow, unfinished) = await store.ClaimStartBatchAsync(new StartBatch(type, [.. starts.Select(s => s.InstanceId)]), cancellationToken);
+        await store.UpsertIndexAsync(commits.Select(c => WorkflowIndexEntry.Of(c.After)), cancellationToken);
+
+        var results = new StartResult?[starts.Count];
+        var dispatch = new (string InstanceId, IReadOnlyList<OutboundWork> Work)?[starts.Count];
+        var found = new WorkflowInstance?[starts.Count];
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, starts.Count), new ParallelOptions { MaxDegreeOfParallelism = StartLanes, CancellationToken = cancellationToken }, async (i, token) =>
+            {
+                var commit = commits[i];
+                var id = commit.After.InstanceId;
+                using (await Admission.EnterStartAsync(token))
+                {
+                    try
+                    {
+                        var (_, etag) = await store.CommitAsync(commit, null, token, startWorkOnDedupeRow: true);
+                        Remember(commit.After, etag);
+                        results[i] = new StartResult(commit.After, true);
+                        dispatch[i] = (id, commit.Outbound);
+                        return;
+                    }
+                    catch (WorkflowConcurrencyException)
+                    {
+                    }
+                }
+
+                var (existing, _) = await store.LoadAsync(id, null, token);
+                found[i] = existing?.Instance ?? throw new InvalidOperationException($"the start of workflow instance '{id}' lost to another writer, and no instance was found");
+                if (existing.Instance.Type == type)
+                {
+                    results[i] = new StartResult(existing.Instance, false);
+                    // An earlier run of this batch may have committed it and stopped before dispatching: dispatch its start again.
+                    if (unfinished && await store.StartWorkAsync(id, token) is { Count: > 0 } work)
+                    {
+                        dispatch[i] = (id, work);
+                    }
+                }
+            });
+        }
+        catch (Exception e)
+        {
+            // What was committed is still dispatched below; the batch row stays for the sweeper and the caller's retry.
+            failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+        }
+
+        // The index was written for starts that did not happen: put back what the existing instances show.
+        var existingEntries = found.OfType<WorkflowInstance>().Select(WorkflowIndexEntry.Of).ToList();
+        if (existingEntries.Count > 0)
+        {
+            await store.UpsertIndexAsync(existingEntries, cancellationToken);
+            foreach (var other in existingEntries.Where(e => e.Type != type))
+            {
+                await store.DeleteIndexAsync(other with { Type = type }, cancellationToken);
+            }
+        }
+
+        var work = dispatch.OfType<(string InstanceId, IReadOnlyList<OutboundWork> Work)>().Where(d => d.Work.Count > 0).ToList();
+        if (options.Value.FaultInjection.ExitAfterCommit is > 0 and var exitAt)
+        {
+            var created = results.Count(r => r?.Created == true);
+            var after = Interlocked.Add(ref commitsWithOutbox, created);
+            if (after >= exitAt && after - created < exitAt)
+            {
+                Environment.FailFast($"Workflows:FaultInjection:ExitAfterCommit: killed after commit {exitAt} (a batch start), before its dispatch");
+            }
+        }
+
+        if (BeforeBatchDispatch is { } fault)
+        {
+            await fault();
+        }
+
+        await DispatchStartsAsync(work, cancellationToken);
+        failure?.Throw();
+        if (found.FirstOrDefault(f => f is not null && f.Type != type) is { } conflict)
+        {
+            await store.DeleteStartBatchAsync(batchRow, cancellationToken);
+            throw new WorkflowInstanceConflictException(conflict.InstanceId, conflict.Type);
+        }
+
+        await store.DeleteStartBatchAsync(batchRow, cancellationToken);
+        return [.. results.Select(r => r!)];
+    }
+
+    /// <summary>Commits of one batch start in flight at once (each also holds a start permit).</summary>
+    private const int StartLanes = 8;
+
+    /// <summary>
+    /// The start work of many instances: their read-model updates handed to the partitions' writers together (each writes
+    /// its partition in as few transactions as the updates fit), the rest per instance. Throws when any of it failed.
+    /// </summary>
+    private async Task DispatchStartsAsync(IReadOnlyList<(string InstanceId, IReadOnlyList<OutboundWork> Work)> starts, CancellationToken cancellationToken)
+    {
+        var updates = starts.SelectMany(s => s.Work.OfType<ProjectReadModels>()).SelectMany(p => p.Updates).ToList();
+        var projected = updates.Count == 0 ? Task.CompletedTask
+            : (readModels ?? throw new InvalidOperationException("a projection is registered but the runtime has no ReadModelStore")).ApplyAsync(updates, cancellationToken);
+        var others = Parallel.ForEachAsync(
+            starts.Where(s => s.Work.Any(w => w is not ProjectReadModels)),
+            new ParallelOptions { MaxDegreeOfParallelism = StartLanes, CancellationToken = cancellationToken },
+            async (s, token) => await DispatchOthersAsync(new OutboxRow(s.InstanceId, "", s.Work, null), token));
+        await Task.WhenAll(projected, others);
+    }
+
+    /// <summary>
+    /// A batch row left by a crash (the sweeper): the start work of the batch's instances dispatched again, then the row
+    /// removed. While some instance of it is not committed and the row is younger than
+    /// <see cref="WorkflowOptions.ReconcileWindow"/>, its run may still be going: the row stays (a later sweep looks again).
+    /// </summary>
+    private async Task DispatchStartBatchAsync(OutboxRow row, StartBatch batch, CancellationToken cancellationToken)
+    {
+        var work = new List<(string InstanceId, IReadOnlyList<OutboundWork> Work)>();
+        var missing = 0;
+        foreach (var chunk in batch.InstanceIds.Chunk(StartLanes * 2))
+        {
+            var read = await Task.WhenAll(chunk.Select(id => store.StartWorkAsync(id, cancellationToken)));
+            missing += read.Count(r => r is null);
+            work.AddRange(chunk.Zip(read).Where(r => r.Second is { Count: > 0 }).Select(r => (r.First, (IReadOnlyList<OutboundWork>)r.Second!)));
+        }
+
+        await DispatchStartsAsync(work, cancellationToken);
+        // The table's Timestamp is the storage service's real time, so the age is measured by the real clock too.
+        if (missing == 0 || row.Timestamp is not { } written || DateTimeOffset.UtcNow - written > options.Value.ReconcileWindow)
+        {
+            await store.DeleteStartBatchAsync(row, cancellationToken);
+        }
+    }
+
     /// <summary>Raises a named event on an instance and commits it before returning; <paramref name="by"/> goes into its history entry.</summary>
     /// <param name="checkData">
     /// For events from outside the hub (the generic events route): data the type's decider would read as something else
@@ -245,6 +418,12 @@ public sealed class WorkflowRuntime(
     /// </summary>
     public async Task DispatchAsync(OutboxRow row, CancellationToken cancellationToken)
     {
+        if (row.Work is [StartBatch batch])
+        {
+            await DispatchStartBatchAsync(row, batch, cancellationToken);
+            return;
+        }
+
         // Read-model updates go to their partitions' writers first and are written while the rest is carried out (they
         // depend on nothing else in the row); the row is removed only when both are done.
         var projected = Task.WhenAll(row.Work.OfType<ProjectReadModels>().Select(p =>
@@ -284,6 +463,8 @@ public sealed class WorkflowRuntime(
                     break;
                 case ProjectReadModels:
                     break; // under way (above)
+                case StartBatch:
+                    throw new InvalidOperationException("a start batch is its own outbox row, never part of a commit's");
                 default:
                     throw new NotSupportedException($"outbound work {work.GetType().Name} is not supported");
             }

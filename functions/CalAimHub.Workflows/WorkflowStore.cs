@@ -10,8 +10,12 @@ namespace CalAimHub.Workflows;
 /// <summary>A state row and the ETag that guards the next commit.</summary>
 public sealed record StoredInstance(WorkflowInstance Instance, ETag ETag);
 
-/// <summary>An outbox row: the outbound work of one commit.</summary>
-public sealed record OutboxRow(string InstanceId, string RowKey, IReadOnlyList<OutboundWork> Work, DateTimeOffset? Timestamp);
+/// <summary>An outbox row: the outbound work of one commit (or of a batch start, <see cref="StartBatch"/>).</summary>
+public sealed record OutboxRow(string InstanceId, string RowKey, IReadOnlyList<OutboundWork> Work, DateTimeOffset? Timestamp)
+{
+    /// <summary>The row's ETag as read (a batch row is removed only if no other run of its batch has claimed it since).</summary>
+    public ETag ETag { get; init; }
+}
 
 /// <summary>One row of the <c>WorkflowIndex</c> table: what listings and the sweeper need, without loading partitions.</summary>
 public sealed record WorkflowIndexEntry(
@@ -54,6 +58,8 @@ public sealed class WorkflowConcurrencyException(string message, Exception inner
 /// (partition = type, row = instance id), answers listings. It cannot join the partition's transaction, so the
 /// runtime writes it just *before* a commit that changes what a listing shows: a committed change is never missing
 /// from the index; a crash between the two leaves the index ahead of the instance until the sweeper reconciles it.
+/// A batch start (<see cref="WorkflowRuntime.StartManyAsync"/>) adds one partition per batch, <c>~starts|{hash of type and ids}</c>,
+/// holding one outbox row (<see cref="StartBatch"/>) and nothing else.
 /// </summary>
 public sealed class WorkflowStore(TableClient workflows, TableClient index)
 {
@@ -61,6 +67,9 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     private const string HistoryPrefix = "h:";
     private const string DedupePrefix = "d:";
     private const string OutboxPrefix = "o:";
+    private const string StartBatchPrefix = "~starts|";
+    private const string StartBatchRow = OutboxPrefix + "batch";
+    private const string WorkColumn = "Work";
 
     public TableClient Workflows => workflows;
     public TableClient Index => index;
@@ -90,8 +99,12 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     /// history rows, dedupe rows (insert: a duplicate fails the whole batch) and the outbox row. Returns the outbox
     /// row to dispatch (null when the commit has nothing to publish) and the new ETag.
     /// </summary>
+    /// <param name="startWorkOnDedupeRow">
+    /// A batch start: the commit's outbound work goes on the start event's dedupe row instead of an outbox row (so nothing
+    /// is deleted after the dispatch); the batch's <see cref="StartBatch"/> row stands for the outbox.
+    /// </param>
     /// <exception cref="WorkflowConcurrencyException">Another writer won; reload and decide again.</exception>
-    public async Task<(OutboxRow? Outbox, ETag ETag)> CommitAsync(WorkflowCommit commit, ETag? etag, CancellationToken cancellationToken)
+    public async Task<(OutboxRow? Outbox, ETag ETag)> CommitAsync(WorkflowCommit commit, ETag? etag, CancellationToken cancellationToken, bool startWorkOnDedupeRow = false)
     {
         var after = commit.After;
         var id = after.InstanceId;
@@ -111,13 +124,20 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
             }));
         }
 
+        var workOnDedupeRow = startWorkOnDedupeRow && commit.Before is null && commit.Outbound.Count > 0;
         foreach (var eventId in commit.DedupeIds)
         {
-            actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(id, DedupeKey(eventId)) { ["EventId"] = eventId }));
+            var dedupe = new TableEntity(id, DedupeKey(eventId)) { ["EventId"] = eventId };
+            if (workOnDedupeRow && eventId == WorkflowRuntime.StartEventId)
+            {
+                dedupe[WorkColumn] = JsonSerializer.Serialize(commit.Outbound, WorkflowJson.Options);
+            }
+
+            actions.Add(new TableTransactionAction(TableTransactionActionType.Add, dedupe));
         }
 
         OutboxRow? outbox = null;
-        if (commit.Outbound.Count > 0)
+        if (commit.Outbound.Count > 0 && !workOnDedupeRow)
         {
             // Seq is unique per commit that has outbound work (only decider events produce it, and each adds history).
             outbox = new OutboxRow(id, OutboxPrefix + after.Seq.ToString("D10", CultureInfo.InvariantCulture), commit.Outbound, null);
@@ -138,6 +158,64 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         }
     }
 
+    /// <summary>
+    /// The start work a batch start kept on the instance's start dedupe row: null when the instance was not started (no
+    /// such row), empty when it was started on its own (its outbox row carried the work).
+    /// </summary>
+    public async Task<IReadOnlyList<OutboundWork>?> StartWorkAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var row = await workflows.GetEntityIfExistsAsync<TableEntity>(instanceId, DedupeKey(WorkflowRuntime.StartEventId), select: [WorkColumn], cancellationToken: cancellationToken);
+        return !row.HasValue ? null
+            : row.Value!.GetString(WorkColumn) is { } work ? JsonSerializer.Deserialize<List<OutboundWork>>(work, WorkflowJson.Options)! : [];
+    }
+
+    /// <summary>
+    /// Writes (claims) the batch's row. Added: no run of this batch is unfinished. Already there: an earlier run stopped
+    /// before removing it (a crash, or a run still going): the row is rewritten so its new ETag marks this run's claim, and
+    /// the caller dispatches the start work of the batch's existing instances again.
+    /// </summary>
+    /// <returns>The row (with the ETag of this run's claim) and whether an earlier run left it.</returns>
+    public async Task<(OutboxRow Row, bool Unfinished)> ClaimStartBatchAsync(StartBatch batch, CancellationToken cancellationToken)
+    {
+        var key = StartBatchPrefix + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(batch.Type + "\n" + string.Join('\n', batch.InstanceIds))).AsSpan(0, 16));
+        var entity = new TableEntity(key, StartBatchRow) { [WorkColumn] = JsonSerializer.Serialize<List<OutboundWork>>([batch], WorkflowJson.Options) };
+        try
+        {
+            var added = await workflows.AddEntityAsync(entity, cancellationToken);
+            return (new OutboxRow(key, StartBatchRow, [batch], null) { ETag = added.Headers.ETag ?? default }, false);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            var claimed = await workflows.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken);
+            return (new OutboxRow(key, StartBatchRow, [batch], null) { ETag = claimed.Headers.ETag ?? default }, true);
+        }
+    }
+
+    /// <summary>
+    /// Removes a batch row once its dispatch is done, unless another run of the batch claimed it since (its ETag changed):
+    /// then that run removes it when it has dispatched, or the sweeper does.
+    /// </summary>
+    public async Task DeleteStartBatchAsync(OutboxRow row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await workflows.DeleteEntityAsync(row.InstanceId, row.RowKey, row.ETag == default ? ETag.All : row.ETag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Gone already, or claimed by another run of the batch: it is that run's to remove.
+        }
+    }
+
+    /// <summary>Index rows in entity-group transactions, up to 100 rows of one type (one partition) each.</summary>
+    public async Task UpsertIndexAsync(IEnumerable<WorkflowIndexEntry> entries, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in entries.GroupBy(e => e.Type, StringComparer.Ordinal).SelectMany(t => t.DistinctBy(e => e.InstanceId, StringComparer.Ordinal).Chunk(100)))
+        {
+            await index.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, IndexRow(e))), cancellationToken);
+        }
+    }
+
     /// <summary>Removes a dispatched outbox row (a missing row means another dispatcher finished it).</summary>
     public async Task DeleteOutboxAsync(OutboxRow row, CancellationToken cancellationToken) =>
         await workflows.DeleteEntityAsync(row.InstanceId, row.RowKey, ETag.All, cancellationToken);
@@ -147,17 +225,16 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         await index.DeleteEntityAsync(entry.Type, entry.InstanceId, ETag.All, cancellationToken);
 
     public async Task UpsertIndexAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken) =>
-        await index.UpsertEntityAsync(
-            new TableEntity(entry.Type, entry.InstanceId)
-            {
-                ["Status"] = entry.Status.ToString(),
-                ["Created"] = entry.CreatedTime,
-                ["Updated"] = entry.LastUpdatedTime,
-                ["Deadline"] = entry.NextDeadline,
-                ["Seq"] = entry.Seq,
-            },
-            TableUpdateMode.Replace,
-            cancellationToken);
+        await index.UpsertEntityAsync(IndexRow(entry), TableUpdateMode.Replace, cancellationToken);
+
+    private static TableEntity IndexRow(WorkflowIndexEntry entry) => new(entry.Type, entry.InstanceId)
+    {
+        ["Status"] = entry.Status.ToString(),
+        ["Created"] = entry.CreatedTime,
+        ["Updated"] = entry.LastUpdatedTime,
+        ["Deadline"] = entry.NextDeadline,
+        ["Seq"] = entry.Seq,
+    };
 
     /// <summary>
     /// Outbox rows across all instances, oldest first per partition. A RowKey range is a scan in Azure Tables; the
@@ -325,8 +402,11 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     private static OutboxRow ReadOutbox(TableEntity row) => new(
         row.PartitionKey,
         row.RowKey,
-        JsonSerializer.Deserialize<List<OutboundWork>>(row.GetString("Work"), WorkflowJson.Options)!,
-        row.Timestamp);
+        JsonSerializer.Deserialize<List<OutboundWork>>(row.GetString(WorkColumn), WorkflowJson.Options)!,
+        row.Timestamp)
+    {
+        ETag = row.ETag,
+    };
 
     private static WorkflowIndexEntry ReadIndex(TableEntity row) => new(
         row.RowKey,

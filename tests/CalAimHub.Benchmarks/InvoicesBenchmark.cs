@@ -94,12 +94,15 @@ public static class InvoicesBenchmark
         // the least), (b) the file through InvoiceFiles: stage every message's checked lines, then the file-stored event starts each invoice.
         var loadBefore = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "?";
         var rows = new List<(TimeSpan A, TimeSpan B, TimeSpan Staging, long Lookups)>();
+        var cpu = new List<(Cpu A, Cpu Staging, Cpu Start)>();
         var operations = new List<(IReadOnlyDictionary<string, long> Staging, IReadOnlyDictionary<string, long> Start)>();
         var waited = new List<(IReadOnlyDictionary<string, double> Before, IReadOnlyDictionary<string, double> Staged, IReadOnlyDictionary<string, double> After)>();
         for (var round = 0; round < rounds; round++)
         {
             var file = files[round];
+            var cpu0 = Cpu.Now(azurite.ProcessId);
             var a = await BaselineAsync(storage.Tables, $"base{round}", file.Invoices);
+            var cpu1 = Cpu.Now(azurite.ProcessId);
             var lookupsBefore = checks.AuthorizationLookups;
             var before = counter.Snapshot();
             var waitedBefore = counter.WaitedMilliseconds();
@@ -107,10 +110,12 @@ public static class InvoicesBenchmark
             await Parallel.ForEachAsync(file.Messages, new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (message, ct) =>
                 await function.HandleAsync(new QueueInvocation("InvoiceFiles", "invoice-events", message, new InvocationMetadata(JsonDocument.Parse("{}").RootElement)), ct));
             var staging = watch.Elapsed;
+            var cpu2 = Cpu.Now(azurite.ProcessId);
             var staged = counter.Snapshot();
             var waitedStaged = counter.WaitedMilliseconds();
             var completed = await function.HandleAsync(new QueueInvocation("InvoiceFiles", "invoice-events", file.StoredMessage, new InvocationMetadata(JsonDocument.Parse("{}").RootElement)), CancellationToken.None);
             var b = watch.Elapsed;
+            cpu.Add((cpu1 - cpu0, cpu2 - cpu1, Cpu.Now(azurite.ProcessId) - cpu2));
             operations.Add((StorageOperationCounter.Between(before, staged), StorageOperationCounter.Between(staged, counter.Snapshot())));
             waited.Add((waitedBefore, waitedStaged, counter.WaitedMilliseconds()));
             Console.WriteLine($"round {round + 1}: a {a.TotalSeconds:0.0} s, b {b.TotalSeconds:0.0} s (staging {staging.TotalSeconds:0.0} s); {completed}");
@@ -131,6 +136,18 @@ public static class InvoicesBenchmark
         {
             var (a, b, staging, lookups) = rows[i];
             Console.WriteLine($"| {i + 1} | {F(invoiceCount / a.TotalSeconds)} invoices/s ({F(a.TotalSeconds)} s) | {F(invoiceCount / b.TotalSeconds)} invoices/s ({F(b.TotalSeconds)} s) | {R(a / b)} | {F(lines / b.TotalSeconds)} | {R(staging / b)} | {R(lookups / (double)lines)} |");
+        }
+
+        // CPU seconds per phase: this process (the handler's own work, and the raw loop's) and Azurite's node process, from /proc.
+        Console.WriteLine();
+        Console.WriteLine("| round | phase | wall s | CPU s, this process | CPU s, Azurite |");
+        Console.WriteLine("|---|---|---|---|---|");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            foreach (var (phase, wall, used) in new[] { ("(a) raw", rows[i].A, cpu[i].A), ("(b) staging", rows[i].Staging, cpu[i].Staging), ("(b) starts", rows[i].B - rows[i].Staging, cpu[i].Start) })
+            {
+                Console.WriteLine($"| {i + 1} | {phase} | {F(wall.TotalSeconds)} | {F(used.Process)} | {F(used.Azurite)} |");
+            }
         }
 
         // Storage round trips per invoice and per line, by kind, of (b) in its first round (the profile; later rounds match).
@@ -156,6 +173,29 @@ public static class InvoicesBenchmark
         var meanA = rows.Select(r => r.A.TotalSeconds).Append(after.TotalSeconds).Average();
         var meanB = rows.Average(r => r.B.TotalSeconds);
         Console.WriteLine($"| mean | {F(invoiceCount / meanA)} invoices/s | {F(invoiceCount / meanB)} invoices/s | **{R(meanA / meanB)}** (target ≥ 0.5) | {F(lines / meanB)} | | |");
+    }
+
+    /// <summary>CPU seconds used so far by this process and by Azurite (user + system, from /proc; NaN where unreadable).</summary>
+    private readonly record struct Cpu(double Process, double Azurite)
+    {
+        public static Cpu Now(int azurite) => new(Seconds(Environment.ProcessId), Seconds(azurite));
+
+        public static Cpu operator -(Cpu a, Cpu b) => new(a.Process - b.Process, a.Azurite - b.Azurite);
+
+        private static double Seconds(int pid)
+        {
+            try
+            {
+                // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100 per second).
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+            {
+                return double.NaN;
+            }
+        }
     }
 
     private sealed record StoredFile(IReadOnlyList<string> Messages, string StoredMessage, int Invoices);

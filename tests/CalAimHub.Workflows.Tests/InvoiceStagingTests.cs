@@ -143,26 +143,64 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hub.HandleAsync(resent, kill.Token));
         hub.OnNotice = null;
         var startedBeforeTheKill = (await hub.InvoicesAsync(file)).Count;
+        var toldBeforeTheKill = hub.Notices.Count(n => n.Type == InvoiceWorkflow.Received);
         var resumed = await hub.HandleAsync(resent);
 
-        Assert.Contains("36 lines, 12 invoices", resumed, StringComparison.Ordinal);
+        Assert.Contains("36 lines, 12 invoices (0 started)", resumed, StringComparison.Ordinal);
         var invoices = await hub.InvoicesAsync(file);
         Assert.Equal(12, invoices.Count);
         Assert.All(invoices, i => Assert.Equal((1L, 3), (i.Instance.Seq, i.State.Lines.Count)));
-        Assert.InRange(startedBeforeTheKill, 1, 11);
-        // A notice whose dispatch the kill cut off waits in its instance's outbox for the sweeper; none is sent twice.
-        var told = hub.Notices.Where(n => n.Type == InvoiceWorkflow.Received).Select(n => n.Subject).ToHashSet();
+        // One batch start: all 12 committed before the dispatch the kill cut short, and no commit left an outbox row.
+        Assert.Equal(12, startedBeforeTheKill);
+        Assert.InRange(toldBeforeTheKill, 1, 12);
         foreach (var invoice in invoices)
         {
-            if ((await hub.Runtime.Store.OutboxRowsAsync(invoice.Instance.InstanceId, CancellationToken.None)).Count > 0)
-            {
-                told.Add(invoice.Instance.InstanceId);
-            }
+            Assert.Empty(await hub.Runtime.Store.OutboxRowsAsync(invoice.Instance.InstanceId, CancellationToken.None));
         }
 
-        Assert.Equal(file.InvoiceIds.Order(), told.Order());
-        Assert.Equal(hub.Notices.Count(n => n.Type == InvoiceWorkflow.Received), hub.Notices.Where(n => n.Type == InvoiceWorkflow.Received).Select(n => n.Subject).Distinct().Count());
-        Assert.Equal(hub.Notices.Count, hub.Notices.Select(n => n.DeliveryId).Distinct().Count());
+        // The redelivery found the batch unfinished and dispatched its starts again: every invoice was told it was received,
+        // each under its one delivery id (receivers dedupe on it: Notify never sends a delivered id again); no batch row is left.
+        var received = hub.Notices.Where(n => n.Type == InvoiceWorkflow.Received).ToList();
+        Assert.Equal(file.InvoiceIds.Order(), received.Select(n => n.Subject).Distinct().Order());
+        Assert.Equal(12, received.Select(n => n.DeliveryId).Distinct().Count());
+        Assert.Equal(12 + 36, hub.Notices.Select(n => n.DeliveryId).Distinct().Count());
+        Assert.Empty(await hub.StartBatchRowsAsync());
+    }
+
+    [Fact]
+    public async Task A_completion_killed_between_its_commits_and_their_dispatch_ends_with_exact_read_models_and_one_notice_each_when_redelivered()
+    {
+        // Given a file whose invoices are committed, then the process dies before their dispatch
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var month = InvoiceReadModelsProjection.Month(InvoicePolicy.Default().Calendar.DateOf(DateTimeOffset.UtcNow));
+        var before = await hub.TimelinessAsync(month);
+        var file = await hub.StoreFileAsync(invoices: 130, linesPerInvoice: 2);
+        foreach (var message in file.LineMessages)
+        {
+            await hub.HandleAsync(message);
+        }
+
+        hub.Runtime.BeforeBatchDispatch = () => throw new IOException("killed between the commits and their dispatch");
+        await Assert.ThrowsAsync<IOException>(() => hub.HandleAsync(file.StoredMessage));
+        hub.Runtime.BeforeBatchDispatch = null;
+        // 130 invoices: two batches (100 and 30) at once; the first to die stops the other part-way through its commits.
+        Assert.InRange((await hub.InvoicesAsync(file)).Count, 30, 129);
+        Assert.Empty(hub.Notices);
+        Assert.Equal(before, await hub.TimelinessAsync(month));
+        Assert.Empty(await hub.ListedAsync(file));
+        Assert.Equal(2, (await hub.StartBatchRowsAsync()).Count); // 130 invoices: batches of 100 and 30
+
+        // When the platform delivers the message again, twice
+        await hub.HandleAsync(file.StoredMessage);
+        await hub.HandleAsync(file.StoredMessage);
+
+        // Then each invoice is listed once, counted once in its month and provider, and told once it was received
+        Assert.Equal(file.InvoiceIds.Order(), (await hub.ListedAsync(file)).Order());
+        Assert.Equal((before.Month + 130, before.Provider + 130), await hub.TimelinessAsync(month));
+        var received = hub.Notices.Where(n => n.Type == InvoiceWorkflow.Received).ToList();
+        Assert.Equal(file.InvoiceIds.Order(), received.Select(n => n.Subject).Order());
+        Assert.Equal(130, received.Select(n => n.DeliveryId).Distinct().Count());
+        Assert.Empty(await hub.StartBatchRowsAsync());
     }
 
     [Fact]
@@ -524,6 +562,47 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             var runId = "run-" + Guid.NewGuid().ToString("N")[..24];
             return new InvoiceFile(runId, file.InvoiceIds, [.. file.LineMessages.Select(m => m.Replace(file.RunId, runId, StringComparison.Ordinal))],
                 file.StoredMessage.Replace(file.RunId, runId, StringComparison.Ordinal));
+        }
+
+        /// <summary>Batch rows of unfinished batch starts (the runtime's outbox rows outside any instance).</summary>
+        public async Task<List<OutboxRow>> StartBatchRowsAsync()
+        {
+            var rows = new List<OutboxRow>();
+            await foreach (var row in runtime.Store.OutboxRowsAsync(CancellationToken.None))
+            {
+                if (row.Work is [StartBatch])
+                {
+                    rows.Add(row);
+                }
+            }
+
+            return rows;
+        }
+
+        /// <summary>The month's and the test provider's invoice counts in the timeliness read model.</summary>
+        public async Task<(long Month, long Provider)> TimelinessAsync(string month)
+        {
+            var readModels = new InvoiceReadModels(new ReadModelStore(azurite.Storage.Tables));
+            return ((await readModels.MonthAsync(month, null, CancellationToken.None)).GetValueOrDefault(InvoiceReadModelsProjection.Invoices),
+                (await readModels.MonthAsync(month, Provider, CancellationToken.None)).GetValueOrDefault(InvoiceReadModelsProjection.Invoices));
+        }
+
+        /// <summary>The file's invoices in the provider's listing, one entry per row.</summary>
+        public async Task<List<string>> ListedAsync(InvoiceFile file)
+        {
+            var ids = file.InvoiceIds.ToHashSet(StringComparer.Ordinal);
+            var listed = new List<string>();
+            await foreach (var row in azurite.Storage.Tables.GetTableClient(InvoiceReadModelsProjection.ListingTable)
+                               .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Provider} and RowKey lt {"~"}"), select: ["RowKey"]))
+            {
+                var id = row.RowKey[(row.RowKey.IndexOf('|', StringComparison.Ordinal) + 1)..];
+                if (ids.Contains(id))
+                {
+                    listed.Add(id);
+                }
+            }
+
+            return listed;
         }
 
         public async Task<List<(WorkflowInstance Instance, InvoiceState State)>> InvoicesAsync(InvoiceFile file)

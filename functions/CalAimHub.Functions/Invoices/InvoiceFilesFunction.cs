@@ -39,6 +39,9 @@ public sealed partial class InvoiceFilesFunction(
 
     private const int Parallelism = 8;
 
+    /// <summary>Batch starts of one file in flight at once: one batch's dispatch overlaps the next one's commits.</summary>
+    private const int BatchParallelism = 2;
+
     public async Task<string> HandleAsync(QueueInvocation invocation, CancellationToken cancellationToken)
     {
         List<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> events = [];
@@ -179,12 +182,11 @@ public sealed partial class InvoiceFilesFunction(
         var receivedAt = lines.Count == 0 ? time : lines.Min(l => l.ReceivedAt);
         var started = 0;
         var invoices = lines.Where(l => l.Line is not null).GroupBy(l => l.InvoiceId).ToList();
-        await Parallel.ForEachAsync(invoices, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (invoice, token) =>
+        // Batch starts (the lines are read in key order, so a redelivery forms the same batches): a crash before their
+        // dispatch is finished by this message's redelivery, or by the sweeper (WorkflowRuntime.StartManyAsync).
+        await Parallel.ForEachAsync(invoices.Chunk(WorkflowRuntime.MaxBatchStarts), new ParallelOptions { MaxDegreeOfParallelism = BatchParallelism, CancellationToken = ct }, async (batch, token) =>
         {
-            if (await ReceiveAsync([.. invoice.Select(l => l with { ReceivedAt = receivedAt })], "staged:" + runId, token))
-            {
-                Interlocked.Increment(ref started);
-            }
+            Interlocked.Add(ref started, await ReceiveManyAsync([.. batch.Select(invoice => (IReadOnlyList<StagedLine>)[.. invoice.Select(l => l with { ReceivedAt = receivedAt })])], "staged:" + runId, token));
         });
 
         LogCompleted(logger, runId, lines.Count, invoices.Count, started);
@@ -271,24 +273,50 @@ public sealed partial class InvoiceFilesFunction(
     /// </summary>
     private async Task<bool> ReceiveAsync(IReadOnlyList<StagedLine> staged, string eventIdPrefix, CancellationToken ct)
     {
+        var invoice = Invoice(staged);
+        var start = await runtime.StartAsync(InvoiceWorkflow.TypeName, invoice.Id, invoice.Start, ct);
+        await RaiseRestAsync(invoice, start.Created, eventIdPrefix, ct);
+        return start.Created;
+    }
+
+    /// <summary><see cref="ReceiveAsync"/> for up to <see cref="WorkflowRuntime.MaxBatchStarts"/> invoices with one batch start; how many it started.</summary>
+    private async Task<int> ReceiveManyAsync(IReadOnlyList<IReadOnlyList<StagedLine>> invoices, string eventIdPrefix, CancellationToken ct)
+    {
+        var prepared = invoices.Select(Invoice).ToList();
+        var starts = await runtime.StartManyAsync(InvoiceWorkflow.TypeName, [.. prepared.Select(p => (p.Id, (JsonElement?)p.Start))], ct);
+        await Parallel.ForEachAsync(
+            prepared.Zip(starts).Where(p => p.First.Chunks.Count > 1 || !p.Second.Created),
+            new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+            async (p, token) => await RaiseRestAsync(p.First, p.Second.Created, eventIdPrefix, token));
+        return starts.Count(s => s.Created);
+    }
+
+    private sealed record PreparedInvoice(string Id, JsonElement Start, DateTimeOffset ReceivedAt, IReadOnlyList<ReceivedLine[]> Chunks);
+
+    /// <summary>An invoice's start (its first <see cref="InvoiceStart.MaxLines"/> lines) and the chunks of the rest.</summary>
+    private PreparedInvoice Invoice(IReadOnlyList<StagedLine> staged)
+    {
         var first = staged[0];
         var subscriber = partners.Find(first.PartnerId)?.Subscriber ?? first.PartnerId;
         var receivedAt = staged.Min(l => l.ReceivedAt);
         var chunks = staged.Select(l => l.Line!).DistinctBy(l => l.Number).OrderBy(l => l.Number).Chunk(InvoiceStart.MaxLines).ToList();
-        var start = await runtime.StartAsync(InvoiceWorkflow.TypeName, first.InvoiceId,
-            WorkflowJson.ToElement(new InvoiceStart(first.InvoiceId, first.InvoiceNumber, first.ProviderId, first.PartnerId, subscriber, receivedAt, chunks[0])), ct);
-        var state = start.Created ? null : await runtime.GetStateAsync<InvoiceState>(first.InvoiceId, ct);
-        for (var i = start.Created ? 1 : 0; i < chunks.Count; i++)
+        return new PreparedInvoice(first.InvoiceId,
+            WorkflowJson.ToElement(new InvoiceStart(first.InvoiceId, first.InvoiceNumber, first.ProviderId, first.PartnerId, subscriber, receivedAt, chunks[0])), receivedAt, chunks);
+    }
+
+    /// <summary>The chunks past the start as <c>lines-received</c>: after a new start, all but the first; on an existing invoice, every chunk it does not hold unchanged.</summary>
+    private async Task RaiseRestAsync(PreparedInvoice invoice, bool created, string eventIdPrefix, CancellationToken ct)
+    {
+        var state = created ? null : await runtime.GetStateAsync<InvoiceState>(invoice.Id, ct);
+        for (var i = created ? 1 : 0; i < invoice.Chunks.Count; i++)
         {
-            if (state is not null && chunks[i].All(l => state.Line(l.Number)?.Fingerprint == l.Fingerprint))
+            if (state is not null && invoice.Chunks[i].All(l => state.Line(l.Number)?.Fingerprint == l.Fingerprint))
             {
                 continue; // a repeat: a redelivery or a re-dropped file
             }
 
-            await runtime.RaiseEventAsync(first.InvoiceId, InvoiceEvents.LinesReceived, WorkflowJson.ToElement(new LinesReceived(receivedAt, chunks[i])), $"{eventIdPrefix}:{i}", ct);
+            await runtime.RaiseEventAsync(invoice.Id, InvoiceEvents.LinesReceived, WorkflowJson.ToElement(new LinesReceived(invoice.ReceivedAt, invoice.Chunks[i])), $"{eventIdPrefix}:{i}", ct);
         }
-
-        return start.Created;
     }
 
     private async Task<bool> RemitAsync(string? providerId, string invoiceNumber, string remittanceId, IReadOnlyList<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> rows, CancellationToken ct)
