@@ -26,12 +26,17 @@ public static class ConsoleBenchmark
 {
     private static readonly CaliforniaWorkingDays Calendar = CaliforniaWorkingDays.Current;
 
-    public static async Task RunAsync(int items, int requests, int rounds)
+    /// <param name="freshReadModels">
+    /// Empty the read-model tables before each round with projections (untimed), as every round's Workflows and WorkflowIndex
+    /// tables are new: without it, round k with projections writes into partitions that already hold the k − 1 earlier
+    /// rounds' authorizations (all due the same days), and Azurite's point look-ups scan the whole partition.
+    /// </param>
+    public static async Task RunAsync(int items, int requests, int rounds, bool freshReadModels = false)
     {
         await using var hub = await BenchmarkMachine.QueryHubAsync();
         Console.WriteLine($"console benchmark: {items} referrals + {items} authorizations, {requests} requests per route, {rounds} upkeep rounds each way; {Environment.ProcessorCount} cores, load {BenchmarkMachine.LoadAverage()}");
 
-        await UpkeepAsync(hub.Storage, rounds);
+        await UpkeepAsync(hub, rounds, freshReadModels);
 
         var store = new ReadModelStore(hub.Storage.Tables);
         var clock = Stopwatch.StartNew();
@@ -88,13 +93,22 @@ public static class ConsoleBenchmark
         }
     }
 
-    /// <summary>Workflow throughput with and without the projections, interleaved rounds on the same Azurite.</summary>
-    private static async Task UpkeepAsync(CalAimHub.Hosting.Storage.StorageAccount storage, int rounds)
+    /// <summary>
+    /// Workflow throughput with and without the projections, interleaved rounds on the same Azurite; per round the
+    /// storage requests per event by kind and table, and the CPU time Azurite and this process spent per event.
+    /// </summary>
+    private static async Task UpkeepAsync(LocalHub hub, int rounds, bool freshReadModels)
     {
-        var tables = storage.Tables;
+        var counter = new StorageOperationCounter();
+        var tableOptions = new TableClientOptions();
+        tableOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var queueOptions = new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.Base64 };
+        queueOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var tables = new TableServiceClient(hub.StorageConnectionString, tableOptions);
+        var queues = new Azure.Storage.Queues.QueueServiceClient(hub.StorageConnectionString, queueOptions);
         // Timers are armed on real queues either way (same cost with and without projections); nothing consumes them.
-        var work = storage.Queues.GetQueueClient("bench-workflow-work");
-        var timers = storage.Queues.GetQueueClient("bench-workflow-timers");
+        var work = queues.GetQueueClient("bench-workflow-work");
+        var timers = queues.GetQueueClient("bench-workflow-timers");
         await work.CreateIfNotExistsAsync();
         await timers.CreateIfNotExistsAsync();
         var policy = new AuthorizationOptions().ToPolicy();
@@ -107,20 +121,37 @@ public static class ConsoleBenchmark
         ];
         var withRates = new List<double>();
         var withoutRates = new List<double>();
+        var requests = new Dictionary<bool, Dictionary<string, long>> { [true] = new(StringComparer.Ordinal), [false] = new(StringComparer.Ordinal) };
+        var cpu = new Dictionary<bool, (double Azurite, double Self)> { [true] = (0, 0), [false] = (0, 0) };
         const int Instances = 200;
         const int Concurrency = 16;
-        for (var round = 0; round < rounds * 2; round++)
+        // Rounds -2 and -1 warm up both arms (JIT, connections, Azurite's code paths) and are not counted: otherwise the first
+        // round, with projections, pays for the warm-up of both. Even so, the first counted round with projections spends about
+        // 3x the benchmark process's CPU per event of the later ones (with 24 or 200 warm-up instances alike; not explained).
+        for (var round = -2; round < rounds * 2; round++)
         {
+            var warmUp = round < 0;
             var project = round % 2 == 0;
-            var name = (project ? "With" : "Without") + round.ToString(CultureInfo.InvariantCulture);
+            var name = (warmUp ? "Warm" : "") + (project ? "With" : "Without") + Math.Abs(round).ToString(CultureInfo.InvariantCulture);
             var workflows = tables.GetTableClient("Workflows" + name);
             var index = tables.GetTableClient("WorkflowIndex" + name);
             await workflows.CreateIfNotExistsAsync();
             await index.CreateIfNotExistsAsync();
             var readModels = new ReadModelStore(tables);
+            if (project && freshReadModels)
+            {
+                foreach (var table in projections.SelectMany(p => p.Tables).Distinct(StringComparer.Ordinal))
+                {
+                    await readModels.ClearAsync(table, CancellationToken.None);
+                }
+            }
+
             var runtime = new WorkflowRuntime(
                 new WorkflowStore(workflows, index), new WorkflowRegistry([definition], project ? projections : []), new WorkflowQueues(work, timers),
                 new NoNotices(), TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
+            var counted = counter.Snapshot();
+            var azuriteCpu = CpuSeconds(hub.AzuriteProcessId);
+            var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
             var started = Stopwatch.StartNew();
             await Parallel.ForEachAsync(Enumerable.Range(0, Instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
             {
@@ -131,13 +162,56 @@ public static class ConsoleBenchmark
                 await runtime.RaiseEventAsync(id, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "staff-1")), null, ct);
             });
             var rate = Instances * 2 / started.Elapsed.TotalSeconds;
+            if (warmUp)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up: {(project ? "with" : "without")} projections, {rate:0} events/s (not counted)"));
+                continue;
+            }
+
+            var roundAzuriteCpu = CpuSeconds(hub.AzuriteProcessId) - azuriteCpu;
+            var roundSelfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu;
             (project ? withRates : withoutRates).Add(rate);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s, {readModels.Transactions} read-model transactions, load {BenchmarkMachine.LoadAverage()}"));
+            foreach (var (kind, count) in StorageOperationCounter.Between(counted, counter.Snapshot()))
+            {
+                // One table name per arm: the round's Workflows/WorkflowIndex tables lose their round suffix.
+                var key = kind.Replace(name, "", StringComparison.Ordinal);
+                requests[project][key] = requests[project].GetValueOrDefault(key) + count;
+            }
+
+            cpu[project] = (cpu[project].Azurite + roundAzuriteCpu, cpu[project].Self + roundSelfCpu);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s, {readModels.Transactions} read-model transactions, CPU per event: Azurite {roundAzuriteCpu * 1000 / (Instances * 2):0.00} ms, benchmark {roundSelfCpu * 1000 / (Instances * 2):0.00} ms, load {BenchmarkMachine.LoadAverage()}"));
         }
+
+        var events = (double)Instances * 2 * rounds;
+        Console.WriteLine("| requests per event | with projections | without |");
+        Console.WriteLine("|---|---|---|");
+        foreach (var kind in requests[true].Keys.Union(requests[false].Keys).Order(StringComparer.Ordinal))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {kind} | {requests[true].GetValueOrDefault(kind) / events:0.00} | {requests[false].GetValueOrDefault(kind) / events:0.00} |"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| **requests (all kinds but rows)** | {requests[true].Where(r => !r.Key.StartsWith("rows", StringComparison.Ordinal)).Sum(r => r.Value) / events:0.00} | {requests[false].Where(r => !r.Key.StartsWith("rows", StringComparison.Ordinal)).Sum(r => r.Value) / events:0.00} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| CPU ms per event, Azurite | {cpu[true].Azurite * 1000 / events:0.00} | {cpu[false].Azurite * 1000 / events:0.00} |"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| CPU ms per event, benchmark process | {cpu[true].Self * 1000 / events:0.00} | {cpu[false].Self * 1000 / events:0.00} |"));
 
         var ratios = withRates.Zip(withoutRates, (w, wo) => w / wo).Order().ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"projection upkeep: median throughput with {Percentile([.. withRates.Order()], 0.5):0} events/s, without {Percentile([.. withoutRates.Order()], 0.5):0} events/s; ratio with/without per pair median {Percentile(ratios, 0.5):0.00} (min {ratios[0]:0.00}, max {ratios[^1]:0.00}), {Instances} instances x 2 events per round, concurrency {Concurrency}"));
+            $"projection upkeep{(freshReadModels ? " (read-model tables emptied before each round)" : "")}: median throughput with {Percentile([.. withRates.Order()], 0.5):0} events/s, without {Percentile([.. withoutRates.Order()], 0.5):0} events/s; ratio with/without per pair median {Percentile(ratios, 0.5):0.00} (min {ratios[0]:0.00}, max {ratios[^1]:0.00}), {Instances} instances x 2 events per round, concurrency {Concurrency}"));
+    }
+
+    /// <summary>User + system CPU seconds of a process so far (Linux /proc), 0 when unknown.</summary>
+    private static double CpuSeconds(int? pid)
+    {
+        if (pid is not { } id || !File.Exists($"/proc/{id}/stat"))
+        {
+            return 0;
+        }
+
+        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+        var stat = File.ReadAllText($"/proc/{id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];

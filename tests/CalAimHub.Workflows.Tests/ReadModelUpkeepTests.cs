@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Workflows;
+
+namespace CalAimHub.Workflows.Tests;
+
+/// <summary>
+/// What keeping a read model costs in storage requests per commit. Azurite answers every query by scanning the whole table,
+/// so a query on the write path would make upkeep slower as the read model grows: the writer reads version and counter
+/// rows by key (or not at all, when this process wrote them last) and changes them in one transaction per partition.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ReadModelUpkeepTests(AzuriteFixture azurite)
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Commits_keep_their_read_model_with_transactions_and_reads_by_key_never_a_query(bool separateCounters)
+    {
+        var table = "Upkeep" + Guid.NewGuid().ToString("N")[..12];
+        await azurite.Storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
+        await azurite.Storage.Tables.GetTableClient(table + "Counters").CreateIfNotExistsAsync();
+        var requests = new ReadModelRequests(table);
+        var options = new TableClientOptions();
+        options.AddPolicy(requests, HttpPipelinePosition.PerCall);
+        var store = new ReadModelStore(new TableServiceClient(azurite.ConnectionString, options));
+        var decider = new ApprovalWorkflow(TimeSpan.FromDays(1), TimeSpan.FromDays(1));
+        var projection = new ApprovalStageProjection(table, separateCounters ? table + "Counters" : null);
+        var harness = await RuntimeHarness.CreateAsync(azurite, store, [WorkflowProjection.From(decider.Type, projection)], WorkflowDefinition.From(decider));
+
+        // 12 instances, 4 at a time: started (two partitions each: stages and the review's due day), then approved
+        // (the stage changes, the instance leaves the due-day partition).
+        await Parallel.ForEachAsync(Enumerable.Range(0, 12), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
+        {
+            await harness.Runtime.StartAsync(decider.Type, $"upkeep-{i:D2}", null, ct);
+            await harness.Runtime.RaiseEventAsync($"upkeep-{i:D2}", "approved", null, $"approve-{i}", ct);
+        });
+
+        var counts = await store.CountsAsync(separateCounters ? table + "Counters" : table, "stages", CancellationToken.None);
+        Assert.Equal(12, counts.GetValueOrDefault("cooling-off"));
+        Assert.Equal(0, counts.GetValueOrDefault("awaiting-review"));
+        var seen = requests.Seen.ToArray();
+        Assert.DoesNotContain(seen, r => r.StartsWith("query", StringComparison.Ordinal));
+
+        // 48 updates (2 per start, 2 per approval) in 2 partitions: at most one transaction each (two with a counter table),
+        // and the bookkeeping rows (counter rows, the counter journal) read by key when first met, not once per update.
+        Assert.InRange(seen.Count(r => r.StartsWith("transaction", StringComparison.Ordinal)), 1, separateCounters ? 96 : 48);
+        Assert.InRange(seen.Count(r => r.StartsWith("point read", StringComparison.Ordinal)), 0, separateCounters ? 8 : 4);
+    }
+
+    /// <summary>Names every request to the read model's tables: query (a GET without keys), point read or transaction.</summary>
+    private sealed class ReadModelRequests(string table) : HttpPipelinePolicy
+    {
+        public ConcurrentQueue<string> Seen { get; } = new();
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => throw new NotSupportedException("async only");
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+            if (path.EndsWith("/$batch", StringComparison.Ordinal))
+            {
+                Seen.Enqueue("transaction");
+            }
+            else if (message.Request.Method == RequestMethod.Get && path.Contains("/" + table, StringComparison.Ordinal))
+            {
+                Seen.Enqueue((path.Contains("(PartitionKey='", StringComparison.Ordinal) ? "point read " : "query ") + path);
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
+    }
+}
