@@ -272,6 +272,7 @@ public static class OutboundBenchmark
         GC.WaitForPendingFinalizers();
         BenchmarkMachine.ResetPeakWorkingSet(Environment.ProcessId);
         long peakHeap = 0, peakAfterGc = 0;
+        int peakThreads = 0, peakPoolThreads = 0;
         using var stop = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
@@ -280,6 +281,8 @@ public static class OutboundBenchmark
                 peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
                 // The heap as the last collection left it: what survived (plus fragmentation), without the garbage made since.
                 peakAfterGc = Math.Max(peakAfterGc, GC.GetGCMemoryInfo().HeapSizeBytes);
+                peakThreads = Math.Max(peakThreads, Process.GetCurrentProcess().Threads.Count);
+                peakPoolThreads = Math.Max(peakPoolThreads, ThreadPool.ThreadCount);
                 await Task.Delay(20, CancellationToken.None);
             }
         });
@@ -289,6 +292,12 @@ public static class OutboundBenchmark
         await stop.CancelAsync();
         await sampler;
         Console.WriteLine($"  peak heap after a collection {peakAfterGc / 1048576.0:0} MiB; collections gen0/1/2 so far {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}");
+        // Where the heap is, as the last collection left it (gen0, gen1, gen2, large objects, pinned objects), and the threads:
+        // to tell what grows with the file from what grows with the requests in flight.
+        var info = GC.GetGCMemoryInfo(GCKind.Any);
+        string[] generations = ["gen0", "gen1", "gen2", "LOH", "POH"];
+        Console.WriteLine($"  last GC ({info.Generation}, {info.Index}): " + string.Join(", ", generations.Select((g, i) => $"{g} {info.GenerationInfo[i].SizeAfterBytes / 1048576.0:0.0} MiB"))
+            + $", fragmented {info.FragmentedBytes / 1048576.0:0.0} MiB, committed {info.TotalCommittedBytes / 1048576.0:0} MiB; total allocated {GC.GetTotalAllocatedBytes() / 1048576.0:0} MiB; peak threads {peakThreads} (thread pool {peakPoolThreads})");
         return (elapsed, BenchmarkMachine.MemoryStatus(Environment.ProcessId, "VmHWM:"), peakHeap);
     }
 

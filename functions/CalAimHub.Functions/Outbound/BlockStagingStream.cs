@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using Azure.Storage.Blobs.Specialized;
@@ -8,14 +9,16 @@ namespace CalAimHub.Functions.Outbound;
 /// A write-only stream that stages what is written as blocks of a block blob (4 MiB each) and hashes it; nothing is visible
 /// until <see cref="BlockBlobClient.CommitBlockListAsync(IEnumerable{string}, Azure.Storage.Blobs.Models.CommitBlockListOptions, CancellationToken)"/>
 /// commits the list once. Block ids carry this attempt's id, so a crashed attempt's uncommitted blocks never mix in (they
-/// are discarded by the next commit).
+/// are discarded by the next commit). The buffer comes from the shared array pool and goes back to it, growing by doubling
+/// from 64 KB as the file needs: a generation of many files reuses the same few buffers instead of leaving a large-object
+/// heap allocation per file (and the full collections those bring) behind.
 /// </summary>
 public sealed class BlockStagingStream(BlockBlobClient blob, int blockBytes = 4 * 1024 * 1024) : Stream
 {
     private readonly string attempt = Guid.NewGuid().ToString("N")[..12];
     private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly List<string> blocks = [];
-    private byte[] buffer = new byte[Math.Min(blockBytes, 64 * 1024)];
+    private byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(blockBytes, 64 * 1024));
     private int used;
     private long length;
 
@@ -44,12 +47,15 @@ public sealed class BlockStagingStream(BlockBlobClient blob, int blockBytes = 4 
         length += source.Length;
         while (source.Length > 0)
         {
-            if (used == buffer.Length && buffer.Length < blockBytes)
+            if (used == Capacity && Capacity < blockBytes)
             {
-                Array.Resize(ref buffer, Math.Min(blockBytes, buffer.Length * 2));
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Min(blockBytes, Capacity * 2));
+                buffer.AsSpan(0, used).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
             }
 
-            var take = Math.Min(source.Length, buffer.Length - used);
+            var take = Math.Min(source.Length, Capacity - used);
             source.Span[..take].CopyTo(buffer.AsSpan(used));
             used += take;
             source = source[take..];
@@ -59,6 +65,9 @@ public sealed class BlockStagingStream(BlockBlobClient blob, int blockBytes = 4 
             }
         }
     }
+
+    /// <summary>The pool may hand out a larger array; a block never exceeds <c>blockBytes</c> all the same.</summary>
+    private int Capacity => Math.Min(buffer.Length, blockBytes);
 
     public override void Flush()
     {
@@ -89,6 +98,11 @@ public sealed class BlockStagingStream(BlockBlobClient blob, int blockBytes = 4 
         if (disposing)
         {
             hash.Dispose();
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = [];
+            }
         }
 
         base.Dispose(disposing);

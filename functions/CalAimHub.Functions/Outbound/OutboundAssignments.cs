@@ -20,6 +20,9 @@ public sealed class OutboundAssignments(StorageAccount storage)
 
     private TableClient Table => storage.Tables.GetTableClient(TableName);
 
+    /// <summary>About 1 KB of JSON per member, so a page's response stays below the large-object heap's 85 KB.</summary>
+    public const int MembersPerPage = 50;
+
     public static string MemberPartition(string providerId, string period) => $"{providerId}|{period}";
 
     public static string ProgramOf(string providerType) => providerType.Equals("CS", StringComparison.OrdinalIgnoreCase) ? Cs : Ecm;
@@ -53,11 +56,14 @@ public sealed class OutboundAssignments(StorageAccount storage)
         return providers;
     }
 
-    /// <summary>A provider's members of one program for the period, in row-key order (service, then CIN): one partition range, streamed.</summary>
+    /// <summary>
+    /// A provider's members of one program for the period, in row-key order (service, then CIN): one partition range, streamed
+    /// in pages of <see cref="MembersPerPage"/>, so the rows held at once do not follow the provider's size.
+    /// </summary>
     public async IAsyncEnumerable<AssignedMember> MembersAsync(string providerId, string period, string program, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {MemberPartition(providerId, period)} and RowKey gt {program + "|"} and RowKey lt {program + "|~"}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken))
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: MembersPerPage, cancellationToken: cancellationToken))
         {
             var values = JsonSerializer.Deserialize<Dictionary<string, string>>(row.GetString("Values") ?? "{}") ?? [];
             yield return new AssignedMember(row.RowKey, values, row.GetString("SentIn"), row.GetString("AssignmentDate"), row.ETag);
