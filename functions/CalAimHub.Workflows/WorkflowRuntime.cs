@@ -219,14 +219,10 @@ public sealed class WorkflowRuntime(
 
         await DispatchStartsAsync(work, cancellationToken);
         failure?.Throw();
-        if (found.FirstOrDefault(f => f is not null && f.Type != type) is { } conflict)
-        {
-            await store.DeleteStartBatchAsync(batchRow, cancellationToken);
-            throw new WorkflowInstanceConflictException(conflict.InstanceId, conflict.Type);
-        }
-
         await store.DeleteStartBatchAsync(batchRow, cancellationToken);
-        return [.. results.Select(r => r!)];
+        return found.FirstOrDefault(f => f is not null && f.Type != type) is { } conflict
+            ? throw new WorkflowInstanceConflictException(conflict.InstanceId, conflict.Type)
+            : [.. results.Select(r => r!)];
     }
 
     /// <summary>Commits of one batch start in flight at once (each also holds a start permit).</summary>
