@@ -53,6 +53,29 @@ public sealed class Azurite : IAsyncDisposable
         IReadOnlyDictionary<string, string>? environment = null)
     {
         var executable = await EnsureInstalledAsync(repositoryRoot, npmCommand, log, cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(executable, repositoryRoot, dataDirectory, ports, timeout, cancellationToken, environment);
+            }
+            catch (PortTakenException e) when (ports == (0, 0, 0) && attempt < 3)
+            {
+                // Only ports this host chose itself may be swapped for others.
+                log($"{e.Message} Starting Azurite again on other ports.");
+            }
+        }
+    }
+
+    private static async Task<Azurite> StartOnceAsync(
+        string executable,
+        string repositoryRoot,
+        string? dataDirectory,
+        (int Blob, int Queue, int Table) ports,
+        TimeSpan timeout,
+        CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? environment)
+    {
         var blobPort = ports.Blob == 0 ? FreePort.Next() : ports.Blob;
         var queuePort = ports.Queue == 0 ? FreePort.Next() : ports.Queue;
         var tablePort = ports.Table == 0 ? FreePort.Next() : ports.Table;
@@ -124,6 +147,8 @@ public sealed class Azurite : IAsyncDisposable
 
                 await Task.Delay(100, cancellationToken);
             }
+
+            LoopbackListener.EnsureHeldBy(_process.Id, port, $"Azurite (process {_process.Id})");
         }
     }
 
@@ -216,4 +241,4 @@ internal static class FreePort
 }
 
 /// <summary>The local host cannot start or run; the message says why and what to do.</summary>
-public sealed class LocalHubException(string message) : Exception(message);
+public class LocalHubException(string message) : Exception(message);

@@ -18,6 +18,28 @@ internal static partial class Handler
         CancellationToken cancellationToken,
         int port = 0)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(app, appSettings, output, sink, timeout, port, cancellationToken);
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+                port = 0;
+            }
+        }
+    }
+
+    private static async Task<(ChildProcess Process, Uri BaseAddress)> StartOnceAsync(
+        FunctionAppDefinition app,
+        IReadOnlyDictionary<string, string> appSettings,
+        ChildProcess.OutputLines output,
+        Action<string>? sink,
+        TimeSpan timeout,
+        int port,
+        CancellationToken cancellationToken)
+    {
         var settings = app.Host.CustomHandler;
         var executable = app.ExecutablePath;
         if (!File.Exists(executable))
@@ -59,6 +81,7 @@ internal static partial class Handler
         try
         {
             await WaitUntilReadyAsync(baseAddress, timeout, () => process.HasExited ? process.ExitCode : null, output, cancellationToken);
+            LoopbackListener.EnsureHeldBy(process.Id, port, $"The handler (process {process.Id})");
         }
         catch
         {
