@@ -91,6 +91,8 @@ public static class ConsoleBenchmark
             var sorted = times[route].Order().ToList();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| `{route}` | {Percentile(sorted, 0.50):0.0} | {Percentile(sorted, 0.99):0.0} | {sorted[^1]:0.0} |"));
         }
+
+        await ConsoleRenderTimes.PrintAsync(hub, rounds: 10);
     }
 
     /// <summary>
