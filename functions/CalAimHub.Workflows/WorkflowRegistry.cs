@@ -14,6 +14,12 @@ public sealed class WorkflowRegistry
     {
         foreach (var definition in definitions)
         {
+            if (definition.Type.Contains(WorkflowStore.IndexShardSeparator, StringComparison.Ordinal))
+            {
+                // The index keys a type's rows by "{type}|{shard}": such a name could meet another type's partitions.
+                throw new InvalidOperationException($"workflow type '{definition.Type}' holds '{WorkflowStore.IndexShardSeparator}', which separates a type from its index shard; choose another name");
+            }
+
             if (!this.definitions.TryAdd(definition.Type, definition))
             {
                 throw new InvalidOperationException($"workflow type '{definition.Type}' is registered twice (versions {this.definitions[definition.Type].Version} and {definition.Version}); register only the current version and migrate older states");

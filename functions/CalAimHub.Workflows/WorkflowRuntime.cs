@@ -92,7 +92,7 @@ public sealed class WorkflowRuntime(
             }
 
             // The index was written for a start that did not happen: put back what the existing instance shows.
-            await store.UpsertIndexAsync(WorkflowIndexEntry.Of(existing.Instance), cancellationToken);
+            await RestoreIndexAsync(existing, type, cancellationToken);
             return existing.Instance.Type == type
                 ? new StartResult(existing.Instance, false)
                 : throw new WorkflowInstanceConflictException(id, existing.Instance.Type);
@@ -148,7 +148,7 @@ public sealed class WorkflowRuntime(
 
         var results = new StartResult?[starts.Count];
         var dispatch = new (string InstanceId, IReadOnlyList<OutboundWork> Work)?[starts.Count];
-        var found = new WorkflowInstance?[starts.Count];
+        var found = new StoredInstance?[starts.Count];
         System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
         try
         {
@@ -172,7 +172,7 @@ public sealed class WorkflowRuntime(
                 }
 
                 var (existing, _) = await store.LoadAsync(id, null, token);
-                found[i] = existing?.Instance ?? throw new InvalidOperationException($"the start of workflow instance '{id}' lost to another writer, and no instance was found");
+                found[i] = existing ?? throw new InvalidOperationException($"the start of workflow instance '{id}' lost to another writer, and no instance was found");
                 if (existing.Instance.Type == type)
                 {
                     results[i] = new StartResult(existing.Instance, false);
@@ -191,13 +191,14 @@ public sealed class WorkflowRuntime(
         }
 
         // The index was written for starts that did not happen: put back what the existing instances show.
-        var existingEntries = found.OfType<WorkflowInstance>().Select(WorkflowIndexEntry.Of).ToList();
-        if (existingEntries.Count > 0)
+        var lost = found.OfType<StoredInstance>().ToList();
+        if (lost.Count > 0)
         {
-            await store.UpsertIndexAsync(existingEntries, cancellationToken);
-            foreach (var other in existingEntries.Where(e => e.Type != type))
+            // Rows of the layout before shards move as they would on a commit; the rest (the usual case) in shard transactions.
+            await store.UpsertIndexAsync(lost.Where(e => e.IndexElsewhere is null && e.Instance.Type == type).Select(e => WorkflowIndexEntry.Of(e.Instance)), cancellationToken);
+            foreach (var other in lost.Where(e => e.IndexElsewhere is not null || e.Instance.Type != type))
             {
-                await store.DeleteIndexAsync(other with { Type = type }, cancellationToken);
+                await RestoreIndexAsync(other, type, cancellationToken);
             }
         }
 
@@ -220,7 +221,7 @@ public sealed class WorkflowRuntime(
         await DispatchStartsAsync(work, cancellationToken);
         failure?.Throw();
         await store.DeleteStartBatchAsync(batchRow, cancellationToken);
-        return found.FirstOrDefault(f => f is not null && f.Type != type) is { } conflict
+        return found.FirstOrDefault(f => f is not null && f.Instance.Type != type)?.Instance is { } conflict
             ? throw new WorkflowInstanceConflictException(conflict.InstanceId, conflict.Type)
             : [.. results.Select(r => r!)];
     }
@@ -329,7 +330,7 @@ public sealed class WorkflowRuntime(
                 if (indexAhead && stored is not null)
                 {
                     // A lost attempt wrote the index for a change that did not happen; show the stored state again.
-                    await store.UpsertIndexAsync(WorkflowIndexEntry.Of(stored.Instance), cancellationToken);
+                    await store.UpsertIndexAsync(WorkflowIndexEntry.Of(stored.Instance), cancellationToken, stored.IndexElsewhere);
                     indexAhead = false;
                 }
 
@@ -369,7 +370,7 @@ public sealed class WorkflowRuntime(
                 return new ApplyResult(outcome, stored.Instance);
             }
 
-            indexAhead |= await IndexBeforeCommitAsync(commit, cancellationToken);
+            indexAhead |= await IndexBeforeCommitAsync(commit, cancellationToken, stored.IndexElsewhere);
             try
             {
                 var (outbox, etag) = await store.CommitAsync(commit, stored.ETag, cancellationToken);
@@ -471,16 +472,35 @@ public sealed class WorkflowRuntime(
     /// Writes the index row before a commit that changes what a listing shows, so no committed change is ever
     /// missing from listings (the index cannot join the partition's transaction). Returns whether it wrote.
     /// </summary>
-    private async Task<bool> IndexBeforeCommitAsync(WorkflowCommit commit, CancellationToken cancellationToken)
+    /// <param name="elsewhere">
+    /// The partition the state row records the instance's index row in when that is not its current one (an instance
+    /// indexed before the index was sharded): the row moves now, whatever the commit changes, because the commit records
+    /// the current partition. Once per such instance; new instances and moved ones cost nothing more.
+    /// </param>
+    private async Task<bool> IndexBeforeCommitAsync(WorkflowCommit commit, CancellationToken cancellationToken, string? elsewhere = null)
     {
         var after = WorkflowIndexEntry.Of(commit.After);
-        if (commit.Before is not null && WorkflowIndexEntry.Of(commit.Before).Lists(after))
+        if (commit.Before is not null && elsewhere is null && WorkflowIndexEntry.Of(commit.Before).Lists(after))
         {
             return false;
         }
 
-        await store.UpsertIndexAsync(after, cancellationToken);
+        await store.UpsertIndexAsync(after, cancellationToken, elsewhere);
         return true;
+    }
+
+    /// <summary>
+    /// After a start of <paramref name="startedType"/> lost to an existing instance: the index row written for it goes, unless
+    /// it is the existing instance's own, which shows the instance again (moved out of the layout before shards if it is there).
+    /// </summary>
+    private async Task RestoreIndexAsync(StoredInstance existing, string startedType, CancellationToken cancellationToken)
+    {
+        var entry = WorkflowIndexEntry.Of(existing.Instance);
+        await store.UpsertIndexAsync(entry, cancellationToken, existing.IndexElsewhere);
+        if (existing.Instance.Type != startedType)
+        {
+            await store.DeleteIndexAsync(entry with { Type = startedType }, cancellationToken);
+        }
     }
 
     /// <summary>Dispatch right after a commit. A failure here loses nothing: the row stays for the sweeper.</summary>

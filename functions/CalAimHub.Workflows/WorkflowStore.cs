@@ -8,7 +8,17 @@ using CalAimHub.Domain.Workflows;
 namespace CalAimHub.Workflows;
 
 /// <summary>A state row and the ETag that guards the next commit.</summary>
-public sealed record StoredInstance(WorkflowInstance Instance, ETag ETag);
+public sealed record StoredInstance(WorkflowInstance Instance, ETag ETag)
+{
+    /// <summary>
+    /// The index partition the state row records its index row in: the type's own partition when the row records none
+    /// (written before the index was sharded), null when it is the current one (<see cref="WorkflowStore.IndexPartition"/>).
+    /// </summary>
+    public string? IndexedIn { get; init; }
+
+    /// <summary>Where the instance's index row may still be, other than its current partition (null: nowhere else).</summary>
+    public string? IndexElsewhere => IndexedIn is { } at && at != WorkflowStore.IndexPartition(Instance.Type, Instance.InstanceId) ? at : null;
+}
 
 /// <summary>An outbox row: the outbound work of one commit (or of a batch start, <see cref="StartBatch"/>).</summary>
 public sealed record OutboxRow(string InstanceId, string RowKey, IReadOnlyList<OutboundWork> Work, DateTimeOffset? Timestamp)
@@ -27,6 +37,9 @@ public sealed record WorkflowIndexEntry(
     DateTimeOffset? NextDeadline,
     long Seq)
 {
+    /// <summary>The partition the row was read from; null for an entry made from an instance (it belongs in its current partition).</summary>
+    public string? Partition { get; init; }
+
     public bool IsTerminal => Status is WorkflowRuntimeStatus.Completed or WorkflowRuntimeStatus.Failed or WorkflowRuntimeStatus.Terminated;
 
     public static WorkflowIndexEntry Of(WorkflowInstance i) =>
@@ -55,7 +68,7 @@ public sealed class WorkflowConcurrencyException(string message, Exception inner
 /// <summary>
 /// Table I/O of the runtime. One instance = one partition of <c>Workflows</c>: row <c>state</c>, history rows
 /// <c>h:{seq}</c>, dedupe rows <c>d:{eventId}</c>, outbox rows <c>o:{seq}</c>. A second table, <c>WorkflowIndex</c>
-/// (partition = type, row = instance id), answers listings. It cannot join the partition's transaction, so the
+/// (partition = type and shard, <see cref="IndexPartition"/>; row = instance id), answers listings. It cannot join the partition's transaction, so the
 /// runtime writes it just *before* a commit that changes what a listing shows: a committed change is never missing
 /// from the index; a crash between the two leaves the index ahead of the instance until the sweeper reconciles it.
 /// A batch start (<see cref="WorkflowRuntime.StartManyAsync"/>) adds one partition per batch, <c>~starts|{hash of type and ids}</c>,
@@ -70,6 +83,19 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     private const string StartBatchPrefix = "~starts|";
     private const string StartBatchRow = OutboxPrefix + "batch";
     private const string WorkColumn = "Work";
+    private const string IndexedInColumn = "IndexedIn";
+
+    /// <summary>
+    /// Index partitions per workflow type. One partition per type was a hot partition: in Azure a partition server takes about
+    /// 2,000 entities a second, and Azurite walks a partition's rows on every point write (a 100-row index transaction took
+    /// 214 ms at 10,000 invoices, and a file's starts grew with its square). 16 shards take 16 times that, while a batch start
+    /// of 100 instances still costs at most 16 transactions (about 6 rows each, sent together) instead of one; more shards
+    /// would make those transactions smaller and listing a type cross more partitions for little gain.
+    /// </summary>
+    public const int IndexShards = 16;
+
+    /// <summary>Between a type and its shard; no type name may hold it (<see cref="WorkflowRegistry"/>), so no type's partitions meet another's.</summary>
+    public const char IndexShardSeparator = '|';
 
     public TableClient Workflows => workflows;
     public TableClient Index => index;
@@ -91,7 +117,7 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         // The two reads are not one snapshot: the state may have been read just before the commit that wrote the dedupe row.
         // Read again after it, so a duplicate is answered with the state that includes its event (rare: duplicates only).
         var row = duplicate ? await workflows.GetEntityIfExistsAsync<TableEntity>(instanceId, StateRow, cancellationToken: cancellationToken) : reads[0];
-        return (row.HasValue ? new StoredInstance(ReadInstance(row.Value!), row.Value!.ETag) : null, duplicate);
+        return (row.HasValue ? new StoredInstance(ReadInstance(row.Value!), row.Value!.ETag) { IndexedIn = row.Value!.GetString(IndexedInColumn) ?? row.Value!.GetString("Type") } : null, duplicate);
     }
 
     /// <summary>
@@ -207,27 +233,58 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         }
     }
 
-    /// <summary>Index rows in entity-group transactions, up to 100 rows of one type (one partition) each.</summary>
-    public async Task UpsertIndexAsync(IEnumerable<WorkflowIndexEntry> entries, CancellationToken cancellationToken)
-    {
-        foreach (var chunk in entries.GroupBy(e => e.Type, StringComparer.Ordinal).SelectMany(t => t.DistinctBy(e => e.InstanceId, StringComparer.Ordinal).Chunk(100)))
-        {
-            await index.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, IndexRow(e))), cancellationToken);
-        }
-    }
+    /// <summary>
+    /// Index rows of new instances (nothing of theirs to move) in entity-group transactions, one per shard partition (up to
+    /// 100 rows each), sent together: a batch of 100 starts of one type costs up to <see cref="IndexShards"/> requests.
+    /// </summary>
+    public async Task UpsertIndexAsync(IEnumerable<WorkflowIndexEntry> entries, CancellationToken cancellationToken) =>
+        await Task.WhenAll(entries.DistinctBy(e => (e.Type, e.InstanceId))
+            .GroupBy(e => IndexPartition(e.Type, e.InstanceId), StringComparer.Ordinal)
+            .SelectMany(p => p.Chunk(100))
+            .Select(chunk => index.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, IndexRow(e))), cancellationToken)));
 
     /// <summary>Removes a dispatched outbox row (a missing row means another dispatcher finished it).</summary>
     public async Task DeleteOutboxAsync(OutboxRow row, CancellationToken cancellationToken) =>
         await workflows.DeleteEntityAsync(row.InstanceId, row.RowKey, ETag.All, cancellationToken);
 
-    /// <summary>Deletes an index row that names no instance (left by a crash between index write and commit).</summary>
+    /// <summary>
+    /// Deletes an index row that names no instance (left by a crash between index write and commit), or that is not in its
+    /// instance's partition: where it was read (<see cref="WorkflowIndexEntry.Partition"/>), else in the entry's current partition.
+    /// </summary>
     public async Task DeleteIndexAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken) =>
-        await index.DeleteEntityAsync(entry.Type, entry.InstanceId, ETag.All, cancellationToken);
+        await index.DeleteEntityAsync(entry.Partition ?? IndexPartition(entry.Type, entry.InstanceId), entry.InstanceId, ETag.All, cancellationToken);
 
-    public async Task UpsertIndexAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken) =>
-        await index.UpsertEntityAsync(IndexRow(entry), TableUpdateMode.Replace, cancellationToken);
+    /// <summary>
+    /// Writes an instance's index row in its current partition and, at the same time, deletes its row in
+    /// <paramref name="elsewhere"/> (<see cref="StoredInstance.IndexElsewhere"/>: a row of the layout before shards), so a
+    /// listing never shows the instance twice.
+    /// </summary>
+    public async Task UpsertIndexAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken, string? elsewhere = null)
+    {
+        var upsert = index.UpsertEntityAsync(IndexRow(entry), TableUpdateMode.Replace, cancellationToken);
+        if (elsewhere is not null && elsewhere != IndexPartition(entry.Type, entry.InstanceId))
+        {
+            await Task.WhenAll(upsert, index.DeleteEntityAsync(elsewhere, entry.InstanceId, ETag.All, cancellationToken));
+            return;
+        }
 
-    private static TableEntity IndexRow(WorkflowIndexEntry entry) => new(entry.Type, entry.InstanceId)
+        await upsert;
+    }
+
+    /// <summary>
+    /// The index partition of an instance: <c>{type}|{shard}</c>, the shard two hex digits from the SHA-256 of the instance id
+    /// (stable across processes and releases, unlike <see cref="string.GetHashCode()"/>). A type's partitions sort together,
+    /// next to the partition <c>{type}</c> of the layout before shards, so one key range lists them all.
+    /// </summary>
+    public static string IndexPartition(string type, string instanceId)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(instanceId), hash);
+        var shard = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(hash) % IndexShards;
+        return string.Create(CultureInfo.InvariantCulture, $"{type}{IndexShardSeparator}{shard:x2}");
+    }
+
+    private static TableEntity IndexRow(WorkflowIndexEntry entry) => new(IndexPartition(entry.Type, entry.InstanceId), entry.InstanceId)
     {
         ["Status"] = entry.Status.ToString(),
         ["Created"] = entry.CreatedTime,
@@ -292,13 +349,15 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     {
         var keys = new List<string>();
         string? type = null;
+        string? indexedIn = null;
         WorkflowRuntimeStatus? status = null;
-        await foreach (var row in workflows.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["RowKey", "Type", "Status"], cancellationToken: cancellationToken))
+        await foreach (var row in workflows.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["RowKey", "Type", "Status", IndexedInColumn], cancellationToken: cancellationToken))
         {
             keys.Add(row.RowKey);
             if (row.RowKey == StateRow)
             {
                 type = row.GetString("Type");
+                indexedIn = row.GetString(IndexedInColumn) ?? type;
                 status = Enum.Parse<WorkflowRuntimeStatus>(row.GetString("Status"));
             }
         }
@@ -317,7 +376,9 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
 
         if (type is not null)
         {
-            await index.DeleteEntityAsync(type, instanceId, ETag.All, cancellationToken);
+            // Its row in the current partition and, if the state row records another (the layout before shards), that one too.
+            var current = IndexPartition(type, instanceId);
+            await Task.WhenAll(new[] { current, indexedIn! }.Distinct(StringComparer.Ordinal).Select(p => index.DeleteEntityAsync(p, instanceId, ETag.All, cancellationToken)));
             await workflows.DeleteEntityAsync(instanceId, StateRow, ETag.All, cancellationToken);
         }
 
@@ -325,12 +386,19 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     }
 
     /// <summary>One page of index rows (of one type, or of all types), with the service's continuation token.</summary>
+    /// <remarks>
+    /// A type is one key range, <c>{type}</c> (the partition of the layout before shards, still read) up to <c>{type}|~</c>
+    /// (its shards): a range keeps the service's continuation token working and is a range scan in Azure, where an <c>or</c>
+    /// of two partition conditions may scan the table. The range also holds the partitions of any type whose name starts
+    /// with this one and goes on with a character below <c>|</c>; their rows are left out here, so a page may hold fewer
+    /// entries than asked, or none, and still carry the token to the next one.
+    /// </remarks>
     public async Task<(IReadOnlyList<WorkflowIndexEntry> Entries, string? Continuation)> IndexPageAsync(string? type, string? continuation, int pageSize, CancellationToken cancellationToken)
     {
-        var filter = type is null ? null : TableClient.CreateQueryFilter($"PartitionKey eq {type}");
+        var filter = type is null ? null : TableClient.CreateQueryFilter($"PartitionKey ge {type} and PartitionKey lt {type + IndexShardSeparator + "~"}");
         await foreach (var page in index.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuation, pageSize))
         {
-            return (page.Values.Select(ReadIndex).ToArray(), page.ContinuationToken);
+            return (page.Values.Select(ReadIndex).Where(e => type is null || e.Type == type).ToArray(), page.ContinuationToken);
         }
 
         return ([], null);
@@ -378,6 +446,8 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         ["Deadline"] = i.NextDeadline,
         ["Timers"] = i.Timers.IsEmpty ? null : JsonSerializer.Serialize(i.Timers, WorkflowJson.Options),
         ["Held"] = i.Held.IsEmpty ? null : JsonSerializer.Serialize(i.Held, WorkflowJson.Options),
+        // The runtime moves an instance's index row to its current partition before any commit (WorkflowRuntime.IndexBeforeCommitAsync).
+        [IndexedInColumn] = IndexPartition(i.Type, i.InstanceId),
     };
 
     private static WorkflowInstance ReadInstance(TableEntity row) => new(
@@ -408,14 +478,18 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
         ETag = row.ETag,
     };
 
+    /// <summary>The type is the partition key up to its shard (the whole key in the layout before shards).</summary>
     private static WorkflowIndexEntry ReadIndex(TableEntity row) => new(
         row.RowKey,
-        row.PartitionKey,
+        row.PartitionKey.IndexOf(IndexShardSeparator) is >= 0 and var separator ? row.PartitionKey[..separator] : row.PartitionKey,
         Enum.Parse<WorkflowRuntimeStatus>(row.GetString("Status")),
         row.GetDateTimeOffset("Created") ?? default,
         row.GetDateTimeOffset("Updated") ?? default,
         row.GetDateTimeOffset("Deadline"),
-        row.GetInt64("Seq") ?? 0);
+        row.GetInt64("Seq") ?? 0)
+    {
+        Partition = row.PartitionKey,
+    };
 
     private static string? Json(JsonElement? value) => value is { ValueKind: not JsonValueKind.Undefined } v ? v.GetRawText() : null;
 

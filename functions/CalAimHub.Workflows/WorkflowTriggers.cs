@@ -167,22 +167,33 @@ public sealed class WorkflowTriggers(
     /// Index rows are written just before their commit; a crash in between leaves a row ahead of its instance (or
     /// naming one that was never created). Recently written rows are checked against the state row and repaired.
     /// </summary>
+    /// <remarks>
+    /// A row outside its instance's current partition (the layout before shards, or a start of another type that lost) is
+    /// moved: the instance's row is written where it belongs and the one met is deleted, so listings show it once.
+    /// </remarks>
     private async Task<bool> ReconcileAsync(WorkflowIndexEntry entry, CancellationToken cancellationToken)
     {
-        var instance = await runtime.GetAsync(entry.InstanceId, cancellationToken);
-        if (instance is null)
+        var (stored, _) = await runtime.Store.LoadAsync(entry.InstanceId, null, cancellationToken);
+        if (stored is null)
         {
             await runtime.Store.DeleteIndexAsync(entry, cancellationToken);
             return true;
         }
 
-        var actual = WorkflowIndexEntry.Of(instance);
-        if (actual.Lists(entry))
+        var actual = WorkflowIndexEntry.Of(stored.Instance);
+        var current = WorkflowStore.IndexPartition(actual.Type, actual.InstanceId);
+        var met = entry.Partition ?? WorkflowStore.IndexPartition(entry.Type, entry.InstanceId);
+        if (met == current && stored.IndexElsewhere is null && actual.Lists(entry))
         {
             return false;
         }
 
-        await runtime.Store.UpsertIndexAsync(actual, cancellationToken);
+        await runtime.Store.UpsertIndexAsync(actual, cancellationToken, stored.IndexElsewhere);
+        if (met != current && met != stored.IndexElsewhere)
+        {
+            await runtime.Store.DeleteIndexAsync(entry, cancellationToken);
+        }
+
         return true;
     }
 
