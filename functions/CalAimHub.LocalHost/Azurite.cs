@@ -53,18 +53,9 @@ public sealed class Azurite : IAsyncDisposable
         IReadOnlyDictionary<string, string>? environment = null)
     {
         var executable = await EnsureInstalledAsync(repositoryRoot, npmCommand, log, cancellationToken);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await StartOnceAsync(executable, repositoryRoot, dataDirectory, ports, timeout, cancellationToken, environment);
-            }
-            catch (PortTakenException e) when (ports == (0, 0, 0) && attempt < 3)
-            {
-                // Only ports this host chose itself may be swapped for others.
-                log($"{e.Message} Starting Azurite again on other ports.");
-            }
-        }
+        // Only ports this host chose itself may be swapped for others.
+        return await LoopbackListener.StartWhereFreeAsync(
+            _ => StartOnceAsync(executable, repositoryRoot, dataDirectory, ports, timeout, cancellationToken, environment), mayMove: ports == (0, 0, 0), log);
     }
 
     private static async Task<Azurite> StartOnceAsync(

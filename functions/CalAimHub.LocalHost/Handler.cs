@@ -18,17 +18,9 @@ internal static partial class Handler
         CancellationToken cancellationToken,
         int port = 0)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await StartOnceAsync(app, appSettings, output, sink, timeout, port, cancellationToken);
-            }
-            catch (PortTakenException) when (attempt < 3)
-            {
-                port = 0;
-            }
-        }
+        // A restart asks for its old port, but any free port will do if that one was taken.
+        return await LoopbackListener.StartWhereFreeAsync(
+            attempt => StartOnceAsync(app, appSettings, output, sink, timeout, attempt == 1 ? port : 0, cancellationToken), mayMove: true);
     }
 
     private static async Task<(ChildProcess Process, Uri BaseAddress)> StartOnceAsync(

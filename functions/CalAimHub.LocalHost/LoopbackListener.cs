@@ -96,6 +96,28 @@ internal static class LoopbackListener
         return result;
     }
 
+    /// <summary>
+    /// Runs a child's start (<paramref name="start"/> gets the attempt number, 1 first) and, when another process took a
+    /// port it had chosen as free, starts it again on newly chosen ports, at most <see cref="MaxStarts"/> times in all.
+    /// Ports the caller was given (<paramref name="mayMove"/> false) are never swapped for others.
+    /// </summary>
+    public static async Task<T> StartWhereFreeAsync<T>(Func<int, Task<T>> start, bool mayMove, Action<string>? log = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await start(attempt);
+            }
+            catch (PortTakenException e) when (mayMove && attempt < MaxStarts)
+            {
+                log?.Invoke($"{e.Message} Starting again on other ports.");
+            }
+        }
+    }
+
+    public const int MaxStarts = 3;
+
     /// <summary>Throws <see cref="PortTakenException"/> when another process holds the port the child was meant to bind.</summary>
     public static void EnsureHeldBy(int processId, int port, string what)
     {

@@ -18,9 +18,9 @@ public sealed class IndexShardTests(AzuriteFixture azurite)
     [Fact]
     public async Task A_batch_of_one_type_lands_in_several_index_partitions_of_that_type_and_lists_each_instance_once_in_small_pages()
     {
-        var h = await RuntimeHarness.CreateAsync(azurite, definitions: [Approval(), WorkflowDefinition.From(new MemoWorkflow())]);
+        var h = await RuntimeHarness.CreateAsync(azurite, definitions: [Approval(), WorkflowDefinition.From(new InertWorkflow(MemoType))]);
         await h.Runtime.StartManyAsync("approval", Batch(40), CancellationToken.None);
-        await h.Runtime.StartAsync(MemoWorkflow.TypeName, "memo-1", null, CancellationToken.None);
+        await h.Runtime.StartAsync(MemoType, "memo-1", null, CancellationToken.None);
         // A neighbour in the type's key range (a type whose name goes on past "approval") is not an approval.
         await h.Store.Index.AddEntityAsync(new TableEntity("approval-b|03", "neighbour-1") { ["Status"] = "Running", ["Seq"] = 1L });
 
@@ -46,8 +46,8 @@ public sealed class IndexShardTests(AzuriteFixture azurite)
 
         Assert.Equal(Batch(40).Select(b => b.Item1), listed.Order(StringComparer.Ordinal));
         Assert.True(pages >= 14, $"{pages} pages");
-        var (notes, _) = await h.Store.IndexPageAsync(MemoWorkflow.TypeName, null, 100, CancellationToken.None);
-        Assert.Equal(("memo-1", MemoWorkflow.TypeName), (Assert.Single(notes).InstanceId, notes[0].Type));
+        var (notes, _) = await h.Store.IndexPageAsync(MemoType, null, 100, CancellationToken.None);
+        Assert.Equal(("memo-1", MemoType), (Assert.Single(notes).InstanceId, notes[0].Type));
         var (all, _) = await h.Store.IndexPageAsync(null, null, 1000, CancellationToken.None);
         Assert.Equal(42, all.Count);
         Assert.Equal("approval-b", all.Single(e => e.InstanceId == "neighbour-1").Type);
@@ -60,7 +60,7 @@ public sealed class IndexShardTests(AzuriteFixture azurite)
         Assert.Equal(["invoice|06", "invoice|0f", "referral|0f"],
             new[] { WorkflowStore.IndexPartition("invoice", "inv-1"), WorkflowStore.IndexPartition("invoice", "inv-2"), WorkflowStore.IndexPartition("referral", "ref-1") });
 
-        var refused = Assert.Throws<InvalidOperationException>(() => new WorkflowRegistry([WorkflowDefinition.From(new PipedWorkflow())]));
+        var refused = Assert.Throws<InvalidOperationException>(() => new WorkflowRegistry([WorkflowDefinition.From(new InertWorkflow("a|b"))]));
         Assert.Equal("workflow type 'a|b' holds '|', which separates a type from its index shard; choose another name", refused.Message);
     }
 
@@ -167,21 +167,12 @@ public sealed class IndexShardTests(AzuriteFixture azurite)
         return counts;
     }
 
-    private sealed class MemoWorkflow : IWorkflowDecider<object>
-    {
-        public const string TypeName = "memo";
-        public string Type => TypeName;
-        public int Version => 1;
-        public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal);
-        public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
-        public object InitialState => new();
-        public IReadOnlyList<WorkflowAction> Decide(object state, WorkflowEvent @event, DateTimeOffset now) => [];
-        public object Evolve(object state, WorkflowEvent @event) => state;
-    }
+    private const string MemoType = "memo";
 
-    private sealed class PipedWorkflow : IWorkflowDecider<object>
+    /// <summary>A workflow type that only exists (no events, no actions), under any name.</summary>
+    private sealed class InertWorkflow(string type) : IWorkflowDecider<object>
     {
-        public string Type => "a|b";
+        public string Type => type;
         public int Version => 1;
         public IReadOnlySet<string> EventNames { get; } = new HashSet<string>(StringComparer.Ordinal);
         public WorkflowStart StartedBy { get; } = WorkflowStart.Generic(_ => null);
