@@ -54,7 +54,17 @@ public static partial class WorkflowsApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("", ListAsync).WithName("ListWorkflows")
             .WithSummary("Instances by type, runtimeStatus, created range, deadlineBefore; paged by x-ms-continuation-token")
-            .Produces<WorkflowSummary[]>().ProducesProblem(StatusCodes.Status400BadRequest);
+            .Produces<WorkflowSummary[]>().ProducesProblem(StatusCodes.Status400BadRequest)
+            .TakesQuery(
+                new("type", "Only instances of this workflow type"),
+                new("runtimeStatus", "Only instances in these statuses (comma-separated or repeated), e.g. Running,Failed"),
+                new("createdFrom", "Created at or after this ISO 8601 date-time (alias createdTimeFrom)"),
+                new("createdTimeFrom", "Durable Functions' name for createdFrom"),
+                new("createdTo", "Created at or before this ISO 8601 date-time (alias createdTimeTo)"),
+                new("createdTimeTo", "Durable Functions' name for createdTo"),
+                new("deadlineBefore", "Only instances with a deadline before this ISO 8601 date-time"),
+                new("top", "Page size, 1 to 1000 (default 100)"),
+                new("continuationToken", "The next page's token (also accepted as the x-ms-continuation-token header)"));
         api.MapPost("/{instanceId}/events/{eventName}", RaiseEventAsync).WithName("RaiseWorkflowEvent")
             .WithSummary("Raise an event, committed inside the request (Idempotency-Key dedupes retries)")
             .AcceptsBody<JsonElement>("application/json").WorkflowCommand();

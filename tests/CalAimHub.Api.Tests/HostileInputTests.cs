@@ -98,6 +98,54 @@ public sealed partial class HostileInputTests : IClassFixture<ApiHub>
         Assert.EndsWith(detail.Split(' ', 2)[1], problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_misspelt_query_parameter_is_a_400_naming_it_and_the_ones_the_route_takes()
+    {
+        // Was ignored: the listing answered every instance, as if no continuation had been given.
+        var problem = await RefusedAsync("GET", "/api/workflows?type=authorization&continuation=forged", null, HttpStatusCode.BadRequest);
+
+        Assert.Equal("Invalid request parameter", problem["title"]!.GetValue<string>());
+        Assert.Equal("query parameter 'continuation'", problem["parameter"]!.GetValue<string>());
+        Assert.Equal("query parameter 'continuation' is not one this route takes: it takes continuationToken, createdFrom, createdTimeFrom, "
+            + "createdTimeTo, createdTo, deadlineBefore, runtimeStatus, top, type; check the spelling", problem["detail"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Query_parameter_names_match_without_regard_to_case_as_binding_does()
+    {
+        using var response = await hub.Client.GetAsync(new Uri("/api/workflows?TYPE=authorization&Top=5", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Every_staff_route_takes_exactly_the_query_parameters_its_document_lists()
+    {
+        // The document and the input edge read the same declarations, so a route cannot take a parameter it does not
+        // document, nor document one it refuses. Each request is refused at the edge: nothing runs, nothing is stored.
+        var checkedRoutes = 0;
+        foreach (var (method, path, operation) in Operations())
+        {
+            if (operation["responses"]?["401"]?["description"]?.GetValue<string>().StartsWith("No signed-in staff member", StringComparison.Ordinal) != true)
+            {
+                continue; // anonymous: webhooks (signed instead), health, the contract itself
+            }
+
+            var documented = (operation["parameters"]?.AsArray() ?? []).Where(p => p!["in"]!.GetValue<string>() == "query")
+                .Select(p => p!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+            var url = PathParameter().Replace(path, "x-1") + "?notAParameter=1";
+            var problem = await RefusedAsync(method, url, null, HttpStatusCode.BadRequest);
+
+            Assert.Equal(documented.Count == 0
+                ? "query parameter 'notAParameter' is not one this route takes: it takes no query parameters; remove it"
+                : $"query parameter 'notAParameter' is not one this route takes: it takes {string.Join(", ", documented)}; check the spelling",
+                problem["detail"]!.GetValue<string>());
+            checkedRoutes++;
+        }
+
+        Assert.True(checkedRoutes >= 40, $"only {checkedRoutes} staff routes in the document");
+    }
+
     [Theory]
     [InlineData("GET", "/api/referrals/sampleplatform:R-1%0A", "id")]
     [InlineData("GET", "/api/referrals/R-1%0D/fhir", "id")]
@@ -240,6 +288,11 @@ public sealed partial class HostileInputTests : IClassFixture<ApiHub>
         from operation in path.Value!.AsObject()
         where path.Key != "/api/files/validate"
         select (operation.Key.ToUpperInvariant(), path.Key);
+
+    private IEnumerable<(string Method, string Path, JsonNode Operation)> Operations() =>
+        from path in hub.Document["paths"]!.AsObject()
+        from operation in path.Value!.AsObject()
+        select (operation.Key.ToUpperInvariant(), path.Key, operation.Value!);
 
     private async Task<JsonNode> RefusedAsync(string method, string url, byte[]? body, HttpStatusCode expected)
     {

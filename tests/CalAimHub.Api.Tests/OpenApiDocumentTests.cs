@@ -49,6 +49,23 @@ public sealed class OpenApiDocumentTests : IClassFixture<OpenApiDocumentTests.Ha
     }
 
     [Fact]
+    public void Every_staff_route_is_known_to_the_input_edge_with_the_query_parameters_it_binds()
+    {
+        // An endpoint the edge cannot find a description for is not held to its parameters: none may be left out.
+        var parameters = handler.Services.GetRequiredService<RouteQueryParameters>();
+        var staff = Endpoints().Where(e => RouteQueryParameters.Applies(e.Endpoint)).ToArray();
+        Assert.True(staff.Length >= 40, $"only {staff.Length} staff endpoints found");
+
+        var unknown = staff.Where(e => parameters.Of(e.Endpoint) is null).Select(e => $"{string.Join(",", e.Methods)} {e.Pattern}").ToArray();
+
+        Assert.Empty(unknown);
+        var list = staff.Single(e => e.Pattern == "/api/workflows" && e.Methods.Contains("GET"));
+        Assert.True(parameters.Of(list.Endpoint)!.Contains("runtimeStatus"), "GET /api/workflows does not take runtimeStatus");
+        var referrals = staff.Single(e => e.Pattern == "/api/referrals" && e.Methods.Contains("GET"));
+        Assert.True(parameters.Of(referrals.Endpoint)!.Contains("top"), "GET /api/referrals does not take top");
+    }
+
+    [Fact]
     public async Task Every_operation_has_an_id_a_summary_and_a_problem_answer()
     {
         var document = await DocumentAsync();

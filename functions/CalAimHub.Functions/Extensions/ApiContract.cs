@@ -21,7 +21,9 @@ public static class ApiContract
     public const string ReferenceRoute = "/api/docs";
     public const string ExampleResourcePrefix = "requests/";
 
-    public static void AddApiContract(this WebApplicationBuilder builder) =>
+    public static void AddApiContract(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<RouteQueryParameters>();
         builder.Services.AddOpenApi(o =>
         {
             o.AddDocumentTransformer((document, _, _) =>
@@ -62,6 +64,19 @@ public static class ApiContract
                     };
                 }
 
+                foreach (var parameter in context.Description.ActionDescriptor.EndpointMetadata.OfType<QueryParameterContract>().SelectMany(c => c.Parameters))
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = parameter.Name,
+                        In = ParameterLocation.Query,
+                        Description = parameter.Description,
+                        Required = parameter.Required,
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                    });
+                }
+
                 // Every staff route can refuse a caller: no signed-in principal (401) or not the role it needs (403).
                 if (!context.Description.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any())
                 {
@@ -80,6 +95,7 @@ public static class ApiContract
                 }
             });
         });
+    }
 
     public static void MapApiContract(this WebApplication app)
     {

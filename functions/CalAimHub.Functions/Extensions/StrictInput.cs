@@ -22,6 +22,7 @@ public static class StrictInput
     public static IApplicationBuilder UseStrictInput(this WebApplication app)
     {
         var maxJsonBytes = app.Configuration.GetValue<int?>("Api:MaxJsonBytes") is { } configured and > 0 ? configured : DefaultMaxJsonBytes;
+        var queryParameters = app.Services.GetRequiredService<RouteQueryParameters>();
         return app.Use(async (context, next) =>
         {
             if (context.GetEndpoint() is not { } endpoint || !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
@@ -30,7 +31,7 @@ public static class StrictInput
                 return;
             }
 
-            if (ParameterProblem(context) is { } parameterProblem)
+            if ((ParameterProblem(context) ?? UnknownQueryParameter(context, endpoint, queryParameters)) is { } parameterProblem)
             {
                 await parameterProblem.ExecuteAsync(context);
                 return;
@@ -96,6 +97,28 @@ public static class StrictInput
             {
                 var shown = HasControlCharacter(name) || name.Length > 64 ? "a query parameter" : $"query parameter '{name}'";
                 return Invalid(shown, $"{shown} contains a control character (such as a line break or NUL); remove it from the URL");
+            }
+        }
+
+        return null;
+    }
+
+    private static IResult? UnknownQueryParameter(HttpContext context, Endpoint endpoint, RouteQueryParameters parameters)
+    {
+        if (context.Request.Query.Count == 0 || !RouteQueryParameters.Applies(endpoint) || parameters.Of(endpoint) is not { } takes)
+        {
+            return null;
+        }
+
+        foreach (var name in context.Request.Query.Keys)
+        {
+            if (!takes.Contains(name))
+            {
+                var shown = name.Length > 64 ? "a query parameter" : $"query parameter '{name}'";
+                var listed = takes.Except(RouteQueryParameters.EveryRoute, StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
+                return Invalid(shown, listed.Count == 0
+                    ? $"{shown} is not one this route takes: it takes no query parameters; remove it"
+                    : $"{shown} is not one this route takes: it takes {string.Join(", ", listed)}; check the spelling");
             }
         }
 

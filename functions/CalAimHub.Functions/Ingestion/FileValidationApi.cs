@@ -20,7 +20,8 @@ public static class FileValidationApi
         app.MapPost("/api/files/validate", ValidateAsync).WithName("ValidatePartnerFile").WithTags("Partner files").RequireAuthorization(StaffRoles.Viewer)
             .WithSummary("Dry run: the result report a partner file would get, storing nothing (up to 100 MB; drop larger files)")
             .AcceptsBody<Stream>("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream")
-            .Produces<CalAimHub.Ingestion.Reports.IngestReport>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .Produces<CalAimHub.Ingestion.Reports.IngestReport>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .TakesQuery(new("kind", "The file kind, e.g. rtf, otf, invoice, assignment", Required: true), new("partner", "The registered partner id the file is from", Required: true));
 
     private static async Task<IResult> ValidateAsync(
         HttpRequest request, PartnerFileChannel channel, PartnerDirectory partners, IngestionOptions options, TimeProvider time, CancellationToken cancellationToken)
