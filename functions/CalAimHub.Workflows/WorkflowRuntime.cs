@@ -72,9 +72,7 @@ public sealed class WorkflowRuntime(
     {
         var type = definition.Type;
         var id = instanceId ?? Guid.NewGuid().ToString("N");
-        var now = time.GetUtcNow();
-        var started = new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now) { By = by };
-        var commit = InstanceTransition.WithProjections(definition, registry.ProjectionsOf(type), InstanceTransition.Start(definition, id, started, now), started);
+        var commit = StartCommit(definition, id, input, by, time.GetUtcNow());
         await IndexBeforeCommitAsync(commit, cancellationToken);
         try
         {
@@ -97,6 +95,13 @@ public sealed class WorkflowRuntime(
                 ? new StartResult(existing.Instance, false)
                 : throw new WorkflowInstanceConflictException(id, existing.Instance.Type);
         }
+    }
+
+    /// <summary>The commit that creates an instance: its start event, first decision and read-model updates.</summary>
+    private WorkflowCommit StartCommit(WorkflowDefinition definition, string instanceId, JsonElement? input, WorkflowActor? by, DateTimeOffset now)
+    {
+        var started = new WorkflowEvent(StartEventId, WorkflowEvent.Started, input, now) { By = by };
+        return InstanceTransition.WithProjections(definition, registry.ProjectionsOf(definition.Type), InstanceTransition.Start(definition, instanceId, started, now), started);
     }
 
     /// <summary>Instances one <see cref="StartManyAsync"/> starts at most (their ids fit the batch row).</summary>
@@ -136,11 +141,7 @@ public sealed class WorkflowRuntime(
         }
 
         var now = time.GetUtcNow();
-        var commits = starts.Select(s =>
-        {
-            var started = new WorkflowEvent(StartEventId, WorkflowEvent.Started, s.Input, now);
-            return InstanceTransition.WithProjections(definition, registry.ProjectionsOf(type), InstanceTransition.Start(definition, s.InstanceId, started, now), started);
-        }).ToArray();
+        var commits = starts.Select(s => StartCommit(definition, s.InstanceId, s.Input, null, now)).ToArray();
 
         // The batch row before anything else, as the index row is before a commit: no commit exists that it does not cover.
         var (batchRow, unfinished) = await store.ClaimStartBatchAsync(new StartBatch(type, [.. starts.Select(s => s.InstanceId)]), cancellationToken);
