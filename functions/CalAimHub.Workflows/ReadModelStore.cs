@@ -669,7 +669,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     /// The shard count a reader may use for <paramref name="table"/>: 1 for an unsharded table; for a sharded one, its
     /// layout row must name the configured count (read once per process).
     /// </summary>
-    /// <exception cref="ReadModelLayoutException">The table has no layout row (rows of the unsharded layout, or none of this version's) or another count: it needs the rebuild.</exception>
+    /// <exception cref="ReadModelLayoutException">The table has no layout row but rows (of the unsharded layout), or a layout row naming another count: it needs the rebuild.</exception>
     private async Task<int> RequireLayoutAsync(string table, CancellationToken cancellationToken)
     {
         var shardCount = Shards.Of(table);
@@ -678,8 +678,17 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             return shardCount;
         }
 
-        var layout = Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, cancellationToken: cancellationToken));
-        var found = layout?.GetInt32("Shards");
+        var found = await LayoutAsync(table, cancellationToken);
+        if (found is null)
+        {
+            if (!await HoldsRowsAsync(Table(table), cancellationToken))
+            {
+                return shardCount; // nothing written yet: empty in every layout (its first writer writes the layout row; a read writes nothing)
+            }
+
+            found = await LayoutAsync(table, cancellationToken); // a first writer marks the table before its first row
+        }
+
         if (found != shardCount)
         {
             throw new ReadModelLayoutException(table, shardCount, found);
@@ -688,6 +697,9 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         layoutsRead[table] = shardCount;
         return shardCount;
     }
+
+    private async Task<int?> LayoutAsync(string table, CancellationToken cancellationToken) =>
+        Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, cancellationToken: cancellationToken))?.GetInt32("Shards");
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> layoutsMarked = new(StringComparer.Ordinal);
 
@@ -724,17 +736,9 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                 return;
             }
 
-            await foreach (var page in client.QueryAsync<TableEntity>(maxPerPage: 1, select: ["PartitionKey"]).AsPages(null, 1))
+            if (await HoldsRowsAsync(client, CancellationToken.None))
             {
-                if (page.Values.Count > 0)
-                {
-                    return; // rows of the unsharded layout: the rebuild writes the layout row
-                }
-
-                if (page.ContinuationToken is null)
-                {
-                    break;
-                }
+                return; // rows of the unsharded layout: the rebuild writes the layout row
             }
 
             try
@@ -746,6 +750,20 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                 // Another process marked it first.
             }
         }
+    }
+
+    /// <summary>Whether the table holds any row: a query for one (the service may answer with an empty page and a continuation).</summary>
+    private static async Task<bool> HoldsRowsAsync(TableClient client, CancellationToken cancellationToken)
+    {
+        await foreach (var page in client.QueryAsync<TableEntity>(maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).AsPages(null, 1))
+        {
+            if (page.Values.Count > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
