@@ -701,7 +701,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     private async Task<int?> LayoutAsync(string table, CancellationToken cancellationToken) =>
         Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, cancellationToken: cancellationToken))?.GetInt32("Shards");
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task> layoutsMarked = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> layoutsMarked = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Before this process first writes a sharded table: a table with neither a layout row nor any other row is new, so it
@@ -718,10 +718,11 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             return;
         }
 
-        var marking = layoutsMarked.GetOrAdd(table, t => MarkAsync(Table(t), shardCount));
+        // Lazy: GetOrAdd may run its factory more than once when writers race.
+        var marking = layoutsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkAsync(Table(t), shardCount)));
         try
         {
-            await marking;
+            await marking.Value;
         }
         catch (RequestFailedException)
         {
