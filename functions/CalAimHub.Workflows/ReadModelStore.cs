@@ -24,10 +24,28 @@ namespace CalAimHub.Workflows;
 /// and before skipping a replayed update, the writer applies a journal whose number the counter rows do not carry yet.
 /// A kill -9 between the two transactions leaves the outbox row (the update's dispatch did not finish), so the
 /// sweeper's replay completes it; the stamp makes applying it a second time (a replay, another process) a no-op.
+/// <para>
+/// Shards (<see cref="ReadModelShards"/>): a table may spread each logical partition over S physical partitions
+/// <c>{partition}!{shard:x2}</c>, an item's shard being a stable hash of its id. Everything above then holds per shard:
+/// each has its own version rows and counter row (or journal), an update is one transaction in its shard, and readers
+/// sum the shards' counter rows and merge their item rows in row-key order (pages continue after the last row key
+/// given). The journals of a logical partition's shards all feed its counter rows in the counter table, each stamping
+/// them in a column of its own (<c>JournalSeq_{shard:x2}</c>), so each shard's journal is applied exactly once.
+/// </para>
+/// <para>
+/// Layout: a sharded table holds a layout row (<c>~layout</c>, column <c>Shards</c>), written by the rebuild
+/// (<see cref="ClearAsync"/>, <see cref="LoadAsync"/>) or by the first writer of an empty table. Rows of the unsharded
+/// layout (written before the table was sharded) cannot be merged with sharded ones (an item changed since would count
+/// twice), so readers refuse a sharded table without a layout row naming its S (<see cref="ReadModelLayoutException"/>)
+/// until the read-model rebuild (<c>POST /api/console/read-models/rebuild</c>) clears and rewrites it (docs/deploy.md).
+/// </para>
 /// </remarks>
-public sealed class ReadModelStore(TableServiceClient tables)
+public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? shards = null)
 {
     public const string CounterRow = "~counts";
+
+    /// <summary>Partition and row key of a sharded table's layout row (its <c>Shards</c> column: the S its rows were written with).</summary>
+    public const string LayoutRow = "~layout";
     public const string VersionPrefix = "~v|";
     public const string CounterJournalRow = "~counter-journal";
     private const string JournalStamp = "JournalSeq";
@@ -41,6 +59,9 @@ public sealed class ReadModelStore(TableServiceClient tables)
     public Func<Task>? BeforeCounterWrite { get; set; }
 
     public TableClient Table(string name) => tables.GetTableClient(name);
+
+    /// <summary>How many shards each table's logical partitions have (<see cref="ReadModelShards.Hub"/> unless a test says otherwise).</summary>
+    public ReadModelShards Shards { get; } = shards ?? ReadModelShards.Hub;
 
     /// <summary>Applies the updates of one commit, each with its partition's next batch.</summary>
     public Task ApplyAsync(IReadOnlyList<ProjectionUpdate> updates, CancellationToken cancellationToken) =>
@@ -72,7 +93,8 @@ public sealed class ReadModelStore(TableServiceClient tables)
     /// </remarks>
     public Task<bool> ApplyAsync(ProjectionUpdate update, CancellationToken cancellationToken)
     {
-        var key = (update.Table, Key(update.Partition));
+        var shardCount = Shards.Of(update.Table);
+        var key = (update.Table, ReadModelShards.PartitionKey(Key(update.Partition), ReadModelShards.ShardOf(update.Item, shardCount), shardCount));
         var waiting = new WaitingUpdate(update);
         while (true)
         {
@@ -141,6 +163,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
 
             try
             {
+                await MarkNewTableAsync(key.Table);
                 await WriteBatchAsync(Table(key.Table), key.Partition, batch);
             }
             catch (Exception e)
@@ -174,6 +197,11 @@ public sealed class ReadModelStore(TableServiceClient tables)
             throw new InvalidOperationException($"updates of table '{table.Name}' name different counter tables");
         }
 
+        // A sharded table's counter table holds one counter partition per logical partition, fed by every shard's journal:
+        // each shard stamps the counter rows in a column of its own.
+        var shardCount = Shards.Of(table.Name);
+        var counterPartition = ReadModelShards.LogicalKey(partition, shardCount);
+        var stamp = shardCount == 1 ? JournalStamp : JournalStamp + "_" + partition[^2..];
         for (var attempt = 1; ; attempt++)
         {
             // Point reads only (a filter query is a table scan on Azurite). The first attempt takes what this process
@@ -188,7 +216,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
                 journal = await ReadAsync(table, partition, CounterJournalRow, guess, CancellationToken.None);
                 if (journal is not null)
                 {
-                    await ApplyJournalAsync(counterTable, partition, journal, cached);
+                    await ApplyJournalAsync(counterTable, counterPartition, stamp, journal, cached);
                 }
             }
 
@@ -313,7 +341,7 @@ public sealed class ReadModelStore(TableServiceClient tables)
                     await kill();
                 }
 
-                await ApplyJournalAsync(counterTable!, partition, nextJournal, true);
+                await ApplyJournalAsync(counterTable!, counterPartition, stamp, nextJournal, true);
             }
 
             foreach (var (waiting, _, _) in live)
@@ -327,11 +355,29 @@ public sealed class ReadModelStore(TableServiceClient tables)
 
     /// <summary>
     /// Applies a partition's counter journal to its counter rows in <paramref name="counters"/> unless they carry its
-    /// number already: one transaction in which every row it touches gets the journal's number, so one row carrying it
-    /// means all do. Guarded by the rows' ETags, so two writers completing the same journal apply it once.
+    /// number already: one transaction in which every row it touches gets the journal's number (in the shard's own
+    /// column <paramref name="stamp"/>: the shards of a logical partition feed the same counter rows, each with its own
+    /// sequence), so one row carrying it means all do. Guarded by the rows' ETags, so two writers completing the same
+    /// journal apply it once; in this process the shards of one counter partition take turns (no ETag races among them).
     /// </summary>
     /// <param name="guess">Trust this process's copies of the counter rows first (only when the journal came from the same memory).</param>
-    private async Task ApplyJournalAsync(TableClient counters, string partition, TableEntity journal, bool guess)
+    private async Task ApplyJournalAsync(TableClient counters, string partition, string stamp, TableEntity journal, bool guess)
+    {
+        var turn = counterTurns.GetOrAdd((counters.Name, partition), _ => new SemaphoreSlim(1, 1));
+        await turn.WaitAsync();
+        try
+        {
+            await ApplyJournalInTurnAsync(counters, partition, stamp, journal, guess);
+        }
+        finally
+        {
+            turn.Release();
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Table, string Partition), SemaphoreSlim> counterTurns = new();
+
+    private async Task ApplyJournalInTurnAsync(TableClient counters, string partition, string stamp, TableEntity journal, bool guess)
     {
         var seq = journal.GetInt64("Seq") ?? 0;
         var delta = JsonSerializer.Deserialize<Dictionary<string, long>>(journal.GetString("Delta") ?? "{}")!;
@@ -339,12 +385,12 @@ public sealed class ReadModelStore(TableServiceClient tables)
         for (var attempt = 1; keys.Count > 0; attempt++)
         {
             var rows = await Task.WhenAll(keys.Select(k => ReadAsync(counters, partition, k, guess && attempt == 1, CancellationToken.None)));
-            if (rows.Any(r => r?.GetInt64(JournalStamp) >= seq))
+            if (rows.Any(r => r?.GetInt64(stamp) >= seq))
             {
                 return;
             }
 
-            var actions = keys.Zip(rows).Select(c => CounterAction(partition, c.First, c.Second, delta, seq)).ToList();
+            var actions = keys.Zip(rows).Select(c => CounterAction(partition, c.First, c.Second, delta, (stamp, seq))).ToList();
             try
             {
                 Interlocked.Increment(ref transactions);
@@ -365,7 +411,8 @@ public sealed class ReadModelStore(TableServiceClient tables)
     }
 
     /// <summary>Counter row <paramref name="rowKey"/> with <paramref name="delta"/>'s changes to it added (insert when new, else replace guarded by its ETag).</summary>
-    private static TableTransactionAction CounterAction(string partition, string rowKey, TableEntity? counter, IReadOnlyDictionary<string, long> delta, long? journalSeq)
+    /// <param name="journal">The stamp column and number of the journal being applied; the row's other stamps are kept.</param>
+    private static TableTransactionAction CounterAction(string partition, string rowKey, TableEntity? counter, IReadOnlyDictionary<string, long> delta, (string Stamp, long Seq)? journal)
     {
         var changes = delta.Where(d => d.Value != 0 && CounterRowOf(d.Key) == rowKey).ToList();
         var sums = new TableEntity(partition, rowKey);
@@ -374,9 +421,14 @@ public sealed class ReadModelStore(TableServiceClient tables)
             sums["Name"] = bucket;
         }
 
-        if (journalSeq is { } seq)
+        foreach (var other in counter?.Keys.Where(k => k.StartsWith(JournalStamp, StringComparison.Ordinal)) ?? [])
         {
-            sums[JournalStamp] = seq;
+            sums[other] = counter![other];
+        }
+
+        if (journal is { } applied)
+        {
+            sums[applied.Stamp] = applied.Seq;
         }
 
         var current = counter is null ? new Dictionary<string, long>() : ReadCounts(counter);
@@ -425,65 +477,105 @@ public sealed class ReadModelStore(TableServiceClient tables)
 
     /// <summary>
     /// The counter row of a partition (empty when it has none), as name → count; <paramref name="row"/> names one of the
-    /// partition's other counter rows (counts named <c>{row}/{name}</c>).
+    /// partition's other counter rows (counts named <c>{row}/{name}</c>). Sharded: one point read per shard, summed.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, long>> CountsAsync(string table, string partition, CancellationToken cancellationToken, string? row = null)
     {
-        var entity = Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(Key(partition), row is null ? CounterRow : CounterRowOf(row + "/"), cancellationToken: cancellationToken));
-        return entity is null ? new Dictionary<string, long>() : ReadCounts(entity);
+        var shardCount = await RequireLayoutAsync(table, cancellationToken);
+        var rowKey = row is null ? CounterRow : CounterRowOf(row + "/");
+        var client = Table(table);
+        var entities = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
+            Value(await client.GetEntityIfExistsAsync<TableEntity>(ReadModelShards.PartitionKey(Key(partition), shard, shardCount), rowKey, cancellationToken: cancellationToken))));
+        return Sum(entities.OfType<TableEntity>().Select(ReadCounts));
     }
 
     /// <summary>
     /// Every counter row of the partitions from <paramref name="fromPartition"/> to <paramref name="toPartition"/>
-    /// (inclusive): one query; the row's name (null for the partition's main counter row) and its counts.
+    /// (inclusive): one query; the row's name (null for the partition's main counter row) and its counts, the shards of a
+    /// logical partition summed.
     /// </summary>
     public async Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> CounterRowsAsync(
         string table, string fromPartition, string toPartition, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {Key(fromPartition)} and PartitionKey le {Key(toPartition)} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
-        var rows = new List<(string, string?, IReadOnlyDictionary<string, long>)>();
+        var shardCount = await RequireLayoutAsync(table, cancellationToken);
+        var (from, to) = shardCount == 1
+            ? (Key(fromPartition), Key(toPartition))
+            : (Key(fromPartition) + ReadModelShards.Separator, Key(toPartition) + ReadModelShards.Separator + "~");
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {from} and PartitionKey le {to} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
+        var rows = new Dictionary<(string, string?), List<IReadOnlyDictionary<string, long>>>();
         await foreach (var row in Table(table).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
-            rows.Add((row.PartitionKey, row.RowKey == CounterRow ? null : row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], ReadCounts(row)));
+            var key = (ReadModelShards.LogicalKey(row.PartitionKey, shardCount), row.RowKey == CounterRow ? null : row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..]);
+            (rows.TryGetValue(key, out var counts) ? counts : rows[key] = []).Add(ReadCounts(row));
         }
 
-        return rows;
+        return [.. rows.Select(r => (r.Key.Item1, r.Key.Item2, Sum(r.Value)))];
     }
 
     /// <summary>
-    /// The named counter rows of one partition (counts named <c>{row}/{name}</c>), by name: one query on the row range
-    /// <c>~counts|…</c>, which holds counter rows only (item rows sort before <c>~</c>, version rows after it).
+    /// The named counter rows of one partition (counts named <c>{row}/{name}</c>), by name: one query per shard on the row
+    /// range <c>~counts|…</c>, which holds counter rows only (item rows sort before <c>~</c>, version rows after it).
     /// </summary>
     public async Task<IReadOnlyList<(string Name, IReadOnlyDictionary<string, long> Counts)>> NamedCounterRowsAsync(string table, string partition, CancellationToken cancellationToken)
     {
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey gt {CounterRow + "|"} and RowKey lt {"~counts}"}");
-        var rows = new List<(string, IReadOnlyDictionary<string, long>)>();
-        await foreach (var row in Table(table).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        var shardCount = await RequireLayoutAsync(table, cancellationToken);
+        var rows = new SortedDictionary<string, (string Name, List<IReadOnlyDictionary<string, long>> Counts)>(StringComparer.Ordinal);
+        for (var shard = 0; shard < shardCount; shard++)
         {
-            rows.Add((row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], ReadCounts(row)));
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ReadModelShards.PartitionKey(Key(partition), shard, shardCount)} and RowKey gt {CounterRow + "|"} and RowKey lt {"~counts}"}");
+            await foreach (var row in Table(table).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            {
+                var named = rows.TryGetValue(row.RowKey, out var found) ? found : rows[row.RowKey] = (row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], []);
+                named.Counts.Add(ReadCounts(row));
+            }
         }
 
-        return rows;
+        return [.. rows.Values.Select(r => (r.Name, Sum(r.Counts)))];
     }
 
-    /// <summary>The data of one page of item rows of one partition (row keys in [<paramref name="from"/>, <paramref name="to"/>)), with the next page's token.</summary>
+    /// <summary>
+    /// The data of one page (at most <paramref name="top"/>) of item rows of one partition with row keys in
+    /// [<paramref name="from"/>, <paramref name="to"/>), in row-key order across the partition's shards, with the next
+    /// page's continuation: the last row key given (keyset, so it holds across shards; null when no row is left).
+    /// </summary>
+    /// <remarks>
+    /// Each shard is read up to <paramref name="top"/> + 1 rows (one query, more pages only when the service gives a
+    /// short one): the first <paramref name="top"/> of the merge are then exact, and one more row anywhere says there is a
+    /// next page.
+    /// </remarks>
     public async Task<(IReadOnlyList<JsonElement> Items, string? Continuation)> PageAsync(
         string table, string partition, string from, string to, string? filter, int top, string? continuation, CancellationToken cancellationToken)
     {
-        var query = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey ge {from} and RowKey lt {to}") + (filter is null ? "" : " and " + filter);
-        await foreach (var page in Table(table).QueryAsync<TableEntity>(query, maxPerPage: top, select: ["Data"], cancellationToken: cancellationToken).AsPages(continuation, top))
+        var shardCount = await RequireLayoutAsync(table, cancellationToken);
+        var lower = continuation is null ? TableClient.CreateQueryFilter($"RowKey ge {from}") : TableClient.CreateQueryFilter($"RowKey ge {from} and RowKey gt {continuation}");
+        var client = Table(table);
+        var shards = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
         {
-            return ([.. page.Values.Select(r => JsonDocument.Parse(r.GetString("Data")).RootElement.Clone())], page.ContinuationToken);
-        }
+            var query = TableClient.CreateQueryFilter($"PartitionKey eq {ReadModelShards.PartitionKey(Key(partition), shard, shardCount)} and RowKey lt {to}") + " and " + lower
+                + (filter is null ? "" : " and " + filter);
+            var rows = new List<(string RowKey, string Data)>();
+            await foreach (var page in client.QueryAsync<TableEntity>(query, maxPerPage: top + 1, select: ["RowKey", "Data"], cancellationToken: cancellationToken).AsPages(null, top + 1))
+            {
+                rows.AddRange(page.Values.Select(r => (r.RowKey, r.GetString("Data"))));
+                if (rows.Count > top)
+                {
+                    break;
+                }
+            }
 
-        return ([], null);
+            return rows;
+        }));
+        var merged = shards.SelectMany(s => s).OrderBy(r => r.RowKey, StringComparer.Ordinal).Take(top + 1).ToList();
+        var items = merged.Take(top).Select(r => JsonDocument.Parse(r.Data).RootElement.Clone()).ToList();
+        return (items, merged.Count > top ? merged[top - 1].RowKey : null);
     }
 
-    /// <summary>Deletes every row of <paramref name="table"/> (rebuild); the table itself stays.</summary>
+    /// <summary>Deletes every row of <paramref name="table"/> (rebuild); the table itself stays, with a sharded table's layout row written anew.</summary>
     public async Task<int> ClearAsync(string table, CancellationToken cancellationToken)
     {
         var client = Table(table);
         known.Clear();
+        layoutsRead.TryRemove(table, out _);
         await client.CreateIfNotExistsAsync(cancellationToken);
         var keys = new List<(string Partition, string Row)>();
         await foreach (var row in client.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
@@ -495,40 +587,51 @@ public sealed class ReadModelStore(TableServiceClient tables)
             keys.GroupBy(k => k.Partition).SelectMany(p => p.Chunk(100)),
             new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (chunk, ct) => await client.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(k.Partition, k.Row), ETag.All)), ct));
+        if (Shards.Of(table) is var shardCount and > 1)
+        {
+            await client.UpsertEntityAsync(LayoutEntity(shardCount), TableUpdateMode.Replace, cancellationToken);
+        }
+
         return keys.Count;
     }
 
     /// <summary>
-    /// Writes entries into partitions that hold none of them yet (after <see cref="ClearAsync"/>, or a fresh load):
-    /// item and version rows in batches of 100, the partition's counter row with the last batch. A crash part-way is
-    /// repaired by running the rebuild again (it clears first).
+    /// Writes entries into partitions that hold none of them yet (after <see cref="ClearAsync"/>, or a fresh load): item,
+    /// version and counter rows in transactions of 100 per partition (a counter table's rows summed over the shards that
+    /// feed them), and a sharded table's layout row. A crash part-way is repaired by running the rebuild again (it clears first).
     /// </summary>
     public async Task<int> LoadAsync(IEnumerable<(ReadModelEntry Entry, long Version)> entries, int parallelism, CancellationToken cancellationToken)
     {
         known.Clear();
-        var partitions = entries.GroupBy(e => (e.Entry.Table, Partition: Key(e.Entry.Partition))).ToList();
-        var written = 0;
-        await Parallel.ForEachAsync(partitions, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (group, ct) =>
+        var rows = new Dictionary<(string Table, string Partition), List<TableEntity>>();
+        var sums = new Dictionary<(string Table, string Partition), Dictionary<string, long>>(); // by count key ("name" or "row/name")
+        List<TableEntity> RowsOf(string table, string partition) => rows.TryGetValue((table, partition), out var found) ? found : rows[(table, partition)] = [];
+        foreach (var (entry, version) in entries)
         {
-            var (table, partition) = group.Key;
-            var rows = new List<TableEntity>();
-            var sums = new Dictionary<string, long>(StringComparer.Ordinal); // by count key ("name" or "row/name")
-            foreach (var (entry, version) in group)
+            var shardCount = Shards.Of(entry.Table);
+            var logical = Key(entry.Partition);
+            var partition = ReadModelShards.PartitionKey(logical, ReadModelShards.ShardOf(entry.Item, shardCount), shardCount);
+            var ofPartition = RowsOf(entry.Table, partition);
+            ofPartition.AddRange(entry.Rows.Select(r => Row(partition, r)));
+            ofPartition.Add(new TableEntity(partition, VersionPrefix + Key(entry.Item))
             {
-                rows.AddRange(entry.Rows.Select(r => Row(partition, r)));
-                rows.Add(new TableEntity(partition, VersionPrefix + Key(entry.Item))
-                {
-                    ["Version"] = version,
-                    ["Rows"] = JsonSerializer.Serialize(entry.Rows.Select(r => Key(r.RowKey)).ToArray()),
-                    ["Counts"] = JsonSerializer.Serialize(NonZero(entry.Counts)),
-                });
-                foreach (var (name, count) in entry.Counts)
-                {
-                    sums[name] = sums.GetValueOrDefault(name) + count;
-                }
-            }
+                ["Version"] = version,
+                ["Rows"] = JsonSerializer.Serialize(entry.Rows.Select(r => Key(r.RowKey)).ToArray()),
+                ["Counts"] = JsonSerializer.Serialize(NonZero(entry.Counts)),
+            });
 
-            foreach (var counter in sums.Where(s => s.Value != 0).GroupBy(s => CounterRowOf(s.Key), StringComparer.Ordinal))
+            // Counter rows of a read model with a counter table go there, in the logical partition (no journal: the table was just emptied).
+            var counters = entry.CounterTable is { } counterTable ? (counterTable, logical) : (entry.Table, partition);
+            var sum = sums.TryGetValue(counters, out var found) ? found : sums[counters] = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (name, count) in entry.Counts)
+            {
+                sum[name] = sum.GetValueOrDefault(name) + count;
+            }
+        }
+
+        foreach (var ((table, partition), sum) in sums)
+        {
+            foreach (var counter in sum.Where(s => s.Value != 0).GroupBy(s => CounterRowOf(s.Key), StringComparer.Ordinal))
             {
                 var row = new TableEntity(partition, counter.Key);
                 if (CounterName(counter.First().Key) is { } bucket)
@@ -536,28 +639,143 @@ public sealed class ReadModelStore(TableServiceClient tables)
                     row["Name"] = bucket;
                 }
 
-                foreach (var (name, sum) in counter)
+                foreach (var (name, count) in counter)
                 {
-                    row[CountPrefix + CountName(name)] = sum;
+                    row[CountPrefix + CountName(name)] = count;
                 }
 
-                rows.Add(row);
+                RowsOf(table, partition).Add(row);
             }
+        }
 
-            // Counter rows of a read model with a counter table go there (no journal: the table was just emptied).
-            var counterTable = group.First().Entry.CounterTable ?? table;
-            foreach (var (target, ofTable) in rows.GroupBy(r => r.RowKey.StartsWith(CounterRow, StringComparison.Ordinal) ? counterTable : table).Select(g => (g.Key, g.ToList())))
-            {
-                var client = Table(target);
-                foreach (var chunk in ofTable.Chunk(100))
-                {
-                    await client.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct);
-                }
-            }
+        var written = rows.Values.Sum(r => r.Count);
+        foreach (var table in rows.Keys.Select(k => k.Table).Distinct(StringComparer.Ordinal).Where(t => Shards.Of(t) > 1).ToList())
+        {
+            RowsOf(table, LayoutRow).Add(LayoutEntity(Shards.Of(table)));
+        }
 
-            Interlocked.Add(ref written, rows.Count);
-        });
+        await Parallel.ForEachAsync(
+            rows.SelectMany(p => p.Value.Chunk(100).Select(chunk => (p.Key.Table, Chunk: chunk))),
+            new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
+            async (batch, ct) => await Table(batch.Table).SubmitTransactionAsync(batch.Chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct));
         return written;
+    }
+
+    private static TableEntity LayoutEntity(int shardCount) => new(LayoutRow, LayoutRow) { ["Shards"] = shardCount };
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> layoutsRead = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The shard count a reader may use for <paramref name="table"/>: 1 for an unsharded table; for a sharded one, its
+    /// layout row must name the configured count (read once per process).
+    /// </summary>
+    /// <exception cref="ReadModelLayoutException">The table has no layout row but rows (of the unsharded layout), or a layout row naming another count: it needs the rebuild.</exception>
+    private async Task<int> RequireLayoutAsync(string table, CancellationToken cancellationToken)
+    {
+        var shardCount = Shards.Of(table);
+        if (shardCount == 1 || layoutsRead.ContainsKey(table))
+        {
+            return shardCount;
+        }
+
+        var found = await LayoutAsync(table, cancellationToken);
+        if (found is null)
+        {
+            if (!await HoldsRowsAsync(Table(table), cancellationToken))
+            {
+                return shardCount; // nothing written yet: empty in every layout (its first writer writes the layout row; a read writes nothing)
+            }
+
+            found = await LayoutAsync(table, cancellationToken); // a first writer marks the table before its first row
+        }
+
+        if (found != shardCount)
+        {
+            throw new ReadModelLayoutException(table, shardCount, found);
+        }
+
+        layoutsRead[table] = shardCount;
+        return shardCount;
+    }
+
+    private async Task<int?> LayoutAsync(string table, CancellationToken cancellationToken) =>
+        Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, cancellationToken: cancellationToken))?.GetInt32("Shards");
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> layoutsMarked = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Before this process first writes a sharded table: a table with neither a layout row nor any other row is new, so it
+    /// gets the layout row (readers then accept it). A table with rows but no layout row holds the unsharded layout: the
+    /// writer adds its rows in the sharded layout all the same (so nothing waits on the upgrade), and readers refuse the
+    /// table until the rebuild clears it and writes the layout row. Once per table and process: a point read, and a
+    /// one-row query only while the table has no layout row.
+    /// </summary>
+    private async Task MarkNewTableAsync(string table)
+    {
+        var shardCount = Shards.Of(table);
+        if (shardCount == 1)
+        {
+            return;
+        }
+
+        // Lazy: GetOrAdd may run its factory more than once when writers race.
+        var marking = layoutsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkAsync(Table(t), shardCount)));
+        try
+        {
+            await marking.Value;
+        }
+        catch (RequestFailedException)
+        {
+            // Look again next time; the write goes on (it does not depend on the layout row).
+            layoutsMarked.TryRemove(new(table, marking));
+        }
+
+        static async Task MarkAsync(TableClient client, int shardCount)
+        {
+            if ((await client.GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, select: ["Shards"])).HasValue)
+            {
+                return;
+            }
+
+            if (await HoldsRowsAsync(client, CancellationToken.None))
+            {
+                return; // rows of the unsharded layout: the rebuild writes the layout row
+            }
+
+            try
+            {
+                await client.AddEntityAsync(LayoutEntity(shardCount));
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Another process marked it first.
+            }
+        }
+    }
+
+    /// <summary>Whether the table holds any row: a query for one (the service may answer with an empty page and a continuation).</summary>
+    private static async Task<bool> HoldsRowsAsync(TableClient client, CancellationToken cancellationToken)
+    {
+        await foreach (var page in client.QueryAsync<TableEntity>(maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).AsPages(null, 1))
+        {
+            if (page.Values.Count > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
+    {
+        var sum = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (name, count) in counts.SelectMany(c => c))
+        {
+            sum[name] = sum.GetValueOrDefault(name) + count;
+        }
+
+        return sum;
     }
 
     /// <summary>

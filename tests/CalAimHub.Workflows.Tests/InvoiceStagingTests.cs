@@ -379,7 +379,8 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             partitions.Add(row.PartitionKey);
         }
 
-        Assert.Contains(month, partitions);
+        // The month's shards ({month}!{shard}), none per provider.
+        Assert.Contains(partitions, p => p.StartsWith(month + ReadModelShards.Separator, StringComparison.Ordinal));
         Assert.DoesNotContain(partitions, p => p.Contains('|', StringComparison.Ordinal));
     }
 
@@ -593,7 +594,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             var ids = file.InvoiceIds.ToHashSet(StringComparer.Ordinal);
             var listed = new List<string>();
             await foreach (var row in azurite.Storage.Tables.GetTableClient(InvoiceReadModelsProjection.ListingTable)
-                               .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Provider} and RowKey lt {"~"}"), select: ["RowKey"]))
+                               .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey gt {Provider + ReadModelShards.Separator} and PartitionKey lt {Provider + ReadModelShards.Separator + "~"} and RowKey lt {"~"}"), select: ["RowKey"]))
             {
                 var id = row.RowKey[(row.RowKey.IndexOf('|', StringComparison.Ordinal) + 1)..];
                 if (ids.Contains(id))

@@ -84,6 +84,27 @@ public sealed class WorkflowStartsSaturatedHandler : Microsoft.AspNetCore.Diagno
     }
 }
 
+/// <summary>
+/// A read of a sharded read model whose table is still in the unsharded layout (after an upgrade, before the rebuild) is
+/// a 503 naming the table and the fix, not a 500 and never a wrong count.
+/// </summary>
+public sealed class ReadModelLayoutHandler : Microsoft.AspNetCore.Diagnostics.IExceptionHandler
+{
+    public const string Type = "https://calaimhub/problems/read-model-rebuild-required";
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not ReadModelLayoutException layout)
+        {
+            return false;
+        }
+
+        await Results.Problem(title: "Read model needs a rebuild", detail: layout.Message, statusCode: StatusCodes.Status503ServiceUnavailable, type: Type)
+            .ExecuteAsync(httpContext);
+        return true;
+    }
+}
+
 public static class WorkflowFunctionsExtensions
 {
     /// <summary>The workflow runtime and its notifier. Deciders are added with <c>builder.Services.AddWorkflowDecider(...)</c>.</summary>
@@ -97,6 +118,7 @@ public static class WorkflowFunctionsExtensions
 
         builder.Services.AddWorkflowRuntime();
         builder.Services.AddExceptionHandler<WorkflowStartsSaturatedHandler>();
+        builder.Services.AddExceptionHandler<ReadModelLayoutHandler>();
         // Notices to a subscriber without a URL are left out here (one start-up warning says so), not failed per notice.
         builder.Services.AddSingleton<IWorkflowNotifier>(sp => ActivatorUtilities.CreateInstance<Notifications.ConfiguredSubscribersNotifier>(
             sp, ActivatorUtilities.CreateInstance<NotificationQueueNotifier>(sp)));

@@ -1,0 +1,25 @@
+using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.ConsoleData;
+using CalAimHub.Functions.Invoices;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Functions.Tests;
+
+public sealed class ReadModelShardsTests
+{
+    /// <summary>ReadModelShards names tables by their text (the runtime cannot see the projections' constants): a renamed table would silently lose its shards.</summary>
+    [Fact]
+    public void The_hubs_sharded_tables_are_the_read_models_that_grow_in_one_partition()
+    {
+        Assert.Equal(
+            new Dictionary<string, int>
+            {
+                [AuthorizationListingIndex.TableName] = 8,
+                [ConsoleTables.Deadlines] = 8,
+                [InvoiceReadModelsProjection.ListingTable] = 8,
+                [InvoiceReadModelsProjection.TimelinessTable] = 16,
+            },
+            ReadModelShards.Hub.ByTable);
+        Assert.Equal(1, ReadModelShards.Hub.Of(InvoiceReadModelsProjection.TimelinessCountersTable));
+    }
+}

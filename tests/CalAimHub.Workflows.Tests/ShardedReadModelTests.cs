@@ -1,0 +1,327 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Data.Tables;
+using CalAimHub.Domain.Workflows;
+
+namespace CalAimHub.Workflows.Tests;
+
+/// <summary>
+/// Read models whose logical partitions are spread over shards (<see cref="ReadModelShards"/>): items in several physical
+/// partitions, counts summed and pages merged in row-key order across them, each shard's counter journal applied exactly
+/// once to the counter rows they share, and a table of the unsharded layout refused until the rebuild.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ShardedReadModelTests(AzuriteFixture azurite)
+{
+    private const int Shards = 4;
+
+    private static readonly DateTimeOffset T0 = new(2026, 7, 1, 16, 0, 0, TimeSpan.Zero);
+
+    private static ProjectedInstance<ApprovalState> At(string id, long seq, string stage, DateTimeOffset? due) => new(id, WorkflowRuntimeStatus.Running, seq, new ApprovalState(stage, due));
+
+    /// <summary>A store whose test table has <paramref name="shards"/> shards (its counter table, when any, one).</summary>
+    private async Task<(ReadModelStore Store, string Table, ApprovalStageProjection Projection)> NewAsync(int shards, bool separateCounters = false)
+    {
+        var table = "Sharded" + Guid.NewGuid().ToString("N")[..12];
+        await azurite.Storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
+        await azurite.Storage.Tables.GetTableClient(table + "Counters").CreateIfNotExistsAsync();
+        return (Store(table, shards), table, new ApprovalStageProjection(table, separateCounters ? table + "Counters" : null));
+    }
+
+    private ReadModelStore Store(string table, int shards) => new(azurite.Storage.Tables, new ReadModelShards(new Dictionary<string, int> { [table] = shards }));
+
+    /// <summary>
+    /// 60 instances: started (awaiting review, due day 1 or 2), two in three approved (cooling-off), one in three of those
+    /// done (approved): in partition <c>stages</c> 20 awaiting review, 20 cooling off, 20 approved.
+    /// </summary>
+    private static List<ProjectionUpdate> Lives(IWorkflowProjection<ApprovalState> projection, int instances, out List<ProjectedInstance<ApprovalState>> final)
+    {
+        var updates = new List<ProjectionUpdate>();
+        final = [];
+        for (var i = 0; i < instances; i++)
+        {
+            var id = $"approval-{i:D3}";
+            var states = new List<ProjectedInstance<ApprovalState>> { At(id, 1, "awaiting-review", T0.AddDays(1 + (i % 2))) };
+            if (i % 3 != 0)
+            {
+                states.Add(At(id, 2, "cooling-off", null));
+            }
+
+            if (i % 3 == 1)
+            {
+                states.Add(At(id, 3, "approved", null));
+            }
+
+            ProjectedInstance<ApprovalState>? before = null;
+            foreach (var state in states)
+            {
+                updates.AddRange(projection.Project(before, state, new WorkflowEvent("e", "x", null, T0)));
+                before = state;
+            }
+
+            final.Add(states[^1]);
+        }
+
+        return updates;
+    }
+
+    /// <summary>The row keys partition <c>stages</c> must list, in order: <c>{stage}|{id}</c> of every instance.</summary>
+    private static List<string> StageKeys(IEnumerable<ProjectedInstance<ApprovalState>> final, string? stage = null) =>
+        [.. final.Where(f => stage is null || f.State.Stage == stage).Select(f => $"{f.State.Stage}|{f.InstanceId}").Order(StringComparer.Ordinal)];
+
+    private static string StageKey(JsonElement item) => $"{item.GetProperty("stage").GetString()}|{item.GetProperty("id").GetString()}";
+
+    [Fact]
+    public async Task A_logical_partition_lands_in_several_physical_partitions_and_reads_back_exact_and_in_order()
+    {
+        var (store, table, projection) = await NewAsync(Shards);
+        var updates = Lives(projection, 60, out var final);
+        await Parallel.ForEachAsync(updates.GroupBy(u => u.Item), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (item, ct) =>
+        {
+            foreach (var update in item)
+            {
+                await store.ApplyAsync(update, ct);
+            }
+        });
+
+        // The 60 items of "stages" are in all four shards, each with its own counter row.
+        var physical = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
+        {
+            if (!row.RowKey.StartsWith('~'))
+            {
+                physical[row.PartitionKey] = physical.GetValueOrDefault(row.PartitionKey) + 1;
+            }
+        }
+
+        Assert.Equal(["stages!00", "stages!01", "stages!02", "stages!03"], physical.Keys.Where(k => k.StartsWith("stages", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.All(physical.Where(p => p.Key.StartsWith("stages", StringComparison.Ordinal)), p => Assert.InRange(p.Value, 5, 30));
+
+        // Counts summed over the shards; one page of everything in row-key order across them.
+        var counts = await store.CountsAsync(table, "stages", CancellationToken.None);
+        Assert.Equal([("approved", 20L), ("awaiting-review", 20L), ("cooling-off", 20L)], counts.Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (c.Key, c.Value)));
+        Assert.Equal(10, (await store.CountsAsync(table, "due|2026-07-02", CancellationToken.None)).GetValueOrDefault("open"));
+        var (items, next) = await store.PageAsync(table, "stages", "", "~", null, 100, null, CancellationToken.None);
+        Assert.Equal(StageKeys(final), items.Select(StageKey));
+        Assert.Null(next);
+        var rows = await store.CounterRowsAsync(table, "due|2026-07-02", "due|2026-07-03", CancellationToken.None);
+        Assert.Equal([("due|2026-07-02", 10L), ("due|2026-07-03", 10L)], rows.Where(r => r.Row is null).Select(r => (r.Partition, r.Counts.GetValueOrDefault("open"))).Order());
+    }
+
+    [Theory]
+    [InlineData(null, 3)]
+    [InlineData("cooling-off", 3)]
+    [InlineData(null, 7)]
+    public async Task Pages_smaller_than_a_shard_continue_across_shards_in_row_key_order(string? stage, int top)
+    {
+        var (store, table, projection) = await NewAsync(Shards);
+        var updates = Lives(projection, 60, out var final);
+        foreach (var update in updates)
+        {
+            await store.ApplyAsync(update, CancellationToken.None);
+        }
+
+        var expected = StageKeys(final, stage);
+        var filter = stage is null ? null : TableClient.CreateQueryFilter($"Stage eq {stage}");
+        var listed = new List<string>();
+        var pages = 0;
+        string? continuation = null;
+        do
+        {
+            var (items, next) = await store.PageAsync(table, "stages", "", "~", filter, top, continuation, CancellationToken.None);
+            Assert.True(items.Count == top || next is null, $"page {pages}: {items.Count} items and a continuation");
+            listed.AddRange(items.Select(StageKey));
+            continuation = next;
+            pages++;
+        }
+        while (continuation is not null);
+
+        Assert.Equal(expected, listed);
+        Assert.Equal((expected.Count + top - 1) / top, pages);
+    }
+
+    [Fact]
+    public async Task Each_shards_journal_is_applied_once_though_all_feed_the_same_counter_rows()
+    {
+        var (store, table, projection) = await NewAsync(Shards, separateCounters: true);
+        var updates = Lives(projection, 60, out _);
+        await Parallel.ForEachAsync(updates, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (u, ct) => await store.ApplyAsync(u, ct));
+        var expected = await CountsAsync(table);
+        Assert.Equal("approved=20,awaiting-review=20,cooling-off=20", expected["stages"]);
+
+        // The month-like counter partition "stages" carries one stamp per shard that wrote to it.
+        var stages = (await azurite.Storage.Tables.GetTableClient(table + "Counters").GetEntityAsync<TableEntity>("stages", ReadModelStore.CounterRow)).Value;
+        Assert.Equal(["JournalSeq_00", "JournalSeq_01", "JournalSeq_02", "JournalSeq_03"], stages.Keys.Where(k => k.StartsWith("JournalSeq", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+
+        // Replay: two new processes (nothing remembered) dispatch every update again, so every shard's journal is read and
+        // met again; the stamps make each a no-op.
+        await Task.WhenAll(Task.Run(() => ReplayAsync(Store(table, Shards))), Task.Run(() => ReplayAsync(Store(table, Shards))));
+        Assert.Equal(expected, await CountsAsync(table));
+
+        async Task ReplayAsync(ReadModelStore process)
+        {
+            foreach (var update in updates)
+            {
+                Assert.False(await process.ApplyAsync(update, CancellationToken.None));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_kill_between_one_shards_journal_and_the_counter_rows_is_completed_after_other_shards_moved_them_on()
+    {
+        var (store, table, projection) = await NewAsync(Shards, separateCounters: true);
+        var updates = Lives(projection, 60, out _);
+        var killedAt = updates.FindIndex(20, u => u.Partition == "stages" && u.Counts.Count > 0);
+        var killed = updates[killedAt];
+        var killedShard = ReadModelShards.ShardOf(killed.Item, Shards);
+        foreach (var update in updates.Take(killedAt))
+        {
+            await store.ApplyAsync(update, CancellationToken.None);
+        }
+
+        // The process dies after the killed update's journal transaction, before its counter-table transaction.
+        store.BeforeCounterWrite = () => throw new OperationCanceledException("killed");
+        await Assert.ThrowsAsync<OperationCanceledException>(() => store.ApplyAsync(killed, CancellationToken.None));
+        Assert.Equal(await ReferenceCountsAsync(updates.Take(killedAt)), await CountsAsync(table));
+
+        // Another process writes every later update of the other shards of "stages": their journals advance the same
+        // counter rows (and their own stamps) past the killed shard's sequence.
+        var restarted = Store(table, Shards);
+        var others = updates.Skip(killedAt + 1).Where(u => u.Partition == "stages" && ReadModelShards.ShardOf(u.Item, Shards) != killedShard).ToList();
+        Assert.True(others.Count >= 10, $"{others.Count} later updates in other shards");
+        foreach (var update in others)
+        {
+            Assert.True(await restarted.ApplyAsync(update, CancellationToken.None));
+        }
+
+        var stages = (await azurite.Storage.Tables.GetTableClient(table + "Counters").GetEntityAsync<TableEntity>("stages", ReadModelStore.CounterRow)).Value;
+        var killedStamp = stages.GetInt64($"JournalSeq_{killedShard:x2}") ?? 0;
+        Assert.Contains(stages.Keys.Where(k => k.StartsWith("JournalSeq_", StringComparison.Ordinal)), k => stages.GetInt64(k) > killedStamp + 1);
+        Assert.Equal(await ReferenceCountsAsync([.. updates.Take(killedAt), .. others]), await CountsAsync(table));
+
+        // The killed update's replay finds its version stored (skipped) but applies its shard's journal first: once.
+        Assert.False(await restarted.ApplyAsync(killed, CancellationToken.None));
+        Assert.False(await Store(table, Shards).ApplyAsync(killed, CancellationToken.None));
+        Assert.Equal(await ReferenceCountsAsync([.. updates.Take(killedAt + 1), .. others]), await CountsAsync(table));
+
+        // Everything replayed by two processes and the killed one: exact.
+        store.BeforeCounterWrite = null;
+        await Task.WhenAll(updates.Select(u => restarted.ApplyAsync(u, CancellationToken.None)).Concat(updates.Select(u => store.ApplyAsync(u, CancellationToken.None))));
+        Assert.Equal(await ReferenceCountsAsync(updates), await CountsAsync(table));
+        Assert.Equal("approved=20,awaiting-review=20,cooling-off=20", (await CountsAsync(table))["stages"]);
+    }
+
+    [Fact]
+    public async Task A_table_of_the_unsharded_layout_is_refused_until_the_rebuild_and_reads_exact_after_it()
+    {
+        // Written by a version that did not shard the table.
+        var (old, table, projection) = await NewAsync(1);
+        var updates = Lives(projection, 30, out var final);
+        foreach (var update in updates)
+        {
+            await old.ApplyAsync(update, CancellationToken.None);
+        }
+
+        // The sharded version keeps writing (in the sharded layout) but no reader trusts the table.
+        var store = Store(table, Shards);
+        await store.ApplyAsync(ProjectionUpdate.Of(projection.Entries(At("approval-new", 1, "awaiting-review", T0.AddDays(1))).First(), 1), CancellationToken.None);
+        var refused = await Assert.ThrowsAsync<ReadModelLayoutException>(() => store.CountsAsync(table, "stages", CancellationToken.None));
+        Assert.Equal(
+            $"read-model table '{table}' is not in the layout this version reads (4 shards; the table's layout row says nothing): run the read-model rebuild (POST /api/console/read-models/rebuild)",
+            refused.Message);
+        await Assert.ThrowsAsync<ReadModelLayoutException>(() => store.PageAsync(table, "stages", "", "~", null, 10, null, CancellationToken.None));
+
+        // The rebuild: cleared, loaded from the instances' final states, with the layout row.
+        final.Add(At("approval-new", 1, "awaiting-review", T0.AddDays(1)));
+        await store.ClearAsync(table, CancellationToken.None);
+        await store.LoadAsync(final.SelectMany(f => projection.Entries(f)).Select(e => (e, 3L)), 2, CancellationToken.None);
+        var counts = await Store(table, Shards).CountsAsync(table, "stages", CancellationToken.None);
+        Assert.Equal([("approved", 10L), ("awaiting-review", 11L), ("cooling-off", 10L)], counts.Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (c.Key, c.Value)));
+        var (items, _) = await store.PageAsync(table, "stages", "", "~", null, 100, null, CancellationToken.None);
+        Assert.Equal(StageKeys(final), items.Select(StageKey));
+
+        // A count change after the rebuild goes to the item's shard and counts once.
+        var approved = ((IWorkflowProjection<ApprovalState>)projection).Project(final[^1], At("approval-new", 4, "cooling-off", null), new WorkflowEvent("e", "x", null, T0));
+        foreach (var update in approved)
+        {
+            Assert.True(await store.ApplyAsync(update, CancellationToken.None));
+        }
+
+        Assert.Equal(11, (await store.CountsAsync(table, "stages", CancellationToken.None)).GetValueOrDefault("cooling-off"));
+        Assert.Equal(10, (await store.CountsAsync(table, "stages", CancellationToken.None)).GetValueOrDefault("awaiting-review"));
+    }
+
+    [Fact]
+    public async Task A_new_table_gets_its_layout_row_from_its_first_writer()
+    {
+        var (store, table, projection) = await NewAsync(Shards);
+        foreach (var update in Lives(projection, 6, out _))
+        {
+            await store.ApplyAsync(update, CancellationToken.None);
+        }
+
+        var layout = (await azurite.Storage.Tables.GetTableClient(table).GetEntityAsync<TableEntity>(ReadModelStore.LayoutRow, ReadModelStore.LayoutRow)).Value;
+        Assert.Equal(Shards, layout.GetInt32("Shards"));
+        Assert.Equal(2, (await Store(table, Shards).CountsAsync(table, "stages", CancellationToken.None)).GetValueOrDefault("awaiting-review"));
+
+        // Read with another shard count (S changed without a rebuild): refused.
+        await Assert.ThrowsAsync<ReadModelLayoutException>(() => Store(table, 8).CountsAsync(table, "stages", CancellationToken.None));
+    }
+
+    [Fact]
+    public void An_items_shard_is_a_stable_hash_of_its_id()
+    {
+        // FNV-1a of the UTF-8 bytes: the same in every process and runtime (string.GetHashCode is randomised per process).
+        Assert.Equal([5, 4, 6, 2], new[] { "", "a", "authorization-0001", "inv-1" }.Select(id => ReadModelShards.ShardOf(id, 8)));
+        Assert.Equal("due|20260702!0f", ReadModelShards.PartitionKey("due|20260702", 15, 16));
+        Assert.Equal("due|20260702", ReadModelShards.LogicalKey("due|20260702!0f", 16));
+        Assert.Equal("stages", ReadModelShards.PartitionKey("stages", 0, 1));
+    }
+
+    /// <summary>Every counter row of the test table's counter table (or the table itself), by logical partition, non-zero counts.</summary>
+    private async Task<Dictionary<string, string>> CountsAsync(string table)
+    {
+        var sums = new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var name in new[] { table, table + "Counters" })
+        {
+            await foreach (var row in azurite.Storage.Tables.GetTableClient(name).QueryAsync<TableEntity>())
+            {
+                if (row.RowKey == ReadModelStore.CounterRow)
+                {
+                    var partition = name == table ? ReadModelShards.LogicalKey(row.PartitionKey, Shards) : row.PartitionKey;
+                    var sum = sums.TryGetValue(partition, out var found) ? found : sums[partition] = new(StringComparer.Ordinal);
+                    foreach (var (count, value) in ReadModelStore.ReadCounts(row))
+                    {
+                        sum[count] = sum.GetValueOrDefault(count) + value;
+                    }
+                }
+            }
+        }
+
+        return sums.Where(s => s.Value.Values.Any(v => v != 0))
+            .ToDictionary(s => s.Key, s => string.Join(",", s.Value.Where(c => c.Value != 0).Select(c => $"{c.Key}={c.Value}")), StringComparer.Ordinal);
+    }
+
+    /// <summary>The counters <paramref name="updates"/> give applied one by one in an unsharded table that keeps its counters alongside.</summary>
+    private async Task<Dictionary<string, string>> ReferenceCountsAsync(IEnumerable<ProjectionUpdate> updates)
+    {
+        var (store, table, _) = await NewAsync(1);
+        foreach (var update in updates)
+        {
+            await store.ApplyAsync(update with { Table = table, CounterTable = null }, CancellationToken.None);
+        }
+
+        var counts = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var partition in new[] { "stages", "due|2026-07-02", "due|2026-07-03" })
+        {
+            var row = await store.CountsAsync(table, partition, CancellationToken.None);
+            if (row.Any(c => c.Value != 0))
+            {
+                counts[partition] = string.Join(",", row.Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"));
+            }
+        }
+
+        return counts;
+    }
+}
