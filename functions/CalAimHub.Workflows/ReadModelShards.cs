@@ -4,28 +4,30 @@ using System.Text;
 namespace CalAimHub.Workflows;
 
 /// <summary>
-/// How many physical partitions ("shards") each logical partition of a read-model table is spread over: the one place
-/// that says it. An item goes to shard <c>hash(item id) mod S</c> (FNV-1a of its UTF-8 bytes: stable across processes
-/// and runtimes, unlike <see cref="string.GetHashCode()"/>); each shard has its own version rows and counter row (or
-/// counter journal), so an update is still one transaction in one partition. Readers sum the shards' counters and merge
-/// their rows in row-key order (<see cref="ReadModelStore"/>).
+/// How many tables ("shards") each read-model table is spread over: the one place that says it. An item goes to shard
+/// <c>hash(item id) mod S</c> (FNV-1a of its UTF-8 bytes: stable across processes and runtimes, unlike
+/// <see cref="string.GetHashCode()"/>), that is to table <c>{table}{shard:D2}</c>, in its logical partition (keys unchanged).
+/// Each shard has its own version rows and counter rows (or counter journal), so an update is still one transaction in
+/// one partition of one table. Readers sum the shards' counters and merge their rows in row-key order
+/// (<see cref="ReadModelStore"/>).
 /// </summary>
 /// <remarks>
 /// <para>
-/// Why shard: a partition's point writes cost time in proportion to its size on Azurite (it walks the partition for every
-/// <c>findOne</c>), and a big partition is a hot partition in Azure (one partition server, about 2,000 entities/s). The
-/// tables below grow without bound in one partition; every other read-model table keeps S = 1 (partition key unchanged).
+/// Why tables, not partitions (measured, docs/performance.md, stop 26): Azurite answers a point write or read by walking
+/// every row of the partition (LokiJS indexes the first key only), and a query by walking every row of the table (a
+/// filter function over the whole collection, then a sort of the matches). Partitions split within one table make writes
+/// cheap but make a merged page walk the whole table once per shard; tables split make both walk 1/S of the rows. In Azure
+/// both are key look-ups, and S tables are S partition servers' write rate instead of one (about 2,000 entities/s each).
 /// </para>
 /// <para>
-/// The values (docs/performance.md, issues 12 and 13: runs of up to 100,000 items): a sharded page costs S queries (one
-/// per shard), so S is as small as brings a shard of a 100,000-item partition to about 12,500 items; a table nobody
-/// pages (<c>InvoiceTimeliness</c>: version rows and the counter journal only) takes more.
+/// The values: a merged page costs S queries, so S is as small as brings a shard of a 100,000-item partition to a few
+/// thousand rows; a table nobody pages (<c>InvoiceTimeliness</c>: version rows and the counter journal only) may take more.
 /// </para>
 /// <list type="bullet">
-/// <item><c>AuthorizationListing</c> = 8: every authorization in one partition (item + version row each).</item>
+/// <item><c>AuthorizationListing</c> = 16: every authorization in one partition (item + version row each).</item>
 /// <item><c>ConsoleDeadlines</c> = 8: all items due on one day, and every breached item, in one partition.</item>
-/// <item><c>InvoiceListing</c> = 8: a provider's invoices (one 100,000-line file from one provider = 10,000 invoices, 187 ms a transaction unsharded).</item>
-/// <item><c>InvoiceTimeliness</c> = 16: a month's invoices' version rows and the counter journal (130 ms a transaction unsharded); read by no one but the writer.</item>
+/// <item><c>InvoiceListing</c> = 16: a provider's invoices (one 100,000-line file from one provider = 10,000 invoices).</item>
+/// <item><c>InvoiceTimeliness</c> = 16: a month's invoices' version rows and the counter journal; read by no one but the writer.</item>
 /// </list>
 /// <para>
 /// Changing a value (or sharding a table that was not) changes where rows live: the table must be rebuilt (the layout row
@@ -37,14 +39,14 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
     /// <summary>The hub's read-model tables that need more than one shard.</summary>
     public static ReadModelShards Hub { get; } = new(new Dictionary<string, int>(StringComparer.Ordinal)
     {
-        ["AuthorizationListing"] = 8,
+        ["AuthorizationListing"] = 16,
         ["ConsoleDeadlines"] = 8,
-        ["InvoiceListing"] = 8,
+        ["InvoiceListing"] = 16,
         ["InvoiceTimeliness"] = 16,
     });
 
-    /// <summary>Separates a logical partition key from its shard number: <c>!</c> sorts before every other character a key holds in practice (only a space sorts lower), so the shards of one logical partition sort together and in the logical partitions' order.</summary>
-    public const char Separator = '!';
+    /// <summary>The most shards a table may have (two decimal digits in the shard tables' names).</summary>
+    public const int MaxShards = 100;
 
     public IReadOnlyDictionary<string, int> ByTable { get; } = Validate(shardsByTable);
 
@@ -69,22 +71,26 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
     }
 
     /// <summary>
-    /// The physical partition key of shard <paramref name="shard"/> of logical partition key <paramref name="partitionKey"/>
-    /// (already a valid key, see <see cref="ReadModelStore.Key"/>): <c>{key}!{shard, 2 hex digits}</c>; the key itself when the table has one shard.
+    /// The table that holds shard <paramref name="shard"/> of read-model table <paramref name="table"/>:
+    /// <c>{table}{shard:D2}</c>; the table itself when it has one shard. The table named <paramref name="table"/> then
+    /// holds only the layout row (and rows of the unsharded layout until the rebuild clears them).
     /// </summary>
-    public static string PartitionKey(string partitionKey, int shard, int shards) =>
-        shards == 1 ? partitionKey : partitionKey + Separator + shard.ToString("x2", CultureInfo.InvariantCulture);
-
-    /// <summary>The logical partition key of a physical one of a table with <paramref name="shards"/> shards.</summary>
-    public static string LogicalKey(string physicalKey, int shards) => shards == 1 ? physicalKey : physicalKey[..^3];
+    public static string TableOf(string table, int shard, int shards) =>
+        shards == 1 ? table : table + shard.ToString("D2", CultureInfo.InvariantCulture);
 
     private static Dictionary<string, int> Validate(IReadOnlyDictionary<string, int> shardsByTable)
     {
         foreach (var (table, shards) in shardsByTable)
         {
-            if (shards is < 1 or > 256)
+            if (shards is < 1 or > MaxShards)
             {
-                throw new ArgumentOutOfRangeException(nameof(shardsByTable), $"table '{table}': shards must be 1 to 256 (two hex digits), not {shards}");
+                throw new ArgumentOutOfRangeException(nameof(shardsByTable), $"table '{table}': shards must be 1 to {MaxShards} (two digits in the shard tables' names), not {shards}");
+            }
+
+            // Table names: a letter, then letters and digits, 3 to 63 characters; the shard suffix takes two.
+            if (shards > 1 && (table.Length is < 3 or > 61 || !char.IsAsciiLetter(table[0]) || !table.All(char.IsAsciiLetterOrDigit)))
+            {
+                throw new ArgumentException($"table '{table}': a sharded table's name must be 3 to 61 letters and digits, starting with a letter (its shards add two digits)", nameof(shardsByTable));
             }
         }
 

@@ -25,19 +25,20 @@ namespace CalAimHub.Workflows;
 /// A kill -9 between the two transactions leaves the outbox row (the update's dispatch did not finish), so the
 /// sweeper's replay completes it; the stamp makes applying it a second time (a replay, another process) a no-op.
 /// <para>
-/// Shards (<see cref="ReadModelShards"/>): a table may spread each logical partition over S physical partitions
-/// <c>{partition}!{shard:x2}</c>, an item's shard being a stable hash of its id. Everything above then holds per shard:
-/// each has its own version rows and counter row (or journal), an update is one transaction in its shard, and readers
-/// sum the shards' counter rows and merge their item rows in row-key order (pages continue after the last row key
-/// given). The journals of a logical partition's shards all feed its counter rows in the counter table, each stamping
-/// them in a column of its own (<c>JournalSeq_{shard:x2}</c>), so each shard's journal is applied exactly once.
+/// Shards (<see cref="ReadModelShards"/>): a table may spread its items over S tables <c>{table}{shard:D2}</c>, an item's
+/// shard being a stable hash of its id, its partition and row keys unchanged. Everything above then holds per shard: each
+/// has its own version rows and counter rows (or journal), an update is one transaction in one partition of its shard,
+/// and readers sum the shards' counter rows and merge their item rows in row-key order (pages continue after the last row
+/// key given). The journals of a logical partition's shards all feed its counter rows in the counter table, each stamping
+/// them in a column of its own (<c>JournalSeq_{shard:D2}</c>), so each shard's journal is applied exactly once.
 /// </para>
 /// <para>
-/// Layout: a sharded table holds a layout row (<c>~layout</c>, column <c>Shards</c>), written by the rebuild
-/// (<see cref="ClearAsync"/>, <see cref="LoadAsync"/>) or by the first writer of an empty table. Rows of the unsharded
-/// layout (written before the table was sharded) cannot be merged with sharded ones (an item changed since would count
-/// twice), so readers refuse a sharded table without a layout row naming its S (<see cref="ReadModelLayoutException"/>)
-/// until the read-model rebuild (<c>POST /api/console/read-models/rebuild</c>) clears and rewrites it (docs/deploy.md).
+/// Layout: the table named by the projection keeps a layout row (<c>~layout</c>, column <c>Shards</c>), written by the
+/// rebuild (<see cref="ClearAsync"/>, <see cref="LoadAsync"/>) or by the first writer when the table is empty. Rows of
+/// the unsharded layout (written there before the table was sharded) cannot be merged with sharded ones (an item changed
+/// since would count twice), so readers refuse a sharded table without a layout row naming its S
+/// (<see cref="ReadModelLayoutException"/>) until the read-model rebuild (<c>POST /api/console/read-models/rebuild</c>)
+/// clears it and the shards and rewrites them (docs/deploy.md).
 /// </para>
 /// </remarks>
 public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? shards = null)
@@ -94,7 +95,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     public Task<bool> ApplyAsync(ProjectionUpdate update, CancellationToken cancellationToken)
     {
         var shardCount = Shards.Of(update.Table);
-        var key = (update.Table, ReadModelShards.PartitionKey(Key(update.Partition), ReadModelShards.ShardOf(update.Item, shardCount), shardCount));
+        var key = (ReadModelShards.TableOf(update.Table, ReadModelShards.ShardOf(update.Item, shardCount), shardCount), Key(update.Partition));
         var waiting = new WaitingUpdate(update);
         while (true)
         {
@@ -163,7 +164,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
             try
             {
-                await MarkNewTableAsync(key.Table);
+                await MarkNewTableAsync(batch[0].Update.Table);
                 await WriteBatchAsync(Table(key.Table), key.Partition, batch);
             }
             catch (Exception e)
@@ -199,9 +200,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
         // A sharded table's counter table holds one counter partition per logical partition, fed by every shard's journal:
         // each shard stamps the counter rows in a column of its own.
-        var shardCount = Shards.Of(table.Name);
-        var counterPartition = ReadModelShards.LogicalKey(partition, shardCount);
-        var stamp = shardCount == 1 ? JournalStamp : JournalStamp + "_" + partition[^2..];
+        var shardCount = Shards.Of(batch[0].Update.Table);
+        var stamp = shardCount == 1 ? JournalStamp : JournalStamp + "_" + table.Name[^2..];
         for (var attempt = 1; ; attempt++)
         {
             // Point reads only (a filter query is a table scan on Azurite). The first attempt takes what this process
@@ -216,7 +216,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                 journal = await ReadAsync(table, partition, CounterJournalRow, guess, CancellationToken.None);
                 if (journal is not null)
                 {
-                    await ApplyJournalAsync(counterTable, counterPartition, stamp, journal, cached);
+                    await ApplyJournalAsync(counterTable, partition, stamp, journal, cached);
                 }
             }
 
@@ -341,7 +341,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                     await kill();
                 }
 
-                await ApplyJournalAsync(counterTable!, counterPartition, stamp, nextJournal, true);
+                await ApplyJournalAsync(counterTable!, partition, stamp, nextJournal, true);
             }
 
             foreach (var (waiting, _, _) in live)
@@ -483,33 +483,43 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         var rowKey = row is null ? CounterRow : CounterRowOf(row + "/");
-        var client = Table(table);
         var entities = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
-            Value(await client.GetEntityIfExistsAsync<TableEntity>(ReadModelShards.PartitionKey(Key(partition), shard, shardCount), rowKey, cancellationToken: cancellationToken))));
+            Value(await Table(ReadModelShards.TableOf(table, shard, shardCount)).GetEntityIfExistsAsync<TableEntity>(Key(partition), rowKey, cancellationToken: cancellationToken))));
         return Sum(entities.OfType<TableEntity>().Select(ReadCounts));
     }
 
     /// <summary>
     /// Every counter row of the partitions from <paramref name="fromPartition"/> to <paramref name="toPartition"/>
-    /// (inclusive): one query; the row's name (null for the partition's main counter row) and its counts, the shards of a
-    /// logical partition summed.
+    /// (inclusive): one query per shard; the row's name (null for the partition's main counter row) and its counts, summed
+    /// over the shards, in partition order.
     /// </summary>
     public async Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> CounterRowsAsync(
         string table, string fromPartition, string toPartition, CancellationToken cancellationToken)
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
-        var (from, to) = shardCount == 1
-            ? (Key(fromPartition), Key(toPartition))
-            : (Key(fromPartition) + ReadModelShards.Separator, Key(toPartition) + ReadModelShards.Separator + "~");
-        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {from} and PartitionKey le {to} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
-        var rows = new Dictionary<(string, string?), List<IReadOnlyDictionary<string, long>>>();
-        await foreach (var row in Table(table).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {Key(fromPartition)} and PartitionKey le {Key(toPartition)} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
+        var shards = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
         {
-            var key = (ReadModelShards.LogicalKey(row.PartitionKey, shardCount), row.RowKey == CounterRow ? null : row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..]);
-            (rows.TryGetValue(key, out var counts) ? counts : rows[key] = []).Add(ReadCounts(row));
+            var rows = new List<TableEntity>();
+            await foreach (var row in Table(ReadModelShards.TableOf(table, shard, shardCount)).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            {
+                rows.Add(row);
+            }
+
+            return rows;
+        }));
+
+        // Keyed by partition and row key, so the shards' rows of one counter meet (in the order the service gives: partition, then row).
+        var counters = new SortedDictionary<(string Partition, string Row), (string? Name, List<IReadOnlyDictionary<string, long>> Counts)>(
+            Comparer<(string Partition, string Row)>.Create((x, y) => string.CompareOrdinal(x.Partition, y.Partition) is var c and not 0 ? c : string.CompareOrdinal(x.Row, y.Row)));
+        foreach (var row in shards.SelectMany(s => s))
+        {
+            var key = (row.PartitionKey, row.RowKey);
+            var counter = counters.TryGetValue(key, out var found) ? found : counters[key] = (row.RowKey == CounterRow ? null : row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], []);
+            counter.Counts.Add(ReadCounts(row));
         }
 
-        return [.. rows.Select(r => (r.Key.Item1, r.Key.Item2, Sum(r.Value)))];
+        return [.. counters.Select(c => (c.Key.Partition, c.Value.Name, Sum(c.Value.Counts)))];
     }
 
     /// <summary>
@@ -520,10 +530,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         var rows = new SortedDictionary<string, (string Name, List<IReadOnlyDictionary<string, long>> Counts)>(StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey gt {CounterRow + "|"} and RowKey lt {"~counts}"}");
         for (var shard = 0; shard < shardCount; shard++)
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ReadModelShards.PartitionKey(Key(partition), shard, shardCount)} and RowKey gt {CounterRow + "|"} and RowKey lt {"~counts}"}");
-            await foreach (var row in Table(table).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            await foreach (var row in Table(ReadModelShards.TableOf(table, shard, shardCount)).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
             {
                 var named = rows.TryGetValue(row.RowKey, out var found) ? found : rows[row.RowKey] = (row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], []);
                 named.Counts.Add(ReadCounts(row));
@@ -548,11 +558,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         var lower = continuation is null ? TableClient.CreateQueryFilter($"RowKey ge {from}") : TableClient.CreateQueryFilter($"RowKey ge {from} and RowKey gt {continuation}");
-        var client = Table(table);
+        var query = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey lt {to}") + " and " + lower + (filter is null ? "" : " and " + filter);
         var shards = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
         {
-            var query = TableClient.CreateQueryFilter($"PartitionKey eq {ReadModelShards.PartitionKey(Key(partition), shard, shardCount)} and RowKey lt {to}") + " and " + lower
-                + (filter is null ? "" : " and " + filter);
+            var client = Table(ReadModelShards.TableOf(table, shard, shardCount));
             var rows = new List<(string RowKey, string Data)>();
             await foreach (var page in client.QueryAsync<TableEntity>(query, maxPerPage: top + 1, select: ["RowKey", "Data"], cancellationToken: cancellationToken).AsPages(null, top + 1))
             {
@@ -570,13 +579,43 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         return (items, merged.Count > top ? merged[top - 1].RowKey : null);
     }
 
-    /// <summary>Deletes every row of <paramref name="table"/> (rebuild); the table itself stays, with a sharded table's layout row written anew.</summary>
+    /// <summary>
+    /// Deletes every row of <paramref name="table"/> and of every shard table it has (rebuild: whatever S they were written
+    /// with); the tables themselves stay, and a sharded table gets its layout row anew (its shard tables created).
+    /// </summary>
     public async Task<int> ClearAsync(string table, CancellationToken cancellationToken)
     {
-        var client = Table(table);
         known.Clear();
         layoutsRead.TryRemove(table, out _);
-        await client.CreateIfNotExistsAsync(cancellationToken);
+        layoutsMarked.TryRemove(table, out _);
+        await Table(table).CreateIfNotExistsAsync(cancellationToken);
+        var names = new List<string> { table };
+        var shardNames = TableServiceClient.CreateQueryFilter($"TableName ge {ReadModelShards.TableOf(table, 0, 2)} and TableName le {ReadModelShards.TableOf(table, ReadModelShards.MaxShards - 1, 2)}");
+        await foreach (var shard in tables.QueryAsync(shardNames, cancellationToken: cancellationToken))
+        {
+            if (shard.Name.Length == table.Length + 2 && char.IsAsciiDigit(shard.Name[^1]) && char.IsAsciiDigit(shard.Name[^2]))
+            {
+                names.Add(shard.Name);
+            }
+        }
+
+        var deleted = 0;
+        foreach (var name in names)
+        {
+            deleted += await DeleteRowsAsync(Table(name), cancellationToken);
+        }
+
+        if (Shards.Of(table) is var shardCount and > 1)
+        {
+            await CreateShardTablesAsync(table, shardCount, cancellationToken);
+            await Table(table).UpsertEntityAsync(LayoutEntity(shardCount), TableUpdateMode.Replace, cancellationToken);
+        }
+
+        return deleted;
+    }
+
+    private static async Task<int> DeleteRowsAsync(TableClient client, CancellationToken cancellationToken)
+    {
         var keys = new List<(string Partition, string Row)>();
         await foreach (var row in client.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
         {
@@ -587,31 +626,31 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             keys.GroupBy(k => k.Partition).SelectMany(p => p.Chunk(100)),
             new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (chunk, ct) => await client.SubmitTransactionAsync(chunk.Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(k.Partition, k.Row), ETag.All)), ct));
-        if (Shards.Of(table) is var shardCount and > 1)
-        {
-            await client.UpsertEntityAsync(LayoutEntity(shardCount), TableUpdateMode.Replace, cancellationToken);
-        }
-
         return keys.Count;
     }
 
+    /// <summary>Creates the shard tables of <paramref name="table"/> that do not exist yet.</summary>
+    private async Task CreateShardTablesAsync(string table, int shardCount, CancellationToken cancellationToken) =>
+        await Task.WhenAll(Enumerable.Range(0, shardCount).Select(shard => Table(ReadModelShards.TableOf(table, shard, shardCount)).CreateIfNotExistsAsync(cancellationToken)));
+
     /// <summary>
     /// Writes entries into partitions that hold none of them yet (after <see cref="ClearAsync"/>, or a fresh load): item,
-    /// version and counter rows in transactions of 100 per partition (a counter table's rows summed over the shards that
-    /// feed them), and a sharded table's layout row. A crash part-way is repaired by running the rebuild again (it clears first).
+    /// version and counter rows in transactions of 100 per partition of each shard table (a counter table's rows summed over
+    /// the shards that feed them), and a sharded table's layout row. A crash part-way is repaired by running the rebuild again (it clears first).
     /// </summary>
     public async Task<int> LoadAsync(IEnumerable<(ReadModelEntry Entry, long Version)> entries, int parallelism, CancellationToken cancellationToken)
     {
         known.Clear();
         var rows = new Dictionary<(string Table, string Partition), List<TableEntity>>();
+        var sharded = new HashSet<string>(StringComparer.Ordinal);
         var sums = new Dictionary<(string Table, string Partition), Dictionary<string, long>>(); // by count key ("name" or "row/name")
         List<TableEntity> RowsOf(string table, string partition) => rows.TryGetValue((table, partition), out var found) ? found : rows[(table, partition)] = [];
         foreach (var (entry, version) in entries)
         {
             var shardCount = Shards.Of(entry.Table);
-            var logical = Key(entry.Partition);
-            var partition = ReadModelShards.PartitionKey(logical, ReadModelShards.ShardOf(entry.Item, shardCount), shardCount);
-            var ofPartition = RowsOf(entry.Table, partition);
+            var partition = Key(entry.Partition);
+            var table = ReadModelShards.TableOf(entry.Table, ReadModelShards.ShardOf(entry.Item, shardCount), shardCount);
+            var ofPartition = RowsOf(table, partition);
             ofPartition.AddRange(entry.Rows.Select(r => Row(partition, r)));
             ofPartition.Add(new TableEntity(partition, VersionPrefix + Key(entry.Item))
             {
@@ -620,8 +659,13 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                 ["Counts"] = JsonSerializer.Serialize(NonZero(entry.Counts)),
             });
 
-            // Counter rows of a read model with a counter table go there, in the logical partition (no journal: the table was just emptied).
-            var counters = entry.CounterTable is { } counterTable ? (counterTable, logical) : (entry.Table, partition);
+            // Counter rows of a read model with a counter table go there, summed over the shards (no journal: the table was just emptied).
+            var counters = (entry.CounterTable ?? table, partition);
+            if (shardCount > 1)
+            {
+                sharded.Add(entry.Table);
+            }
+
             var sum = sums.TryGetValue(counters, out var found) ? found : sums[counters] = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var (name, count) in entry.Counts)
             {
@@ -649,8 +693,9 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         }
 
         var written = rows.Values.Sum(r => r.Count);
-        foreach (var table in rows.Keys.Select(k => k.Table).Distinct(StringComparer.Ordinal).Where(t => Shards.Of(t) > 1).ToList())
+        foreach (var table in sharded)
         {
+            await CreateShardTablesAsync(table, Shards.Of(table), cancellationToken);
             RowsOf(table, LayoutRow).Add(LayoutEntity(Shards.Of(table)));
         }
 
@@ -683,7 +728,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         {
             if (!await HoldsRowsAsync(Table(table), cancellationToken))
             {
-                return shardCount; // nothing written yet: empty in every layout (its first writer writes the layout row; a read writes nothing)
+                // Nothing written yet: empty in every layout (its first writer writes the layout row). The shard tables may
+                // not exist yet (a new deployment provisions the table the projection names, not its shards).
+                await CreateShardTablesAsync(table, shardCount, cancellationToken);
+                return shardCount;
             }
 
             found = await LayoutAsync(table, cancellationToken); // a first writer marks the table before its first row
@@ -704,11 +752,11 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> layoutsMarked = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Before this process first writes a sharded table: a table with neither a layout row nor any other row is new, so it
-    /// gets the layout row (readers then accept it). A table with rows but no layout row holds the unsharded layout: the
-    /// writer adds its rows in the sharded layout all the same (so nothing waits on the upgrade), and readers refuse the
-    /// table until the rebuild clears it and writes the layout row. Once per table and process: a point read, and a
-    /// one-row query only while the table has no layout row.
+    /// Before this process first writes a sharded table: its shard tables are created if missing, and a table with neither
+    /// a layout row nor any other row is new, so it gets the layout row (readers then accept it). A table with rows but no
+    /// layout row holds the unsharded layout: the writer adds its rows to the shard tables all the same (so nothing waits
+    /// on the upgrade), and readers refuse the table until the rebuild clears it and writes the layout row. Once per table
+    /// and process: S table creations, a point read, and a one-row query only while the table has no layout row.
     /// </summary>
     private async Task MarkNewTableAsync(string table)
     {
@@ -719,19 +767,21 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         }
 
         // Lazy: GetOrAdd may run its factory more than once when writers race.
-        var marking = layoutsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkAsync(Table(t), shardCount)));
+        var marking = layoutsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkAsync(t, shardCount)));
         try
         {
             await marking.Value;
         }
         catch (RequestFailedException)
         {
-            // Look again next time; the write goes on (it does not depend on the layout row).
+            // Look again next time; the write goes on (it fails by itself if a shard table is missing, and is retried from the outbox).
             layoutsMarked.TryRemove(new(table, marking));
         }
 
-        static async Task MarkAsync(TableClient client, int shardCount)
+        async Task MarkAsync(string table, int shardCount)
         {
+            await CreateShardTablesAsync(table, shardCount, CancellationToken.None);
+            var client = Table(table);
             if ((await client.GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, select: ["Shards"])).HasValue)
             {
                 return;

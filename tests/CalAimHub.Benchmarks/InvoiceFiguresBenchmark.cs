@@ -50,10 +50,15 @@ public static class InvoiceFiguresBenchmark
         var written = await store.LoadAsync(entries, 8, CancellationToken.None);
         async Task<long> RowsAsync(string table)
         {
+            // A sharded table's rows are in its shard tables.
             var rows = 0L;
-            await foreach (var page in store.Table(table).QueryAsync<TableEntity>(select: ["PartitionKey"]).AsPages(pageSizeHint: 1000))
+            var shards = store.Shards.Of(table);
+            foreach (var shard in Enumerable.Range(0, shards).Select(s => ReadModelShards.TableOf(table, s, shards)))
             {
-                rows += page.Values.Count;
+                await foreach (var page in store.Table(shard).QueryAsync<TableEntity>(select: ["PartitionKey"]).AsPages(pageSizeHint: 1000))
+                {
+                    rows += page.Values.Count;
+                }
             }
 
             return rows;

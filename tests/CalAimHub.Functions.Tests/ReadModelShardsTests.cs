@@ -14,9 +14,9 @@ public sealed class ReadModelShardsTests
         Assert.Equal(
             new Dictionary<string, int>
             {
-                [AuthorizationListingIndex.TableName] = 8,
+                [AuthorizationListingIndex.TableName] = 16,
                 [ConsoleTables.Deadlines] = 8,
-                [InvoiceReadModelsProjection.ListingTable] = 8,
+                [InvoiceReadModelsProjection.ListingTable] = 16,
                 [InvoiceReadModelsProjection.TimelinessTable] = 16,
             },
             ReadModelShards.Hub.ByTable);

@@ -6,8 +6,8 @@ using CalAimHub.Domain.Workflows;
 namespace CalAimHub.Workflows.Tests;
 
 /// <summary>
-/// Read models whose logical partitions are spread over shards (<see cref="ReadModelShards"/>): items in several physical
-/// partitions, counts summed and pages merged in row-key order across them, each shard's counter journal applied exactly
+/// Read models whose items are spread over shard tables (<see cref="ReadModelShards"/>): the items of one partition in
+/// several tables, counts summed and pages merged in row-key order across them, each shard's counter journal applied exactly
 /// once to the counter rows they share, and a table of the unsharded layout refused until the rebuild.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
@@ -72,7 +72,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     private static string StageKey(JsonElement item) => $"{item.GetProperty("stage").GetString()}|{item.GetProperty("id").GetString()}";
 
     [Fact]
-    public async Task A_logical_partition_lands_in_several_physical_partitions_and_reads_back_exact_and_in_order()
+    public async Task A_partitions_items_land_in_several_shard_tables_and_read_back_exact_and_in_order()
     {
         var (store, table, projection) = await NewAsync(Shards);
         var updates = Lives(projection, 60, out var final);
@@ -84,18 +84,33 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
             }
         });
 
-        // The 60 items of "stages" are in all four shards, each with its own counter row.
-        var physical = new Dictionary<string, int>(StringComparer.Ordinal);
-        await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
+        // The 60 items of "stages" are in all four shard tables, in partition "stages", each with its own counter row; the
+        // table the projection names holds the layout row only.
+        var inStages = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var shard = 0; shard < Shards; shard++)
         {
-            if (!row.RowKey.StartsWith('~'))
+            var name = $"{table}{shard:D2}";
+            await foreach (var row in azurite.Storage.Tables.GetTableClient(name).QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
             {
-                physical[row.PartitionKey] = physical.GetValueOrDefault(row.PartitionKey) + 1;
+                if (row.PartitionKey == "stages" && !row.RowKey.StartsWith('~'))
+                {
+                    inStages[name] = inStages.GetValueOrDefault(name) + 1;
+                }
             }
+
+            Assert.NotNull((await azurite.Storage.Tables.GetTableClient(name).GetEntityIfExistsAsync<TableEntity>("stages", ReadModelStore.CounterRow)).Value);
         }
 
-        Assert.Equal(["stages!00", "stages!01", "stages!02", "stages!03"], physical.Keys.Where(k => k.StartsWith("stages", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
-        Assert.All(physical.Where(p => p.Key.StartsWith("stages", StringComparison.Ordinal)), p => Assert.InRange(p.Value, 5, 30));
+        Assert.Equal(Shards, inStages.Count);
+        Assert.All(inStages.Values, items => Assert.InRange(items, 5, 30));
+        Assert.Equal(60, inStages.Values.Sum());
+        var logical = new List<string>();
+        await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
+        {
+            logical.Add($"{row.PartitionKey}/{row.RowKey}");
+        }
+
+        Assert.Equal(["~layout/~layout"], logical);
 
         // Counts summed over the shards; one page of everything in row-key order across them.
         var counts = await store.CountsAsync(table, "stages", CancellationToken.None);
@@ -196,7 +211,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         }
 
         var stages = (await azurite.Storage.Tables.GetTableClient(table + "Counters").GetEntityAsync<TableEntity>("stages", ReadModelStore.CounterRow)).Value;
-        var killedStamp = stages.GetInt64($"JournalSeq_{killedShard:x2}") ?? 0;
+        var killedStamp = stages.GetInt64($"JournalSeq_{killedShard:D2}") ?? 0;
         Assert.Contains(stages.Keys.Where(k => k.StartsWith("JournalSeq_", StringComparison.Ordinal)), k => stages.GetInt64(k) > killedStamp + 1);
         Assert.Equal(await ReferenceCountsAsync([.. updates.Take(killedAt), .. others]), await CountsAsync(table));
 
@@ -274,23 +289,22 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     {
         // FNV-1a of the UTF-8 bytes: the same in every process and runtime (string.GetHashCode is randomised per process).
         Assert.Equal([5, 4, 6, 2], new[] { "", "a", "authorization-0001", "inv-1" }.Select(id => ReadModelShards.ShardOf(id, 8)));
-        Assert.Equal("due|20260702!0f", ReadModelShards.PartitionKey("due|20260702", 15, 16));
-        Assert.Equal("due|20260702", ReadModelShards.LogicalKey("due|20260702!0f", 16));
-        Assert.Equal("stages", ReadModelShards.PartitionKey("stages", 0, 1));
+        Assert.Equal("ConsoleDeadlines15", ReadModelShards.TableOf("ConsoleDeadlines", 15, 16));
+        Assert.Equal("ConsoleDeadlines00", ReadModelShards.TableOf("ConsoleDeadlines", 0, 8));
+        Assert.Equal("ConsoleFiles", ReadModelShards.TableOf("ConsoleFiles", 0, 1));
     }
 
     /// <summary>Every counter row of the test table's counter table (or the table itself), by logical partition, non-zero counts.</summary>
     private async Task<Dictionary<string, string>> CountsAsync(string table)
     {
         var sums = new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal);
-        foreach (var name in new[] { table, table + "Counters" })
+        foreach (var name in Enumerable.Range(0, Shards).Select(s => $"{table}{s:D2}").Append(table + "Counters"))
         {
             await foreach (var row in azurite.Storage.Tables.GetTableClient(name).QueryAsync<TableEntity>())
             {
                 if (row.RowKey == ReadModelStore.CounterRow)
                 {
-                    var partition = name == table ? ReadModelShards.LogicalKey(row.PartitionKey, Shards) : row.PartitionKey;
-                    var sum = sums.TryGetValue(partition, out var found) ? found : sums[partition] = new(StringComparer.Ordinal);
+                    var sum = sums.TryGetValue(row.PartitionKey, out var found) ? found : sums[row.PartitionKey] = new(StringComparer.Ordinal);
                     foreach (var (count, value) in ReadModelStore.ReadCounts(row))
                     {
                         sum[count] = sum.GetValueOrDefault(count) + value;
