@@ -45,7 +45,7 @@ switch (command)
         return 0;
     case "console":
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
-            args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4), args.Contains("--fresh-read-models"));
+            args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4), args.Contains("--fresh-read-models"), args.Contains("--upkeep-after-load"));
         return 0;
     case "monitoring-upkeep":
         await MonitoringUpkeepBenchmark.RunAsync(args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(5));
