@@ -61,9 +61,10 @@ public sealed class ApiHub : IAsyncLifetime
     {
         var layout = Hub.App.Storage;
         long entities = 0, blobs = 0, messages = 0;
-        foreach (var table in layout.Tables)
+        // Every table in the account, not only the layout's: sharded read models keep their rows in tables the hub creates.
+        await foreach (var table in Hub.Storage.Tables.QueryAsync())
         {
-            await foreach (var _ in Hub.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>(select: ["PartitionKey"]))
+            await foreach (var _ in Hub.Storage.Tables.GetTableClient(table.Name).QueryAsync<TableEntity>(select: ["PartitionKey"]))
             {
                 entities++;
             }

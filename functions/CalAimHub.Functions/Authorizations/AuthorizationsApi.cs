@@ -5,6 +5,7 @@ using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Extensions;
 using CalAimHub.Functions.Invocations;
+using CalAimHub.Functions.Workflows;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Functions.Authorizations;
@@ -30,7 +31,7 @@ public static partial class AuthorizationsApi
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("", AuthorizationListApi.ListAsync).WithName("ListAuthorizations")
             .WithSummary("Authorizations by status, service, population of focus (pof), next deadline (dueBefore) and breached, soonest deadline first, paged")
-            .Produces<AuthorizationList>().ProducesValidationProblem();
+            .Produces<AuthorizationList>().ProducesValidationProblem().ReadsShardedReadModel();
         api.MapGet("/{id}", GetAsync).WithName("GetAuthorization")
             .WithSummary("An authorization with every clock (due, remaining, breached) and its history")
             .Produces<AuthorizationView>().ProducesProblem(StatusCodes.Status404NotFound);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Azure;
 using CalAimHub.Domain.Calendar;
+using CalAimHub.Functions.Workflows;
 using CalAimHub.Ingestion.Formats;
 using CalAimHub.Ingestion.Inbound;
 using CalAimHub.Ingestion.Storage;
@@ -36,10 +37,10 @@ public static class ConsoleApi
         var api = app.MapGroup("/api/console").WithTags("Staff console").RequireAuthorization(StaffRoles.Viewer);
         api.MapGet("/today", TodayAsync).WithName("GetConsoleToday")
             .WithSummary("Deadlines due in the next 24 hours and 5 working days and breached, by workflow type, with the first 50 of each list by due time")
-            .Produces<TodayView>().ProducesProblem(StatusCodes.Status500InternalServerError);
+            .Produces<TodayView>().ProducesProblem(StatusCodes.Status500InternalServerError).ReadsShardedReadModel();
         api.MapGet("/deadlines", DeadlinesAsync).WithName("ListConsoleDeadlines")
             .WithSummary("Open deadlines of a window (next24h, next5WorkingDays or breached), optionally of one workflow type, by due time, paged")
-            .Produces<DeadlinePage>().ProducesValidationProblem();
+            .Produces<DeadlinePage>().ProducesValidationProblem().ReadsShardedReadModel();
         api.MapGet("/breaches/weekly", WeeklyAsync).WithName("GetConsoleWeeklyBreaches")
             .WithSummary("Deadline breaches per week (Monday, California date) and workflow type, the last N weeks (default 12)")
             .Produces<BreachWeeks>().ProducesValidationProblem();

@@ -5,6 +5,7 @@ using CalAimHub.Domain.Calendar;
 using CalAimHub.Domain.Invoices;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Extensions;
+using CalAimHub.Functions.Workflows;
 using CalAimHub.Hosting.Http;
 using CalAimHub.Hosting.Staff;
 using CalAimHub.Hosting.Storage;
@@ -42,7 +43,7 @@ public static partial class InvoicesApi
         app.MapGroup("/api/providers").WithTags("Invoices")
             .MapGet("/{npi}/invoices", ListAsync).WithName("ListProviderInvoices")
             .WithSummary("A billing provider's invoices by status, receipt range and overdue, in receipt order, paged")
-            .Produces<InvoiceList>().ProducesValidationProblem();
+            .Produces<InvoiceList>().ProducesValidationProblem().ReadsShardedReadModel();
 
         app.MapGroup("/api/console/invoices").WithTags("Invoices")
             .MapGet("/timeliness", TimelinessAsync).WithName("GetInvoiceTimeliness")

@@ -107,6 +107,10 @@ public sealed class ReadModelLayoutHandler : Microsoft.AspNetCore.Diagnostics.IE
 
 public static class WorkflowFunctionsExtensions
 {
+    /// <summary>The route reads a sharded read model, so it answers 503 until the rebuild after an upgrade (<see cref="ReadModelLayoutHandler"/>).</summary>
+    public static RouteHandlerBuilder ReadsShardedReadModel(this RouteHandlerBuilder route) =>
+        route.ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
     /// <summary>The workflow runtime and its notifier. Deciders are added with <c>builder.Services.AddWorkflowDecider(...)</c>.</summary>
     public static void AddWorkflows(this WebApplicationBuilder builder)
     {
