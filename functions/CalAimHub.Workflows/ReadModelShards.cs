@@ -24,8 +24,10 @@ namespace CalAimHub.Workflows;
 /// thousand rows; a table nobody pages (<c>InvoiceTimeliness</c>: version rows and the counter journal only) may take more.
 /// </para>
 /// <list type="bullet">
-/// <item><c>AuthorizationListing</c> = 16: every authorization in one partition (item + version row each).</item>
-/// <item><c>ConsoleDeadlines</c> = 8: all items due on one day, and every breached item, in one partition.</item>
+/// <item><c>AuthorizationListing</c> = 32: every authorization in one partition (item + version row each: 200,000 rows at 100,000).</item>
+/// <item><c>ConsoleDeadlines</c> = 8: all items due on one day, and every breached item, in one partition. Fewer than the
+/// listing: Today reads each due day's counter rows, one point read per shard.</item>
+/// <item><c>ConsoleOpenReferrals</c> = 16: every open referral in one partition.</item>
 /// <item><c>InvoiceListing</c> = 16: a provider's invoices (one 100,000-line file from one provider = 10,000 invoices).</item>
 /// <item><c>InvoiceTimeliness</c> = 16: a month's invoices' version rows and the counter journal; read by no one but the writer.</item>
 /// </list>
@@ -39,8 +41,9 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
     /// <summary>The hub's read-model tables that need more than one shard.</summary>
     public static ReadModelShards Hub { get; } = new(new Dictionary<string, int>(StringComparer.Ordinal)
     {
-        ["AuthorizationListing"] = 16,
+        ["AuthorizationListing"] = 32,
         ["ConsoleDeadlines"] = 8,
+        ["ConsoleOpenReferrals"] = 16,
         ["InvoiceListing"] = 16,
         ["InvoiceTimeliness"] = 16,
     });

@@ -588,6 +588,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         known.Clear();
         layoutsRead.TryRemove(table, out _);
         layoutsMarked.TryRemove(table, out _);
+        shardTablesCreated.TryRemove(table, out _);
         await Table(table).CreateIfNotExistsAsync(cancellationToken);
         var names = new List<string> { table };
         var shardNames = TableServiceClient.CreateQueryFilter($"TableName ge {ReadModelShards.TableOf(table, 0, 2)} and TableName le {ReadModelShards.TableOf(table, ReadModelShards.MaxShards - 1, 2)}");
@@ -629,9 +630,23 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         return keys.Count;
     }
 
-    /// <summary>Creates the shard tables of <paramref name="table"/> that do not exist yet.</summary>
-    private async Task CreateShardTablesAsync(string table, int shardCount, CancellationToken cancellationToken) =>
-        await Task.WhenAll(Enumerable.Range(0, shardCount).Select(shard => Table(ReadModelShards.TableOf(table, shard, shardCount)).CreateIfNotExistsAsync(cancellationToken)));
+    /// <summary>Creates the shard tables of <paramref name="table"/> that do not exist yet: once per table and process (a failure is tried again next time).</summary>
+    private async Task CreateShardTablesAsync(string table, int shardCount, CancellationToken cancellationToken)
+    {
+        var creating = shardTablesCreated.GetOrAdd(table, t => new Lazy<Task>(() =>
+            Task.WhenAll(Enumerable.Range(0, shardCount).Select(shard => Table(ReadModelShards.TableOf(t, shard, shardCount)).CreateIfNotExistsAsync(CancellationToken.None)))));
+        try
+        {
+            await creating.Value.WaitAsync(cancellationToken);
+        }
+        catch (RequestFailedException)
+        {
+            shardTablesCreated.TryRemove(new(table, creating));
+            throw;
+        }
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> shardTablesCreated = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Writes entries into partitions that hold none of them yet (after <see cref="ClearAsync"/>, or a fresh load): item,

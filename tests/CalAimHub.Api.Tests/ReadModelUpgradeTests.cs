@@ -29,7 +29,7 @@ public sealed class ReadModelUpgradeTests(ApiHub hub) : IClassFixture<ApiHub>
         Assert.Equal("https://calaimhub/problems/read-model-rebuild-required", (string?)problem["type"]);
         Assert.Equal("Read model needs a rebuild", (string?)problem["title"]);
         Assert.Equal(
-            "read-model table 'AuthorizationListing' is not in the layout this version reads (16 shards; the table's layout row says nothing): run the read-model rebuild (POST /api/console/read-models/rebuild)",
+            "read-model table 'AuthorizationListing' is not in the layout this version reads (32 shards; the table's layout row says nothing): run the read-model rebuild (POST /api/console/read-models/rebuild)",
             (string?)problem["detail"]);
 
         using var rebuild = await hub.Client.PostAsync(new Uri("/api/console/read-models/rebuild", UriKind.Relative), null);
@@ -47,6 +47,6 @@ public sealed class ReadModelUpgradeTests(ApiHub hub) : IClassFixture<ApiHub>
         }
 
         var layout = Assert.Single(left);
-        Assert.Equal((ReadModelStore.LayoutRow, ReadModelStore.LayoutRow, 16), (layout.PartitionKey, layout.RowKey, layout.GetInt32("Shards")));
+        Assert.Equal((ReadModelStore.LayoutRow, ReadModelStore.LayoutRow, 32), (layout.PartitionKey, layout.RowKey, layout.GetInt32("Shards")));
     }
 }

@@ -14,8 +14,9 @@ public sealed class ReadModelShardsTests
         Assert.Equal(
             new Dictionary<string, int>
             {
-                [AuthorizationListingIndex.TableName] = 16,
+                [AuthorizationListingIndex.TableName] = 32,
                 [ConsoleTables.Deadlines] = 8,
+                [ConsoleTables.OpenReferrals] = 16,
                 [InvoiceReadModelsProjection.ListingTable] = 16,
                 [InvoiceReadModelsProjection.TimelinessTable] = 16,
             },

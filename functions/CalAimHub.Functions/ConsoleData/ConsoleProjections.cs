@@ -27,11 +27,15 @@ public static class ConsoleTables
     /// <summary>Breaches: partition <c>week|{Monday, California date}</c>, a count per workflow type.</summary>
     public const string Breaches = "ConsoleBreaches";
 
-    /// <summary>
-    /// Referrals: <c>funnel|{date}</c> (stage counts by opened date) and <c>open</c> (a row per open referral, oldest
-    /// first). Dates are California dates.
-    /// </summary>
+    /// <summary>Referrals: <c>funnel|{date}</c>, stage counts by opened date (California dates).</summary>
     public const string Referrals = "ConsoleReferrals";
+
+    /// <summary>
+    /// Open referrals: partition <c>open</c>, a row per open referral, oldest first. A table of its own, sharded
+    /// (<see cref="Workflows.ReadModelShards"/>): every open referral is in this one partition, while the funnel's counts
+    /// are read by a point read per day and would cost one per shard.
+    /// </summary>
+    public const string OpenReferrals = "ConsoleOpenReferrals";
 
     /// <summary>Receiving providers: partition <c>providers|{offer date}</c>, a counter row per provider NPI.</summary>
     public const string Providers = "ConsoleProviders";
@@ -108,7 +112,7 @@ public sealed class ReferralConsoleProjection(CaliforniaWorkingDays calendar) : 
 {
     public string Name => "referral-console";
 
-    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.Breaches, ConsoleTables.Referrals, ConsoleTables.Providers, ConsoleTables.Entities];
+    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.Breaches, ConsoleTables.Referrals, ConsoleTables.OpenReferrals, ConsoleTables.Providers, ConsoleTables.Entities];
 
     public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<ReferralState> instance)
     {
@@ -162,7 +166,7 @@ public sealed class ReferralConsoleProjection(CaliforniaWorkingDays calendar) : 
         if (!state.Closed)
         {
             var row = new OpenReferral(id, state.Status.DhcsName(), state.CurrentAttempt?.Npi, referredAt, $"#/referrals/{id}");
-            yield return ReadModelEntry.Of(ConsoleTables.Referrals, ConsoleTables.OpenPartition, id,
+            yield return ReadModelEntry.Of(ConsoleTables.OpenReferrals, ConsoleTables.OpenPartition, id,
                 [ReadModelRow.Of($"{ReadModelStore.TimeKey(referredAt)}|{id}", row)]);
         }
     }

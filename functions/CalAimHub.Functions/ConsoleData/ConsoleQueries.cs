@@ -139,7 +139,7 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     public async Task<OpenReferralPage> OpenReferralsAsync(DateTimeOffset now, int olderThanDays, int top, string? continuation, CancellationToken ct)
     {
-        var (items, next) = await readModels.PageAsync(ConsoleTables.Referrals, ConsoleTables.OpenPartition, "", ReadModelStore.TimeKey(now.AddDays(-olderThanDays)) + "|", null, top, continuation, ct);
+        var (items, next) = await readModels.PageAsync(ConsoleTables.OpenReferrals, ConsoleTables.OpenPartition, "", ReadModelStore.TimeKey(now.AddDays(-olderThanDays)) + "|", null, top, continuation, ct);
         return new OpenReferralPage(
             [.. items.Select(i => i.Deserialize<OpenReferral>(WorkflowJson.Options)!).Select(o => new OpenReferralItem(o.ReferralId, o.Status, o.ProviderNpi, o.OpenedAt, (int)Math.Floor((now - o.OpenedAt).TotalDays), o.Link))],
             next);
