@@ -37,11 +37,21 @@ public static class ConsoleTables
     /// </summary>
     public const string OpenReferrals = "ConsoleOpenReferrals";
 
-    /// <summary>Receiving providers: partition <c>providers|{offer date}</c>, a counter row per provider NPI.</summary>
+    /// <summary>Receiving providers: partition <c>providers|{offer date}</c>, a version row per offer (its counts).</summary>
     public const string Providers = "ConsoleProviders";
 
-    /// <summary>Referring entities: partition <c>entities|{opened date}</c>, a counter row per referring entity.</summary>
+    /// <summary>
+    /// The offers' counts: partition <c>providers|{offer date}</c>, a counter row per provider NPI. A table of its own so
+    /// that the providers page's query (Azurite filters every row of the table) meets counter rows only, not a version
+    /// row per offer; the price is a second transaction per change (the counter journal, see <see cref="ReadModelStore"/>).
+    /// </summary>
+    public const string ProviderCounters = "ConsoleProviderCounters";
+
+    /// <summary>Referring entities: partition <c>entities|{opened date}</c>, a version row per referral (its counts).</summary>
     public const string Entities = "ConsoleEntities";
+
+    /// <summary>The referrals' counts per referring entity: partition <c>entities|{opened date}</c>, a counter row per entity (as <see cref="ProviderCounters"/>).</summary>
+    public const string EntityCounters = "ConsoleEntityCounters";
 
     public const string BreachedPartition = "breached";
     public const string OpenPartition = "open";
@@ -112,7 +122,7 @@ public sealed class ReferralConsoleProjection(CaliforniaWorkingDays calendar) : 
 {
     public string Name => "referral-console";
 
-    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.Breaches, ConsoleTables.Referrals, ConsoleTables.OpenReferrals, ConsoleTables.Providers, ConsoleTables.Entities];
+    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.Breaches, ConsoleTables.Referrals, ConsoleTables.OpenReferrals, ConsoleTables.Providers, ConsoleTables.ProviderCounters, ConsoleTables.Entities, ConsoleTables.EntityCounters];
 
     public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<ReferralState> instance)
     {
@@ -149,7 +159,7 @@ public sealed class ReferralConsoleProjection(CaliforniaWorkingDays calendar) : 
                 counts[$"{attempt.Npi}/noResponse"] = 1;
             }
 
-            yield return ReadModelEntry.Of(ConsoleTables.Providers, ConsoleTables.DayPartition("providers", calendar.DateOf(attempt.OfferedAt)), $"{id}|{attempt.Number}", counts: counts);
+            yield return ReadModelEntry.Of(ConsoleTables.Providers, ConsoleTables.DayPartition("providers", calendar.DateOf(attempt.OfferedAt)), $"{id}|{attempt.Number}", counts: counts, counterTable: ConsoleTables.ProviderCounters);
         }
 
         yield return ReadModelEntry.Of(ConsoleTables.Referrals, ConsoleTables.DayPartition("funnel", opened), id, counts: Funnel(state));
@@ -161,7 +171,7 @@ public sealed class ReferralConsoleProjection(CaliforniaWorkingDays calendar) : 
             entityCounts[$"{entity}/{ConsoleTables.ReasonCount(reason)}"] = 1;
         }
 
-        yield return ReadModelEntry.Of(ConsoleTables.Entities, ConsoleTables.DayPartition("entities", opened), id, counts: entityCounts);
+        yield return ReadModelEntry.Of(ConsoleTables.Entities, ConsoleTables.DayPartition("entities", opened), id, counts: entityCounts, counterTable: ConsoleTables.EntityCounters);
 
         if (!state.Closed)
         {

@@ -120,7 +120,7 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     public async Task<ProviderPage> ProvidersAsync(DateOnly from, DateOnly to, int top, string? continuation, CancellationToken ct)
     {
-        var rows = await readModels.CounterRowsAsync(ConsoleTables.Providers, ConsoleTables.DayPartition("providers", from), ConsoleTables.DayPartition("providers", to), ct);
+        var rows = await readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.DayPartition("providers", from), ConsoleTables.DayPartition("providers", to), ct);
         var (page, next) = Page(Sum(rows), top, continuation);
         var names = await Task.WhenAll(page.Select(p => directory.FindAsync(p.Key, ct)));
         return new ProviderPage([.. page.Select((p, i) => Figures(p.Key, names[i]?.Name, p.Value))], next);
@@ -128,7 +128,7 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     public async Task<ReferringEntityPage> ReferringEntitiesAsync(DateOnly from, DateOnly to, int top, string? continuation, CancellationToken ct)
     {
-        var rows = await readModels.CounterRowsAsync(ConsoleTables.Entities, ConsoleTables.DayPartition("entities", from), ConsoleTables.DayPartition("entities", to), ct);
+        var rows = await readModels.CounterRowsAsync(ConsoleTables.EntityCounters, ConsoleTables.DayPartition("entities", from), ConsoleTables.DayPartition("entities", to), ct);
         var (page, next) = Page(Sum(rows), top, continuation);
         return new ReferringEntityPage(
             [.. page.Select(p => new ReferringEntityFigures(p.Key, p.Value.GetValueOrDefault("referrals"),
