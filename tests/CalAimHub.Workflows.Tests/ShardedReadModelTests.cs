@@ -250,6 +250,14 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         // The rebuild: cleared, loaded from the instances' final states, with the layout row.
         final.Add(At("approval-new", 1, "awaiting-review", T0.AddDays(1)));
         await store.ClearAsync(table, CancellationToken.None);
+        for (var shard = 0; shard < Shards; shard++)
+        {
+            await foreach (var row in azurite.Storage.Tables.GetTableClient($"{table}{shard:D2}").QueryAsync<TableEntity>())
+            {
+                Assert.Fail($"{table}{shard:D2} still holds {row.PartitionKey}/{row.RowKey} after the clear");
+            }
+        }
+
         await store.LoadAsync(final.SelectMany(f => projection.Entries(f)).Select(e => (e, 3L)), 2, CancellationToken.None);
         var counts = await Store(table, Shards).CountsAsync(table, "stages", CancellationToken.None);
         Assert.Equal([("approved", 10L), ("awaiting-review", 11L), ("cooling-off", 10L)], counts.Where(c => c.Value != 0).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (c.Key, c.Value)));
