@@ -146,7 +146,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             lock (queue)
             {
                 var rows = 0;
-                while (queue.Waiting.TryPeek(out var next) && (batch.Count == 0 || rows + next.Update.Rows.Count + 1 <= MaxBatchRows))
+                // One counter table per batch: an update written before its read model got a counter table of its own (an
+                // outbox row of the previous version) goes in a batch of its own, not against the newer ones.
+                while (queue.Waiting.TryPeek(out var next)
+                       && (batch.Count == 0 || (rows + next.Update.Rows.Count + 1 <= MaxBatchRows && next.Update.CounterTable == batch[0].Update.CounterTable)))
                 {
                     batch.Add(queue.Waiting.Dequeue());
                     rows += next.Update.Rows.Count + 1;

@@ -247,6 +247,29 @@ public class ProjectionTests(AzuriteFixture azurite)
         Assert.Equal(updates.Count, reference.Transactions);
     }
 
+    [Fact]
+    public async Task An_update_from_before_its_counter_table_is_written_apart_from_the_newer_ones_of_its_partition()
+    {
+        // An outbox row of the previous version (no counter table) and updates of this one (counters in "{table}Counters")
+        // queue behind one held transaction in the same partition.
+        var (store, table, projection) = await NewAsync(separateCounters: true);
+        var updates = Lives(projection, 6, out _).Where(u => u.Partition == "stages" && u.Version == 1).ToList();
+        Assert.Equal(6, updates.Count);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var writes = 0;
+        store.BeforeWrite = _ => Interlocked.Increment(ref writes) == 1 ? release.Task : Task.CompletedTask;
+        var first = store.ApplyAsync(updates[0], CancellationToken.None);
+        await Task.Delay(100);
+        var queued = updates.Skip(1).Select((u, i) => store.ApplyAsync(i == 1 ? u with { CounterTable = null } : u, CancellationToken.None)).ToList();
+        await Task.Delay(100);
+        release.SetResult();
+
+        Assert.True(await first);
+        Assert.All(await Task.WhenAll(queued), Assert.True);
+        Assert.Equal(5, (await store.CountsAsync(table + "Counters", "stages", CancellationToken.None)).GetValueOrDefault("awaiting-review"));
+        Assert.Equal(1, (await store.CountsAsync(table, "stages", CancellationToken.None)).GetValueOrDefault("awaiting-review"));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
