@@ -190,6 +190,35 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
     }
 
     [Fact]
+    public async Task The_authorization_list_pages_across_its_shard_tables_with_a_token_bound_to_its_filters()
+    {
+        var listing = new AuthorizationListingProjection();
+        var ids = Enumerable.Range(0, 7).Select(i => $"auth-page-{i}").ToList();
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+        {
+            await ProjectAsync(listing, id, Authorization(id, "birth-equity", Clock("decision", ClockKind.Decision, Now.AddDays(30).AddHours(i))));
+        }
+
+        var listed = new List<string>();
+        string? continuation = null;
+        do
+        {
+            var page = await GetAsync("/api/authorizations?pof=birth-equity&top=3" + (continuation is null ? "" : "&continuation=" + Uri.EscapeDataString(continuation)));
+            listed.AddRange(page["items"]!.AsArray().Select(i => i!["authorizationId"]!.GetValue<string>()));
+            continuation = page["continuation"]?.GetValue<string>();
+            if (continuation is not null)
+            {
+                // Bound to its filters: the same token with another population of focus is refused.
+                using var other = await hub.Client.GetAsync(new Uri("/api/authorizations?pof=justice-involved&top=3&continuation=" + Uri.EscapeDataString(continuation), UriKind.Relative));
+                Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+            }
+        }
+        while (continuation is not null);
+
+        Assert.Equal(ids, listed);
+    }
+
+    [Fact]
     public async Task Partner_file_runs_are_listed_newest_first_with_their_top_rules_and_report_route()
     {
         var index = new FileRunIndex(hub.Hub.Storage.Tables);
@@ -255,6 +284,7 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
     [InlineData("/api/console/files?kind=letters", "'kind' 'letters' is not a file kind; use one of rtf, otf, invoice, referral, remittance, assignment")]
     [InlineData("/api/authorizations?pof=astronauts", "'pof' 'astronauts' is not an ECM population of focus; use one of experiencing-homelessness-adults, experiencing-homelessness-families, avoidable-hospital-ed-utilization, serious-mental-health-sud, justice-involved, at-risk-ltc-institutionalization, nursing-facility-transition, ccs-additional-needs, child-welfare, birth-equity")]
     [InlineData("/api/authorizations?breached=yes", "'breached' 'yes' is not 'true' or 'false'")]
+    [InlineData("/api/authorizations?continuation=zzz%7C%7C", "'continuation' is not a token this listing gave (with these filters); start again without it")]
     public async Task A_bad_console_parameter_is_a_400_naming_it(string path, string detail)
     {
         using var response = await hub.Client.GetAsync(new Uri(path, UriKind.Relative));

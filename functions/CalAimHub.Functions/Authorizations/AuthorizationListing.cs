@@ -133,7 +133,8 @@ public static class AuthorizationListApi
     public const int MaxTop = 200;
 
     public static async Task<IResult> ListAsync(
-        string? status, string? service, string? pof, string? dueBefore, string? breached, string? top, string? continuation, AuthorizationListingIndex listing, CancellationToken ct)
+        string? status, string? service, string? pof, string? dueBefore, string? breached, string? top, string? continuation, AuthorizationListingIndex listing, ListContinuation tokens,
+        CancellationToken ct)
     {
         var errors = new List<FieldError>();
         AuthorizationStatus? wantedStatus = null;
@@ -189,6 +190,15 @@ public static class AuthorizationListApi
             errors.Add(new("top", $"'{top}' is not a page size; use a whole number from 1 to {MaxTop} (default {DefaultTop})"));
         }
 
+        // Signed and bound to the filters (ListContinuation): the position inside is the last row key given, which any
+        // string would pass for, so a token the hub did not issue for this listing is a 400, never a shorter list.
+        var tokenListing = $"authorizations\n{status}\n{service}\n{pof}\n{breached}\n{dueBefore}";
+        string? position = null;
+        if (continuation is not null && !tokens.TryRead(tokenListing, continuation, out position))
+        {
+            errors.Add(new("continuation", "is not a token this listing gave (with these filters); start again without it"));
+        }
+
         if (errors.Count > 0)
         {
             return Extensions.FieldProblems.Invalid(errors, e => e.Field, e => e.Message, "Invalid authorization query");
@@ -196,10 +206,10 @@ public static class AuthorizationListApi
 
         try
         {
-            var (items, next) = await listing.PageAsync(wantedStatus, service, pof, wantBreached, due, size, continuation, ct);
-            return Results.Json(new AuthorizationList(items, next), WorkflowJson.Options);
+            var (items, next) = await listing.PageAsync(wantedStatus, service, pof, wantBreached, due, size, position, ct);
+            return Results.Json(new AuthorizationList(items, tokens.Issue(tokenListing, next)), WorkflowJson.Options);
         }
-        catch (RequestFailedException e) when (continuation is not null && e.Status == 400)
+        catch (RequestFailedException e) when (position is not null && e.Status == 400)
         {
             return Extensions.FieldProblems.Invalid([new FieldError("continuation", "is not a token this listing gave; start again without it")], e => e.Field, e => e.Message, "Invalid authorization query");
         }
