@@ -486,8 +486,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         var rowKey = row is null ? CounterRow : CounterRowOf(row + "/");
-        var entities = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
-            Value(await Table(ReadModelShards.TableOf(table, shard, shardCount)).GetEntityIfExistsAsync<TableEntity>(Key(partition), rowKey, cancellationToken: cancellationToken))));
+        var entities = await Task.WhenAll(ShardTables(table, shardCount).Select(async shard =>
+            Value(await shard.GetEntityIfExistsAsync<TableEntity>(Key(partition), rowKey, cancellationToken: cancellationToken))));
         return Sum(entities.OfType<TableEntity>().Select(ReadCounts));
     }
 
@@ -501,10 +501,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {Key(fromPartition)} and PartitionKey le {Key(toPartition)} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
-        var shards = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
+        var shards = await Task.WhenAll(ShardTables(table, shardCount).Select(async shard =>
         {
             var rows = new List<TableEntity>();
-            await foreach (var row in Table(ReadModelShards.TableOf(table, shard, shardCount)).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            await foreach (var row in shard.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
             {
                 rows.Add(row);
             }
@@ -534,9 +534,9 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         var rows = new SortedDictionary<string, (string Name, List<IReadOnlyDictionary<string, long>> Counts)>(StringComparer.Ordinal);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey gt {CounterRow + "|"} and RowKey lt {"~counts}"}");
-        for (var shard = 0; shard < shardCount; shard++)
+        foreach (var shard in ShardTables(table, shardCount))
         {
-            await foreach (var row in Table(ReadModelShards.TableOf(table, shard, shardCount)).QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+            await foreach (var row in shard.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
             {
                 var named = rows.TryGetValue(row.RowKey, out var found) ? found : rows[row.RowKey] = (row.GetString("Name") ?? row.RowKey[(CounterRow.Length + 1)..], []);
                 named.Counts.Add(ReadCounts(row));
@@ -562,9 +562,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         var lower = continuation is null ? TableClient.CreateQueryFilter($"RowKey ge {from}") : TableClient.CreateQueryFilter($"RowKey ge {from} and RowKey gt {continuation}");
         var query = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey lt {to}") + " and " + lower + (filter is null ? "" : " and " + filter);
-        var shards = await Task.WhenAll(Enumerable.Range(0, shardCount).Select(async shard =>
+        var shards = await Task.WhenAll(ShardTables(table, shardCount).Select(async client =>
         {
-            var client = Table(ReadModelShards.TableOf(table, shard, shardCount));
             var rows = new List<(string RowKey, string Data)>();
             await foreach (var page in client.QueryAsync<TableEntity>(query, maxPerPage: top + 1, select: ["RowKey", "Data"], cancellationToken: cancellationToken).AsPages(null, top + 1))
             {
@@ -633,11 +632,15 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         return keys.Count;
     }
 
+    /// <summary>The tables holding <paramref name="table"/>'s rows: its shard tables, or the table itself when it has one shard.</summary>
+    private IEnumerable<TableClient> ShardTables(string table, int shardCount) =>
+        Enumerable.Range(0, shardCount).Select(shard => Table(ReadModelShards.TableOf(table, shard, shardCount)));
+
     /// <summary>Creates the shard tables of <paramref name="table"/> that do not exist yet: once per table and process (a failure is tried again next time).</summary>
     private async Task CreateShardTablesAsync(string table, int shardCount, CancellationToken cancellationToken)
     {
         var creating = shardTablesCreated.GetOrAdd(table, t => new Lazy<Task>(() =>
-            Task.WhenAll(Enumerable.Range(0, shardCount).Select(shard => Table(ReadModelShards.TableOf(t, shard, shardCount)).CreateIfNotExistsAsync(CancellationToken.None)))));
+            Task.WhenAll(ShardTables(t, shardCount).Select(shard => shard.CreateIfNotExistsAsync(CancellationToken.None)))));
         try
         {
             await creating.Value.WaitAsync(cancellationToken);
