@@ -552,33 +552,68 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     /// page's continuation: the last row key given (keyset, so it holds across shards; null when no row is left).
     /// </summary>
     /// <remarks>
-    /// Each shard is read up to <paramref name="top"/> + 1 rows (one query, more pages only when the service gives a
-    /// short one): the first <paramref name="top"/> of the merge are then exact, and one more row anywhere says there is a
-    /// next page.
+    /// A shard holds about <c>top / S</c> of a page, so each is first asked for twice its share, not for a whole page
+    /// (32 shards × 51 rows of item data were read to give 50). The merge is exact up to the lowest last key of the
+    /// shards that may hold more; a shard whose rows run out before the page's <c>top + 1</c>-th row is asked again, for
+    /// twice as many, after its last key.
     /// </remarks>
     public async Task<(IReadOnlyList<JsonElement> Items, string? Continuation)> PageAsync(
         string table, string partition, string from, string to, string? filter, int top, string? continuation, CancellationToken cancellationToken)
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
-        var lower = continuation is null ? TableClient.CreateQueryFilter($"RowKey ge {from}") : TableClient.CreateQueryFilter($"RowKey ge {from} and RowKey gt {continuation}");
-        var query = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey lt {to}") + " and " + lower + (filter is null ? "" : " and " + filter);
-        var shards = await Task.WhenAll(ShardTables(table, shardCount).Select(async client =>
+        var shards = ShardTables(table, shardCount).Select(client => new MergedShard(client, continuation)).ToList();
+        var ask = shardCount == 1 ? top + 1 : Math.Min(top + 1, 2 * ((top + shardCount - 1) / shardCount) + 1);
+        var wanted = shards;
+        List<(string RowKey, string Data)> merged;
+        while (true)
         {
-            var rows = new List<(string RowKey, string Data)>();
-            await foreach (var page in client.QueryAsync<TableEntity>(query, maxPerPage: top + 1, select: ["RowKey", "Data"], cancellationToken: cancellationToken).AsPages(null, top + 1))
+            await Task.WhenAll(wanted.Select(shard => shard.ReadAsync(partition, from, to, filter, ask, cancellationToken)));
+            merged = [.. shards.SelectMany(s => s.Rows).OrderBy(r => r.RowKey, StringComparer.Ordinal).Take(top + 1)];
+
+            // Rows not read yet sort after their shard's last key: the merge holds while no such key sorts before its end.
+            var end = merged.Count > top ? merged[top].RowKey : null;
+            wanted = [.. shards.Where(s => !s.Exhausted && (end is null || string.CompareOrdinal(s.After, end) < 0))];
+            if (wanted.Count == 0)
             {
-                rows.AddRange(page.Values.Select(r => (r.RowKey, r.GetString("Data"))));
-                if (rows.Count > top)
+                break;
+            }
+
+            ask = Math.Min(top + 1, ask * 2);
+        }
+
+        var items = merged.Take(top).Select(r => JsonDocument.Parse(r.Data).RootElement.Clone()).ToList();
+        return (items, merged.Count > top ? merged[top - 1].RowKey : null);
+    }
+
+    /// <summary>One shard table's part of a merged page: the rows read so far, in key order, and whether more may follow.</summary>
+    private sealed class MergedShard(TableClient client, string? continuation)
+    {
+        public List<(string RowKey, string Data)> Rows { get; } = [];
+
+        public bool Exhausted { get; private set; }
+
+        public string? After { get; private set; } = continuation;
+
+        public async Task ReadAsync(string partition, string from, string to, string? filter, int ask, CancellationToken cancellationToken)
+        {
+            var lower = After is null ? TableClient.CreateQueryFilter($"RowKey ge {from}") : TableClient.CreateQueryFilter($"RowKey ge {from} and RowKey gt {After}");
+            var query = TableClient.CreateQueryFilter($"PartitionKey eq {Key(partition)} and RowKey lt {to}") + " and " + lower + (filter is null ? "" : " and " + filter);
+            var read = 0;
+            string? token = null;
+            await foreach (var page in client.QueryAsync<TableEntity>(query, maxPerPage: ask, select: ["RowKey", "Data"], cancellationToken: cancellationToken).AsPages(null, ask))
+            {
+                Rows.AddRange(page.Values.Select(r => (r.RowKey, r.GetString("Data"))));
+                read += page.Values.Count;
+                token = page.ContinuationToken;
+                if (read >= ask)
                 {
                     break;
                 }
             }
 
-            return rows;
-        }));
-        var merged = shards.SelectMany(s => s).OrderBy(r => r.RowKey, StringComparer.Ordinal).Take(top + 1).ToList();
-        var items = merged.Take(top).Select(r => JsonDocument.Parse(r.Data).RootElement.Clone()).ToList();
-        return (items, merged.Count > top ? merged[top - 1].RowKey : null);
+            Exhausted = token is null;
+            After = Rows.Count > 0 ? Rows[^1].RowKey : After;
+        }
     }
 
     /// <summary>

@@ -74,12 +74,14 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
     {
         var authorizations = new AuthorizationConsoleProjection(Calendar);
         var referrals = new ReferralConsoleProjection(Calendar);
-        // Due in 2 h; due in 30 h; breached 3 h ago and still open; notices due in 1 h after a late (breached) decision.
+        // Due in 2 h; due in 30 h; breached 3 h ago and still open; notices due in 1 h after a late (breached) decision; due in
+        // 2 min, so (unless the hour turns first) in the partial hour both windows start with: counted once in each.
         await ProjectAsync(authorizations, "auth-today-1", Authorization("auth-today-1", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(2))));
         await ProjectAsync(authorizations, "auth-today-2", Authorization("auth-today-2", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(30))));
         await ProjectAsync(authorizations, "auth-today-3", Authorization("auth-today-3", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddHours(-3), breached: Now.AddHours(-3))));
         await ProjectAsync(authorizations, "auth-today-4", Authorization("auth-today-4", "justice-involved",
             Clock("decision", ClockKind.Decision, Now.AddHours(-10), breached: Now.AddHours(-10), satisfied: Now.AddHours(-9)), Clock("notices", ClockKind.Notices, Now.AddHours(1))));
+        await ProjectAsync(authorizations, "auth-today-5", Authorization("auth-today-5", "justice-involved", Clock("decision", ClockKind.Decision, Now.AddMinutes(2))));
         // A referral offer due in 5 h, after a first offer that went unanswered (a breach of its provider's deadline).
         await ProjectAsync(referrals, "sampleplatform:r-today", Referral("sampleplatform:r-today", "County Jail Health", Now.AddDays(-3),
             Offer(1, "1245319599", Now.AddDays(-2).AddHours(-19), AttemptOutcome.TimedOut, 48), Offer(2, "1003000126", Now.AddHours(-43), null) with { DueAt = Now.AddHours(5) }));
@@ -92,21 +94,22 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
         var weekly = await GetAsync("/api/console/breaches/weekly?weeks=3");
 
         Assert.Equal(
-            ["authorization 2 3 1", "referral 1 1 0"],
+            ["authorization 3 4 1", "referral 1 1 0"],
             today["byType"]!.AsArray().Select(t => $"{t!["workflowType"]} {t["dueNext24h"]} {t["dueNext5WorkingDays"]} {t["breached"]}"));
         Assert.Equal(
-            ["auth-today-4 notices notice", "auth-today-1 decision decision", "sampleplatform:r-today ack:2 accept"],
+            ["auth-today-5 decision decision", "auth-today-4 notices notice", "auth-today-1 decision decision", "sampleplatform:r-today ack:2 accept"],
             today["dueNext24h"]!.AsArray().Select(d => $"{d!["instanceId"]} {d["itemId"]} {d["deadline"]}"));
         var breached = Assert.Single(today["breached"]!.AsArray())!;
         Assert.Equal(("auth-today-3", true, "#/authorizations/auth-today-3"), (breached["instanceId"]!.GetValue<string>(), breached["breached"]!.GetValue<bool>(), breached["link"]!.GetValue<string>()));
         Assert.Equal(Now.AddHours(-3).ToUnixTimeSeconds(), breached["dueAt"]!.GetValue<DateTimeOffset>().ToUnixTimeSeconds());
-        Assert.Equal(["auth-today-4", "auth-today-1", "auth-today-2"], deadlines["items"]!.AsArray().Select(d => d!["instanceId"]!.GetValue<string>()));
+        Assert.Equal(["auth-today-5", "auth-today-4", "auth-today-1", "auth-today-2"], deadlines["items"]!.AsArray().Select(d => d!["instanceId"]!.GetValue<string>()));
         Assert.Empty(breachedReferrals["items"]!.AsArray());
         Assert.Equal(2, firstPage["items"]!.AsArray().Count);
-        Assert.Equal(["auth-today-4", "auth-today-1", "sampleplatform:r-today", "auth-today-2"],
-            firstPage["items"]!.AsArray().Concat(secondPage["items"]!.AsArray()).Select(d => d!["instanceId"]!.GetValue<string>()));
+        var thirdPage = await GetAsync("/api/console/deadlines?window=next5WorkingDays&top=2&continuation=" + Uri.EscapeDataString(secondPage["continuation"]!.GetValue<string>()));
+        Assert.Equal(["auth-today-5", "auth-today-4", "auth-today-1", "sampleplatform:r-today", "auth-today-2"],
+            new[] { firstPage, secondPage, thirdPage }.SelectMany(p => p["items"]!.AsArray()).Select(d => d!["instanceId"]!.GetValue<string>()));
         // A page that ends exactly at a due day's end may still carry a continuation: it leads to nothing more.
-        if (secondPage["continuation"] is { } more)
+        if (thirdPage["continuation"] is { } more)
         {
             Assert.Empty((await GetAsync("/api/console/deadlines?window=next5WorkingDays&top=2&continuation=" + Uri.EscapeDataString(more.GetValue<string>())))["items"]!.AsArray());
         }
