@@ -81,6 +81,18 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
     public static string TableOf(string table, int shard, int shards) =>
         shards == 1 ? table : table + shard.ToString("D2", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// A filter on the table service's list of tables that finds every shard table <paramref name="table"/> may have,
+    /// whatever shard count wrote them (<c>{table}00</c> to <c>{table}99</c>); a name it lets through is a shard table
+    /// only when <see cref="IsShardTableOf"/> says so (<c>{table}0Extra</c> sorts inside the range too).
+    /// </summary>
+    public static string ShardTablesFilter(string table) =>
+        Azure.Data.Tables.TableServiceClient.CreateQueryFilter($"TableName ge {table + "00"} and TableName le {table + (MaxShards - 1).ToString("D2", CultureInfo.InvariantCulture)}");
+
+    /// <summary>Whether <paramref name="name"/> is one of <paramref name="table"/>'s shard tables: <c>{table}</c> and two digits.</summary>
+    public static bool IsShardTableOf(string name, string table) =>
+        name.Length == table.Length + 2 && name.StartsWith(table, StringComparison.Ordinal) && char.IsAsciiDigit(name[^1]) && char.IsAsciiDigit(name[^2]);
+
     private static Dictionary<string, int> Validate(IReadOnlyDictionary<string, int> shardsByTable)
     {
         foreach (var (table, shards) in shardsByTable)

@@ -628,10 +628,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         shardTablesCreated.TryRemove(table, out _);
         await Table(table).CreateIfNotExistsAsync(cancellationToken);
         var names = new List<string> { table };
-        var shardNames = TableServiceClient.CreateQueryFilter($"TableName ge {ReadModelShards.TableOf(table, 0, 2)} and TableName le {ReadModelShards.TableOf(table, ReadModelShards.MaxShards - 1, 2)}");
+        var shardNames = ReadModelShards.ShardTablesFilter(table);
         await foreach (var shard in tables.QueryAsync(shardNames, cancellationToken: cancellationToken))
         {
-            if (shard.Name.Length == table.Length + 2 && char.IsAsciiDigit(shard.Name[^1]) && char.IsAsciiDigit(shard.Name[^2]))
+            if (ReadModelShards.IsShardTableOf(shard.Name, table))
             {
                 names.Add(shard.Name);
             }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Azure;
+using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using CalAimHub.Domain.Workflows;
 using Microsoft.Extensions.DependencyInjection;
@@ -232,18 +233,21 @@ public sealed class WorkflowRuntime(
 
     /// <summary>
     /// The start work of many instances: their read-model updates handed to the partitions' writers together (each writes
-    /// its partition in as few transactions as the updates fit), the rest per instance. Throws when any of it failed.
+    /// its partition in as few transactions as the updates fit), their timers armed together (parked ones a partition at a
+    /// time), the rest per instance. Throws when any of it failed.
     /// </summary>
     private async Task DispatchStartsAsync(IReadOnlyList<(string InstanceId, IReadOnlyList<OutboundWork> Work)> starts, CancellationToken cancellationToken)
     {
         var updates = starts.SelectMany(s => s.Work.OfType<ProjectReadModels>()).SelectMany(p => p.Updates).ToList();
         var projected = updates.Count == 0 ? Task.CompletedTask
             : (readModels ?? throw new InvalidOperationException("a projection is registered but the runtime has no ReadModelStore")).ApplyAsync(updates, cancellationToken);
+        var timers = queues.ArmTimersAsync(
+            [.. starts.SelectMany(s => s.Work.OfType<ArmTimer>().Select(t => new WorkflowTimerMessage(s.InstanceId, t.TimerId, t.DueAt)))], time.GetUtcNow(), options.Value, cancellationToken);
         var others = Parallel.ForEachAsync(
-            starts.Where(s => s.Work.Any(w => w is not ProjectReadModels)),
+            starts.Select(s => (s.InstanceId, Work: s.Work.Where(w => w is not (ProjectReadModels or ArmTimer)).ToList())).Where(s => s.Work.Count > 0),
             new ParallelOptions { MaxDegreeOfParallelism = StartLanes, CancellationToken = cancellationToken },
             async (s, token) => await DispatchOthersAsync(new OutboxRow(s.InstanceId, "", s.Work, null), token));
-        await Task.WhenAll(projected, others);
+        await Task.WhenAll(projected, timers, others);
     }
 
     /// <summary>
@@ -531,23 +535,114 @@ public sealed class WorkflowRuntime(
         ApplyAsync(instanceId, new WorkflowEvent(Guid.NewGuid().ToString("N"), name, WorkflowJson.ToElement(new ControlData(reason)), time.GetUtcNow()) { By = by }, cancellationToken);
 }
 
-/// <summary>The runtime's two queues.</summary>
-public sealed class WorkflowQueues(QueueClient work, QueueClient timers)
+/// <summary>
+/// The runtime's two queues, and the table where timers wait that are due too far ahead to wait on the timer queue
+/// (<see cref="WorkflowOptions.TimerQueueHorizon"/>; none given: every timer goes to the queue).
+/// </summary>
+public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableClient? parkedTimers = null)
 {
     public QueueClient Work => work;
     public QueueClient Timers => timers;
+    public TableClient? ParkedTimers => parkedTimers;
 
     /// <summary>
     /// Sends a timer message that becomes visible shortly before its due time (see <see cref="TimerDelay"/>); a timer
     /// beyond <see cref="WorkflowOptions.MaxTimerDelay"/> is re-armed on delivery. Messages never expire (TTL −1):
-    /// a months-long deadline must not vanish with the 7-day default.
+    /// a months-long deadline must not vanish with the 7-day default. A timer whose delay would be longer than
+    /// <see cref="WorkflowOptions.TimerQueueHorizon"/> is parked instead, and queued by the sweeper once it is that close
+    /// to due (<see cref="QueueParkedTimersAsync"/>). Parking the same timer again rewrites the same row.
     /// </summary>
-    public Task ArmTimerAsync(WorkflowTimerMessage message, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken) =>
-        timers.SendMessageAsync(
-            JsonSerializer.Serialize(message, WorkflowJson.Options),
-            TimerDelay(message.DueAt, now, options.MaxTimerDelay, options.TimerLead),
-            TimeSpan.FromSeconds(-1),
-            cancellationToken);
+    public async Task ArmTimerAsync(WorkflowTimerMessage message, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken)
+    {
+        if (Parks(message, now, options))
+        {
+            await parkedTimers!.UpsertEntityAsync(ParkedTimer.Row(message, options.TimerQueueHorizon), TableUpdateMode.Replace, cancellationToken);
+            return;
+        }
+
+        await SendAsync(message, now, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="ArmTimerAsync"/> for the timers of many instances (a batch start): the parked ones written a partition's
+    /// rows at a time (up to 100 per transaction), not one request each.
+    /// </summary>
+    public async Task ArmTimersAsync(IReadOnlyList<WorkflowTimerMessage> messages, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken)
+    {
+        var parked = messages.Where(m => Parks(m, now, options)).ToList();
+        var transactions = parked.Select(m => ParkedTimer.Row(m, options.TimerQueueHorizon)).DistinctBy(r => (r.PartitionKey, r.RowKey))
+            .GroupBy(r => r.PartitionKey).SelectMany(partition => partition.Chunk(100));
+        var lanes = new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken };
+        await Task.WhenAll(
+            Parallel.ForEachAsync(transactions, lanes, async (rows, ct) =>
+                await parkedTimers!.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct)),
+            Parallel.ForEachAsync(messages.Except(parked), lanes, async (message, ct) => await SendAsync(message, now, options, ct)));
+    }
+
+    private bool Parks(WorkflowTimerMessage message, DateTimeOffset now, WorkflowOptions options) =>
+        parkedTimers is not null && options.TimerQueueHorizon > TimeSpan.Zero
+        && TimerDelay(message.DueAt, now, options.MaxTimerDelay, options.TimerLead) > options.TimerQueueHorizon;
+
+    private Task SendAsync(WorkflowTimerMessage message, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken) =>
+        timers.SendMessageAsync(JsonSerializer.Serialize(message, WorkflowJson.Options), TimerDelay(message.DueAt, now, options.MaxTimerDelay, options.TimerLead), TimeSpan.FromSeconds(-1), cancellationToken);
+
+    /// <summary>
+    /// Puts every parked timer whose time to queue has come (its due time less the horizon, by the hour) on the timer
+    /// queue, then removes its row; how many. A crash between the two queues it again on the next sweep: the timer
+    /// handler fires a timer once whatever the number of its messages, and drops a stale one.
+    /// </summary>
+    public async Task<int> QueueParkedTimersAsync(DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken)
+    {
+        if (parkedTimers is null)
+        {
+            return 0;
+        }
+
+        var queued = 0;
+        var due = parkedTimers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey le {ParkedTimer.Partition(now)}"), cancellationToken: cancellationToken);
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (row, ct) =>
+        {
+            await SendAsync(JsonSerializer.Deserialize<WorkflowTimerMessage>(row.GetString(ParkedTimer.MessageColumn), WorkflowJson.Options)!, now, options, ct);
+            try
+            {
+                await parkedTimers.DeleteEntityAsync(row.PartitionKey, row.RowKey, row.ETag, ct);
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Queued by another sweeper, or parked again meanwhile: either way it is queued once more at worst.
+            }
+
+            Interlocked.Increment(ref queued);
+        });
+        return queued;
+    }
+
+    /// <summary>
+    /// A parked timer's row: partition <c>q|{yyyyMMddHH}|{shard}</c>, the UTC hour it is to be queued in and one of 16
+    /// shards (a plan's invoices of one file share their due hour; a partition is written one row after another), row =
+    /// the timer.
+    /// </summary>
+    private static class ParkedTimer
+    {
+        public const string MessageColumn = "Message";
+
+        private const int Shards = 16;
+
+        /// <summary>The last partition of the hour of <paramref name="queueAt"/>: every shard of that hour sorts at or before it.</summary>
+        public static string Partition(DateTimeOffset queueAt) => Hour(queueAt) + "|~";
+
+        public static TableEntity Row(WorkflowTimerMessage message, TimeSpan horizon)
+        {
+            var row = ReadModelStore.Key($"{message.InstanceId}|{message.TimerId}|{message.DueAt.UtcTicks}");
+            return new(Hour(message.DueAt - horizon) + "|" + ReadModelShards.ShardOf(row, Shards).ToString("D2", System.Globalization.CultureInfo.InvariantCulture), row)
+            {
+                // The message as the queue would carry it: its due time must come back to the tick (a timer is matched by it).
+                [MessageColumn] = JsonSerializer.Serialize(message, WorkflowJson.Options),
+            };
+        }
+
+        private static string Hour(DateTimeOffset at) => "q|" + at.UtcDateTime.ToString("yyyyMMddHH", System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>
     /// The queue takes whole seconds and rounds down, so the time to due is rounded UP (never early by rounding),

@@ -25,8 +25,10 @@ public static class WorkflowServiceCollectionExtensions
         });
         services.AddSingleton(sp =>
         {
-            var queues = sp.GetRequiredService<StorageAccount>().Queues;
-            return new WorkflowQueues(queues.GetQueueClient(WorkflowOptions.WorkQueueName), queues.GetQueueClient(WorkflowOptions.TimerQueueName));
+            var storage = sp.GetRequiredService<StorageAccount>();
+            return new WorkflowQueues(
+                storage.Queues.GetQueueClient(WorkflowOptions.WorkQueueName), storage.Queues.GetQueueClient(WorkflowOptions.TimerQueueName),
+                storage.Tables.GetTableClient(WorkflowOptions.ParkedTimersTableName));
         });
         services.AddSingleton(sp => new WorkflowRegistry(sp.GetServices<WorkflowDefinition>(), sp.GetServices<WorkflowProjection>()));
         services.AddSingleton(sp => new ReadModelStore(sp.GetRequiredService<StorageAccount>().Tables));

@@ -103,7 +103,8 @@ public sealed class WorkflowTriggers(
 
     /// <summary>
     /// <c>WorkflowSweeper</c>: re-dispatches outbox rows a crash left behind (timer messages included, so a crash
-    /// cannot lose a timer), reconciles recently written index rows, and purges finished instances past retention.
+    /// cannot lose a timer), reconciles recently written index rows, purges finished instances past retention, and
+    /// queues the parked timers that are now within <see cref="WorkflowOptions.TimerQueueHorizon"/> of due.
     /// </summary>
     public async Task<SweepReport> SweepAsync(CancellationToken cancellationToken)
     {
@@ -160,7 +161,8 @@ public sealed class WorkflowTriggers(
         }
         while (continuation is not null);
 
-        return new SweepReport(redispatched, reconciled, purged, failed);
+        var timersQueued = await queues.QueueParkedTimersAsync(now, settings, cancellationToken);
+        return new SweepReport(redispatched, reconciled, purged, failed, timersQueued);
     }
 
     /// <summary>
@@ -215,7 +217,7 @@ public sealed class WorkflowTriggers(
 /// <summary>What one timer message did: fired (with the apply result), re-armed, or dropped.</summary>
 public sealed record TimerHandling(WorkflowTimerMessage Timer, string Log, ApplyResult? Result);
 
-public sealed record SweepReport(int Redispatched, int IndexRowsReconciled, int Purged, int Failed)
+public sealed record SweepReport(int Redispatched, int IndexRowsReconciled, int Purged, int Failed, int ParkedTimersQueued = 0)
 {
-    public override string ToString() => $"outbox rows re-dispatched: {Redispatched}, index rows reconciled: {IndexRowsReconciled}, instances purged: {Purged}, dispatch failures: {Failed}";
+    public override string ToString() => $"outbox rows re-dispatched: {Redispatched}, index rows reconciled: {IndexRowsReconciled}, instances purged: {Purged}, dispatch failures: {Failed}, parked timers queued: {ParkedTimersQueued}";
 }

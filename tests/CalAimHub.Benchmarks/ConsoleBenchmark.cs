@@ -130,6 +130,8 @@ public static class ConsoleBenchmark
         var timers = queues.GetQueueClient("bench-workflow-timers");
         await work.CreateIfNotExistsAsync();
         await timers.CreateIfNotExistsAsync();
+        var parkedTimers = tables.GetTableClient("BenchParkedWorkflowTimers");
+        await parkedTimers.CreateIfNotExistsAsync();
         var policy = new AuthorizationOptions().ToPolicy();
         var decider = new AuthorizationWorkflow(policy);
         var definition = WorkflowDefinition.From(decider);
@@ -166,7 +168,7 @@ public static class ConsoleBenchmark
             }
 
             var runtime = new WorkflowRuntime(
-                new WorkflowStore(workflows, index), new WorkflowRegistry([definition], project ? projections : []), new WorkflowQueues(work, timers),
+                new WorkflowStore(workflows, index), new WorkflowRegistry([definition], project ? projections : []), new WorkflowQueues(work, timers, parkedTimers),
                 new NoNotices(), TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
             // The timers armed by earlier rounds are never consumed. Left waiting, they tax every later request: Azurite
             // rebuilds its message indexes (all queues' messages) on each receive, and the hub's listeners poll ten queues

@@ -45,7 +45,7 @@ public static class InvoicesBenchmark
         queueOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerCall);
         var storage = new StorageAccount(new Azure.Storage.Blobs.BlobServiceClient(azurite.ConnectionString),
             new QueueServiceClient(azurite.ConnectionString, queueOptions), new TableServiceClient(azurite.ConnectionString, tableOptions));
-        foreach (var table in new[] { WorkflowOptions.TableName, WorkflowOptions.IndexTableName, TableRowDestination.TableName, MemberAuthorizationIndex.TableName, ProviderDirectoryApi.TableName, InvoiceLineStaging.TableName,
+        foreach (var table in new[] { WorkflowOptions.TableName, WorkflowOptions.IndexTableName, WorkflowOptions.ParkedTimersTableName, TableRowDestination.TableName, MemberAuthorizationIndex.TableName, ProviderDirectoryApi.TableName, InvoiceLineStaging.TableName,
                      InvoiceReadModelsProjection.ListingTable, InvoiceReadModelsProjection.TimelinessTable, InvoiceReadModelsProjection.TimelinessCountersTable, InvoiceReadModelsProjection.PaidLinesTable })
         {
             await storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
@@ -59,7 +59,8 @@ public static class InvoicesBenchmark
         var authorizations = new AuthorizationWorkflow(policy);
         var invoices = new InvoiceWorkflow(InvoicePolicy.Default());
         var options = new WorkflowOptions().AsOptions();
-        var queues = new WorkflowQueues(storage.Queues.GetQueueClient(WorkflowOptions.WorkQueueName), storage.Queues.GetQueueClient(WorkflowOptions.TimerQueueName));
+        var queues = new WorkflowQueues(storage.Queues.GetQueueClient(WorkflowOptions.WorkQueueName), storage.Queues.GetQueueClient(WorkflowOptions.TimerQueueName),
+            storage.Tables.GetTableClient(WorkflowOptions.ParkedTimersTableName));
         var store = new ReadModelStore(storage.Tables);
         var readModels = new InvoiceReadModels(store);
         var runtime = new WorkflowRuntime(

@@ -82,7 +82,7 @@ public sealed class HandlerCrashEndToEndTests
             var store2 = Store(second);
             Assert.Single(await store2.OutboxRowsAsync(id, CancellationToken.None));
 
-            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0", await SweepAsync(second));
+            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0, parked timers queued: 0", await SweepAsync(second));
 
             var expected = Expected(id);
             await receiver.WaitForAsync(expected.Count, Patience, () => Tail(second));
@@ -100,7 +100,7 @@ public sealed class HandlerCrashEndToEndTests
 
             // Nothing left to send: the row is gone and a second sweep finds nothing.
             Assert.Empty(await store2.OutboxRowsAsync(id, CancellationToken.None));
-            Assert.Equal("outbox rows re-dispatched: 0, index rows reconciled: 0, instances purged: 0, dispatch failures: 0", await SweepAsync(second));
+            Assert.Equal("outbox rows re-dispatched: 0, index rows reconciled: 0, instances purged: 0, dispatch failures: 0, parked timers queued: 0", await SweepAsync(second));
 
             // The start was applied once: one history entry, the state it produced, one workflow for the member.
             Assert.Equal([WorkflowEvent.Started], (await store2.HistoryAsync(id, CancellationToken.None)).Select(h => h.Name));
@@ -156,7 +156,7 @@ public sealed class HandlerCrashEndToEndTests
             Assert.Equal(HttpStatusCode.Conflict, retry.StatusCode);
             Assert.Equal(id, JsonDocument.Parse(await retry.Content.ReadAsStringAsync()).RootElement.GetProperty("existingAuthorizationId").GetString());
 
-            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0", await SweepAsync(second));
+            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0, parked timers queued: 0", await SweepAsync(second));
 
             var expected = Expected(id);
             await receiver.WaitForAsync(expected.Count, Patience, () => Tail(second));
@@ -205,7 +205,7 @@ public sealed class HandlerCrashEndToEndTests
             }
 
             await using var second = await StartHubAsync(data, receiver, exitAfterCommit: null, clock);
-            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0", await SweepAsync(second));
+            Assert.Equal("outbox rows re-dispatched: 1, index rows reconciled: 0, instances purged: 0, dispatch failures: 0, parked timers queued: 0", await SweepAsync(second));
 
             var expected = Subscribers.SelectMany(s => new[] { $"received:{s}", $"deadline-approaching:decision:{s}" }).Select(key => InstanceTransition.DeliveryId(id, key)).ToHashSet();
             await receiver.WaitForAsync(expected.Count, Patience, () => Tail(second));

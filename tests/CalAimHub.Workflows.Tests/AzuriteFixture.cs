@@ -37,7 +37,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
         await index.CreateIfNotExistsAsync();
         await work.CreateIfNotExistsAsync();
         await timers.CreateIfNotExistsAsync();
-        return (new WorkflowStore(workflows, index), new WorkflowQueues(work, timers));
+        var parked = Storage.Tables.GetTableClient("ParkedWorkflowTimers" + suffix);
+        await parked.CreateIfNotExistsAsync();
+        return (new WorkflowStore(workflows, index), new WorkflowQueues(work, timers, parked));
     }
 
     public async Task DisposeAsync()

@@ -33,6 +33,50 @@ public sealed class ApprovalStageProjection(string table, string? counterTable =
                 [ReadModelRow.Of(instance.InstanceId, new { id = instance.InstanceId, due })], new Dictionary<string, long> { ["open"] = 1 }, counterTable);
         }
     }
+
+    /// <summary>
+    /// The updates of each instance's life, commit by commit: started (awaiting review, due on day 1 or 2), then for two
+    /// in three approved (cooling-off), then for one in three of those done (approved); with <paramref name="withNote"/>,
+    /// a "note" commit after the start that changes nothing. <paramref name="final"/>: each instance's last state.
+    /// </summary>
+    public static List<ProjectionUpdate> Lives(IWorkflowProjection<ApprovalState> projection, int instances, bool withNote, out List<ProjectedInstance<ApprovalState>> final)
+    {
+        var t0 = new DateTimeOffset(2026, 7, 1, 16, 0, 0, TimeSpan.Zero);
+        var updates = new List<ProjectionUpdate>();
+        final = [];
+        for (var i = 0; i < instances; i++)
+        {
+            var id = $"approval-{i:D3}";
+            var states = new List<ProjectedInstance<ApprovalState>> { At(id, 1, "awaiting-review", t0.AddDays(1 + (i % 2))) };
+            if (withNote)
+            {
+                states.Add(states[^1] with { Seq = 2 });
+            }
+
+            if (i % 3 != 0)
+            {
+                states.Add(At(id, states.Count + 1, "cooling-off", null));
+            }
+
+            if (i % 3 == 1)
+            {
+                states.Add(At(id, states.Count + 1, "approved", null));
+            }
+
+            ProjectedInstance<ApprovalState>? before = null;
+            foreach (var state in states)
+            {
+                updates.AddRange(projection.Project(before, state, new WorkflowEvent("e", "x", null, t0)));
+                before = state;
+            }
+
+            final.Add(states[^1]);
+        }
+
+        return updates;
+    }
+
+    public static ProjectedInstance<ApprovalState> At(string id, long seq, string stage, DateTimeOffset? due) => new(id, WorkflowRuntimeStatus.Running, seq, new ApprovalState(stage, due));
 }
 
 /// <summary>The read-model mechanism: diff, idempotent exact apply (twice, out of order, crash between), rebuild.</summary>
@@ -60,8 +104,6 @@ public class ProjectionTests(AzuriteFixture azurite)
 
     private static readonly DateTimeOffset T0 = new(2026, 7, 1, 16, 0, 0, TimeSpan.Zero);
 
-    private static ProjectedInstance<ApprovalState> At(string id, long seq, string stage, DateTimeOffset? due) => new(id, WorkflowRuntimeStatus.Running, seq, new ApprovalState(stage, due));
-
     private static WorkflowEvent Event(string name) => new("e", name, null, T0);
 
     /// <param name="separateCounters">Counter rows in a table of their own (<c>{table}Counters</c>), as InvoiceTimeliness keeps them.</param>
@@ -71,42 +113,6 @@ public class ProjectionTests(AzuriteFixture azurite)
         await azurite.Storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
         await azurite.Storage.Tables.GetTableClient(table + "Counters").CreateIfNotExistsAsync();
         return (new ReadModelStore(azurite.Storage.Tables), table, new ApprovalStageProjection(table, separateCounters ? table + "Counters" : null));
-    }
-
-    /// <summary>
-    /// The updates of each instance's life, commit by commit: started (awaiting review, due on day 1 or 2), then for
-    /// two in three approved (cooling-off), then for one in three of those done (approved), one "note" that changes nothing.
-    /// </summary>
-    private static List<ProjectionUpdate> Lives(IWorkflowProjection<ApprovalState> projection, int instances, out Dictionary<string, ProjectedInstance<ApprovalState>> final)
-    {
-        var updates = new List<ProjectionUpdate>();
-        final = [];
-        for (var i = 0; i < instances; i++)
-        {
-            var id = $"approval-{i:D3}";
-            var states = new List<ProjectedInstance<ApprovalState>> { At(id, 1, "awaiting-review", T0.AddDays(1 + (i % 2))) };
-            states.Add(states[^1] with { Seq = 2 }); // a note: same state
-            if (i % 3 != 0)
-            {
-                states.Add(At(id, 3, "cooling-off", null));
-            }
-
-            if (i % 3 == 1)
-            {
-                states.Add(At(id, 4, "approved", null));
-            }
-
-            ProjectedInstance<ApprovalState>? before = null;
-            foreach (var state in states)
-            {
-                updates.AddRange(projection.Project(before, state, Event("x")));
-                before = state;
-            }
-
-            final[id] = states[^1];
-        }
-
-        return updates;
     }
 
     /// <summary>
@@ -158,11 +164,11 @@ public class ProjectionTests(AzuriteFixture azurite)
     public void The_diff_moves_an_entry_between_partitions_and_skips_what_did_not_change()
     {
         var projection = new ApprovalStageProjection("T");
-        var started = At("a", 1, "awaiting-review", T0.AddDays(1));
+        var started = ApprovalStageProjection.At("a", 1, "awaiting-review", T0.AddDays(1));
 
         var first = ((IWorkflowProjection<ApprovalState>)projection).Project(null, started, Event(WorkflowEvent.Started));
         var note = ((IWorkflowProjection<ApprovalState>)projection).Project(started, started with { Seq = 2 }, Event("note"));
-        var approved = ((IWorkflowProjection<ApprovalState>)projection).Project(started with { Seq = 2 }, At("a", 3, "cooling-off", null), Event("approved"));
+        var approved = ((IWorkflowProjection<ApprovalState>)projection).Project(started with { Seq = 2 }, ApprovalStageProjection.At("a", 3, "cooling-off", null), Event("approved"));
 
         Assert.Equal(["stages a 1 rows 1 awaiting-review=1", "due|2026-07-02 a 1 rows 1 open=1"], first.Select(Describe));
         Assert.Empty(note);
@@ -177,7 +183,7 @@ public class ProjectionTests(AzuriteFixture azurite)
     public async Task Applying_every_update_twice_gives_the_same_rows_and_exact_counts(bool separateCounters)
     {
         var (store, table, projection) = await NewAsync(separateCounters);
-        var updates = Lives(projection, 30, out _);
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: true, out _);
 
         foreach (var update in updates)
         {
@@ -202,14 +208,14 @@ public class ProjectionTests(AzuriteFixture azurite)
     public async Task Updates_applied_out_of_order_and_concurrently_end_as_the_in_order_result(bool separateCounters)
     {
         var (inOrder, orderedTable, projection) = await NewAsync();
-        var updates = Lives(projection, 30, out _);
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: true, out _);
         foreach (var update in updates)
         {
             await inOrder.ApplyAsync(update, CancellationToken.None);
         }
 
         var (shuffled, shuffledTable, shuffledProjection) = await NewAsync(separateCounters);
-        var reordered = Lives(shuffledProjection, 30, out _).OrderBy(_ => Random.Shared.Next()).ToList();
+        var reordered = ApprovalStageProjection.Lives(shuffledProjection, 30, withNote: true, out _).OrderBy(_ => Random.Shared.Next()).ToList();
         // Eight writers at once on the same counter rows: the ETag races must lose nothing.
         await Parallel.ForEachAsync(reordered, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (u, ct) => await shuffled.ApplyAsync(u, ct));
 
@@ -223,9 +229,9 @@ public class ProjectionTests(AzuriteFixture azurite)
     public async Task Updates_waiting_for_their_partition_are_written_together_with_exact_counts()
     {
         var (store, table, projection) = await NewAsync();
-        var updates = Lives(projection, 30, out _);
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: true, out _);
         var (reference, referenceTable, referenceProjection) = await NewAsync();
-        foreach (var update in Lives(referenceProjection, 30, out _))
+        foreach (var update in ApprovalStageProjection.Lives(referenceProjection, 30, withNote: true, out _))
         {
             await reference.ApplyAsync(update, CancellationToken.None);
         }
@@ -253,7 +259,7 @@ public class ProjectionTests(AzuriteFixture azurite)
         // An outbox row of the previous version (no counter table) and updates of this one (counters in "{table}Counters")
         // queue behind one held transaction in the same partition.
         var (store, table, projection) = await NewAsync(separateCounters: true);
-        var updates = Lives(projection, 6, out _).Where(u => u.Partition == "stages" && u.Version == 1).ToList();
+        var updates = ApprovalStageProjection.Lives(projection, 6, withNote: true, out _).Where(u => u.Partition == "stages" && u.Version == 1).ToList();
         Assert.Equal(6, updates.Count);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var writes = 0;
@@ -276,7 +282,7 @@ public class ProjectionTests(AzuriteFixture azurite)
     public async Task A_crash_between_the_reads_and_the_write_loses_nothing_once_the_outbox_is_dispatched_again(bool separateCounters)
     {
         var (store, table, projection) = await NewAsync(separateCounters);
-        var updates = Lives(projection, 30, out _);
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: true, out _);
         var writes = 0;
         // The process dies before the 40th transaction (as kill -9 would): that update and everything after it is not applied.
         store.BeforeWrite = _ => ++writes == 40 ? throw new OperationCanceledException("killed") : Task.CompletedTask;
@@ -293,7 +299,7 @@ public class ProjectionTests(AzuriteFixture azurite)
         }
 
         var (reference, referenceTable, referenceProjection) = await NewAsync();
-        foreach (var update in Lives(referenceProjection, 30, out _))
+        foreach (var update in ApprovalStageProjection.Lives(referenceProjection, 30, withNote: true, out _))
         {
             await reference.ApplyAsync(update, CancellationToken.None);
         }
@@ -306,9 +312,9 @@ public class ProjectionTests(AzuriteFixture azurite)
     public async Task A_kill_between_the_journal_and_the_counter_table_neither_loses_nor_double_counts_on_replay()
     {
         var (store, table, projection) = await NewAsync(separateCounters: true);
-        var updates = Lives(projection, 30, out _);
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: true, out _);
         var (reference, referenceTable, referenceProjection) = await NewAsync();
-        foreach (var update in Lives(referenceProjection, 30, out _))
+        foreach (var update in ApprovalStageProjection.Lives(referenceProjection, 30, withNote: true, out _))
         {
             await reference.ApplyAsync(update, CancellationToken.None);
         }

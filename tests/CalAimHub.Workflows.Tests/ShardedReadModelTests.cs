@@ -17,8 +17,6 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
 
     private static readonly DateTimeOffset T0 = new(2026, 7, 1, 16, 0, 0, TimeSpan.Zero);
 
-    private static ProjectedInstance<ApprovalState> At(string id, long seq, string stage, DateTimeOffset? due) => new(id, WorkflowRuntimeStatus.Running, seq, new ApprovalState(stage, due));
-
     /// <summary>A store whose test table has <paramref name="shards"/> shards (its counter table, when any, one).</summary>
     private async Task<(ReadModelStore Store, string Table, ApprovalStageProjection Projection)> NewAsync(int shards, bool separateCounters = false)
     {
@@ -30,41 +28,6 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
 
     private ReadModelStore Store(string table, int shards) => new(azurite.Storage.Tables, new ReadModelShards(new Dictionary<string, int> { [table] = shards }));
 
-    /// <summary>
-    /// 60 instances: started (awaiting review, due day 1 or 2), two in three approved (cooling-off), one in three of those
-    /// done (approved): in partition <c>stages</c> 20 awaiting review, 20 cooling off, 20 approved.
-    /// </summary>
-    private static List<ProjectionUpdate> Lives(IWorkflowProjection<ApprovalState> projection, int instances, out List<ProjectedInstance<ApprovalState>> final)
-    {
-        var updates = new List<ProjectionUpdate>();
-        final = [];
-        for (var i = 0; i < instances; i++)
-        {
-            var id = $"approval-{i:D3}";
-            var states = new List<ProjectedInstance<ApprovalState>> { At(id, 1, "awaiting-review", T0.AddDays(1 + (i % 2))) };
-            if (i % 3 != 0)
-            {
-                states.Add(At(id, 2, "cooling-off", null));
-            }
-
-            if (i % 3 == 1)
-            {
-                states.Add(At(id, 3, "approved", null));
-            }
-
-            ProjectedInstance<ApprovalState>? before = null;
-            foreach (var state in states)
-            {
-                updates.AddRange(projection.Project(before, state, new WorkflowEvent("e", "x", null, T0)));
-                before = state;
-            }
-
-            final.Add(states[^1]);
-        }
-
-        return updates;
-    }
-
     /// <summary>The row keys partition <c>stages</c> must list, in order: <c>{stage}|{id}</c> of every instance.</summary>
     private static List<string> StageKeys(IEnumerable<ProjectedInstance<ApprovalState>> final, string? stage = null) =>
         [.. final.Where(f => stage is null || f.State.Stage == stage).Select(f => $"{f.State.Stage}|{f.InstanceId}").Order(StringComparer.Ordinal)];
@@ -75,7 +38,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     public async Task A_partitions_items_land_in_several_shard_tables_and_read_back_exact_and_in_order()
     {
         var (store, table, projection) = await NewAsync(Shards);
-        var updates = Lives(projection, 60, out var final);
+        var updates = ApprovalStageProjection.Lives(projection, 60, withNote: false, out var final);
         await Parallel.ForEachAsync(updates.GroupBy(u => u.Item), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (item, ct) =>
         {
             foreach (var update in item)
@@ -130,7 +93,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     public async Task Pages_smaller_than_a_shard_continue_across_shards_in_row_key_order(string? stage, int top)
     {
         var (store, table, projection) = await NewAsync(Shards);
-        var updates = Lives(projection, 60, out var final);
+        var updates = ApprovalStageProjection.Lives(projection, 60, withNote: false, out var final);
         foreach (var update in updates)
         {
             await store.ApplyAsync(update, CancellationToken.None);
@@ -166,7 +129,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         var ids = Enumerable.Range(0, 10_000).Select(i => $"approval-{i:D5}").ToList();
         var inFirst = ids.Where(id => ReadModelShards.ShardOf(id, Shards) == 0).Take(40).ToList();
         var others = ids.Where(id => ReadModelShards.ShardOf(id, Shards) != 0 && string.CompareOrdinal(id, inFirst[^1]) > 0).Take(20).ToList();
-        var final = inFirst.Concat(others).Select(id => At(id, 1, "awaiting-review", T0.AddDays(1))).ToList();
+        var final = inFirst.Concat(others).Select(id => ApprovalStageProjection.At(id, 1, "awaiting-review", T0.AddDays(1))).ToList();
         foreach (var state in final)
         {
             foreach (var update in ((IWorkflowProjection<ApprovalState>)projection).Project(null, state, new WorkflowEvent("e", "x", null, T0)))
@@ -193,7 +156,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     public async Task Each_shards_journal_is_applied_once_though_all_feed_the_same_counter_rows()
     {
         var (store, table, projection) = await NewAsync(Shards, separateCounters: true);
-        var updates = Lives(projection, 60, out _);
+        var updates = ApprovalStageProjection.Lives(projection, 60, withNote: false, out _);
         await Parallel.ForEachAsync(updates, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (u, ct) => await store.ApplyAsync(u, ct));
         var expected = await CountsAsync(table);
         Assert.Equal("approved=20,awaiting-review=20,cooling-off=20", expected["stages"]);
@@ -220,7 +183,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     public async Task A_kill_between_one_shards_journal_and_the_counter_rows_is_completed_after_other_shards_moved_them_on()
     {
         var (store, table, projection) = await NewAsync(Shards, separateCounters: true);
-        var updates = Lives(projection, 60, out _);
+        var updates = ApprovalStageProjection.Lives(projection, 60, withNote: false, out _);
         var killedAt = updates.FindIndex(20, u => u.Partition == "stages" && u.Counts.Count > 0);
         var killed = updates[killedAt];
         var killedShard = ReadModelShards.ShardOf(killed.Item, Shards);
@@ -266,7 +229,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     {
         // Written by a version that did not shard the table.
         var (old, table, projection) = await NewAsync(1);
-        var updates = Lives(projection, 30, out var final);
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: false, out var final);
         foreach (var update in updates)
         {
             await old.ApplyAsync(update, CancellationToken.None);
@@ -274,7 +237,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
 
         // The sharded version keeps writing (in the sharded layout) but no reader trusts the table.
         var store = Store(table, Shards);
-        await store.ApplyAsync(ProjectionUpdate.Of(projection.Entries(At("approval-new", 1, "awaiting-review", T0.AddDays(1))).First(), 1), CancellationToken.None);
+        await store.ApplyAsync(ProjectionUpdate.Of(projection.Entries(ApprovalStageProjection.At("approval-new", 1, "awaiting-review", T0.AddDays(1))).First(), 1), CancellationToken.None);
         var refused = await Assert.ThrowsAsync<ReadModelLayoutException>(() => store.CountsAsync(table, "stages", CancellationToken.None));
         Assert.Equal(
             $"read-model table '{table}' is not in the layout this version reads (4 shards; the table's layout row says nothing): run the read-model rebuild (POST /api/console/read-models/rebuild)",
@@ -282,7 +245,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         await Assert.ThrowsAsync<ReadModelLayoutException>(() => store.PageAsync(table, "stages", "", "~", null, 10, null, CancellationToken.None));
 
         // The rebuild: cleared, loaded from the instances' final states, with the layout row.
-        final.Add(At("approval-new", 1, "awaiting-review", T0.AddDays(1)));
+        final.Add(ApprovalStageProjection.At("approval-new", 1, "awaiting-review", T0.AddDays(1)));
         await store.ClearAsync(table, CancellationToken.None);
         for (var shard = 0; shard < Shards; shard++)
         {
@@ -299,7 +262,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         Assert.Equal(StageKeys(final), items.Select(StageKey));
 
         // A count change after the rebuild goes to the item's shard and counts once.
-        var approved = ((IWorkflowProjection<ApprovalState>)projection).Project(final[^1], At("approval-new", 4, "cooling-off", null), new WorkflowEvent("e", "x", null, T0));
+        var approved = ((IWorkflowProjection<ApprovalState>)projection).Project(final[^1], ApprovalStageProjection.At("approval-new", 4, "cooling-off", null), new WorkflowEvent("e", "x", null, T0));
         foreach (var update in approved)
         {
             Assert.True(await store.ApplyAsync(update, CancellationToken.None));
@@ -313,7 +276,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     public async Task A_new_table_gets_its_layout_row_from_its_first_writer()
     {
         var (store, table, projection) = await NewAsync(Shards);
-        foreach (var update in Lives(projection, 6, out _))
+        foreach (var update in ApprovalStageProjection.Lives(projection, 6, withNote: false, out _))
         {
             await store.ApplyAsync(update, CancellationToken.None);
         }
@@ -379,5 +342,44 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         }
 
         return counts;
+    }
+}
+
+/// <summary>Merged pages against a plain sort of the same rows, over many shapes of data (shard counts, page sizes, filters).</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class MergedPageTests(AzuriteFixture azurite)
+{
+    [Theory]
+    [InlineData(16, 2000, 50, 7)]
+    [InlineData(32, 1500, 50, 11)]
+    [InlineData(8, 600, 3, 13)]
+    [InlineData(16, 900, 100, 17)]
+    public async Task Every_page_holds_the_next_rows_of_the_plain_sort_whatever_the_shards_hold(int shards, int items, int top, int seed)
+    {
+        var table = "Merged" + Guid.NewGuid().ToString("N")[..12];
+        await azurite.Storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
+        var store = new ReadModelStore(azurite.Storage.Tables, new ReadModelShards(new Dictionary<string, int> { [table] = shards }));
+        var random = new Random(seed);
+        // Row keys as the open-referral list writes them: a time key (many alike), then the item id.
+        var rows = Enumerable.Range(0, items).Select(i => ($"item-{i:D5}", $"{random.Next(0, 40):D3}|item-{i:D5}", random.Next(3) == 0)).ToList();
+        await store.LoadAsync(rows.Select(r => (ReadModelEntry.Of(table, "open", r.Item1, [ReadModelRow.Of(r.Item2, new { id = r.Item1 }, ("Flag", r.Item3))]), 1L)), 8, CancellationToken.None);
+
+        foreach (var filter in new[] { null, TableClient.CreateQueryFilter($"Flag eq {true}") })
+        {
+            var expected = rows.Where(r => filter is null || r.Item3).Select(r => r.Item2).Where(k => string.CompareOrdinal(k, "035|") < 0).Order(StringComparer.Ordinal).ToList();
+            var listed = new List<string>();
+            string? continuation = null;
+            do
+            {
+                using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                var (page, next) = await store.PageAsync(table, "open", "", "035|", filter, top, continuation, patience.Token);
+                listed.AddRange(page.Select(p => p.GetProperty("id").GetString()!).Select(id => rows.Single(r => r.Item1 == id).Item2));
+                Assert.True(page.Count == top || next is null, $"{page.Count} items and a continuation");
+                continuation = next;
+            }
+            while (continuation is not null);
+
+            Assert.Equal(expected, listed);
+        }
     }
 }

@@ -1,0 +1,81 @@
+using Azure.Data.Tables;
+using CalAimHub.Domain.Workflows;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CalAimHub.Workflows.Tests;
+
+/// <summary>
+/// Timers due further ahead than <see cref="WorkflowOptions.TimerQueueHorizon"/> wait in a table, not on the timer queue
+/// (Azurite taxes every queue operation with every waiting message), and the sweeper queues them once they are that close
+/// to due: exactly the message the queue would have carried, once, and harmless if a crash queues it twice.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ParkedTimerTests(AzuriteFixture azurite)
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 4, 9, 30, 0, TimeSpan.Zero);
+
+    private static WorkflowDefinition Approval(TimeSpan reviewWithin) => WorkflowDefinition.From(new ApprovalWorkflow(reviewWithin, TimeSpan.FromSeconds(1)));
+
+    private static async Task<int> QueuedAsync(RuntimeHarness h) => (await h.Queues.Timers.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+
+    private static async Task<List<TableEntity>> ParkedAsync(RuntimeHarness h)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in h.Queues.ParkedTimers!.QueryAsync<TableEntity>())
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    [Fact]
+    public async Task A_timer_within_the_horizon_goes_to_the_queue_and_nothing_is_parked()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, time: new FakeTimeProvider(Start), definitions: Approval(TimeSpan.FromMinutes(30)));
+
+        await h.Runtime.StartAsync("approval", "near-1", WorkflowJson.ToElement(new { request = "r-1" }), CancellationToken.None);
+
+        Assert.Equal(1, await QueuedAsync(h));
+        Assert.Empty(await ParkedAsync(h));
+    }
+
+    [Fact]
+    public async Task A_timer_three_days_ahead_is_parked_queued_by_the_sweep_in_its_hour_and_fires_once_though_a_crash_queued_it_twice()
+    {
+        var time = new FakeTimeProvider(Start);
+        var h = await RuntimeHarness.CreateAsync(azurite, time: time, definitions: Approval(TimeSpan.FromDays(3)));
+        var due = Start.AddDays(3);
+
+        await h.Runtime.StartAsync("approval", "far-1", WorkflowJson.ToElement(new { request = "r-1" }), CancellationToken.None);
+
+        // Parked in the hour it is to be queued in (due less the hour's horizon: 7 Dec 08:30 UTC), not on the queue.
+        Assert.Equal(0, await QueuedAsync(h));
+        var parked = Assert.Single(await ParkedAsync(h));
+        Assert.StartsWith("q|2026120708|", parked.PartitionKey, StringComparison.Ordinal);
+        var message = parked.GetString("Message");
+        Assert.Equal(new WorkflowTimerMessage("far-1", ApprovalWorkflow.ReviewDeadline, due), System.Text.Json.JsonSerializer.Deserialize<WorkflowTimerMessage>(message, WorkflowJson.Options));
+
+        // The hour before: still parked. In its hour (45 minutes before due): queued, and the row is gone.
+        time.SetUtcNow(due.AddHours(-2));
+        Assert.Equal(0, (await h.Triggers.SweepAsync(CancellationToken.None)).ParkedTimersQueued);
+        Assert.Single(await ParkedAsync(h));
+        time.SetUtcNow(due.AddMinutes(-45));
+        var sweep = await h.Triggers.SweepAsync(CancellationToken.None);
+        Assert.Equal("outbox rows re-dispatched: 0, index rows reconciled: 0, instances purged: 0, dispatch failures: 0, parked timers queued: 1", sweep.ToString());
+        Assert.Empty(await ParkedAsync(h));
+        Assert.Equal(1, await QueuedAsync(h));
+        Assert.Equal(0, (await h.Triggers.SweepAsync(CancellationToken.None)).ParkedTimersQueued);
+
+        // A crash between the queueing and the row's removal: the row is back (parking the same timer rewrites the same
+        // row), so the next sweep queues a second copy. At due, the timer fires once; the copy changes nothing.
+        await h.Queues.ArmTimerAsync(new WorkflowTimerMessage("far-1", ApprovalWorkflow.ReviewDeadline, due), Start, h.Options, CancellationToken.None);
+        await h.Queues.ArmTimerAsync(new WorkflowTimerMessage("far-1", ApprovalWorkflow.ReviewDeadline, due), Start.AddHours(1), h.Options, CancellationToken.None);
+        Assert.Single(await ParkedAsync(h));
+        Assert.Equal(1, (await h.Triggers.SweepAsync(CancellationToken.None)).ParkedTimersQueued);
+        Assert.Equal(2, await QueuedAsync(h));
+        time.SetUtcNow(due);
+        Assert.Equal($"timer '{ApprovalWorkflow.ReviewDeadline}' on far-1: Applied", await h.Triggers.FireTimerAsync(message, CancellationToken.None));
+        Assert.Equal($"timer '{ApprovalWorkflow.ReviewDeadline}' on far-1: AlreadyApplied", await h.Triggers.FireTimerAsync(message, CancellationToken.None));
+    }
+}
