@@ -123,7 +123,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
     [InlineData(25)]
     public async Task A_page_whose_rows_sit_mostly_in_one_shard_is_read_again_from_that_shard_and_stays_exact(int top)
     {
-        // A shard is first asked for about twice its share of a page (2·⌈top/S⌉ + 1 rows). Here the first 40 rows in key
+        // A shard is first asked for about twice its share of a page (2·⌈top/S⌉ + 4 rows). Here the first 40 rows in key
         // order all sit in shard 0, the 20 after them in the other shards: a page is right only if shard 0 is read again.
         var (store, table, projection) = await NewAsync(Shards);
         var ids = Enumerable.Range(0, 10_000).Select(i => $"approval-{i:D5}").ToList();
