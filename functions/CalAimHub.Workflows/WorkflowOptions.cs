@@ -23,11 +23,12 @@ public sealed class WorkflowOptions
 
     /// <summary>
     /// A timer due further ahead than this waits in table <see cref="ParkedTimersTableName"/>, not on the timer queue,
-    /// until the sweeper (every 2 minutes) queues it this close to due. Why: Azurite keeps every queue's messages in one
-    /// collection and re-sorts its indexes on each receive, delete and update, so each waiting message taxes every queue
-    /// operation of the hub (an empty receive: 1.2 ms with none waiting, 54 ms with 7,200, 1 s with 100,000; the
-    /// <c>queue-receive</c> benchmark), and a plan's open authorizations and invoices each keep timers weeks ahead. In
-    /// Azure it also keeps the timer queue's length to what is due within the hour. 0 = every timer goes to the queue.
+    /// until the sweeper (every 2 minutes) queues it in the UTC hour that holds its due time less this. Why: Azurite keeps
+    /// every queue's messages in one collection and re-sorts its indexes on each receive, delete and update, so each
+    /// waiting message taxes every queue operation of the hub (an empty receive: 1.2 ms with none waiting, 54 ms with
+    /// 7,200, 1 s with 100,000; the <c>queue-receive</c> benchmark), and a plan's open authorizations and invoices each
+    /// keep timers weeks ahead. In Azure it also keeps the timer queue to what is due within hours. 0 = every timer goes
+    /// to the queue.
     /// </summary>
     public TimeSpan TimerQueueHorizon { get; set; } = TimeSpan.FromHours(1);
 
