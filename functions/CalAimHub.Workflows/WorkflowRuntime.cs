@@ -552,16 +552,8 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
     /// <see cref="WorkflowOptions.TimerQueueHorizon"/> is parked instead, and queued by the sweeper once it is that close
     /// to due (<see cref="QueueParkedTimersAsync"/>). Parking the same timer again rewrites the same row.
     /// </summary>
-    public async Task ArmTimerAsync(WorkflowTimerMessage message, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken)
-    {
-        if (Parks(message, now, options))
-        {
-            await parkedTimers!.UpsertEntityAsync(ParkedTimer.Row(message, options.TimerQueueHorizon), TableUpdateMode.Replace, cancellationToken);
-            return;
-        }
-
-        await SendAsync(message, now, options, cancellationToken);
-    }
+    public Task ArmTimerAsync(WorkflowTimerMessage message, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken) =>
+        ArmTimersAsync([message], now, options, cancellationToken);
 
     /// <summary>
     /// <see cref="ArmTimerAsync"/> for the timers of many instances (a batch start): the parked ones written a partition's
@@ -599,7 +591,7 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
         }
 
         var queued = 0;
-        var due = parkedTimers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey le {ParkedTimer.Partition(now)}"), cancellationToken: cancellationToken);
+        var due = parkedTimers.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey le {ParkedTimer.LastPartitionOfHour(now)}"), cancellationToken: cancellationToken);
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (row, ct) =>
         {
             await SendAsync(JsonSerializer.Deserialize<WorkflowTimerMessage>(row.GetString(ParkedTimer.MessageColumn), WorkflowJson.Options)!, now, options, ct);
@@ -629,7 +621,7 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
         private const int Shards = 16;
 
         /// <summary>The last partition of the hour of <paramref name="queueAt"/>: every shard of that hour sorts at or before it.</summary>
-        public static string Partition(DateTimeOffset queueAt) => Hour(queueAt) + "|~";
+        public static string LastPartitionOfHour(DateTimeOffset queueAt) => Hour(queueAt) + "|~";
 
         public static TableEntity Row(WorkflowTimerMessage message, TimeSpan horizon)
         {

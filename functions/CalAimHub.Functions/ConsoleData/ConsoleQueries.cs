@@ -220,7 +220,7 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     private static long Sum(Dictionary<(string Partition, string? Type), IReadOnlyDictionary<string, long>> hourCounts, string type, DateTimeOffset from, DateTimeOffset to)
     {
-        // Whole hours inside [from, to): the partial hours at either end are counted row by row (EdgeAsync).
+        // Whole hours inside [from, to): the partial hours at either end are counted row by row (EdgeRanges, CountDueAsync).
         var first = CeilHour(from);
         var last = FloorHour(to);
         long sum = 0;
