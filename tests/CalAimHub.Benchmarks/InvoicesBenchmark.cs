@@ -6,6 +6,7 @@ using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Invoices;
+using CalAimHub.Domain.Referrals;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.Ingestion;
@@ -34,6 +35,9 @@ public static class InvoicesBenchmark
 {
     private const int Concurrency = 8;
     private const string Partner = "cbo-bench";
+    private const string BillingProvider = "1234567893";
+    // An authorization approved in setup runs from its decision's Pacific date: a service on that date is covered.
+    private static readonly DateOnly ServiceDate = CalAimHub.Domain.Calendar.CaliforniaWorkingDays.Current.DateOf(DateTimeOffset.UtcNow);
 
     public static async Task RunAsync(string root, int lines, int linesPerInvoice, int members, int rounds = 2)
     {
@@ -76,12 +80,28 @@ public static class InvoicesBenchmark
         var cins = Enumerable.Range(0, members).Select(i => $"9{i:D7}A").ToArray();
         await Parallel.ForEachAsync(cins, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (cin, ct) =>
         {
-            var request = new AuthorizationRequest("auth-" + cin, cin, RequestedService.Ecm("experiencing-homelessness-adults"), "1234567893", "county", Urgency.Routine,
+            var request = new AuthorizationRequest("auth-" + cin, cin, RequestedService.Ecm("experiencing-homelessness-adults"), BillingProvider, "county", Urgency.Routine,
                 ["experiencing-homelessness", "complex-need-unable-to-self-manage"], null, DateTimeOffset.UtcNow.AddDays(-30));
             await new MemberAuthorizationIndex(storage).TryClaimAsync(request, new Dictionary<string, MemberAuthorizationRow>(), DateTimeOffset.UtcNow, ct);
             await runtime.StartAsync(AuthorizationWorkflow.TypeName, request.AuthorizationId, WorkflowJson.ToElement(request), ct);
             await runtime.RaiseEventAsync(request.AuthorizationId, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "bench")), null, ct);
         });
+
+        // The billing provider is in the directory, so a line with an approved authorization is clean.
+        await storage.Tables.GetTableClient(ProviderDirectoryApi.TableName).UpsertEntityAsync(new TableEntity("provider", BillingProvider)
+        {
+            ["Entry"] = JsonSerializer.Serialize(new ProviderDirectoryEntry(BillingProvider, "Bench CBO", ["ecm"], ["Los Angeles"], [],
+                new ProviderCapacity(0, 1000), "api"), ReferralJson.Options),
+        });
+
+        // The benchmark measures clean invoices (each arms its pay-or-contest timers): a sample line must pass every check.
+        var sample = checks.ForRun("bench-precondition");
+        var sampleLine = new BilledLine(1, cins[0], ServiceDate, null, "G9012", ["U2"], 4m, 250m);
+        var sampleChecked = await checks.CheckAsync(BillingProvider, await checks.ProviderListedAsync(BillingProvider, sample, CancellationToken.None), sampleLine, sample, CancellationToken.None);
+        if (sampleChecked.Problems.Count > 0)
+        {
+            throw new InvalidOperationException("the benchmark's lines would be contested: " + string.Join("; ", sampleChecked.Problems.Select(p => $"{p.Code}: {p.Missing}")));
+        }
 
         var files = new List<StoredFile>();
         for (var round = 0; round < rounds; round++)
@@ -212,7 +232,7 @@ public static class InvoicesBenchmark
         var batches = new List<List<(TableEntity Row, DomainEvent Event)>>();
         var arrived = DateTimeOffset.UtcNow;
         var runId = $"run-bench-{prefix}-{Guid.NewGuid():N}";
-        var dos = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var dos = ServiceDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         for (var i = 0; i < lines; i++)
         {
             var invoice = i / linesPerInvoice;
@@ -224,7 +244,7 @@ public static class InvoicesBenchmark
             {
                 ["partnerId"] = Partner, ["kind"] = "invoice", ["runId"] = runId, ["partitionKey"] = partition, ["rowKey"] = rowKey,
                 ["InvoiceNumber"] = $"INV-{prefix}-{invoice:D6}", ["LineNumber"] = number.ToString(CultureInfo.InvariantCulture), ["ServiceStartDate"] = dos,
-                ["HcpcsCode"] = "G9012", ["Modifier1"] = "U2", ["Units"] = "4", ["ChargeAmount"] = "250.00", ["BillingProviderNPI"] = "1234567893", ["BillingProviderTIN"] = "123456789",
+                ["HcpcsCode"] = "G9012", ["Modifier1"] = "U2", ["Units"] = "4", ["ChargeAmount"] = "250.00", ["BillingProviderNPI"] = BillingProvider, ["BillingProviderTIN"] = "123456789",
             };
             var row = new TableEntity(partition, rowKey) { ["MemberCin"] = cins[(i * 7) % cins.Length] };
             var e = new DomainEvent("evt-" + rowKey, DomainEvent.InvoiceLineReceived, "bench", $"{partition}/{rowKey}", arrived, data);
