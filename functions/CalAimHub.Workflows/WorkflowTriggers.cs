@@ -132,34 +132,27 @@ public sealed class WorkflowTriggers(
             }
         }
 
-        string? continuation = null;
-        do
+        await foreach (var entry in runtime.Store.SweepCandidatesAsync(now - settings.CompletedRetention, now - settings.ReconcileWindow, now - settings.SweepGrace, cancellationToken))
         {
-            var (entries, next) = await runtime.Store.IndexPageAsync(null, continuation, 1000, cancellationToken);
-            continuation = next;
-            foreach (var entry in entries)
+            var age = now - entry.LastUpdatedTime;
+            if (entry.IsTerminal && age > settings.CompletedRetention)
             {
-                var age = now - entry.LastUpdatedTime;
-                if (entry.IsTerminal && age > settings.CompletedRetention)
+                // The index may be ahead of the instance after a crash: purge only what the state row says is finished.
+                var instance = await runtime.GetAsync(entry.InstanceId, cancellationToken);
+                if (instance is null || instance.IsTerminal)
                 {
-                    // The index may be ahead of the instance after a crash: purge only what the state row says is finished.
-                    var instance = await runtime.GetAsync(entry.InstanceId, cancellationToken);
-                    if (instance is null || instance.IsTerminal)
+                    purged += (await runtime.Store.PurgeAsync(entry.InstanceId, cancellationToken)).Outcome == PurgeOutcome.Purged ? 1 : 0;
+                    if (instance is null)
                     {
-                        purged += (await runtime.Store.PurgeAsync(entry.InstanceId, cancellationToken)).Outcome == PurgeOutcome.Purged ? 1 : 0;
-                        if (instance is null)
-                        {
-                            await runtime.Store.DeleteIndexAsync(entry, cancellationToken);
-                        }
+                        await runtime.Store.DeleteIndexAsync(entry, cancellationToken);
                     }
                 }
-                else if (age > settings.SweepGrace && age < settings.ReconcileWindow)
-                {
-                    reconciled += await ReconcileAsync(entry, cancellationToken) ? 1 : 0;
-                }
+            }
+            else if (age > settings.SweepGrace && age < settings.ReconcileWindow)
+            {
+                reconciled += await ReconcileAsync(entry, cancellationToken) ? 1 : 0;
             }
         }
-        while (continuation is not null);
 
         var timersQueued = await queues.QueueParkedTimersAsync(now, settings, cancellationToken);
         return new SweepReport(redispatched, reconciled, purged, failed, timersQueued);

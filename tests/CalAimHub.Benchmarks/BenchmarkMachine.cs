@@ -81,6 +81,22 @@ internal static class BenchmarkMachine
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 
+    /// <summary>User + system CPU seconds of a process so far (Linux /proc), NaN where unreadable.</summary>
+    public static double CpuSeconds(int? pid)
+    {
+        try
+        {
+            // Fields after the parenthesized command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks of 1/100 s.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return double.NaN;
+        }
+    }
+
     public static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 }
 

@@ -176,7 +176,7 @@ public static class ConsoleBenchmark
             await timers.ClearMessagesAsync();
             await work.ClearMessagesAsync();
             var counted = counter.Snapshot();
-            var azuriteCpu = CpuSeconds(hub.AzuriteProcessId);
+            var azuriteCpu = BenchmarkMachine.CpuSeconds(hub.AzuriteProcessId);
             var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
             var started = Stopwatch.StartNew();
             await Parallel.ForEachAsync(Enumerable.Range(0, Instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
@@ -194,7 +194,7 @@ public static class ConsoleBenchmark
                 continue;
             }
 
-            var roundAzuriteCpu = CpuSeconds(hub.AzuriteProcessId) - azuriteCpu;
+            var roundAzuriteCpu = BenchmarkMachine.CpuSeconds(hub.AzuriteProcessId) - azuriteCpu;
             var roundSelfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu;
             (project ? withRates : withoutRates).Add(rate);
             foreach (var (kind, count) in StorageOperationCounter.Between(counted, counter.Snapshot()))
@@ -227,20 +227,6 @@ public static class ConsoleBenchmark
         var ratios = withRates.Zip(withoutRates, (w, wo) => w / wo).Order().ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"projection upkeep{(freshReadModels ? " (read-model tables emptied before each round)" : "")}: median throughput with {Percentile([.. withRates.Order()], 0.5):0} events/s, without {Percentile([.. withoutRates.Order()], 0.5):0} events/s; ratio with/without per pair median {Percentile(ratios, 0.5):0.00} (min {ratios[0]:0.00}, max {ratios[^1]:0.00}), {Instances} instances x 2 events per round, concurrency {Concurrency}"));
-    }
-
-    /// <summary>User + system CPU seconds of a process so far (Linux /proc), 0 when unknown.</summary>
-    private static double CpuSeconds(int? pid)
-    {
-        if (pid is not { } id || !File.Exists($"/proc/{id}/stat"))
-        {
-            return 0;
-        }
-
-        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-        var stat = File.ReadAllText($"/proc/{id}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];

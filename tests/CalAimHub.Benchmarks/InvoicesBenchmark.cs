@@ -199,24 +199,10 @@ public static class InvoicesBenchmark
     /// <summary>CPU seconds used so far by this process and by Azurite (user + system, from /proc; NaN where unreadable).</summary>
     private readonly record struct Cpu(double Process, double Azurite)
     {
-        public static Cpu Now(int azurite) => new(Seconds(Environment.ProcessId), Seconds(azurite));
+        public static Cpu Now(int azurite) => new(BenchmarkMachine.CpuSeconds(Environment.ProcessId), BenchmarkMachine.CpuSeconds(azurite));
 
         public static Cpu operator -(Cpu a, Cpu b) => new(a.Process - b.Process, a.Azurite - b.Azurite);
 
-        private static double Seconds(int pid)
-        {
-            try
-            {
-                // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100 per second).
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-            {
-                return double.NaN;
-            }
-        }
     }
 
     private sealed record StoredFile(IReadOnlyList<string> Messages, string StoredMessage, int Invoices);

@@ -52,6 +52,9 @@ switch (command)
         await QueueReceiveBenchmark.RunAsync(root, args.SkipWhile(a => a != "--waiting").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([1_000, 7_200, 30_000, 100_000]),
             args.SkipWhile(a => a != "--receives").Skip(1).Select(int.Parse).FirstOrDefault(40));
         return 0;
+    case "sweep":
+        await SweepBenchmark.RunAsync(root, args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3));
+        return 0;
     case "monitoring-upkeep":
         await MonitoringUpkeepBenchmark.RunAsync(args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(5));
         return 0;
@@ -72,7 +75,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, queue-receive, monitoring-upkeep, invoices, invoice-figures, outbound");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, queue-receive, sweep, monitoring-upkeep, invoices, invoice-figures, outbound");
         return 2;
 }
 

@@ -84,9 +84,9 @@ public static class WebhooksBenchmark
         int?[] processes = [hub.AzuriteProcessId, hub.HandlerProcessId, Environment.ProcessId];
         foreach (var (name, url) in targets)
         {
-            var before = processes.Select(CpuSeconds).ToArray();
+            var before = processes.Select(p => BenchmarkMachine.CpuSeconds(p)).ToArray();
             var result = await RunLoadAsync(url, secret, rate, seconds, maxInFlight: 512, warmupSeconds: 3);
-            var cpu = processes.Select((p, i) => (CpuSeconds(p) - before[i]) * 1000 / Math.Max(result.Ok, 1)).ToArray();
+            var cpu = processes.Select((p, i) => (BenchmarkMachine.CpuSeconds(p) - before[i]) * 1000 / Math.Max(result.Ok, 1)).ToArray();
             fixedRuns.Add((name, result));
             Console.WriteLine($"  {name}: {result.Summary()}  (load avg {LoadAverage()})");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -324,21 +324,6 @@ public static class WebhooksBenchmark
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-    /// <summary>User + system CPU seconds of a process so far (Linux /proc), 0 where unknown.</summary>
-    private static double CpuSeconds(int? pid)
-    {
-        try
-        {
-            // Fields after the parenthesized command name: state is field 3, utime 14, stime 15 (clock ticks, 100 Hz).
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            return 0;
-        }
-    }
 
     private static string LoadAverage()
     {
