@@ -611,8 +611,9 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
 
     /// <summary>
     /// A parked timer's row: partition <c>q|{yyyyMMddHH}|{shard}</c>, the UTC hour it is to be queued in and one of 16
-    /// shards (a plan's invoices of one file share their due hour; a partition is written one row after another), row =
-    /// the timer.
+    /// shards by the timer's row key, row = the timer. Timers due at one instant (a day's deadlines, a file's invoices)
+    /// still spread over the shards: in one partition, every write on Azurite would cost in the partition's size (stop 28
+    /// sharded by due time and measured upkeep falling round by round, 150 → 60 events/s).
     /// </summary>
     private static class ParkedTimer
     {

@@ -41,6 +41,22 @@ public sealed class ParkedTimerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Timers_of_a_batch_due_at_one_instant_spread_over_the_shards_of_their_hour()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, time: new FakeTimeProvider(Start), definitions: Approval(TimeSpan.FromDays(3)));
+
+        // One batch (as an invoice file starts its invoices): 100 timers due at one instant.
+        await h.Runtime.StartManyAsync("approval", [.. Enumerable.Range(0, WorkflowRuntime.MaxBatchStarts).Select(i => ($"batch-{i}", (System.Text.Json.JsonElement?)WorkflowJson.ToElement(new { request = $"r-{i}" })))], CancellationToken.None);
+
+        var parked = await ParkedAsync(h);
+        Assert.Equal(WorkflowRuntime.MaxBatchStarts, parked.Count);
+        Assert.All(parked, r => Assert.StartsWith("q|2026120708|", r.PartitionKey, StringComparison.Ordinal));
+        var partitions = parked.GroupBy(r => r.PartitionKey).ToList();
+        Assert.Equal(16, partitions.Count);
+        Assert.True(partitions.Max(p => p.Count()) <= 20, string.Join(", ", partitions.Select(p => $"{p.Key}: {p.Count()}")));
+    }
+
+    [Fact]
     public async Task A_timer_three_days_ahead_is_parked_queued_by_the_sweep_in_its_hour_and_fires_once_though_a_crash_queued_it_twice()
     {
         var time = new FakeTimeProvider(Start);
