@@ -367,7 +367,8 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
             return new PurgeResult(PurgeOutcome.NotFinished, status);
         }
 
-        // The state row goes last: while it exists, a half-finished purge is still visible and is simply repeated.
+        // The state row goes after the instance's other rows: while it exists, a half-finished purge is still visible and is
+        // simply repeated.
         keys.Remove(StateRow);
         foreach (var chunk in keys.Chunk(100))
         {
@@ -376,10 +377,13 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
 
         if (type is not null)
         {
-            // Its row in the current partition and, if the state row records another (the layout before shards), that one too.
+            // The state row before the index rows: a purge that dies between them leaves an index row naming no instance,
+            // which the sweeper deletes. The other way round it left the state row (member data) where no sweep looks.
+            await workflows.DeleteEntityAsync(instanceId, StateRow, ETag.All, cancellationToken);
+
+            // Its row in the current partition and, if the state row recorded another (the layout before shards), that one too.
             var current = IndexPartition(type, instanceId);
             await Task.WhenAll(new[] { current, indexedIn! }.Distinct(StringComparer.Ordinal).Select(p => index.DeleteEntityAsync(p, instanceId, ETag.All, cancellationToken)));
-            await workflows.DeleteEntityAsync(instanceId, StateRow, ETag.All, cancellationToken);
         }
 
         return type is null ? new PurgeResult(PurgeOutcome.NotFound, null) : new PurgeResult(PurgeOutcome.Purged, status);

@@ -309,6 +309,49 @@ public sealed class RuntimeStorageTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_purge_that_dies_at_its_last_instance_row_is_finished_by_the_next_sweep_and_leaves_nothing()
+    {
+        var h = await RuntimeHarness.CreateAsync(azurite, new WorkflowOptions { CompletedRetention = TimeSpan.Zero }, definitions: Approval());
+        await h.Runtime.StartAsync("approval", "done-dies", null, CancellationToken.None);
+        await h.Runtime.TerminateAsync("done-dies", "test", CancellationToken.None);
+        await Task.Delay(10);
+
+        // The sweeping process dies at the delete of the state row (the storage request fails as a killed process's would).
+        var dyingWorkflows = new TableClient(azurite.ConnectionString, h.Store.Workflows.Name, WithPolicy(new FailsDeleteOf("done-dies", "state")));
+        var dying = new WorkflowRuntime(new WorkflowStore(dyingWorkflows, h.Store.Index), h.Registry, h.Queues, h.Notifier, TimeProvider.System, h.Options.AsOptions(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkflowRuntime>.Instance);
+        var died = await Assert.ThrowsAsync<RequestFailedException>(() => new WorkflowTriggers(dying, h.Queues, TimeProvider.System, h.Options.AsOptions(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkflowTriggers>.Instance, TimeProvider.System).SweepAsync(CancellationToken.None));
+        Assert.Equal("killed before deleting done-dies/state", died.Message);
+
+        var sweep = await h.Triggers.SweepAsync(CancellationToken.None);
+
+        // Nothing of the instance is left: not its state row (member data), not its index row.
+        Assert.Equal(1, sweep.Purged);
+        Assert.Empty(await RowKeysAsync(h.Store, "done-dies"));
+        Assert.Empty((await h.Store.IndexPageAsync(null, null, 100, CancellationToken.None)).Entries);
+    }
+
+    private static TableClientOptions WithPolicy(Azure.Core.Pipeline.HttpPipelinePolicy policy)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(policy, Azure.Core.HttpPipelinePosition.PerCall);
+        return options;
+    }
+
+    /// <summary>Fails the delete of one row, as if the process had been killed just before it.</summary>
+    private sealed class FailsDeleteOf(string partition, string row) : Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public override void OnSendingRequest(Azure.Core.HttpMessage message)
+        {
+            if (message.Request.Method == Azure.Core.RequestMethod.Delete && Uri.UnescapeDataString(message.Request.Uri.ToString()).Contains($"(PartitionKey='{partition}',RowKey='{row}')", StringComparison.Ordinal))
+            {
+                throw new RequestFailedException($"killed before deleting {partition}/{row}");
+            }
+        }
+    }
+
+    [Fact]
     public async Task Sweeper_repairs_index_rows_left_ahead_of_their_instance_by_a_crash_before_commit()
     {
         var h = await RuntimeHarness.CreateAsync(azurite, definitions: Approval());
