@@ -303,9 +303,4 @@ public static class ConsoleBenchmark
             }
         }
     }
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -119,9 +119,4 @@ internal sealed class InProcessWorkflows : IAsyncDisposable
             }
         }
     }
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -278,9 +278,4 @@ public static class InvoicesBenchmark
         });
         return watch.Elapsed;
     }
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -78,9 +78,4 @@ public static class MonitoringUpkeepBenchmark
                 $"{arm} / {baseline}: median {ratios[ratios.Count / 2]:0.00} (min {ratios[0]:0.00}, max {ratios[^1]:0.00}) over {ratios.Count} rounds, {Instances} instances x 2 events, concurrency {Concurrency}"));
         }
     }
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

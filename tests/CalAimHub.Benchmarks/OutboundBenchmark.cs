@@ -300,11 +300,6 @@ public static class OutboundBenchmark
             + $", fragmented {info.FragmentedBytes / 1048576.0:0.0} MiB, committed {info.TotalCommittedBytes / 1048576.0:0} MiB; total allocated {GC.GetTotalAllocatedBytes() / 1048576.0:0} MiB; peak threads {peakThreads} (thread pool {peakPoolThreads})");
         return (elapsed, BenchmarkMachine.MemoryStatus(Environment.ProcessId, "VmHWM:"), peakHeap);
     }
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }
 
 /// <summary>

@@ -121,9 +121,4 @@ public static class SweepBenchmark
             ], ct));
         await Parallel.ForEachAsync(entries.Chunk(2000), lanes, async (chunk, ct) => await store.UpsertIndexAsync(chunk, ct));
     }
-
-    private sealed class NoNotices : IWorkflowNotifier
-    {
-        public Task SendAsync(string deliveryId, SendNotification notice, DateTimeOffset time, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -25,6 +25,14 @@ public sealed class AzuriteFixture : IAsyncLifetime
         Storage = StorageAccount.FromConnectionString(ConnectionString, QueueMessageEncoding.Base64);
     }
 
+    /// <summary>A client of one of this Azurite's tables whose requests pass through <paramref name="policy"/> (to watch them, or to fail one).</summary>
+    public TableClient TableThrough(string table, Azure.Core.Pipeline.HttpPipelinePolicy policy)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(policy, Azure.Core.HttpPipelinePosition.PerCall);
+        return new TableServiceClient(ConnectionString, options).GetTableClient(table);
+    }
+
     /// <summary>Fresh tables and queues per test, so tests never see each other's instances.</summary>
     public async Task<(WorkflowStore Store, WorkflowQueues Queues)> NewRuntimeStorageAsync()
     {

@@ -51,6 +51,10 @@ public sealed class RuntimeHarness
     public RuntimeHarness SameStorage(TimeProvider? time = null, params WorkflowDefinition[] definitions) =>
         new(Store, Queues, Notifier, Options, time ?? TimeProvider.System, definitions);
 
+    /// <summary>Another process on the same storage, reaching the workflow tables through <paramref name="store"/> (clients that watch or fail requests).</summary>
+    public RuntimeHarness Through(WorkflowStore store, params WorkflowDefinition[] definitions) =>
+        new(store, Queues, Notifier, Options, TimeProvider.System, definitions);
+
     /// <summary>Plays the WorkflowTimers function: receives due timer messages and handles them until <paramref name="until"/> says stop.</summary>
     public async Task<List<string>> RunTimersAsync(Func<Task<bool>> until, TimeSpan timeout)
     {

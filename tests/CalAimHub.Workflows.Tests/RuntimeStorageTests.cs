@@ -317,11 +317,8 @@ public sealed class RuntimeStorageTests(AzuriteFixture azurite)
         await Task.Delay(10);
 
         // The sweeping process dies at the delete of the state row (the storage request fails as a killed process's would).
-        var dyingWorkflows = new TableClient(azurite.ConnectionString, h.Store.Workflows.Name, WithPolicy(new FailsDeleteOf("done-dies", "state")));
-        var dying = new WorkflowRuntime(new WorkflowStore(dyingWorkflows, h.Store.Index), h.Registry, h.Queues, h.Notifier, TimeProvider.System, h.Options.AsOptions(),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkflowRuntime>.Instance);
-        var died = await Assert.ThrowsAsync<RequestFailedException>(() => new WorkflowTriggers(dying, h.Queues, TimeProvider.System, h.Options.AsOptions(),
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkflowTriggers>.Instance, TimeProvider.System).SweepAsync(CancellationToken.None));
+        var dying = h.Through(new WorkflowStore(azurite.TableThrough(h.Store.Workflows.Name, new FailsDeleteOf("done-dies", "state")), h.Store.Index), Approval());
+        var died = await Assert.ThrowsAsync<RequestFailedException>(() => dying.Triggers.SweepAsync(CancellationToken.None));
         Assert.Equal("killed before deleting done-dies/state", died.Message);
 
         var sweep = await h.Triggers.SweepAsync(CancellationToken.None);
@@ -330,13 +327,6 @@ public sealed class RuntimeStorageTests(AzuriteFixture azurite)
         Assert.Equal(1, sweep.Purged);
         Assert.Empty(await RowKeysAsync(h.Store, "done-dies"));
         Assert.Empty((await h.Store.IndexPageAsync(null, null, 100, CancellationToken.None)).Entries);
-    }
-
-    private static TableClientOptions WithPolicy(Azure.Core.Pipeline.HttpPipelinePolicy policy)
-    {
-        var options = new TableClientOptions();
-        options.AddPolicy(policy, Azure.Core.HttpPipelinePosition.PerCall);
-        return options;
     }
 
     /// <summary>Fails the delete of one row, as if the process had been killed just before it.</summary>

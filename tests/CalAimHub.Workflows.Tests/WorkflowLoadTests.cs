@@ -20,7 +20,7 @@ public sealed class WorkflowLoadTests(AzuriteFixture azurite)
     {
         var (plain, queues) = await azurite.NewRuntimeStorageAsync();
         var recorder = new TableRequests(plain.Workflows.Name);
-        var store = new WorkflowStore(Client(plain.Workflows.Name, recorder), plain.Index);
+        var store = new WorkflowStore(azurite.TableThrough(plain.Workflows.Name, recorder), plain.Index);
         var h = new WorkflowRuntime(store, new WorkflowRegistry([Approval()], []), queues, new RecordingNotifier(), TimeProvider.System, new WorkflowOptions().AsOptions(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkflowRuntime>.Instance);
 
@@ -41,7 +41,7 @@ public sealed class WorkflowLoadTests(AzuriteFixture azurite)
     {
         var (plain, queues) = await azurite.NewRuntimeStorageAsync();
         var gate = new DedupeReadGate();
-        var gated = new WorkflowStore(Client(plain.Workflows.Name, gate), plain.Index);
+        var gated = new WorkflowStore(azurite.TableThrough(plain.Workflows.Name, gate), plain.Index);
         var registry = new WorkflowRegistry([Approval()], []);
         var other = new WorkflowRuntime(plain, registry, queues, new RecordingNotifier(), TimeProvider.System, new WorkflowOptions().AsOptions(),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<WorkflowRuntime>.Instance);
@@ -60,13 +60,6 @@ public sealed class WorkflowLoadTests(AzuriteFixture azurite)
         Assert.Equal(started.Instance.Seq + 1, committed.Instance!.Seq);
         Assert.Equal(committed.Instance.Seq, stored!.Instance.Seq);
         Assert.Equal(committed.Instance.Status, stored.Instance.Status);
-    }
-
-    private TableClient Client(string table, HttpPipelinePolicy policy)
-    {
-        var options = new TableClientOptions();
-        options.AddPolicy(policy, HttpPipelinePosition.PerCall);
-        return new TableServiceClient(azurite.ConnectionString, options).GetTableClient(table);
     }
 
     /// <summary>Records the path and query of every GET to one table.</summary>
