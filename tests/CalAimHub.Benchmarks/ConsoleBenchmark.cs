@@ -109,7 +109,27 @@ public static class ConsoleBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| `{route}` | {Percentile(sorted, 0.50):0.0} | {Percentile(sorted, 0.99):0.0} | {sorted[^1]:0.0} |"));
         }
 
+        await CostPerRouteAsync(hub, client, routes, Math.Min(requests, 20));
         await ConsoleRenderTimes.PrintAsync(hub, rounds: 10);
+    }
+
+    /// <summary>
+    /// Where each route's time goes: <paramref name="requests"/> requests of one route after another, with the CPU time
+    /// Azurite and the handler spent per request. The monotonic marks (Stopwatch ticks, CLOCK_MONOTONIC on Linux) let a
+    /// profile of Azurite (<c>NODE_OPTIONS=--cpu-prof</c>) be cut per route.
+    /// </summary>
+    private static async Task CostPerRouteAsync(LocalHub hub, HttpClient client, IReadOnlyList<string> routes, int requests)
+    {
+        Console.WriteLine("| route | ms per request | Azurite CPU ms | handler CPU ms | monotonic marks |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var route in routes)
+        {
+            var (azurite, handler, started) = (BenchmarkMachine.CpuSeconds(hub.AzuriteProcessId), BenchmarkMachine.CpuSeconds(hub.HandlerProcessId), Stopwatch.GetTimestamp());
+            await BenchmarkMachine.TimeRoutesAsync(client, [route], requests);
+            var ended = Stopwatch.GetTimestamp();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| `{route}` | {Stopwatch.GetElapsedTime(started, ended).TotalMilliseconds / requests:0.0} | {(BenchmarkMachine.CpuSeconds(hub.AzuriteProcessId) - azurite) * 1000 / requests:0.0} | {(BenchmarkMachine.CpuSeconds(hub.HandlerProcessId) - handler) * 1000 / requests:0.0} | {started}..{ended} |"));
+        }
     }
 
     /// <summary>
