@@ -117,8 +117,13 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
 /// A sharded read-model table whose layout row is missing or names another shard count: it holds rows of an older layout
 /// (or none yet written by this version), which cannot be merged safely. Run the read-model rebuild.
 /// </summary>
-public sealed class ReadModelLayoutException(string table, int shards, int? found)
-    : InvalidOperationException($"read-model table '{table}' is not in the layout this version reads ({shards} shards; the table's layout row says {(found is { } f ? f.ToString(CultureInfo.InvariantCulture) : "nothing")}): run the read-model rebuild (POST /api/console/read-models/rebuild)")
+public sealed class ReadModelLayoutException(string table, string layout)
+    : InvalidOperationException($"read-model table '{table}' is not in the layout this version reads ({layout}): run the read-model rebuild (POST /api/console/read-models/rebuild)")
 {
+    public ReadModelLayoutException(string table, int shards, int? found)
+        : this(table, $"{shards} shards; the table's layout row says {(found is { } f ? f.ToString(CultureInfo.InvariantCulture) : "nothing")}")
+    {
+    }
+
     public string Table { get; } = table;
 }

@@ -49,15 +49,22 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     public const string LayoutRow = "~layout";
     public const string VersionPrefix = "~v|";
     public const string CounterJournalRow = "~counter-journal";
+
+    /// <summary>Partition and row key of a counter table's marker row: its roll-up rows hold every change since the table was empty.</summary>
+    public const string RollUpsRow = "~roll-ups";
     private const string JournalStamp = "JournalSeq";
+    private const string RollUpColumn = "RollUp";
     private const string CountPrefix = "c_";
     private const int MaxAttempts = 12;
 
     /// <summary>Test-only fault point: called after the reads and before the transaction, for every update in it.</summary>
     public Func<ProjectionUpdate, Task>? BeforeWrite { get; set; }
 
-    /// <summary>Test-only fault point: called between a partition's journal transaction and its counter-table transaction.</summary>
-    public Func<Task>? BeforeCounterWrite { get; set; }
+    /// <summary>
+    /// Test-only fault point: called after a partition's journal transaction, before each counter-table transaction it
+    /// leads to (its own counter partition's, then its roll-up partition's), with that counter partition.
+    /// </summary>
+    public Func<string, Task>? BeforeCounterWrite { get; set; }
 
     public TableClient Table(string name) => tables.GetTableClient(name);
 
@@ -149,7 +156,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                 // One counter table per batch: an update written before its read model got a counter table of its own (an
                 // outbox row of the previous version) goes in a batch of its own, not against the newer ones.
                 while (queue.Waiting.TryPeek(out var next)
-                       && (batch.Count == 0 || (rows + next.Update.Rows.Count + 1 <= MaxBatchRows && next.Update.CounterTable == batch[0].Update.CounterTable)))
+                       && (batch.Count == 0 || (rows + next.Update.Rows.Count + 1 <= MaxBatchRows && next.Update.CounterTable == batch[0].Update.CounterTable
+                                                && next.Update.CounterRollUp == batch[0].Update.CounterRollUp)))
                 {
                     batch.Add(queue.Waiting.Dequeue());
                     rows += next.Update.Rows.Count + 1;
@@ -199,6 +207,17 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         if (batch.Any(w => w.Update.CounterTable != counterTable?.Name))
         {
             throw new InvalidOperationException($"updates of table '{table.Name}' name different counter tables");
+        }
+
+        var rollUp = batch[0].Update.CounterRollUp is { } rolledInto ? Key(rolledInto) : null;
+        if (batch.Any(w => w.Update.CounterRollUp != batch[0].Update.CounterRollUp))
+        {
+            throw new InvalidOperationException($"updates of partition '{partition}' of table '{table.Name}' name different roll-up partitions");
+        }
+
+        if (counterTable is not null)
+        {
+            await MarkRollUpsAsync(counterTable.Name);
         }
 
         // A sharded table's counter table holds one counter partition per logical partition, fed by every shard's journal:
@@ -284,6 +303,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                     ["Seq"] = (journal?.GetInt64("Seq") ?? 0) + 1,
                     ["Delta"] = JsonSerializer.Serialize(NonZero(delta)),
                 };
+                if (rollUp is not null)
+                {
+                    nextJournal[RollUpColumn] = rollUp;
+                }
                 actions.Add(journal is null ? new(TableTransactionActionType.Add, nextJournal) : new(TableTransactionActionType.UpdateReplace, nextJournal, journal.ETag));
             }
 
@@ -339,12 +362,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             {
                 // Committed: the counters follow. Should this fail or the process die here, the callers' outbox rows
                 // stay and their replay applies the journal first.
-                if (BeforeCounterWrite is { } kill)
-                {
-                    await kill();
-                }
-
-                await ApplyJournalAsync(counterTable!, partition, stamp, nextJournal, true);
+                await ApplyJournalAsync(counterTable!, partition, stamp, nextJournal, true, BeforeCounterWrite);
             }
 
             foreach (var (waiting, _, _) in live)
@@ -364,19 +382,43 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     /// journal apply it once; in this process the shards of one counter partition take turns (no ETag races among them).
     /// </summary>
     /// <param name="guess">Trust this process's copies of the counter rows first (only when the journal came from the same memory).</param>
-    private async Task ApplyJournalAsync(TableClient counters, string partition, string stamp, TableEntity journal, bool guess)
+    /// <remarks>
+    /// A journal naming a roll-up partition (<see cref="ProjectionUpdate.CounterRollUp"/>) is then applied there too, in
+    /// a transaction of its own, stamped in a column of its source partition's own (a week's rows are fed by seven days'
+    /// journals, each numbered apart). Each of the two is skipped when already applied, so a kill between them is
+    /// finished by the next writer or replay of the partition, and neither is counted twice.
+    /// </remarks>
+    private async Task ApplyJournalAsync(TableClient counters, string partition, string stamp, TableEntity journal, bool guess, Func<string, Task>? before = null)
     {
-        var turn = counterTurns.GetOrAdd((counters.Name, partition), _ => new SemaphoreSlim(1, 1));
-        await turn.WaitAsync();
-        try
+        await ApplyInTurnAsync(partition, stamp);
+        if (journal.GetString(RollUpColumn) is { } rollUp)
         {
-            await ApplyJournalInTurnAsync(counters, partition, stamp, journal, guess);
+            await ApplyInTurnAsync(rollUp, RollUpStamp(stamp, partition));
         }
-        finally
+
+        async Task ApplyInTurnAsync(string counterPartition, string counterStamp)
         {
-            turn.Release();
+            if (before is not null)
+            {
+                await before(counterPartition);
+            }
+
+            var turn = counterTurns.GetOrAdd((counters.Name, counterPartition), _ => new SemaphoreSlim(1, 1));
+            await turn.WaitAsync();
+            try
+            {
+                await ApplyJournalInTurnAsync(counters, counterPartition, counterStamp, journal, guess);
+            }
+            finally
+            {
+                turn.Release();
+            }
         }
     }
+
+    /// <summary>The stamp column of a journal from <paramref name="partition"/> in its roll-up's rows: the shard's stamp and a hash of the partition.</summary>
+    private static string RollUpStamp(string stamp, string partition) =>
+        stamp + "_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(partition)).AsSpan(0, 8));
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Table, string Partition), SemaphoreSlim> counterTurns = new();
 
@@ -496,10 +538,17 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     /// (inclusive): one query per shard; the row's name (null for the partition's main counter row) and its counts, summed
     /// over the shards, in partition order.
     /// </summary>
+    /// <param name="rollUps">The partitions are roll-ups (<see cref="ReadModelEntry.CounterRollUp"/>): the table must hold every change in them.</param>
+    /// <exception cref="ReadModelLayoutException">Roll-ups asked of a table written without them (before the version that keeps them): it needs the rebuild.</exception>
     public async Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> CounterRowsAsync(
-        string table, string fromPartition, string toPartition, CancellationToken cancellationToken)
+        string table, string fromPartition, string toPartition, CancellationToken cancellationToken, bool rollUps = false)
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
+        if (rollUps)
+        {
+            await RequireRollUpsAsync(table, cancellationToken);
+        }
+
         var filter = TableClient.CreateQueryFilter($"PartitionKey ge {Key(fromPartition)} and PartitionKey le {Key(toPartition)} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
         var shards = await Task.WhenAll(ShardTables(table, shardCount).Select(async shard =>
         {
@@ -628,6 +677,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         layoutsRead.TryRemove(table, out _);
         layoutsMarked.TryRemove(table, out _);
         shardTablesCreated.TryRemove(table, out _);
+        rollUpsRead.TryRemove(table, out _);
+        rollUpsMarked.TryRemove(table, out _);
         await Table(table).CreateIfNotExistsAsync(cancellationToken);
         var names = new List<string> { table };
         var shardNames = ReadModelShards.ShardTablesFilter(table);
@@ -701,6 +752,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         known.Clear();
         var rows = new Dictionary<(string Table, string Partition), List<TableEntity>>();
         var sharded = new HashSet<string>(StringComparer.Ordinal);
+        var counterTables = new HashSet<string>(StringComparer.Ordinal);
         var sums = new Dictionary<(string Table, string Partition), Dictionary<string, long>>(); // by count key ("name" or "row/name")
         List<TableEntity> RowsOf(string table, string partition) => rows.TryGetValue((table, partition), out var found) ? found : rows[(table, partition)] = [];
         foreach (var (entry, version) in entries)
@@ -724,8 +776,22 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                 sharded.Add(entry.Table);
             }
 
+            Add(counters, entry.Counts);
+            if (entry.CounterTable is { } counterTable)
+            {
+                counterTables.Add(counterTable);
+            }
+
+            if (entry.CounterRollUp is { } rollUp)
+            {
+                Add((entry.CounterTable!, Key(rollUp)), entry.Counts);
+            }
+        }
+
+        void Add((string Table, string Partition) counters, IReadOnlyDictionary<string, long> counts)
+        {
             var sum = sums.TryGetValue(counters, out var found) ? found : sums[counters] = new Dictionary<string, long>(StringComparer.Ordinal);
-            foreach (var (name, count) in entry.Counts)
+            foreach (var (name, count) in counts)
             {
                 sum[name] = sum.GetValueOrDefault(name) + count;
             }
@@ -755,6 +821,11 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         {
             await CreateShardTablesAsync(table, Shards.Of(table), cancellationToken);
             RowsOf(table, LayoutRow).Add(LayoutEntity(Shards.Of(table)));
+        }
+
+        foreach (var table in counterTables)
+        {
+            RowsOf(table, RollUpsRow).Add(new TableEntity(RollUpsRow, RollUpsRow));
         }
 
         await Parallel.ForEachAsync(
@@ -802,6 +873,77 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
         layoutsRead[table] = shardCount;
         return shardCount;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> rollUpsRead = new(StringComparer.Ordinal);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> rollUpsMarked = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A reader of roll-up rows: the counter table must carry the marker row (written by the rebuild, or by the first
+    /// writer of an empty table), else its roll-ups miss the changes made before the version that keeps them. Once per
+    /// table and process; an empty table passes (not remembered).
+    /// </summary>
+    private async Task RequireRollUpsAsync(string table, CancellationToken cancellationToken)
+    {
+        if (rollUpsRead.ContainsKey(table))
+        {
+            return;
+        }
+
+        if (!await HoldsRollUpsAsync(table, cancellationToken))
+        {
+            if (!await HoldsRowsAsync(Table(table), cancellationToken))
+            {
+                return;
+            }
+
+            if (!await HoldsRollUpsAsync(table, cancellationToken)) // a first writer marks the table before its first row
+            {
+                throw new ReadModelLayoutException(table, "counters with weekly roll-ups; the table holds counts written without them");
+            }
+        }
+
+        rollUpsRead[table] = true;
+    }
+
+    private async Task<bool> HoldsRollUpsAsync(string table, CancellationToken cancellationToken) =>
+        (await Table(table).GetEntityIfExistsAsync<TableEntity>(RollUpsRow, RollUpsRow, select: ["PartitionKey"], cancellationToken: cancellationToken)).HasValue;
+
+    /// <summary>
+    /// Before this process first writes counter table <paramref name="table"/> (with roll-ups or not: a partition without
+    /// any may come first): an empty one gets the marker row, so readers trust its roll-ups; one with rows but no
+    /// marker was written by a version without roll-ups, and stays unmarked until the rebuild (which marks every
+    /// counter table it loads). Once per table and process.
+    /// </summary>
+    private async Task MarkRollUpsAsync(string table)
+    {
+        var marking = rollUpsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkAsync(t)));
+        try
+        {
+            await marking.Value;
+        }
+        catch (RequestFailedException)
+        {
+            rollUpsMarked.TryRemove(new(table, marking)); // look again next time; the write goes on
+        }
+
+        async Task MarkAsync(string table)
+        {
+            if (await HoldsRollUpsAsync(table, CancellationToken.None) || await HoldsRowsAsync(Table(table), CancellationToken.None))
+            {
+                return;
+            }
+
+            try
+            {
+                await Table(table).AddEntityAsync(new TableEntity(RollUpsRow, RollUpsRow));
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Another process marked it first.
+            }
+        }
     }
 
     private async Task<int?> LayoutAsync(string table, CancellationToken cancellationToken) =>

@@ -174,6 +174,37 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
     }
 
     [Fact]
+    public async Task Provider_figures_of_any_period_sum_its_days_whether_read_from_days_or_weekly_roll_ups()
+    {
+        // One offer a day for 28 days, 33 to 60 days ago (outside the other tests' periods), each accepted and its loop
+        // closed (so nothing is open or due). Periods of every alignment: inside a week, across weeks, whole weeks.
+        var referrals = new ReferralConsoleProjection(Calendar);
+        const string npi = "3333333333";
+        var offered = new List<DateOnly>();
+        for (var k = 0; k < 28; k++)
+        {
+            var at = Now.AddDays(-60 + k);
+            offered.Add(Calendar.DateOf(at));
+            await ProjectAsync(referrals, $"w:{k}", Referral($"w:{k}", "Week Test Entity", Now.AddDays(-61), Offer(1, npi, at, AttemptOutcome.Accepted, 2)) with
+            {
+                Phase = ReferralPhase.Closed, Status = ReferralStatus.ReferralLoopClosed, ClosureReason = ReferralStatuses.ServicesReceived, ClosedAt = at.AddHours(3),
+            });
+        }
+
+        var first = offered[0];
+        foreach (var (start, days) in from start in Enumerable.Range(0, 7) from days in new[] { 1, 6, 7, 8, 14, 15, 20 } select (start, days))
+        {
+            var (from, to) = (first.AddDays(start), first.AddDays(start + days - 1));
+            var page = await GetAsync($"/api/console/referrals/providers?from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}&top=200");
+            var figures = page["items"]!.AsArray().Single(p => p!["providerNpi"]!.GetValue<string>() == npi)!;
+            var expected = offered.Count(d => d >= from && d <= to);
+            Assert.True(
+                (expected, expected, 2) == (figures["offers"]!.GetValue<long>(), figures["accepted"]!.GetValue<long>(), figures["medianHoursToAccept"]!.GetValue<int>()),
+                $"{from:yyyy-MM-dd} ({from.DayOfWeek})..{to:yyyy-MM-dd}: expected {expected} offers, got {figures.ToJsonString()}");
+        }
+    }
+
+    [Fact]
     public async Task The_authorization_list_filters_by_population_of_focus_and_breached()
     {
         var listing = new AuthorizationListingProjection();

@@ -9,9 +9,10 @@ namespace CalAimHub.Workflows.Tests;
 /// <summary>
 /// A test read model over <see cref="ApprovalState"/>: every instance counts once in partition <c>stages</c> under its
 /// stage (row <c>{stage}|{id}</c>), and while a review is due it sits in the partition of its due date with an
-/// <c>open</c> count, so a change moves it between partitions. With <paramref name="counterTable"/>, the counter rows live there.
+/// <c>open</c> count, so a change moves it between partitions. With <paramref name="counterTable"/>, the counter rows live there;
+/// with <paramref name="rollUps"/> as well, the due days' counts are also summed per month (<c>due-month|{yyyy-MM}</c>).
 /// </summary>
-public sealed class ApprovalStageProjection(string table, string? counterTable = null) : IWorkflowProjection<ApprovalState>
+public sealed class ApprovalStageProjection(string table, string? counterTable = null, bool rollUps = false) : IWorkflowProjection<ApprovalState>
 {
     public string Name => "approval-stages";
 
@@ -30,7 +31,8 @@ public sealed class ApprovalStageProjection(string table, string? counterTable =
         if (instance.State.ReviewDue is { } due && instance.State.Stage == "awaiting-review")
         {
             yield return ReadModelEntry.Of(table, "due|" + due.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), instance.InstanceId,
-                [ReadModelRow.Of(instance.InstanceId, new { id = instance.InstanceId, due })], new Dictionary<string, long> { ["open"] = 1 }, counterTable);
+                [ReadModelRow.Of(instance.InstanceId, new { id = instance.InstanceId, due })], new Dictionary<string, long> { ["open"] = 1 }, counterTable,
+                rollUps ? "due-month|" + due.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture) : null);
         }
     }
 
@@ -107,12 +109,13 @@ public class ProjectionTests(AzuriteFixture azurite)
     private static WorkflowEvent Event(string name) => new("e", name, null, T0);
 
     /// <param name="separateCounters">Counter rows in a table of their own (<c>{table}Counters</c>), as InvoiceTimeliness keeps them.</param>
-    private async Task<(ReadModelStore Store, string Table, ApprovalStageProjection Projection)> NewAsync(bool separateCounters = false)
+    /// <param name="rollUps">The due days' counters also summed per month there, as the providers' are per week.</param>
+    private async Task<(ReadModelStore Store, string Table, ApprovalStageProjection Projection)> NewAsync(bool separateCounters = false, bool rollUps = false)
     {
         var table = "ReadModel" + Guid.NewGuid().ToString("N")[..12];
         await azurite.Storage.Tables.GetTableClient(table).CreateIfNotExistsAsync();
         await azurite.Storage.Tables.GetTableClient(table + "Counters").CreateIfNotExistsAsync();
-        return (new ReadModelStore(azurite.Storage.Tables), table, new ApprovalStageProjection(table, separateCounters ? table + "Counters" : null));
+        return (new ReadModelStore(azurite.Storage.Tables), table, new ApprovalStageProjection(table, separateCounters || rollUps ? table + "Counters" : null, rollUps));
     }
 
     /// <summary>
@@ -124,7 +127,7 @@ public class ProjectionTests(AzuriteFixture azurite)
         var rows = new List<string>();
         await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>().Concat(azurite.Storage.Tables.GetTableClient(table + "Counters").QueryAsync<TableEntity>()))
         {
-            if (row.RowKey == ReadModelStore.CounterJournalRow)
+            if (row.RowKey is ReadModelStore.CounterJournalRow or ReadModelStore.RollUpsRow)
             {
                 continue;
             }
@@ -321,7 +324,7 @@ public class ProjectionTests(AzuriteFixture azurite)
 
         // The process dies after its 25th journal transaction, before that commit's counter-table transaction (kill -9).
         var journals = 0;
-        store.BeforeCounterWrite = () => ++journals == 25 ? throw new OperationCanceledException("killed") : Task.CompletedTask;
+        store.BeforeCounterWrite = _ => ++journals == 25 ? throw new OperationCanceledException("killed") : Task.CompletedTask;
         var applied = await ApplyUntilKilledAsync(store, updates);
 
         // The 25th update's rows and version are stored, its counts are not yet: the counters are those of the first 24 updates.
@@ -358,16 +361,111 @@ public class ProjectionTests(AzuriteFixture azurite)
 
         Assert.Equal(ExpectedCounts, Counters(await ContentAsync(table)));
         Assert.Equal((await ContentAsync(referenceTable)).Select(r => r.Replace(referenceTable, table, StringComparison.Ordinal)), await ContentAsync(table));
-        // The counter table holds counter rows only; the version table none.
+        // The counter table holds counter rows only (and the mark of its first writer); the version table none.
         await foreach (var row in azurite.Storage.Tables.GetTableClient(table + "Counters").QueryAsync<TableEntity>())
         {
-            Assert.StartsWith(ReadModelStore.CounterRow, row.RowKey, StringComparison.Ordinal);
+            Assert.True(row.RowKey.StartsWith(ReadModelStore.CounterRow, StringComparison.Ordinal) || row.RowKey == ReadModelStore.RollUpsRow, row.RowKey);
         }
 
         await foreach (var row in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>())
         {
             Assert.False(row.RowKey.StartsWith(ReadModelStore.CounterRow, StringComparison.Ordinal), row.RowKey);
         }
+    }
+
+    [Fact]
+    public async Task A_kill_between_a_days_counters_and_its_roll_up_neither_loses_nor_double_counts_on_replay()
+    {
+        var (store, table, projection) = await NewAsync(rollUps: true);
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: true, out var final);
+
+        // The process dies before the roll-up transaction of its 7th journal that has one (the day's counters are written).
+        var rollUpWrites = 0;
+        store.BeforeCounterWrite = partition => partition.StartsWith("due-month|", StringComparison.Ordinal) && ++rollUpWrites == 7
+            ? throw new OperationCanceledException("killed")
+            : Task.CompletedTask;
+        var applied = await ApplyUntilKilledAsync(store, updates);
+        var killed = updates[applied];
+        // Roll-up writes: approval-000 starts (1), 001 starts and cools off (2, 3), 002 too (4, 5), 003 starts (6), 004 starts (7).
+        Assert.Equal(("approval-004", "due|2026-07-02"), (killed.Item, killed.Partition));
+        var beforeReplay = Counters(await ContentAsync(table));
+        Assert.Contains("due|2026-07-02 counts open=2", beforeReplay);
+        Assert.Contains("due|2026-07-03 counts open=1", beforeReplay);
+        Assert.Contains("due-month|2026-07 counts open=2", beforeReplay); // the days say 3
+
+        // A new process replays the killed update (skipped, its version is stored), which finishes the journal's roll-up
+        // first; then two processes replay every update at once, and the killed one too.
+        var restarted = new ReadModelStore(azurite.Storage.Tables);
+        Assert.False(await restarted.ApplyAsync(killed, CancellationToken.None));
+        Assert.Contains("due-month|2026-07 counts open=3", Counters(await ContentAsync(table)));
+        var other = new ReadModelStore(azurite.Storage.Tables);
+        store.BeforeCounterWrite = null;
+        await Task.WhenAll(
+            Task.Run(async () => await ApplyUntilKilledAsync(restarted, updates)),
+            Task.Run(async () => await ApplyUntilKilledAsync(other, updates)),
+            Task.Run(async () => await ApplyUntilKilledAsync(store, updates)));
+
+        // 10 instances still await review (5 due each day): the month sums its days exactly.
+        Assert.Equal([.. ExpectedCounts.Append("due-month|2026-07 counts open=10").Order(StringComparer.Ordinal)], Counters(await ContentAsync(table)));
+        var month = await other.CounterRowsAsync(table + "Counters", "due-month|2026-07", "due-month|2026-07", CancellationToken.None, rollUps: true);
+        Assert.Equal(10, Assert.Single(month).Counts["open"]);
+
+        // The rebuild writes the same counters, roll-up included.
+        var live = await ContentAsync(table);
+        await store.ClearAsync(table, CancellationToken.None);
+        await store.ClearAsync(table + "Counters", CancellationToken.None);
+        await store.LoadAsync(final.SelectMany(f => projection.Entries(f)).Select(e => (e, 9L)), 2, CancellationToken.None);
+        Assert.Equal(Counters(live), Counters(await ContentAsync(table)));
+    }
+
+    [Fact]
+    public async Task A_reader_of_roll_ups_refuses_a_counter_table_written_without_them_until_the_rebuild()
+    {
+        var (store, table, projection) = await NewAsync(rollUps: true);
+        var counters = table + "Counters";
+        Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> ReadMonthAsync(ReadModelStore reader) =>
+            reader.CounterRowsAsync(counters, "due-month|2026-07", "due-month|2026-07", CancellationToken.None, rollUps: true);
+
+        // Empty: nothing to miss.
+        Assert.Empty(await ReadMonthAsync(store));
+
+        // The version before roll-ups wrote half the lives (no roll-up, no mark); this one writes the rest, so the month
+        // misses the first half.
+        var updates = ApprovalStageProjection.Lives(projection, 30, withNote: true, out var final);
+        foreach (var update in updates.Take(40))
+        {
+            await store.ApplyAsync(update with { CounterRollUp = null }, CancellationToken.None);
+        }
+
+        await azurite.Storage.Tables.GetTableClient(counters).DeleteEntityAsync(ReadModelStore.RollUpsRow, ReadModelStore.RollUpsRow);
+        var upgraded = new ReadModelStore(azurite.Storage.Tables);
+        foreach (var update in updates.Skip(40))
+        {
+            await upgraded.ApplyAsync(update, CancellationToken.None);
+        }
+
+        Assert.False((await azurite.Storage.Tables.GetTableClient(counters).GetEntityIfExistsAsync<TableEntity>(ReadModelStore.RollUpsRow, ReadModelStore.RollUpsRow)).HasValue);
+
+        var refused = await Assert.ThrowsAsync<ReadModelLayoutException>(() => ReadMonthAsync(new ReadModelStore(azurite.Storage.Tables)));
+        Assert.Equal(
+            $"read-model table '{counters}' is not in the layout this version reads (counters with weekly roll-ups; the table holds counts written without them): run the read-model rebuild (POST /api/console/read-models/rebuild)",
+            refused.Message);
+
+        // The rebuild marks the table: its roll-ups are whole again.
+        await store.ClearAsync(table, CancellationToken.None);
+        await store.ClearAsync(counters, CancellationToken.None);
+        await store.LoadAsync(final.SelectMany(f => projection.Entries(f)).Select(e => (e, 9L)), 2, CancellationToken.None);
+        Assert.Equal(10, Assert.Single(await ReadMonthAsync(new ReadModelStore(azurite.Storage.Tables))).Counts["open"]);
+
+        // A new deployment: the first writer of an empty counter table marks it.
+        var (fresh, freshTable, freshProjection) = await NewAsync(rollUps: true);
+        foreach (var update in ApprovalStageProjection.Lives(freshProjection, 30, withNote: true, out _))
+        {
+            await fresh.ApplyAsync(update, CancellationToken.None);
+        }
+
+        var freshMonth = await new ReadModelStore(azurite.Storage.Tables).CounterRowsAsync(freshTable + "Counters", "due-month|2026-07", "due-month|2026-07", CancellationToken.None, rollUps: true);
+        Assert.Equal(10, Assert.Single(freshMonth).Counts["open"]);
     }
 
     /// <summary>The counters after the first <paramref name="count"/> updates, applied in a table that keeps counters alongside.</summary>
@@ -383,11 +481,12 @@ public class ProjectionTests(AzuriteFixture azurite)
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task The_runtime_keeps_the_read_model_and_a_rebuild_from_the_workflows_writes_the_same_rows(bool separateCounters)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task The_runtime_keeps_the_read_model_and_a_rebuild_from_the_workflows_writes_the_same_rows(bool separateCounters, bool rollUps)
     {
-        var (store, table, projection) = await NewAsync(separateCounters);
+        var (store, table, projection) = await NewAsync(separateCounters, rollUps);
         var decider = new ApprovalWorkflow(TimeSpan.FromDays(1), TimeSpan.FromDays(1));
         var harness = await RuntimeHarness.CreateAsync(azurite, store, [WorkflowProjection.From(decider.Type, projection)], WorkflowDefinition.From(decider));
         for (var i = 0; i < 12; i++)
@@ -405,6 +504,11 @@ public class ProjectionTests(AzuriteFixture azurite)
         var incremental = await ContentAsync(table);
         Assert.Equal("stages counts awaiting-review=4,cooling-off=8", Assert.Single(Counters(incremental), c => c.StartsWith("stages", StringComparison.Ordinal)));
         Assert.Equal(4, Counters(incremental).Where(c => c.StartsWith("due|", StringComparison.Ordinal)).Sum(c => int.Parse(c[(c.IndexOf('=') + 1)..], CultureInfo.InvariantCulture)));
+        if (rollUps)
+        {
+            // Through the outbox too, each due day's change reached its month's roll-up.
+            Assert.Equal($"due-month|{DateTimeOffset.UtcNow.AddDays(1).UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture)} counts open=4", Assert.Single(Counters(incremental), c => c.StartsWith("due-month|", StringComparison.Ordinal)));
+        }
 
         var rebuild = new ReadModelRebuild(harness.Store, harness.Registry, store, NullLogger<ReadModelRebuild>.Instance);
         var report = await rebuild.RebuildAsync(CancellationToken.None);

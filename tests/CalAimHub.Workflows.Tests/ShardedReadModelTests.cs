@@ -193,7 +193,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         }
 
         // The process dies after the killed update's journal transaction, before its counter-table transaction.
-        store.BeforeCounterWrite = () => throw new OperationCanceledException("killed");
+        store.BeforeCounterWrite = _ => throw new OperationCanceledException("killed");
         await Assert.ThrowsAsync<OperationCanceledException>(() => store.ApplyAsync(killed, CancellationToken.None));
         Assert.Equal(await ReferenceCountsAsync(updates.Take(killedAt)), await CountsAsync(table));
 

@@ -50,8 +50,17 @@ public sealed record ReadModelEntry(string Table, string Partition, string Item,
     /// </summary>
     public string? CounterTable { get; init; }
 
-    public static ReadModelEntry Of(string table, string partition, string item, IReadOnlyList<ReadModelRow>? rows = null, IReadOnlyDictionary<string, long>? counts = null, string? counterTable = null) =>
-        new(table, partition, item, rows ?? [], counts ?? new Dictionary<string, long>()) { CounterTable = counterTable };
+    /// <summary>
+    /// A partition of <see cref="CounterTable"/> whose counter rows also sum this partition's (a day's counts in its
+    /// week's), so a long period is read from fewer rows; every entry of a partition names the same one (null: none).
+    /// </summary>
+    public string? CounterRollUp { get; init; }
+
+    public static ReadModelEntry Of(
+        string table, string partition, string item, IReadOnlyList<ReadModelRow>? rows = null, IReadOnlyDictionary<string, long>? counts = null, string? counterTable = null, string? counterRollUp = null) =>
+        counterRollUp is not null && counterTable is null
+            ? throw new ArgumentException($"the roll-up partition '{counterRollUp}' of '{table}' needs a counter table (roll-ups live there)", nameof(counterRollUp))
+            : new(table, partition, item, rows ?? [], counts ?? new Dictionary<string, long>()) { CounterTable = counterTable, CounterRollUp = counterRollUp };
 
     [JsonIgnore]
     public (string Table, string Partition, string Item) Key => (Table, Partition, Item);
@@ -78,9 +87,14 @@ public sealed record ProjectionUpdate(string Table, string Partition, string Ite
     /// <summary>See <see cref="ReadModelEntry.CounterTable"/>.</summary>
     public string? CounterTable { get; init; }
 
-    public static ProjectionUpdate Of(ReadModelEntry entry, long version) => new(entry.Table, entry.Partition, entry.Item, version, entry.Rows, entry.Counts) { CounterTable = entry.CounterTable };
+    /// <summary>See <see cref="ReadModelEntry.CounterRollUp"/>.</summary>
+    public string? CounterRollUp { get; init; }
 
-    public static ProjectionUpdate Removal(ReadModelEntry entry, long version) => new(entry.Table, entry.Partition, entry.Item, version, [], new Dictionary<string, long>()) { CounterTable = entry.CounterTable };
+    public static ProjectionUpdate Of(ReadModelEntry entry, long version) =>
+        new(entry.Table, entry.Partition, entry.Item, version, entry.Rows, entry.Counts) { CounterTable = entry.CounterTable, CounterRollUp = entry.CounterRollUp };
+
+    public static ProjectionUpdate Removal(ReadModelEntry entry, long version) =>
+        new(entry.Table, entry.Partition, entry.Item, version, [], new Dictionary<string, long>()) { CounterTable = entry.CounterTable, CounterRollUp = entry.CounterRollUp };
 }
 
 /// <summary>The pure diff behind <see cref="IWorkflowProjection{TState}.Project"/>.</summary>

@@ -41,9 +41,12 @@ public static class ConsoleTables
     public const string Providers = "ConsoleProviders";
 
     /// <summary>
-    /// The offers' counts: partition <c>providers|{offer date}</c>, a counter row per provider NPI. A table of its own so
-    /// that the providers page's query (Azurite filters every row of the table) meets counter rows only, not a version
-    /// row per offer; the price is a second transaction per change (the counter journal, see <see cref="ReadModelStore"/>).
+    /// The offers' counts: partition <c>providers|{offer date}</c>, a counter row per provider NPI, and their weekly
+    /// roll-ups in <c>providers-week|{Monday}</c> (<see cref="ProviderWeekPartition"/>). A table of its own so that the
+    /// providers page's query (Azurite filters every row of the table) meets counter rows only, not a version row per
+    /// offer; the price is a second transaction per change (the counter journal, see <see cref="ReadModelStore"/>), and a
+    /// third for the week's row. The page reads whole weeks from the roll-ups: 30 days were 30 × the providers' rows
+    /// (6,000 at 200 providers, in six pages of 1,000), now at most 4 weeks' and 6 days'.
     /// </summary>
     public const string ProviderCounters = "ConsoleProviderCounters";
 
@@ -65,6 +68,9 @@ public static class ConsoleTables
     public static DateOnly WeekStart(DateOnly date) => date.AddDays(-(((int)date.DayOfWeek + 6) % 7));
 
     public static string DayPartition(string prefix, DateOnly date) => prefix + "|" + date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>The roll-up of the offers' counts of the week (Monday to Sunday, California dates) that holds <paramref name="date"/>.</summary>
+    public static string ProviderWeekPartition(DateOnly date) => DayPartition("providers-week", WeekStart(date));
 
     public static string DeadlineRow(DeadlineItem item) => $"{ReadModelStore.TimeKey(item.DueAt)}|{item.WorkflowType}|{item.InstanceId}|{item.ItemId}";
 
@@ -159,7 +165,9 @@ public sealed class ReferralConsoleProjection(CaliforniaWorkingDays calendar) : 
                 counts[$"{attempt.Npi}/noResponse"] = 1;
             }
 
-            yield return ReadModelEntry.Of(ConsoleTables.Providers, ConsoleTables.DayPartition("providers", calendar.DateOf(attempt.OfferedAt)), $"{id}|{attempt.Number}", counts: counts, counterTable: ConsoleTables.ProviderCounters);
+            var offered = calendar.DateOf(attempt.OfferedAt);
+            yield return ReadModelEntry.Of(ConsoleTables.Providers, ConsoleTables.DayPartition("providers", offered), $"{id}|{attempt.Number}", counts: counts,
+                counterTable: ConsoleTables.ProviderCounters, counterRollUp: ConsoleTables.ProviderWeekPartition(offered));
         }
 
         yield return ReadModelEntry.Of(ConsoleTables.Referrals, ConsoleTables.DayPartition("funnel", opened), id, counts: Funnel(state));

@@ -125,7 +125,7 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     public async Task<ProviderPage> ProvidersAsync(DateOnly from, DateOnly to, int top, string? continuation, CancellationToken ct)
     {
-        var rows = await readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.DayPartition("providers", from), ConsoleTables.DayPartition("providers", to), ct);
+        var rows = await ProviderCounterRowsAsync(from, to, ct);
         var (page, next) = Page(Sum(rows), top, continuation);
         var names = await Task.WhenAll(page.Select(p => directory.FindAsync(p.Key, ct)));
         return new ProviderPage([.. page.Select((p, i) => Figures(p.Key, names[i]?.Name, p.Value))], next);
@@ -148,6 +148,38 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
         return new OpenReferralPage(
             [.. items.Select(i => i.Deserialize<OpenReferral>(WorkflowJson.Options)!).Select(o => new OpenReferralItem(o.ReferralId, o.Status, o.ProviderNpi, o.OpenedAt, (int)Math.Floor((now - o.OpenedAt).TotalDays), o.Link))],
             next);
+    }
+
+    /// <summary>
+    /// The offers' counter rows of a period: its whole weeks (Monday to Sunday) from the weekly roll-ups, the days before
+    /// the first and after the last whole week from the day rows; up to three queries at once.
+    /// </summary>
+    private async Task<List<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> ProviderCounterRowsAsync(DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        var firstWeek = ConsoleTables.WeekStart(from.AddDays(6));
+        var lastWeek = ConsoleTables.WeekStart(to.AddDays(1)).AddDays(-7);
+        Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> Days(DateOnly first, DateOnly last) =>
+            readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.DayPartition("providers", first), ConsoleTables.DayPartition("providers", last), ct);
+        if (firstWeek > lastWeek)
+        {
+            return [.. await Days(from, to)];
+        }
+
+        var parts = new List<Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>>>
+        {
+            readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.ProviderWeekPartition(firstWeek), ConsoleTables.ProviderWeekPartition(lastWeek), ct, rollUps: true),
+        };
+        if (from < firstWeek)
+        {
+            parts.Add(Days(from, firstWeek.AddDays(-1)));
+        }
+
+        if (lastWeek.AddDays(7) <= to)
+        {
+            parts.Add(Days(lastWeek.AddDays(7), to));
+        }
+
+        return [.. (await Task.WhenAll(parts)).SelectMany(p => p)];
     }
 
     /// <summary>Days of a period, first to last.</summary>
