@@ -539,9 +539,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     /// over the shards, in partition order.
     /// </summary>
     /// <param name="rollUps">The partitions are roll-ups (<see cref="ReadModelEntry.CounterRollUp"/>): the table must hold every change in them.</param>
+    /// <param name="namesBelow">Only the counter rows whose names sort below this (null: all).</param>
     /// <exception cref="ReadModelLayoutException">Roll-ups asked of a table written without them (before the version that keeps them): it needs the rebuild.</exception>
     public async Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> CounterRowsAsync(
-        string table, string fromPartition, string toPartition, CancellationToken cancellationToken, bool rollUps = false)
+        string table, string fromPartition, string toPartition, CancellationToken cancellationToken, bool rollUps = false, string? namesBelow = null)
     {
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         if (rollUps)
@@ -549,7 +550,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             await RequireRollUpsAsync(table, cancellationToken);
         }
 
-        var filter = TableClient.CreateQueryFilter($"PartitionKey ge {Key(fromPartition)} and PartitionKey le {Key(toPartition)} and RowKey ge {CounterRow} and RowKey lt {"~counts}"}");
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey ge {Key(fromPartition)} and PartitionKey le {Key(toPartition)} and RowKey ge {CounterRow} and RowKey lt {(namesBelow is null ? "~counts}" : CounterRow + "|" + namesBelow)}");
         var shards = await Task.WhenAll(ShardTables(table, shardCount).Select(async shard =>
         {
             var rows = new List<TableEntity>();

@@ -126,18 +126,20 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
     }
 
     [Theory]
-    [InlineData("2027-03-10T18:30:00Z", 60, 0)] // 60 due before 19:00: the list of the next 50 ends before it, so the hour's rest is counted by a query
-    [InlineData("2027-04-21T18:30:00Z", 30, 40)] // 30 before 19:00 and 40 after: the list holds the 30, they are counted from it
-    public async Task Today_counts_the_rest_of_the_current_hour_exactly_from_the_list_or_by_a_query(string at, int dueThisHour, int dueNextHour)
+    [InlineData("2027-03-10T18:30:00Z", 60, 0, 71, 73)] // more due before 19:00 than the list of what is due next shows
+    [InlineData("2027-04-21T18:30:00Z", 30, 40, 81, 83)] // fewer
+    [InlineData("2027-06-09T18:30:30Z", 30, 40, 80, 83)] // now has seconds: the 24 hours end at tomorrow's 18:30:00
+    public async Task Today_counts_the_partial_hours_at_the_windows_ends_exactly(string at, int dueThisHour, int dueNextHour, long next24h, long next5WorkingDays)
     {
-        // At a fixed instant months ahead (due days no other test or case writes, weeks apart): deadlines every 20 s from now, then every 20 s
-        // from 19:00, ten in the last half hour of the 24-hour window, two just after it (still within 5 working days).
+        // At a fixed instant months ahead (due days no other test or case writes, weeks apart): deadlines every 20 s from
+        // now (the first in the partial minute when now has seconds), then every 20 s from 19:00; ten in the last half
+        // hour of the 24-hour window, one 10 s before now + 24 h, two just after (all within 5 working days).
         var now = DateTimeOffset.Parse(at, CultureInfo.InvariantCulture);
         var authorizations = new AuthorizationConsoleProjection(Calendar);
         var due = Enumerable.Range(1, dueThisHour).Select(k => now.AddSeconds(20 * k))
             .Concat(Enumerable.Range(0, dueNextHour).Select(k => now.AddMinutes(30).AddSeconds(20 * k)))
             .Concat(Enumerable.Range(0, 10).Select(k => now.AddDays(1).AddMinutes(-25 + k)))
-            .Concat([now.AddDays(1), now.AddDays(1).AddMinutes(10)]).ToList();
+            .Concat([now.AddDays(1).AddSeconds(-10), now.AddDays(1), now.AddDays(1).AddMinutes(10)]).ToList();
         foreach (var (when, k) in due.Select((d, k) => (d, k)))
         {
             await ProjectAsync(authorizations, $"edge-{at[..10]}-{k}", Authorization($"edge-{at[..10]}-{k}", "justice-involved", Clock("decision", ClockKind.Decision, when)));
@@ -146,7 +148,7 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
         var today = await new ConsoleQueries(Store, Calendar, new CalAimHub.Functions.Referrals.ReferralDirectory(hub.Hub.Storage)).TodayAsync(now, CancellationToken.None);
 
         var counts = today.ByType.Single(t => t.WorkflowType == AuthorizationWorkflow.TypeName);
-        Assert.Equal((dueThisHour + dueNextHour + 10L, dueThisHour + dueNextHour + 12L, 0L), (counts.DueNext24h, counts.DueNext5WorkingDays, counts.Breached));
+        Assert.Equal((next24h, next5WorkingDays), (counts.DueNext24h, counts.DueNext5WorkingDays));
         Assert.Equal(due.Take(ConsoleQueries.ListCap), today.DueNext24h.Select(d => d.DueAt));
     }
 

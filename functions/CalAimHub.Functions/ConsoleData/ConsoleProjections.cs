@@ -19,8 +19,8 @@ public static class ConsoleTables
 {
     /// <summary>
     /// Open deadlines: partition <c>due|{yyyyMMdd}</c> (UTC due date) with counter rows per workflow type holding a
-    /// count per due hour (<c>h00</c>…<c>h23</c>), and partition <c>breached</c> (a count per type); rows
-    /// <c>{dueAt}|{type}|{instance}|{item}</c> sort by due time.
+    /// count per due hour (<c>h00</c>…<c>h23</c>) and, per due hour, a counter row of its minutes (<see cref="MinuteCount"/>),
+    /// and partition <c>breached</c> (a count per type); rows <c>{dueAt}|{type}|{instance}|{item}</c> sort by due time.
     /// </summary>
     public const string Deadlines = "ConsoleDeadlines";
 
@@ -62,6 +62,19 @@ public static class ConsoleTables
     public static string DuePartition(DateTimeOffset due) => "due|" + due.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
 
     public static string HourCount(DateTimeOffset due) => "h" + due.UtcDateTime.Hour.ToString("D2", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The counter row of a due hour's minutes: <c>~m{HH}</c>, a count per type and minute (<c>{type}_{mm}</c>). Today
+    /// counts the partial hours at the ends of its windows from them (a point read per shard) instead of walking their
+    /// deadlines' rows (on Azurite a query walks the whole table: these were 16 of Today's 40 walks). Named to sort after
+    /// the type rows, so the hour counters' range query leaves them out (<see cref="HourRowsBelow"/>).
+    /// </summary>
+    public static string MinuteRow(DateTimeOffset due) => "~m" + due.UtcDateTime.Hour.ToString("D2", CultureInfo.InvariantCulture);
+
+    public static string MinuteCount(string workflowType, DateTimeOffset due) => workflowType + "_" + due.UtcDateTime.Minute.ToString("D2", CultureInfo.InvariantCulture);
+
+    /// <summary>The hour counter rows' names sort below this (the minute rows' do not).</summary>
+    public const string HourRowsBelow = "~";
 
     public static string WeekPartition(DateOnly weekStart) => "week|" + weekStart.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
@@ -245,5 +258,9 @@ internal static class DeadlineEntries
             new Dictionary<string, long> { [deadline.WorkflowType] = 1 })
         : ReadModelEntry.Of(ConsoleTables.Deadlines, ConsoleTables.DuePartition(deadline.DueAt), item,
             [ReadModelRow.Of(ConsoleTables.DeadlineRow(deadline), deadline, ("Type", deadline.WorkflowType))],
-            new Dictionary<string, long> { [$"{deadline.WorkflowType}/{ConsoleTables.HourCount(deadline.DueAt)}"] = 1 });
+            new Dictionary<string, long>
+            {
+                [$"{deadline.WorkflowType}/{ConsoleTables.HourCount(deadline.DueAt)}"] = 1,
+                [$"{ConsoleTables.MinuteRow(deadline.DueAt)}/{ConsoleTables.MinuteCount(deadline.WorkflowType, deadline.DueAt)}"] = 1,
+            });
 }

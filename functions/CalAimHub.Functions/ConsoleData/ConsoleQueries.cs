@@ -75,8 +75,12 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     public const int ListCap = 50;
 
+    /// <summary>
+    /// The end of a window that starts now: 24 hours on, to the minute (the same minute tomorrow: the minute counters
+    /// then give its last partial hour exactly), or the end of the 5th working day.
+    /// </summary>
     public DateTimeOffset WindowEnd(DeadlineWindow window, DateTimeOffset now) =>
-        window == DeadlineWindow.Next24h ? now.AddHours(24) : calendar.EndOfBusinessDays(now, 5);
+        window == DeadlineWindow.Next24h ? Floor(now, Minute).AddHours(24) : calendar.EndOfBusinessDays(now, 5);
 
     public async Task<TodayView> TodayAsync(DateTimeOffset now, CancellationToken ct)
     {
@@ -87,40 +91,42 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
         var soon = ListDueAsync(null, now, end24, ListCap, null, ct);
         var late = ListBreachedAsync(null, ListCap, null, ct);
 
-        // Both windows start now, so they share their first partial hour: each edge is counted once. The first is usually
-        // counted from the list of what is due next (it is that list's head) rather than by a query of its own: on Azurite
-        // every query walks its whole table, and these were 8 of Today's 40-odd.
-        var (edges24, edges5) = (EdgeRanges(now, end24), EdgeRanges(now, end5));
-        var (head, headCounts) = (edges24.FirstOrDefault(r => r.From == now && r.To == CeilHour(now)), default(Dictionary<string, long>));
-        var edges = edges24.Union(edges5).Where(r => r != head).ToDictionary(r => r, r => CountDueAsync(r.From, r.To, ct));
-        var soonPage = await soon;
-        if (head != default)
-        {
-            headCounts = CountedFromList(soonPage, head.To) ?? await CountDueAsync(head.From, head.To, ct);
-        }
-
+        // The partial hours at the windows' ends (both windows start now, so they share the first: counted once): their
+        // whole minutes from the minute counters, a partial minute from its rows. The one starting now is the head of
+        // the list of what is due next, which usually holds it whole.
+        var (edges24, edges5) = (EdgeRanges(now, end24, Hour), EdgeRanges(now, end5, Hour));
+        var edges = edges24.Union(edges5).ToList();
+        var minuteRows = edges.SelectMany(e => WholeMinutes(e.From, e.To)).Select(m => Floor(m, Hour)).Distinct()
+            .ToDictionary(h => h, h => readModels.CountsAsync(ConsoleTables.Deadlines, ConsoleTables.DuePartition(h), ct, ConsoleTables.MinuteRow(h)));
+        var partials = edges.SelectMany(e => EdgeRanges(e.From, e.To, Minute)).Distinct()
+            .ToDictionary(p => p, p => p.From == now ? CountFromListAsync(soon, p.From, p.To, ct) : CountDueAsync(p.From, p.To, ct));
         var (hourCounts, breachedCounts) = (await hours, await breached);
-        await Task.WhenAll(edges.Values);
-        long Edge(List<(DateTimeOffset From, DateTimeOffset To)> ranges, string type) =>
-            ranges.Sum(r => r == head ? headCounts!.GetValueOrDefault(type) : edges[r].Result.GetValueOrDefault(type));
+        await Task.WhenAll(minuteRows.Values);
+        await Task.WhenAll(partials.Values);
+        long Edge(List<(DateTimeOffset From, DateTimeOffset To)> ranges, string type) => ranges.Sum(r =>
+            WholeMinutes(r.From, r.To).Sum(m => minuteRows[Floor(m, Hour)].Result.GetValueOrDefault(ConsoleTables.MinuteCount(type, m)))
+            + EdgeRanges(r.From, r.To, Minute).Sum(p => partials[p].Result.GetValueOrDefault(type)));
 
         var byType = WorkflowTypes.Select(t => new TypeDeadlines(
             t,
             Sum(hourCounts, t, now, end24) + Edge(edges24, t),
             Sum(hourCounts, t, now, end5) + Edge(edges5, t),
             breachedCounts.GetValueOrDefault(t))).ToList();
-        return new TodayView(now, byType, soonPage.Items, (await late).Items);
+        return new TodayView(now, byType, (await soon).Items, (await late).Items);
     }
 
     /// <summary>
-    /// The deadlines due from the list's start to <paramref name="before"/>, by type, counted from the list of what is due
-    /// next when it holds them all: it is complete, or its last item is due at or after <paramref name="before"/>
-    /// (the list is in due order). Null when it may not.
+    /// Deadlines due in [<paramref name="from"/>, <paramref name="to"/>) by type, counted from the list of what is due
+    /// next (which starts at <paramref name="from"/>) when it holds them all: it is complete, or its last item is due at
+    /// or after <paramref name="to"/> (the list is in due order); else by their rows.
     /// </summary>
-    private static Dictionary<string, long>? CountedFromList(DeadlinePage soon, DateTimeOffset before) =>
-        soon.Continuation is null || soon.Items is [.., var last] && last.DueAt >= before
-            ? soon.Items.Where(i => i.DueAt < before).GroupBy(i => i.WorkflowType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal)
-            : null;
+    private async Task<Dictionary<string, long>> CountFromListAsync(Task<DeadlinePage> list, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var soon = await list;
+        return soon.Continuation is null || soon.Items is [.., var last] && last.DueAt >= to
+            ? soon.Items.Where(i => i.DueAt < to).GroupBy(i => i.WorkflowType, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal)
+            : await CountDueAsync(from, to, ct);
+    }
 
     public async Task<DeadlinePage> DeadlinesAsync(string? type, DeadlineWindow window, DateTimeOffset now, int top, string? continuation, CancellationToken ct) =>
         window == DeadlineWindow.Breached
@@ -272,9 +278,9 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     private static long Sum(Dictionary<(string Partition, string? Type), IReadOnlyDictionary<string, long>> hourCounts, string type, DateTimeOffset from, DateTimeOffset to)
     {
-        // Whole hours inside [from, to): the partial hours at either end are counted row by row (EdgeRanges, CountDueAsync).
-        var first = CeilHour(from);
-        var last = FloorHour(to);
+        // Whole hours inside [from, to): the partial hours at either end are counted apart (EdgeRanges).
+        var first = Ceil(from, Hour);
+        var last = Floor(to, Hour);
         long sum = 0;
         for (var hour = first; hour < last; hour = hour.AddHours(1))
         {
@@ -288,36 +294,53 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
     }
 
     /// <summary>
-    /// The per-hour counter rows (one per due day and type) of every due day from <paramref name="from"/> to
-    /// <paramref name="to"/>: one range query per shard over the days' counter rows. Point reads per day, type and shard
+    /// The per-hour counter rows (one per due day and type; not the minute rows) of every due day from <paramref name="from"/>
+    /// to <paramref name="to"/>: one range query per shard over the days' counter rows. Point reads per day, type and shard
     /// were 2 × 8 × 8 = 128 requests a call for a week's window; Today is read by every supervisor at every visit.
     /// </summary>
     private async Task<Dictionary<(string Partition, string? Type), IReadOnlyDictionary<string, long>>> HourCountsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
-        var rows = await readModels.CounterRowsAsync(ConsoleTables.Deadlines, ConsoleTables.DuePartition(from), ConsoleTables.DuePartition(to), ct);
+        var rows = await readModels.CounterRowsAsync(ConsoleTables.Deadlines, ConsoleTables.DuePartition(from), ConsoleTables.DuePartition(to), ct, namesBelow: ConsoleTables.HourRowsBelow);
         return rows.ToDictionary(r => (r.Partition, r.Row), r => r.Counts);
     }
 
-    /// <summary>The partial hours at the ends of [from, to): their deadlines are counted row by row, not from the hour counters.</summary>
-    private static List<(DateTimeOffset From, DateTimeOffset To)> EdgeRanges(DateTimeOffset from, DateTimeOffset to)
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    /// <summary>The partial <paramref name="unit"/>s (hours, minutes) at the ends of [from, to), or [from, to) itself when it holds no whole one.</summary>
+    private static List<(DateTimeOffset From, DateTimeOffset To)> EdgeRanges(DateTimeOffset from, DateTimeOffset to, TimeSpan unit)
     {
-        if (CeilHour(from) > FloorHour(to))
+        if (from >= to)
         {
-            return [(from, to)]; // the whole window is inside one hour
+            return [];
+        }
+
+        if (Ceil(from, unit) >= Floor(to, unit))
+        {
+            return [(from, to)]; // no whole unit inside
         }
 
         var ranges = new List<(DateTimeOffset From, DateTimeOffset To)>();
-        if (from != CeilHour(from))
+        if (from != Ceil(from, unit))
         {
-            ranges.Add((from, CeilHour(from)));
+            ranges.Add((from, Ceil(from, unit)));
         }
 
-        if (to != FloorHour(to))
+        if (to != Floor(to, unit))
         {
-            ranges.Add((FloorHour(to), to));
+            ranges.Add((Floor(to, unit), to));
         }
 
         return ranges;
+    }
+
+    /// <summary>The whole minutes inside [from, to).</summary>
+    private static IEnumerable<DateTimeOffset> WholeMinutes(DateTimeOffset from, DateTimeOffset to)
+    {
+        for (var minute = Ceil(from, Minute); minute.Add(Minute) <= to; minute = minute.Add(Minute))
+        {
+            yield return minute;
+        }
     }
 
     /// <summary>Deadlines due in [from, to) (inside one hour, so one due day), counted by type from their rows.</summary>
@@ -377,9 +400,9 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
         return new DeadlinePage([.. items.Select(i => i.Deserialize<DeadlineItem>(WorkflowJson.Options)!)], next);
     }
 
-    private static DateTimeOffset FloorHour(DateTimeOffset t) => new(t.UtcDateTime.Year, t.UtcDateTime.Month, t.UtcDateTime.Day, t.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);
+    private static DateTimeOffset Floor(DateTimeOffset t, TimeSpan unit) => new(t.UtcTicks - t.UtcTicks % unit.Ticks, TimeSpan.Zero);
 
-    private static DateTimeOffset CeilHour(DateTimeOffset t) => FloorHour(t) == t ? t : FloorHour(t).AddHours(1);
+    private static DateTimeOffset Ceil(DateTimeOffset t, TimeSpan unit) => Floor(t, unit) == t ? t : Floor(t, unit).Add(unit);
 
     private static class DueToken
     {
