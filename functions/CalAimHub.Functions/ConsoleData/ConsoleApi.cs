@@ -39,7 +39,7 @@ public static class ConsoleApi
             .WithSummary("Deadlines due in the next 24 hours and 5 working days and breached, by workflow type, with the first 50 of each list by due time")
             .Produces<TodayView>().ProducesProblem(StatusCodes.Status500InternalServerError).ReadsShardedReadModel();
         api.MapGet("/deadlines", DeadlinesAsync).WithName("ListConsoleDeadlines")
-            .WithSummary("Open deadlines of a window (next24h, next5WorkingDays or breached), optionally of one workflow type, by due time, paged")
+            .WithSummary("Open deadlines of a window (next24h: until the same minute tomorrow; next5WorkingDays; or breached), optionally of one workflow type, by due time, paged")
             .Produces<DeadlinePage>().ProducesValidationProblem().ReadsShardedReadModel();
         api.MapGet("/breaches/weekly", WeeklyAsync).WithName("GetConsoleWeeklyBreaches")
             .WithSummary("Deadline breaches per week (Monday, California date) and workflow type, the last N weeks (default 12)")
