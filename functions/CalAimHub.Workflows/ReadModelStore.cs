@@ -920,7 +920,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     /// </summary>
     private async Task MarkRollUpsAsync(string table)
     {
-        var marking = rollUpsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkAsync(t)));
+        var marking = rollUpsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkIfEmptyAsync(Table(t), new TableEntity(RollUpsRow, RollUpsRow))));
         try
         {
             await marking.Value;
@@ -928,23 +928,6 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         catch (RequestFailedException)
         {
             rollUpsMarked.TryRemove(new(table, marking)); // look again next time; the write goes on
-        }
-
-        async Task MarkAsync(string table)
-        {
-            if (await HoldsRollUpsAsync(table, CancellationToken.None) || await HoldsRowsAsync(Table(table), CancellationToken.None))
-            {
-                return;
-            }
-
-            try
-            {
-                await Table(table).AddEntityAsync(new TableEntity(RollUpsRow, RollUpsRow));
-            }
-            catch (RequestFailedException e) when (e.Status == 409)
-            {
-                // Another process marked it first.
-            }
         }
     }
 
@@ -983,25 +966,29 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         async Task MarkAsync(string table, int shardCount)
         {
             await CreateShardTablesAsync(table, shardCount, CancellationToken.None);
-            var client = Table(table);
-            if ((await client.GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, select: ["Shards"])).HasValue)
-            {
-                return;
-            }
+            await MarkIfEmptyAsync(Table(table), LayoutEntity(shardCount)); // rows of the unsharded layout: the rebuild writes the layout row
+        }
+    }
 
-            if (await HoldsRowsAsync(client, CancellationToken.None))
-            {
-                return; // rows of the unsharded layout: the rebuild writes the layout row
-            }
+    /// <summary>
+    /// Adds <paramref name="mark"/> (its partition and row key the same) to a table that holds neither it nor any other
+    /// row; a table with rows but no mark was written by an earlier version, and only the rebuild marks it.
+    /// </summary>
+    private static async Task MarkIfEmptyAsync(TableClient client, TableEntity mark)
+    {
+        if ((await client.GetEntityIfExistsAsync<TableEntity>(mark.PartitionKey, mark.RowKey, select: ["PartitionKey"])).HasValue
+            || await HoldsRowsAsync(client, CancellationToken.None))
+        {
+            return;
+        }
 
-            try
-            {
-                await client.AddEntityAsync(LayoutEntity(shardCount));
-            }
-            catch (RequestFailedException e) when (e.Status == 409)
-            {
-                // Another process marked it first.
-            }
+        try
+        {
+            await client.AddEntityAsync(mark);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            // Another process marked it first.
         }
     }
 
