@@ -218,6 +218,10 @@ public sealed class ConsoleApiTests(ApiHub hub) : IClassFixture<ApiHub>
             });
         }
 
+        // The last dates there are: no "next Monday" to compute (found answering 500 by probing).
+        Assert.Empty((await GetAsync("/api/console/referrals/providers?from=9999-12-25&to=9999-12-31"))["items"]!.AsArray());
+        Assert.Empty((await GetAsync("/api/console/referrals/providers?from=9999-12-20&to=9999-12-31"))["items"]!.AsArray());
+
         var first = offered[0];
         foreach (var (start, days) in from start in Enumerable.Range(0, 7) from days in new[] { 1, 6, 7, 8, 14, 15, 20 } select (start, days))
         {

@@ -182,27 +182,29 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
     /// </summary>
     private async Task<List<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> ProviderCounterRowsAsync(DateOnly from, DateOnly to, CancellationToken ct)
     {
-        var firstWeek = ConsoleTables.WeekStart(from.AddDays(6));
-        var lastWeek = ConsoleTables.WeekStart(to.AddDays(1)).AddDays(-7);
-        Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> Days(DateOnly first, DateOnly last) =>
-            readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.DayPartition("providers", first), ConsoleTables.DayPartition("providers", last), ct);
-        if (firstWeek > lastWeek)
+        // Day numbers, not dates: a period that ends on 9999-12-31 has no "next Monday" (a 500 found by probing).
+        var firstMonday = from.DayNumber + (7 - from.DayNumber % 7) % 7; // day number 0 (0001-01-01) is a Monday
+        var lastSunday = to.DayNumber - (to.DayNumber + 1) % 7;
+        Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>> Days(int first, int last) =>
+            readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.DayPartition("providers", DateOnly.FromDayNumber(first)), ConsoleTables.DayPartition("providers", DateOnly.FromDayNumber(last)), ct);
+        if (firstMonday + 6 > lastSunday)
         {
-            return [.. await Days(from, to)];
+            return [.. await Days(from.DayNumber, to.DayNumber)];
         }
 
         var parts = new List<Task<IReadOnlyList<(string Partition, string? Row, IReadOnlyDictionary<string, long> Counts)>>>
         {
-            readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.ProviderWeekPartition(firstWeek), ConsoleTables.ProviderWeekPartition(lastWeek), ct, rollUps: true),
+            readModels.CounterRowsAsync(ConsoleTables.ProviderCounters, ConsoleTables.ProviderWeekPartition(DateOnly.FromDayNumber(firstMonday)),
+                ConsoleTables.ProviderWeekPartition(DateOnly.FromDayNumber(lastSunday)), ct, rollUps: true),
         };
-        if (from < firstWeek)
+        if (from.DayNumber < firstMonday)
         {
-            parts.Add(Days(from, firstWeek.AddDays(-1)));
+            parts.Add(Days(from.DayNumber, firstMonday - 1));
         }
 
-        if (lastWeek.AddDays(7) <= to)
+        if (lastSunday < to.DayNumber)
         {
-            parts.Add(Days(lastWeek.AddDays(7), to));
+            parts.Add(Days(lastSunday + 1, to.DayNumber));
         }
 
         return [.. (await Task.WhenAll(parts)).SelectMany(p => p)];
