@@ -25,28 +25,43 @@ namespace CalAimHub.Workflows;
 /// </para>
 /// <list type="bullet">
 /// <item><c>AuthorizationListing</c> = 32: every authorization in one partition (item + version row each: 200,000 rows at 100,000).</item>
-/// <item><c>ConsoleDeadlines</c> = 8: all items due on one day, and every breached item, in one partition. Fewer than the
-/// listing: Today reads each due day's counter rows, one point read per shard.</item>
+/// <item><c>ConsoleDeadlines</c> = 8: all items due on one day in one partition. Fewer than the listing: Today reads each
+/// due day's counter rows, one query per shard.</item>
+/// <item><c>ConsoleBreachedDeadlines</c> = 8: every breached deadline in one partition (as <c>ConsoleDeadlines</c>, whose
+/// breached partition it was until layout revision 2).</item>
 /// <item><c>ConsoleOpenReferrals</c> = 16: every open referral in one partition.</item>
 /// <item><c>InvoiceListing</c> = 16: a provider's invoices (one 100,000-line file from one provider = 10,000 invoices).</item>
 /// <item><c>InvoiceTimeliness</c> = 16: a month's invoices' version rows and the counter journal; read by no one but the writer.</item>
 /// </list>
 /// <para>
 /// Changing a value (or sharding a table that was not) changes where rows live: the table must be rebuilt (the layout row
-/// then names the new S; until then readers refuse the table, see <see cref="ReadModelLayoutException"/>).
+/// then names the new S; until then readers refuse the table, see <see cref="ReadModelLayoutException"/>). So does moving
+/// some of a sharded table's rows elsewhere: its layout revision (<see cref="RevisionOf"/>) goes up, and its layout row must
+/// name it too.
 /// </para>
 /// </remarks>
-public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTable)
+public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTable, IReadOnlyDictionary<string, int>? revisions = null)
 {
-    /// <summary>The hub's read-model tables that need more than one shard.</summary>
-    public static ReadModelShards Hub { get; } = new(new Dictionary<string, int>(StringComparer.Ordinal)
-    {
-        ["AuthorizationListing"] = 32,
-        ["ConsoleDeadlines"] = 8,
-        ["ConsoleOpenReferrals"] = 16,
-        ["InvoiceListing"] = 16,
-        ["InvoiceTimeliness"] = 16,
-    });
+    /// <summary>The hub's read-model tables that need more than one shard, and the layout revisions past the first.</summary>
+    public static ReadModelShards Hub { get; } = new(
+        new Dictionary<string, int>(StringComparer.Ordinal)
+        {
+            ["AuthorizationListing"] = 32,
+            ["ConsoleDeadlines"] = 8,
+            ["ConsoleBreachedDeadlines"] = 8,
+            ["ConsoleOpenReferrals"] = 16,
+            ["InvoiceListing"] = 16,
+            ["InvoiceTimeliness"] = 16,
+        },
+        new Dictionary<string, int>(StringComparer.Ordinal)
+        {
+            // 2: its breached partition moved to ConsoleBreachedDeadlines (stop 30), so Today's walks of the due days'
+            // rows no longer pass every breached deadline; rows of revision 1 still hold the breaches there.
+            ["ConsoleDeadlines"] = 2,
+        });
+
+    /// <summary>The layout revision of a table that has none listed: the first.</summary>
+    public const int FirstRevision = 1;
 
     /// <summary>The most shards a table may have (two decimal digits in the shard tables' names).</summary>
     public const int MaxShards = 100;
@@ -55,6 +70,14 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
 
     /// <summary>S of a table: 1 when it is not listed.</summary>
     public int Of(string table) => ByTable.TryGetValue(table, out var shards) ? shards : 1;
+
+    private readonly Dictionary<string, int> revisions = new(revisions ?? new Dictionary<string, int>(), StringComparer.Ordinal);
+
+    /// <summary>
+    /// Which arrangement of a sharded table's rows this version writes and reads: <see cref="FirstRevision"/> unless rows
+    /// moved since (its layout row's <c>Revision</c> column; none means the first).
+    /// </summary>
+    public int RevisionOf(string table) => revisions.GetValueOrDefault(table, FirstRevision);
 
     /// <summary>The shard of an item: FNV-1a (32 bits) of its id's UTF-8 bytes, mod <paramref name="shards"/>.</summary>
     public static int ShardOf(string item, int shards)
@@ -120,8 +143,11 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
 public sealed class ReadModelLayoutException(string table, string layout)
     : InvalidOperationException($"read-model table '{table}' is not in the layout this version reads ({layout}): run the read-model rebuild (POST /api/console/read-models/rebuild)")
 {
-    public ReadModelLayoutException(string table, int shards, int? found)
-        : this(table, $"{shards} shards; the table's layout row says {(found is { } f ? f.ToString(CultureInfo.InvariantCulture) : "nothing")}")
+    /// <summary>The layout read (shards, and the revision when either side is past the first) against the layout row's.</summary>
+    public ReadModelLayoutException(string table, int shards, int revision, int? foundShards, int foundRevision)
+        : this(table, revision == ReadModelShards.FirstRevision && foundRevision == ReadModelShards.FirstRevision
+            ? $"{shards} shards; the table's layout row says {(foundShards is { } f ? f.ToString(CultureInfo.InvariantCulture) : "nothing")}"
+            : string.Create(CultureInfo.InvariantCulture, $"{shards} shards, layout revision {revision}; the table's layout row says {(foundShards is { } s ? $"{s} shards, revision {foundRevision}" : "nothing")}"))
     {
     }
 

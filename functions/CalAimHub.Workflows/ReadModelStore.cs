@@ -33,10 +33,11 @@ namespace CalAimHub.Workflows;
 /// them in a column of its own (<c>JournalSeq_{shard:D2}</c>), so each shard's journal is applied exactly once.
 /// </para>
 /// <para>
-/// Layout: the table named by the projection keeps a layout row (<c>~layout</c>, column <c>Shards</c>), written by the
-/// rebuild (<see cref="ClearAsync"/>, <see cref="LoadAsync"/>) or by the first writer when the table is empty. Rows of
-/// the unsharded layout (written there before the table was sharded) cannot be merged with sharded ones (an item changed
-/// since would count twice), so readers refuse a sharded table without a layout row naming its S
+/// Layout: the table named by the projection keeps a layout row (<c>~layout</c>, columns <c>Shards</c> and, past the
+/// first, <c>Revision</c>), written by the rebuild (<see cref="ClearAsync"/>, <see cref="LoadAsync"/>) or by the first
+/// writer when the table is empty. Rows of the unsharded layout (written there before the table was sharded) cannot be
+/// merged with sharded ones (an item changed since would count twice), nor rows of an earlier revision (some of them now
+/// belong elsewhere), so readers refuse a sharded table without a layout row naming its S and revision
 /// (<see cref="ReadModelLayoutException"/>) until the read-model rebuild (<c>POST /api/console/read-models/rebuild</c>)
 /// clears it and the shards and rewrites them (docs/deploy.md).
 /// </para>
@@ -701,7 +702,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         if (Shards.Of(table) is var shardCount and > 1)
         {
             await CreateShardTablesAsync(table, shardCount, cancellationToken);
-            await Table(table).UpsertEntityAsync(LayoutEntity(shardCount), TableUpdateMode.Replace, cancellationToken);
+            await Table(table).UpsertEntityAsync(LayoutEntity(table), TableUpdateMode.Replace, cancellationToken);
         }
 
         return deleted;
@@ -822,7 +823,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         foreach (var table in sharded)
         {
             await CreateShardTablesAsync(table, Shards.Of(table), cancellationToken);
-            RowsOf(table, LayoutRow).Add(LayoutEntity(Shards.Of(table)));
+            RowsOf(table, LayoutRow).Add(LayoutEntity(table));
         }
 
         foreach (var table in counterTables)
@@ -837,16 +838,30 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         return written;
     }
 
-    private static TableEntity LayoutEntity(int shardCount) => new(LayoutRow, LayoutRow) { ["Shards"] = shardCount };
+    /// <summary>A sharded table's layout row: its shard count, and its layout revision when past the first.</summary>
+    private TableEntity LayoutEntity(string table)
+    {
+        var layout = new TableEntity(LayoutRow, LayoutRow) { ["Shards"] = Shards.Of(table) };
+        if (Shards.RevisionOf(table) is var revision and not ReadModelShards.FirstRevision)
+        {
+            layout["Revision"] = revision;
+        }
+
+        return layout;
+    }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> layoutsRead = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The shard count a reader may use for <paramref name="table"/>: 1 for an unsharded table; for a sharded one, its
-    /// layout row must name the configured count (read once per process).
+    /// layout row must name the configured count and layout revision (read once per process). The readers of a table call
+    /// it; so does a reader of rows that moved out of <paramref name="table"/> (its revision says where they are now).
     /// </summary>
-    /// <exception cref="ReadModelLayoutException">The table has no layout row but rows (of the unsharded layout), or a layout row naming another count: it needs the rebuild.</exception>
-    private async Task<int> RequireLayoutAsync(string table, CancellationToken cancellationToken)
+    /// <exception cref="ReadModelLayoutException">
+    /// The table has no layout row but rows (of the unsharded layout), or a layout row naming another count or revision:
+    /// it needs the rebuild.
+    /// </exception>
+    public async Task<int> RequireLayoutAsync(string table, CancellationToken cancellationToken)
     {
         var shardCount = Shards.Of(table);
         if (shardCount == 1 || layoutsRead.ContainsKey(table))
@@ -868,9 +883,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             found = await LayoutAsync(table, cancellationToken); // a first writer marks the table before its first row
         }
 
-        if (found != shardCount)
+        var revision = Shards.RevisionOf(table);
+        if (found?.Shards != shardCount || found.Value.Revision != revision)
         {
-            throw new ReadModelLayoutException(table, shardCount, found);
+            throw new ReadModelLayoutException(table, shardCount, revision, found?.Shards, found?.Revision ?? ReadModelShards.FirstRevision);
         }
 
         layoutsRead[table] = shardCount;
@@ -931,8 +947,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         }
     }
 
-    private async Task<int?> LayoutAsync(string table, CancellationToken cancellationToken) =>
-        Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, cancellationToken: cancellationToken))?.GetInt32("Shards");
+    private async Task<(int? Shards, int Revision)?> LayoutAsync(string table, CancellationToken cancellationToken) =>
+        Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, cancellationToken: cancellationToken)) is { } row
+            ? (row.GetInt32("Shards"), row.GetInt32("Revision") ?? ReadModelShards.FirstRevision)
+            : null;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> layoutsMarked = new(StringComparer.Ordinal);
 
@@ -966,7 +984,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         async Task MarkAsync(string table, int shardCount)
         {
             await CreateShardTablesAsync(table, shardCount, CancellationToken.None);
-            await MarkIfEmptyAsync(Table(table), LayoutEntity(shardCount)); // rows of the unsharded layout: the rebuild writes the layout row
+            await MarkIfEmptyAsync(Table(table), LayoutEntity(table)); // rows of the unsharded layout: the rebuild writes the layout row
         }
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.ConsoleData;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Api.Tests;
@@ -48,5 +49,47 @@ public sealed class ReadModelUpgradeTests(ApiHub hub) : IClassFixture<ApiHub>
 
         var layout = Assert.Single(left);
         Assert.Equal((ReadModelStore.LayoutRow, ReadModelStore.LayoutRow, 32), (layout.PartitionKey, layout.RowKey, layout.GetInt32("Shards")));
+    }
+}
+
+/// <summary>
+/// A deployment upgraded to layout revision 2 of <c>ConsoleDeadlines</c> (breached deadlines in
+/// <c>ConsoleBreachedDeadlines</c>) before its rebuild: the breaches are still in the old table's <c>breached</c> partition
+/// and the new table is empty, so Today and the breached list would show none. Both answer 503 until the rebuild.
+/// </summary>
+public sealed class DeadlinesRevisionUpgradeTests(ApiHub hub) : IClassFixture<ApiHub>
+{
+    [Fact]
+    public async Task Today_and_the_breached_list_answer_503_until_the_rebuild_moves_the_breaches_out_of_the_deadlines_table()
+    {
+        // As revision 1 left it: the layout row naming 8 shards (no revision), a breached deadline in a shard's "breached" partition.
+        var deadlines = hub.Hub.Storage.Tables.GetTableClient(ConsoleTables.Deadlines);
+        await deadlines.CreateIfNotExistsAsync();
+        await deadlines.UpsertEntityAsync(new TableEntity(ReadModelStore.LayoutRow, ReadModelStore.LayoutRow) { ["Shards"] = 8 });
+        var shard = hub.Hub.Storage.Tables.GetTableClient(ConsoleTables.Deadlines + "03");
+        await shard.CreateIfNotExistsAsync();
+        await shard.UpsertEntityAsync(new TableEntity(ConsoleTables.BreachedPartition, "20260701T000000Z|authorization|auth-old|decision") { ["Data"] = "{}", ["Type"] = "authorization" });
+
+        const string Detail = "read-model table 'ConsoleDeadlines' is not in the layout this version reads (8 shards, layout revision 2; the table's layout row says 8 shards, revision 1): run the read-model rebuild (POST /api/console/read-models/rebuild)";
+        foreach (var route in new[] { "/api/console/today", "/api/console/deadlines?window=breached", "/api/console/deadlines?window=next24h" })
+        {
+            using var refused = await hub.Client.GetAsync(new Uri(route, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+            Assert.Equal(("https://calaimhub/problems/read-model-rebuild-required", Detail), ((string?)problem["type"], (string?)problem["detail"]));
+        }
+
+        using var rebuild = await hub.Client.PostAsync(new Uri("/api/console/read-models/rebuild", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, rebuild.StatusCode);
+
+        using var today = await hub.Client.GetAsync(new Uri("/api/console/today", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, today.StatusCode);
+        Assert.DoesNotContain("auth-old", await today.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var layout = (await deadlines.GetEntityAsync<TableEntity>(ReadModelStore.LayoutRow, ReadModelStore.LayoutRow)).Value;
+        Assert.Equal((8, 2), (layout.GetInt32("Shards"), layout.GetInt32("Revision")));
+        await foreach (var row in shard.QueryAsync<TableEntity>())
+        {
+            Assert.Fail($"{shard.Name} still holds {row.PartitionKey}/{row.RowKey} after the rebuild");
+        }
     }
 }

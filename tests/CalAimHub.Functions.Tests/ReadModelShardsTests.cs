@@ -16,11 +16,16 @@ public sealed class ReadModelShardsTests
             {
                 [AuthorizationListingIndex.TableName] = 32,
                 [ConsoleTables.Deadlines] = 8,
+                [ConsoleTables.BreachedDeadlines] = 8,
                 [ConsoleTables.OpenReferrals] = 16,
                 [InvoiceReadModelsProjection.ListingTable] = 16,
                 [InvoiceReadModelsProjection.TimelinessTable] = 16,
             },
             ReadModelShards.Hub.ByTable);
         Assert.Equal(1, ReadModelShards.Hub.Of(InvoiceReadModelsProjection.TimelinessCountersTable));
+
+        // Revision 2 of the deadlines: the breached ones moved to a table of their own.
+        Assert.Equal(2, ReadModelShards.Hub.RevisionOf(ConsoleTables.Deadlines));
+        Assert.Equal(ReadModelShards.FirstRevision, ReadModelShards.Hub.RevisionOf(ConsoleTables.BreachedDeadlines));
     }
 }

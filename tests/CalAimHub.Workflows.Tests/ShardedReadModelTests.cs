@@ -26,7 +26,8 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         return (Store(table, shards), table, new ApprovalStageProjection(table, separateCounters ? table + "Counters" : null));
     }
 
-    private ReadModelStore Store(string table, int shards) => new(azurite.Storage.Tables, new ReadModelShards(new Dictionary<string, int> { [table] = shards }));
+    private ReadModelStore Store(string table, int shards, int revision = ReadModelShards.FirstRevision) =>
+        new(azurite.Storage.Tables, new ReadModelShards(new Dictionary<string, int> { [table] = shards }, new Dictionary<string, int> { [table] = revision }));
 
     /// <summary>The row keys partition <c>stages</c> must list, in order: <c>{stage}|{id}</c> of every instance.</summary>
     private static List<string> StageKeys(IEnumerable<ProjectedInstance<ApprovalState>> final, string? stage = null) =>
@@ -287,6 +288,42 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
 
         // Read with another shard count (S changed without a rebuild): refused.
         await Assert.ThrowsAsync<ReadModelLayoutException>(() => Store(table, 8).CountsAsync(table, "stages", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_table_written_in_an_earlier_layout_revision_is_refused_until_the_rebuild_which_writes_the_new_revision()
+    {
+        // Revision 1 wrote it (some of its rows belong elsewhere in revision 2).
+        var (old, table, projection) = await NewAsync(Shards);
+        var updates = ApprovalStageProjection.Lives(projection, 12, withNote: false, out var final);
+        foreach (var update in updates)
+        {
+            await old.ApplyAsync(update, CancellationToken.None);
+        }
+
+        var revised = Store(table, Shards, revision: 2);
+        var refused = await Assert.ThrowsAsync<ReadModelLayoutException>(() => revised.CountsAsync(table, "stages", CancellationToken.None));
+        Assert.Equal(
+            $"read-model table '{table}' is not in the layout this version reads (4 shards, layout revision 2; the table's layout row says 4 shards, revision 1): run the read-model rebuild (POST /api/console/read-models/rebuild)",
+            refused.Message);
+        await Assert.ThrowsAsync<ReadModelLayoutException>(() => revised.PageAsync(table, "stages", "", "~", null, 10, null, CancellationToken.None));
+        await Assert.ThrowsAsync<ReadModelLayoutException>(() => revised.RequireLayoutAsync(table, CancellationToken.None));
+
+        // The rebuild writes revision 2; its readers accept it, and a reader of revision 1 (an instance not yet upgraded) refuses it.
+        await revised.ClearAsync(table, CancellationToken.None);
+        await revised.LoadAsync(final.SelectMany(f => projection.Entries(f)).Select(e => (e, 3L)), 2, CancellationToken.None);
+        var layout = (await azurite.Storage.Tables.GetTableClient(table).GetEntityAsync<TableEntity>(ReadModelStore.LayoutRow, ReadModelStore.LayoutRow)).Value;
+        Assert.Equal((4, 2), (layout.GetInt32("Shards"), layout.GetInt32("Revision")));
+        Assert.Equal(12, (await Store(table, Shards, revision: 2).CountsAsync(table, "stages", CancellationToken.None)).Values.Sum());
+        var behind = await Assert.ThrowsAsync<ReadModelLayoutException>(() => Store(table, Shards).CountsAsync(table, "stages", CancellationToken.None));
+        Assert.Contains("(4 shards, layout revision 1; the table's layout row says 4 shards, revision 2)", behind.Message, StringComparison.Ordinal);
+
+        // A new table's first writer names the revision it writes.
+        var (_, fresh, freshProjection) = await NewAsync(Shards);
+        await Store(fresh, Shards, revision: 2).ApplyAsync(ProjectionUpdate.Of(freshProjection.Entries(ApprovalStageProjection.At("approval-1", 1, "awaiting-review", T0)).First(), 1), CancellationToken.None);
+        var freshLayout = (await azurite.Storage.Tables.GetTableClient(fresh).GetEntityAsync<TableEntity>(ReadModelStore.LayoutRow, ReadModelStore.LayoutRow)).Value;
+        Assert.Equal((4, 2), (freshLayout.GetInt32("Shards"), freshLayout.GetInt32("Revision")));
+        Assert.Equal(1, (await Store(fresh, Shards, revision: 2).CountsAsync(fresh, "stages", CancellationToken.None)).GetValueOrDefault("awaiting-review"));
     }
 
     [Fact]

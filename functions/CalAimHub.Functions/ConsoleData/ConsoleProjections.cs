@@ -18,11 +18,20 @@ public sealed record DeadlineItem(string WorkflowType, string InstanceId, string
 public static class ConsoleTables
 {
     /// <summary>
-    /// Open deadlines: partition <c>due|{yyyyMMdd}</c> (UTC due date) with counter rows per workflow type holding a
-    /// count per due hour (<c>h00</c>…<c>h23</c>) and, per due hour, a counter row of its minutes (<see cref="MinuteCount"/>),
-    /// and partition <c>breached</c> (a count per type); rows <c>{dueAt}|{type}|{instance}|{item}</c> sort by due time.
+    /// Open deadlines not yet breached: partition <c>due|{yyyyMMdd}</c> (UTC due date) with counter rows per workflow type
+    /// holding a count per due hour (<c>h00</c>…<c>h23</c>) and, per due hour, a counter row of its minutes
+    /// (<see cref="MinuteCount"/>); rows <c>{dueAt}|{type}|{instance}|{item}</c> sort by due time.
     /// </summary>
     public const string Deadlines = "ConsoleDeadlines";
+
+    /// <summary>
+    /// Open deadlines already breached: partition <c>breached</c> (a count per type), rows as in <see cref="Deadlines"/>.
+    /// A table of its own (until layout revision 2 of <see cref="Deadlines"/>, its partition <c>breached</c>): on Azurite
+    /// every query walks its whole table, so Today's walks of the due days' rows no longer pass every breached deadline, nor
+    /// the breached list every due one. Its readers first check <see cref="Deadlines"/>' layout: before the rebuild the
+    /// breaches are still there, and this table empty.
+    /// </summary>
+    public const string BreachedDeadlines = "ConsoleBreachedDeadlines";
 
     /// <summary>Breaches: partition <c>week|{Monday, California date}</c>, a count per workflow type.</summary>
     public const string Breaches = "ConsoleBreaches";
@@ -104,7 +113,7 @@ public sealed class AuthorizationConsoleProjection(CaliforniaWorkingDays calenda
 {
     public string Name => "authorization-console";
 
-    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.Breaches];
+    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.BreachedDeadlines, ConsoleTables.Breaches];
 
     public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<AuthorizationState> instance)
     {
@@ -141,7 +150,7 @@ public sealed class ReferralConsoleProjection(CaliforniaWorkingDays calendar) : 
 {
     public string Name => "referral-console";
 
-    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.Breaches, ConsoleTables.Referrals, ConsoleTables.OpenReferrals, ConsoleTables.Providers, ConsoleTables.ProviderCounters, ConsoleTables.Entities, ConsoleTables.EntityCounters];
+    public IReadOnlyList<string> Tables { get; } = [ConsoleTables.Deadlines, ConsoleTables.BreachedDeadlines, ConsoleTables.Breaches, ConsoleTables.Referrals, ConsoleTables.OpenReferrals, ConsoleTables.Providers, ConsoleTables.ProviderCounters, ConsoleTables.Entities, ConsoleTables.EntityCounters];
 
     public IEnumerable<ReadModelEntry> Entries(ProjectedInstance<ReferralState> instance)
     {
@@ -251,9 +260,9 @@ public sealed record OpenReferral(string ReferralId, string Status, string? Prov
 
 internal static class DeadlineEntries
 {
-    /// <summary>A breached deadline sits in the <c>breached</c> partition; any other in the partition of its due date, counted per due hour.</summary>
+    /// <summary>A breached deadline sits in the <c>breached</c> partition of its own table; any other in the partition of its due date, counted per due hour.</summary>
     public static ReadModelEntry Of(DeadlineItem deadline, string item) => deadline.Breached
-        ? ReadModelEntry.Of(ConsoleTables.Deadlines, ConsoleTables.BreachedPartition, item,
+        ? ReadModelEntry.Of(ConsoleTables.BreachedDeadlines, ConsoleTables.BreachedPartition, item,
             [ReadModelRow.Of(ConsoleTables.DeadlineRow(deadline), deadline, ("Type", deadline.WorkflowType))],
             new Dictionary<string, long> { [deadline.WorkflowType] = 1 })
         : ReadModelEntry.Of(ConsoleTables.Deadlines, ConsoleTables.DuePartition(deadline.DueAt), item,

@@ -87,7 +87,7 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
         var end24 = WindowEnd(DeadlineWindow.Next24h, now);
         var end5 = WindowEnd(DeadlineWindow.Next5WorkingDays, now);
         var hours = HourCountsAsync(now, end5, ct);
-        var breached = readModels.CountsAsync(ConsoleTables.Deadlines, ConsoleTables.BreachedPartition, ct);
+        var breached = BreachedCountsAsync(ct);
         var soon = ListDueAsync(null, now, end24, ListCap, null, ct);
         var late = ListBreachedAsync(null, ListCap, null, ct);
 
@@ -397,9 +397,16 @@ public sealed class ConsoleQueries(ReadModelStore readModels, CaliforniaWorkingD
 
     private async Task<DeadlinePage> ListBreachedAsync(string? type, int top, string? continuation, CancellationToken ct)
     {
+        await readModels.RequireLayoutAsync(ConsoleTables.Deadlines, ct); // the breaches moved out of it in its revision 2
         var (items, next) = await readModels.PageAsync(
-            ConsoleTables.Deadlines, ConsoleTables.BreachedPartition, "", "~", type is null ? null : TableClient.CreateQueryFilter($"Type eq {type}"), top, continuation, ct);
+            ConsoleTables.BreachedDeadlines, ConsoleTables.BreachedPartition, "", "~", type is null ? null : TableClient.CreateQueryFilter($"Type eq {type}"), top, continuation, ct);
         return new DeadlinePage([.. items.Select(i => i.Deserialize<DeadlineItem>(WorkflowJson.Options)!)], next);
+    }
+
+    private async Task<IReadOnlyDictionary<string, long>> BreachedCountsAsync(CancellationToken ct)
+    {
+        await readModels.RequireLayoutAsync(ConsoleTables.Deadlines, ct);
+        return await readModels.CountsAsync(ConsoleTables.BreachedDeadlines, ConsoleTables.BreachedPartition, ct);
     }
 
     private static DateTimeOffset Floor(DateTimeOffset t, TimeSpan unit) => new(t.UtcTicks - t.UtcTicks % unit.Ticks, TimeSpan.Zero);
