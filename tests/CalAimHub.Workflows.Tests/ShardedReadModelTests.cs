@@ -153,6 +153,60 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         Assert.Equal(StageKeys(final), listed);
     }
 
+    /// <summary>
+    /// The shard read first (shard 0) bounds the others' reads by the last key it gave. Rows in key order: a block from the
+    /// shards named first, then 30 from the others, then 20 from the first again. Whichever shards come first (the
+    /// bounding shard, the others, one of them), every page is exact and the pages continue without loss or repeat, with a
+    /// filter too. A block of 10 from shard 0 with pages of 12: shard 0's first ask (10 rows) ends the block, so the page
+    /// needs the other shards' rows above that bound.
+    /// </summary>
+    [Theory]
+    [InlineData("0", 30, 1, false)]
+    [InlineData("0", 30, 10, true)]
+    [InlineData("0", 10, 12, false)]
+    [InlineData("0", 10, 12, true)]
+    [InlineData("1,2,3", 30, 1, false)]
+    [InlineData("1,2,3", 30, 7, true)]
+    [InlineData("1,2,3", 30, 50, false)]
+    [InlineData("2", 30, 3, false)]
+    [InlineData("2", 10, 10, true)]
+    public async Task Pages_stay_exact_whichever_shards_hold_the_first_rows(string firstShards, int firstBlock, int top, bool filtered)
+    {
+        var (store, table, projection) = await NewAsync(Shards);
+        var first = firstShards.Split(',').Select(int.Parse).ToHashSet();
+        var ids = Enumerable.Range(0, 10_000).Select(i => $"approval-{i:D5}").ToList();
+        bool InFirst(string id) => first.Contains(ReadModelShards.ShardOf(id, Shards));
+        var blockA = ids.Where(InFirst).Take(firstBlock).ToList();
+        var blockB = ids.Where(id => !InFirst(id) && string.CompareOrdinal(id, blockA[^1]) > 0).Take(30).ToList();
+        var blockC = ids.Where(id => InFirst(id) && string.CompareOrdinal(id, blockB[^1]) > 0).Take(20).ToList();
+
+        // Filtered: every row of the same stage passes, so the filter keeps the blocks' order (stages sort before ids).
+        var stage = filtered ? "cooling-off" : null;
+        var final = blockA.Concat(blockB).Concat(blockC).Select(id => ApprovalStageProjection.At(id, 1, filtered ? "cooling-off" : "awaiting-review", T0.AddDays(1))).ToList();
+        final.AddRange(ids.Skip(9_000).Take(5).Select(id => ApprovalStageProjection.At(id, 1, "approved", T0.AddDays(1)))); // filtered out
+        foreach (var state in final)
+        {
+            foreach (var update in ((IWorkflowProjection<ApprovalState>)projection).Project(null, state, new WorkflowEvent("e", "x", null, T0)))
+            {
+                await store.ApplyAsync(update, CancellationToken.None);
+            }
+        }
+
+        var filter = stage is null ? TableClient.CreateQueryFilter($"Stage ne {"approved"}") : TableClient.CreateQueryFilter($"Stage eq {stage}");
+        var listed = new List<string>();
+        string? continuation = null;
+        do
+        {
+            var (items, next) = await store.PageAsync(table, "stages", "", "~", filter, top, continuation, CancellationToken.None);
+            Assert.True(items.Count == top || next is null, $"{items.Count} items and a continuation");
+            listed.AddRange(items.Select(StageKey));
+            continuation = next;
+        }
+        while (continuation is not null);
+
+        Assert.Equal(StageKeys(final.Where(f => f.State.Stage != "approved")), listed);
+    }
+
     [Fact]
     public async Task Each_shards_journal_is_applied_once_though_all_feed_the_same_counter_rows()
     {
