@@ -55,7 +55,7 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
         },
         new Dictionary<string, int>(StringComparer.Ordinal)
         {
-            // 2: its breached partition moved to ConsoleBreachedDeadlines (stop 30), so Today's walks of the due days'
+            // 2: its breached partition moved to ConsoleBreachedDeadlines, so Today's walks of the due days'
             // rows no longer pass every breached deadline; rows of revision 1 still hold the breaches there.
             ["ConsoleDeadlines"] = 2,
         });

@@ -69,6 +69,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
     public TableClient Table(string name) => tables.GetTableClient(name);
 
+    private readonly ReadModelLayouts layouts = new(tables, shards ?? ReadModelShards.Hub);
+
     /// <summary>How many shards each table's logical partitions have (<see cref="ReadModelShards.Hub"/> unless a test says otherwise).</summary>
     public ReadModelShards Shards { get; } = shards ?? ReadModelShards.Hub;
 
@@ -176,7 +178,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
             try
             {
-                await MarkNewTableAsync(batch[0].Update.Table);
+                await layouts.MarkNewTableAsync(batch[0].Update.Table);
                 await WriteBatchAsync(Table(key.Table), key.Partition, batch);
             }
             catch (Exception e)
@@ -218,7 +220,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
         if (counterTable is not null)
         {
-            await MarkRollUpsAsync(counterTable.Name);
+            await layouts.MarkRollUpsAsync(counterTable.Name);
         }
 
         // A sharded table's counter table holds one counter partition per logical partition, fed by every shard's journal:
@@ -548,7 +550,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         var shardCount = await RequireLayoutAsync(table, cancellationToken);
         if (rollUps)
         {
-            await RequireRollUpsAsync(table, cancellationToken);
+            await layouts.RequireRollUpsAsync(table, cancellationToken);
         }
 
         var filter = TableClient.CreateQueryFilter(
@@ -704,11 +706,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     public async Task<int> ClearAsync(string table, CancellationToken cancellationToken)
     {
         known.Clear();
-        layoutsRead.TryRemove(table, out _);
-        layoutsMarked.TryRemove(table, out _);
-        shardTablesCreated.TryRemove(table, out _);
-        rollUpsRead.TryRemove(table, out _);
-        rollUpsMarked.TryRemove(table, out _);
+        layouts.Forget(table);
         await Table(table).CreateIfNotExistsAsync(cancellationToken);
         var names = new List<string> { table };
         var shardNames = ReadModelShards.ShardTablesFilter(table);
@@ -728,8 +726,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
         if (Shards.Of(table) is var shardCount and > 1)
         {
-            await CreateShardTablesAsync(table, shardCount, cancellationToken);
-            await Table(table).UpsertEntityAsync(LayoutEntity(table), TableUpdateMode.Replace, cancellationToken);
+            await layouts.CreateShardTablesAsync(table, shardCount, cancellationToken);
+            await Table(table).UpsertEntityAsync(layouts.LayoutEntity(table), TableUpdateMode.Replace, cancellationToken);
         }
 
         return deleted;
@@ -750,27 +748,17 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         return keys.Count;
     }
 
+    /// <summary>
+    /// The shard count a reader may use for <paramref name="table"/>, once its layout row is checked
+    /// (<see cref="ReadModelLayouts.RequireLayoutAsync"/>). A reader of rows that moved out of <paramref name="table"/>
+    /// calls it too: the table's revision says where they are now.
+    /// </summary>
+    /// <exception cref="ReadModelLayoutException">The table needs the rebuild.</exception>
+    public Task<int> RequireLayoutAsync(string table, CancellationToken cancellationToken) => layouts.RequireLayoutAsync(table, cancellationToken);
+
     /// <summary>The tables holding <paramref name="table"/>'s rows: its shard tables, or the table itself when it has one shard.</summary>
     private IEnumerable<TableClient> ShardTables(string table, int shardCount) =>
         Enumerable.Range(0, shardCount).Select(shard => Table(ReadModelShards.TableOf(table, shard, shardCount)));
-
-    /// <summary>Creates the shard tables of <paramref name="table"/> that do not exist yet: once per table and process (a failure is tried again next time).</summary>
-    private async Task CreateShardTablesAsync(string table, int shardCount, CancellationToken cancellationToken)
-    {
-        var creating = shardTablesCreated.GetOrAdd(table, t => new Lazy<Task>(() =>
-            Task.WhenAll(ShardTables(t, shardCount).Select(shard => shard.CreateIfNotExistsAsync(CancellationToken.None)))));
-        try
-        {
-            await creating.Value.WaitAsync(cancellationToken);
-        }
-        catch (RequestFailedException)
-        {
-            shardTablesCreated.TryRemove(new(table, creating));
-            throw;
-        }
-    }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> shardTablesCreated = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Writes entries into partitions that hold none of them yet (after <see cref="ClearAsync"/>, or a fresh load): item,
@@ -849,8 +837,8 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         var written = rows.Values.Sum(r => r.Count);
         foreach (var table in sharded)
         {
-            await CreateShardTablesAsync(table, Shards.Of(table), cancellationToken);
-            RowsOf(table, LayoutRow).Add(LayoutEntity(table));
+            await layouts.CreateShardTablesAsync(table, Shards.Of(table), cancellationToken);
+            RowsOf(table, LayoutRow).Add(layouts.LayoutEntity(table));
         }
 
         foreach (var table in counterTables)
@@ -863,192 +851,6 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
             new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
             async (batch, ct) => await Table(batch.Table).SubmitTransactionAsync(batch.Chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct));
         return written;
-    }
-
-    /// <summary>A sharded table's layout row: its shard count, and its layout revision when past the first.</summary>
-    private TableEntity LayoutEntity(string table)
-    {
-        var layout = new TableEntity(LayoutRow, LayoutRow) { ["Shards"] = Shards.Of(table) };
-        if (Shards.RevisionOf(table) is var revision and not ReadModelShards.FirstRevision)
-        {
-            layout["Revision"] = revision;
-        }
-
-        return layout;
-    }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> layoutsRead = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// The shard count a reader may use for <paramref name="table"/>: 1 for an unsharded table; for a sharded one, its
-    /// layout row must name the configured count and layout revision (read once per process). The readers of a table call
-    /// it; so does a reader of rows that moved out of <paramref name="table"/> (its revision says where they are now).
-    /// </summary>
-    /// <exception cref="ReadModelLayoutException">
-    /// The table has no layout row but rows (of the unsharded layout), or a layout row naming another count or revision:
-    /// it needs the rebuild.
-    /// </exception>
-    public async Task<int> RequireLayoutAsync(string table, CancellationToken cancellationToken)
-    {
-        var shardCount = Shards.Of(table);
-        if (shardCount == 1 || layoutsRead.ContainsKey(table))
-        {
-            return shardCount;
-        }
-
-        var found = await LayoutAsync(table, cancellationToken);
-        if (found is null)
-        {
-            if (!await HoldsRowsAsync(Table(table), cancellationToken))
-            {
-                // Nothing written yet: empty in every layout (its first writer writes the layout row). The shard tables may
-                // not exist yet (a new deployment provisions the table the projection names, not its shards).
-                await CreateShardTablesAsync(table, shardCount, cancellationToken);
-                return shardCount;
-            }
-
-            found = await LayoutAsync(table, cancellationToken); // a first writer marks the table before its first row
-        }
-
-        var revision = Shards.RevisionOf(table);
-        if (found?.Shards != shardCount || found.Value.Revision != revision)
-        {
-            throw new ReadModelLayoutException(table, shardCount, revision, found?.Shards, found?.Revision ?? ReadModelShards.FirstRevision);
-        }
-
-        layoutsRead[table] = shardCount;
-        return shardCount;
-    }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> rollUpsRead = new(StringComparer.Ordinal);
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> rollUpsMarked = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// A reader of roll-up rows: the counter table must carry the marker row (written by the rebuild, or by the first
-    /// writer of an empty table), else its roll-ups miss the changes made before the version that keeps them. Once per
-    /// table and process; an empty table passes (not remembered).
-    /// </summary>
-    private async Task RequireRollUpsAsync(string table, CancellationToken cancellationToken)
-    {
-        if (rollUpsRead.ContainsKey(table))
-        {
-            return;
-        }
-
-        if (!await HoldsRollUpsAsync(table, cancellationToken))
-        {
-            if (!await HoldsRowsAsync(Table(table), cancellationToken))
-            {
-                return;
-            }
-
-            if (!await HoldsRollUpsAsync(table, cancellationToken)) // a first writer marks the table before its first row
-            {
-                throw new ReadModelLayoutException(table, "counters with weekly roll-ups; the table holds counts written without them");
-            }
-        }
-
-        rollUpsRead[table] = true;
-    }
-
-    private async Task<bool> HoldsRollUpsAsync(string table, CancellationToken cancellationToken) =>
-        (await Table(table).GetEntityIfExistsAsync<TableEntity>(RollUpsRow, RollUpsRow, select: ["PartitionKey"], cancellationToken: cancellationToken)).HasValue;
-
-    /// <summary>
-    /// Before this process first writes counter table <paramref name="table"/> (with roll-ups or not: a partition without
-    /// any may come first): an empty one gets the marker row, so readers trust its roll-ups; one with rows but no
-    /// marker was written by a version without roll-ups, and stays unmarked until the rebuild (which marks every
-    /// counter table it loads). Once per table and process.
-    /// </summary>
-    private async Task MarkRollUpsAsync(string table)
-    {
-        var marking = rollUpsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkIfEmptyAsync(Table(t), new TableEntity(RollUpsRow, RollUpsRow))));
-        try
-        {
-            await marking.Value;
-        }
-        catch (RequestFailedException)
-        {
-            rollUpsMarked.TryRemove(new(table, marking)); // look again next time; the write goes on
-        }
-    }
-
-    private async Task<(int? Shards, int Revision)?> LayoutAsync(string table, CancellationToken cancellationToken) =>
-        Value(await Table(table).GetEntityIfExistsAsync<TableEntity>(LayoutRow, LayoutRow, cancellationToken: cancellationToken)) is { } row
-            ? (row.GetInt32("Shards"), row.GetInt32("Revision") ?? ReadModelShards.FirstRevision)
-            : null;
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> layoutsMarked = new(StringComparer.Ordinal);
-
-    /// <summary>
-    /// Before this process first writes a sharded table: its shard tables are created if missing, and a table with neither
-    /// a layout row nor any other row is new, so it gets the layout row (readers then accept it). A table with rows but no
-    /// layout row holds the unsharded layout: the writer adds its rows to the shard tables all the same (so nothing waits
-    /// on the upgrade), and readers refuse the table until the rebuild clears it and writes the layout row. Once per table
-    /// and process: S table creations, a point read, and a one-row query only while the table has no layout row.
-    /// </summary>
-    private async Task MarkNewTableAsync(string table)
-    {
-        var shardCount = Shards.Of(table);
-        if (shardCount == 1)
-        {
-            return;
-        }
-
-        // Lazy: GetOrAdd may run its factory more than once when writers race.
-        var marking = layoutsMarked.GetOrAdd(table, t => new Lazy<Task>(() => MarkAsync(t, shardCount)));
-        try
-        {
-            await marking.Value;
-        }
-        catch (RequestFailedException)
-        {
-            // Look again next time; the write goes on (it fails by itself if a shard table is missing, and is retried from the outbox).
-            layoutsMarked.TryRemove(new(table, marking));
-        }
-
-        async Task MarkAsync(string table, int shardCount)
-        {
-            await CreateShardTablesAsync(table, shardCount, CancellationToken.None);
-            await MarkIfEmptyAsync(Table(table), LayoutEntity(table)); // rows of the unsharded layout: the rebuild writes the layout row
-        }
-    }
-
-    /// <summary>
-    /// Adds <paramref name="mark"/> (its partition and row key the same) to a table that holds neither it nor any other
-    /// row; a table with rows but no mark was written by an earlier version, and only the rebuild marks it.
-    /// </summary>
-    private static async Task MarkIfEmptyAsync(TableClient client, TableEntity mark)
-    {
-        if ((await client.GetEntityIfExistsAsync<TableEntity>(mark.PartitionKey, mark.RowKey, select: ["PartitionKey"])).HasValue
-            || await HoldsRowsAsync(client, CancellationToken.None))
-        {
-            return;
-        }
-
-        try
-        {
-            await client.AddEntityAsync(mark);
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            // Another process marked it first.
-        }
-    }
-
-    /// <summary>Whether the table holds any row: a query for one (the service may answer with an empty page and a continuation).</summary>
-    private static async Task<bool> HoldsRowsAsync(TableClient client, CancellationToken cancellationToken)
-    {
-        await foreach (var page in client.QueryAsync<TableEntity>(maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).AsPages(null, 1))
-        {
-            if (page.Values.Count > 0)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static Dictionary<string, long> Sum(IEnumerable<IReadOnlyDictionary<string, long>> counts)
