@@ -35,6 +35,37 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
 
     private static string StageKey(JsonElement item) => $"{item.GetProperty("stage").GetString()}|{item.GetProperty("id").GetString()}";
 
+    /// <summary>Applies the updates that create each of <paramref name="states"/> (no earlier state).</summary>
+    private static async Task ApplyNewAsync(ReadModelStore store, ApprovalStageProjection projection, IEnumerable<ProjectedInstance<ApprovalState>> states)
+    {
+        foreach (var state in states)
+        {
+            foreach (var update in ((IWorkflowProjection<ApprovalState>)projection).Project(null, state, new WorkflowEvent("e", "x", null, T0)))
+            {
+                await store.ApplyAsync(update, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>Pages of <paramref name="top"/> through partition <c>stages</c> to its end: the stage keys listed, and the pages it took (each full but the last).</summary>
+    private static async Task<(List<string> Listed, int Pages)> PageThroughAsync(ReadModelStore store, string table, string? filter, int top)
+    {
+        var listed = new List<string>();
+        var pages = 0;
+        string? continuation = null;
+        do
+        {
+            var (items, next) = await store.PageAsync(table, "stages", "", "~", filter, top, continuation, CancellationToken.None);
+            Assert.True(items.Count == top || next is null, $"page {pages}: {items.Count} items and a continuation");
+            listed.AddRange(items.Select(StageKey));
+            continuation = next;
+            pages++;
+        }
+        while (continuation is not null);
+
+        return (listed, pages);
+    }
+
     [Fact]
     public async Task A_partitions_items_land_in_several_shard_tables_and_read_back_exact_and_in_order()
     {
@@ -102,19 +133,7 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
 
         var expected = StageKeys(final, stage);
         var filter = stage is null ? null : TableClient.CreateQueryFilter($"Stage eq {stage}");
-        var listed = new List<string>();
-        var pages = 0;
-        string? continuation = null;
-        do
-        {
-            var (items, next) = await store.PageAsync(table, "stages", "", "~", filter, top, continuation, CancellationToken.None);
-            Assert.True(items.Count == top || next is null, $"page {pages}: {items.Count} items and a continuation");
-            listed.AddRange(items.Select(StageKey));
-            continuation = next;
-            pages++;
-        }
-        while (continuation is not null);
-
+        var (listed, pages) = await PageThroughAsync(store, table, filter, top);
         Assert.Equal(expected, listed);
         Assert.Equal((expected.Count + top - 1) / top, pages);
     }
@@ -131,25 +150,9 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         var inFirst = ids.Where(id => ReadModelShards.ShardOf(id, Shards) == 0).Take(40).ToList();
         var others = ids.Where(id => ReadModelShards.ShardOf(id, Shards) != 0 && string.CompareOrdinal(id, inFirst[^1]) > 0).Take(20).ToList();
         var final = inFirst.Concat(others).Select(id => ApprovalStageProjection.At(id, 1, "awaiting-review", T0.AddDays(1))).ToList();
-        foreach (var state in final)
-        {
-            foreach (var update in ((IWorkflowProjection<ApprovalState>)projection).Project(null, state, new WorkflowEvent("e", "x", null, T0)))
-            {
-                await store.ApplyAsync(update, CancellationToken.None);
-            }
-        }
+        await ApplyNewAsync(store, projection, final);
 
-        var listed = new List<string>();
-        string? continuation = null;
-        do
-        {
-            var (items, next) = await store.PageAsync(table, "stages", "", "~", null, top, continuation, CancellationToken.None);
-            Assert.True(items.Count == top || next is null, $"{items.Count} items and a continuation");
-            listed.AddRange(items.Select(StageKey));
-            continuation = next;
-        }
-        while (continuation is not null);
-
+        var (listed, _) = await PageThroughAsync(store, table, null, top);
         Assert.Equal(StageKeys(final), listed);
     }
 
@@ -184,26 +187,10 @@ public sealed class ShardedReadModelTests(AzuriteFixture azurite)
         var stage = filtered ? "cooling-off" : null;
         var final = blockA.Concat(blockB).Concat(blockC).Select(id => ApprovalStageProjection.At(id, 1, filtered ? "cooling-off" : "awaiting-review", T0.AddDays(1))).ToList();
         final.AddRange(ids.Skip(9_000).Take(5).Select(id => ApprovalStageProjection.At(id, 1, "approved", T0.AddDays(1)))); // filtered out
-        foreach (var state in final)
-        {
-            foreach (var update in ((IWorkflowProjection<ApprovalState>)projection).Project(null, state, new WorkflowEvent("e", "x", null, T0)))
-            {
-                await store.ApplyAsync(update, CancellationToken.None);
-            }
-        }
+        await ApplyNewAsync(store, projection, final);
 
         var filter = stage is null ? TableClient.CreateQueryFilter($"Stage ne {"approved"}") : TableClient.CreateQueryFilter($"Stage eq {stage}");
-        var listed = new List<string>();
-        string? continuation = null;
-        do
-        {
-            var (items, next) = await store.PageAsync(table, "stages", "", "~", filter, top, continuation, CancellationToken.None);
-            Assert.True(items.Count == top || next is null, $"{items.Count} items and a continuation");
-            listed.AddRange(items.Select(StageKey));
-            continuation = next;
-        }
-        while (continuation is not null);
-
+        var (listed, _) = await PageThroughAsync(store, table, filter, top);
         Assert.Equal(StageKeys(final.Where(f => f.State.Stage != "approved")), listed);
     }
 
