@@ -17,8 +17,9 @@ namespace CalAimHub.Benchmarks;
 
 /// <summary>
 /// <c>console --items N</c>: the staff console's read models at scale, on the local host (real handler, Azurite in memory).
-/// 1. Projection upkeep: authorization workflows (start + decision) through an in-process runtime with the console and
-///    listing projections and without them, rounds interleaved (A, B, A, B…), throughput ratio per pair.
+/// 1. Projection upkeep: authorization workflows (start + decision), or referral workflows (start + accepted), through an
+///    in-process runtime with the hub's projections of that type and without them, rounds interleaved (A, B, A, B…),
+///    throughput ratio per pair.
 /// 2. N referrals and N authorizations: generated states through the real projections, written batched (the rebuild path).
 /// 3. Every console route, requests round-robin over the routes: p50/p99 per route.
 /// </summary>
@@ -36,14 +37,29 @@ public static class ConsoleBenchmark
     /// condition: "with 100,000 referrals and 100,000 authorizations loaded"); without it, before (small read models).
     /// </param>
     /// <param name="requests">Requests per route; 0 measures upkeep and the load only.</param>
-    public static async Task RunAsync(int items, int requests, int rounds, bool freshReadModels = false, bool upkeepAfterLoad = false)
+    /// <param name="work">What the upkeep rounds run: each workload's rounds one after the other, on the same hub.</param>
+    /// <param name="loadedWorkflows">
+    /// With <paramref name="upkeepAfterLoad"/>: the N + N items also get their workflow rows (state, history, dedupe and
+    /// index rows of the size a real instance leaves), and every upkeep round of both arms writes its instances into those
+    /// same tables, as a hub holding them would. Without it each round gets new, empty workflow tables, so the arm without
+    /// projections writes into tables of a few hundred rows while the projections write into tables of the issue's size.
+    /// </param>
+    public static async Task RunAsync(int items, int requests, int rounds, bool freshReadModels = false, bool upkeepAfterLoad = false, IReadOnlyList<UpkeepWork>? work = null, bool loadedWorkflows = false)
     {
+        if (loadedWorkflows && !upkeepAfterLoad)
+        {
+            throw new ArgumentException("--loaded-workflows needs --upkeep-after-load: the workflow rows are loaded with the items", nameof(loadedWorkflows));
+        }
+
         await using var hub = await BenchmarkMachine.QueryHubAsync();
         Console.WriteLine($"console benchmark: {items} referrals + {items} authorizations, {requests} requests per route, {rounds} upkeep rounds each way{(upkeepAfterLoad ? " after the load" : "")}; {Environment.ProcessorCount} cores, load {BenchmarkMachine.LoadAverage()}");
 
         if (!upkeepAfterLoad)
         {
-            await UpkeepAsync(hub, rounds, freshReadModels);
+            foreach (var workload in work ?? [UpkeepWork.Authorizations])
+            {
+                await UpkeepAsync(hub, rounds, freshReadModels, workload, null);
+            }
         }
 
         var store = new ReadModelStore(hub.Storage.Tables);
@@ -63,7 +79,11 @@ public static class ConsoleBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded {written} read-model rows (+500 file runs) in {clock.Elapsed.TotalSeconds:0.0} s ({written / clock.Elapsed.TotalSeconds:0} rows/s), load {BenchmarkMachine.LoadAverage()}"));
         if (upkeepAfterLoad)
         {
-            await UpkeepAsync(hub, rounds, freshReadModels: false);
+            var shared = loadedWorkflows ? await LoadedWorkflowTables.LoadAsync(hub, items) : null;
+            foreach (var workload in work ?? [UpkeepWork.Authorizations])
+            {
+                await UpkeepAsync(hub, rounds, freshReadModels: false, workload, shared);
+            }
         }
 
         if (requests == 0)
@@ -136,7 +156,7 @@ public static class ConsoleBenchmark
     /// Workflow throughput with and without the projections, interleaved rounds on the same Azurite; per round the
     /// storage requests per event by kind and table, and the CPU time Azurite and this process spent per event.
     /// </summary>
-    private static async Task UpkeepAsync(LocalHub hub, int rounds, bool freshReadModels)
+    private static async Task UpkeepAsync(LocalHub hub, int rounds, bool freshReadModels, UpkeepWork work, WorkflowTables? shared)
     {
         var counter = new StorageOperationCounter();
         var tableOptions = new TableClientOptions();
@@ -146,24 +166,20 @@ public static class ConsoleBenchmark
         var tables = new TableServiceClient(hub.StorageConnectionString, tableOptions);
         var queues = new Azure.Storage.Queues.QueueServiceClient(hub.StorageConnectionString, queueOptions);
         // Timers are armed on real queues either way (same cost with and without projections); nothing consumes them.
-        var work = queues.GetQueueClient("bench-workflow-work");
+        var workQueue = queues.GetQueueClient("bench-workflow-work");
         var timers = queues.GetQueueClient("bench-workflow-timers");
-        await work.CreateIfNotExistsAsync();
+        await workQueue.CreateIfNotExistsAsync();
         await timers.CreateIfNotExistsAsync();
         var parkedTimers = tables.GetTableClient("BenchParkedWorkflowTimers");
         await parkedTimers.CreateIfNotExistsAsync();
-        var policy = new AuthorizationOptions().ToPolicy();
-        var decider = new AuthorizationWorkflow(policy);
-        var definition = WorkflowDefinition.From(decider);
-        WorkflowProjection[] projections =
-        [
-            WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationListingProjection()),
-            WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationConsoleProjection(Calendar)),
-        ];
+        var workload = UpkeepWorkload.Of(work);
+        var projections = workload.Projections;
+        Console.WriteLine($"upkeep rounds: {work.ToString().ToLowerInvariant()} ({workload.Describes}), {(shared is null ? "new workflow tables each round" : $"every round in the loaded workflow tables {shared.Workflows}, {shared.Index}")}");
         var withRates = new List<double>();
         var withoutRates = new List<double>();
         var requests = new Dictionary<bool, Dictionary<string, long>> { [true] = new(StringComparer.Ordinal), [false] = new(StringComparer.Ordinal) };
         var cpu = new Dictionary<bool, (double Azurite, double Self)> { [true] = (0, 0), [false] = (0, 0) };
+        ReadModelStore? hubReadModels = null;
         const int Instances = 200;
         const int Concurrency = 16;
         // Rounds -2 and -1 warm up both arms (JIT, connections, Azurite's code paths) and are not counted: otherwise the first
@@ -173,12 +189,15 @@ public static class ConsoleBenchmark
         {
             var warmUp = round < 0;
             var project = round % 2 == 0;
-            var name = (warmUp ? "Warm" : "") + (project ? "With" : "Without") + Math.Abs(round).ToString(CultureInfo.InvariantCulture);
-            var workflows = tables.GetTableClient("Workflows" + name);
-            var index = tables.GetTableClient("WorkflowIndex" + name);
+            var name = (warmUp ? "Warm" : "") + work + (project ? "With" : "Without") + Math.Abs(round).ToString(CultureInfo.InvariantCulture);
+            var workflows = tables.GetTableClient(shared?.Workflows ?? "Workflows" + name);
+            var index = tables.GetTableClient(shared?.Index ?? "WorkflowIndex" + name);
             await workflows.CreateIfNotExistsAsync();
             await index.CreateIfNotExistsAsync();
-            var readModels = new ReadModelStore(tables);
+            // One store across the rounds, as a hub process keeps one: the version and counter rows it has read stay known. Emptied
+            // tables need a new one (what it knows is gone).
+            var readModels = freshReadModels || !project ? new ReadModelStore(tables) : hubReadModels ??= new ReadModelStore(tables);
+            var transactionsBefore = readModels.Transactions;
             if (project && freshReadModels)
             {
                 foreach (var table in projections.SelectMany(p => p.Tables).Distinct(StringComparer.Ordinal))
@@ -188,25 +207,19 @@ public static class ConsoleBenchmark
             }
 
             var runtime = new WorkflowRuntime(
-                new WorkflowStore(workflows, index), new WorkflowRegistry([definition], project ? projections : []), new WorkflowQueues(work, timers, parkedTimers),
+                new WorkflowStore(workflows, index), new WorkflowRegistry(workload.Definitions, project ? projections : []), new WorkflowQueues(workQueue, timers, parkedTimers),
                 new NoNotices(), TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance, readModels);
             // The timers armed by earlier rounds are never consumed. Left waiting, they tax every later request: Azurite
             // rebuilds its message indexes (all queues' messages) on each receive, and the hub's listeners poll ten queues
             // (queue-receive benchmark: an empty receive costs 5.5 ms with no message waiting, 47.5 ms with 7,200).
             await timers.ClearMessagesAsync();
-            await work.ClearMessagesAsync();
+            await workQueue.ClearMessagesAsync();
             var counted = counter.Snapshot();
             var azuriteCpu = BenchmarkMachine.CpuSeconds(hub.AzuriteProcessId);
             var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
             var started = Stopwatch.StartNew();
             await Parallel.ForEachAsync(Enumerable.Range(0, Instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
-            {
-                var id = $"bench-{name}-{i}";
-                var request = new AuthorizationRequest(id, "90000000A", RequestedService.Ecm("experiencing-homelessness-adults"), "1245319599", "county-hospital", Urgency.Routine,
-                    ["experiencing-homelessness"], "ascmi-1", DateTimeOffset.UtcNow);
-                await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct);
-                await runtime.RaiseEventAsync(id, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "staff-1")), null, ct);
-            });
+                await workload.RunAsync(runtime, $"bench-{name}-{i}", i, ct));
             var rate = Instances * 2 / started.Elapsed.TotalSeconds;
             if (warmUp)
             {
@@ -227,11 +240,11 @@ public static class ConsoleBenchmark
 
             cpu[project] = (cpu[project].Azurite + roundAzuriteCpu, cpu[project].Self + roundSelfCpu);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s, {readModels.Transactions} read-model transactions, CPU per event: Azurite {roundAzuriteCpu * 1000 / (Instances * 2):0.00} ms, benchmark {roundSelfCpu * 1000 / (Instances * 2):0.00} ms, load {BenchmarkMachine.LoadAverage()}"));
+                $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s, {readModels.Transactions - transactionsBefore} read-model transactions, CPU per event: Azurite {roundAzuriteCpu * 1000 / (Instances * 2):0.00} ms, benchmark {roundSelfCpu * 1000 / (Instances * 2):0.00} ms, load {BenchmarkMachine.LoadAverage()}"));
         }
 
         await timers.ClearMessagesAsync(); // the last round's, before the routes are timed
-        await work.ClearMessagesAsync();
+        await workQueue.ClearMessagesAsync();
         var events = (double)Instances * 2 * rounds;
         Console.WriteLine("| requests per event | with projections | without |");
         Console.WriteLine("|---|---|---|");

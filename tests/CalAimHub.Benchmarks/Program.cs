@@ -45,7 +45,8 @@ switch (command)
         return 0;
     case "console":
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
-            args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4), args.Contains("--fresh-read-models"), args.Contains("--upkeep-after-load"));
+            args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4), args.Contains("--fresh-read-models"), args.Contains("--upkeep-after-load"),
+            args.SkipWhile(a => a != "--upkeep").Skip(1).Select(w => w.Split(',').Select(v => Enum.Parse<UpkeepWork>(v, ignoreCase: true)).ToArray()).FirstOrDefault([UpkeepWork.Authorizations]), args.Contains("--loaded-workflows"));
         return 0;
     case "queue-receive":
         // --waiting 1000,7200,30000: messages left waiting (invisible) in another queue before each size's receives.

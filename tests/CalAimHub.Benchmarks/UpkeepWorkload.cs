@@ -1,0 +1,76 @@
+using System.Globalization;
+using CalAimHub.Domain.Authorizations;
+using CalAimHub.Domain.Calendar;
+using CalAimHub.Domain.Referrals;
+using CalAimHub.Domain.Workflows;
+using CalAimHub.Functions.Authorizations;
+using CalAimHub.Functions.ConsoleData;
+using CalAimHub.Workflows;
+
+namespace CalAimHub.Benchmarks;
+
+/// <summary>What the console benchmark's upkeep rounds run (<c>--upkeep authorizations|referrals</c>).</summary>
+public enum UpkeepWork
+{
+    Authorizations,
+    Referrals,
+}
+
+/// <summary>
+/// One kind of workflow the upkeep rounds drive: its definitions, the projections the hub registers for it (the arm "with
+/// projections"), and what one instance of a round does.
+/// </summary>
+internal sealed record UpkeepWorkload(string Describes, WorkflowDefinition[] Definitions, WorkflowProjection[] Projections, Func<WorkflowRuntime, string, int, CancellationToken, Task> Run)
+{
+    private static readonly CaliforniaWorkingDays Calendar = CaliforniaWorkingDays.Current;
+
+    public Task RunAsync(WorkflowRuntime runtime, string instanceId, int i, CancellationToken cancellationToken) => Run(runtime, instanceId, i, cancellationToken);
+
+    public static UpkeepWorkload Of(UpkeepWork work) => work switch
+    {
+        UpkeepWork.Authorizations => Authorizations(),
+        UpkeepWork.Referrals => Referrals(),
+        _ => throw new ArgumentOutOfRangeException(nameof(work), work, "not an upkeep workload"),
+    };
+
+    /// <summary>ECM authorizations: started, then approved (the listing and console projections, as registered in the hub).</summary>
+    public static UpkeepWorkload Authorizations() => new(
+        "start + approval; listing and console projections",
+        [WorkflowDefinition.From(new AuthorizationWorkflow(new AuthorizationOptions().ToPolicy()))],
+        [
+            WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationListingProjection()),
+            WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationConsoleProjection(Calendar)),
+        ],
+        async (runtime, id, _, ct) =>
+        {
+            var request = new AuthorizationRequest(id, "90000000A", RequestedService.Ecm("experiencing-homelessness-adults"), "1245319599", "county-hospital", Urgency.Routine,
+                ["experiencing-homelessness"], "ascmi-1", DateTimeOffset.UtcNow);
+            await runtime.StartAsync(AuthorizationWorkflow.TypeName, id, WorkflowJson.ToElement(request), ct);
+            await runtime.RaiseEventAsync(id, AuthorizationEvents.Decision, WorkflowJson.ToElement(new DecisionData(DecisionOutcome.Approve, null, "staff-1")), null, ct);
+        });
+
+    /// <summary>
+    /// ECM referrals offered to one of 200 providers from one of 50 referring entities (as the loaded items are spread), then
+    /// accepted by it: the console projection (funnel, open referrals, the acknowledgement deadline, the providers' and
+    /// referring entities' day counters and weekly roll-ups). The policy names no service as needing authorization, so no
+    /// child authorization is started: the round measures the referral's own projection.
+    /// </summary>
+    public static UpkeepWorkload Referrals()
+    {
+        var policy = ReferralPolicy.Default(new HashSet<string>(StringComparer.Ordinal));
+        return new(
+            "start + accepted, no child authorization; console projection with counters and roll-ups",
+            [WorkflowDefinition.From(new ReferralWorkflow(policy))],
+            [WorkflowProjection.From(ReferralWorkflow.TypeName, new ReferralConsoleProjection(Calendar))],
+            async (runtime, id, i, ct) =>
+            {
+                var npi = "1" + (i % 200).ToString("D9", CultureInfo.InvariantCulture);
+                var provider = new ProviderDirectoryEntry(npi, $"Bench provider {i % 200}", [ReferralService.Ecm], ["Los Angeles"], ["justice-involved"], new ProviderCapacity(0, 1000), "api");
+                var start = new ReferralStart(id, "bench", new ReferralService(ReferralService.Ecm, ["justice-involved"]), "90000000A",
+                    new ReferringEntity($"Referring entity {i % 50}", null), npi, ReferralUrgency.Routine, null, DateTimeOffset.UtcNow, [provider]);
+                await runtime.StartAsync(ReferralWorkflow.TypeName, id, WorkflowJson.ToElement(start), ct);
+                var accepted = new StatusReport(ReferralStatus.Accepted, null, npi, Calendar.DateOf(DateTimeOffset.UtcNow), "webhook");
+                await runtime.RaiseEventAsync(id, ReferralWorkflowEvents.StatusReported, WorkflowJson.ToElement(accepted), null, ct);
+            });
+    }
+}
