@@ -44,7 +44,7 @@ internal static class LoadedWorkflowTables
         var instances = tables.GetTableClient(Names.Workflows);
         var index = tables.GetTableClient(Names.Index);
         var written = 0L;
-        foreach (var work in Enum.GetValues<UpkeepWork>())
+        foreach (var work in new[] { UpkeepWork.Authorizations, UpkeepWork.Referrals })
         {
             var workload = UpkeepWorkload.Of(work);
             var runtime = new WorkflowRuntime(

@@ -46,12 +46,16 @@ switch (command)
     case "console":
         await ConsoleBenchmark.RunAsync(args.SkipWhile(a => a != "--items").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--requests").Skip(1).Select(int.Parse).FirstOrDefault(100),
             args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(4), args.Contains("--fresh-read-models"), args.Contains("--upkeep-after-load"),
-            args.SkipWhile(a => a != "--upkeep").Skip(1).Select(w => w.Split(',').Select(v => Enum.Parse<UpkeepWork>(v, ignoreCase: true)).ToArray()).FirstOrDefault([UpkeepWork.Authorizations]), args.Contains("--loaded-workflows"));
+            args.SkipWhile(a => a != "--upkeep").Skip(1).Select(w => w.Split(',').Select(v => Enum.Parse<UpkeepWork>(v.Replace("-", "", StringComparison.Ordinal), ignoreCase: true)).ToArray()).FirstOrDefault([UpkeepWork.Authorizations]), args.Contains("--loaded-workflows"));
         return 0;
     case "queue-receive":
         // --waiting 1000,7200,30000: messages left waiting (invisible) in another queue before each size's receives.
         await QueueReceiveBenchmark.RunAsync(root, args.SkipWhile(a => a != "--waiting").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([1_000, 7_200, 30_000, 100_000]),
             args.SkipWhile(a => a != "--receives").Skip(1).Select(int.Parse).FirstOrDefault(40));
+        return 0;
+    case "table-size":
+        await TableSizeBenchmark.RunAsync(root, args.SkipWhile(a => a != "--rows").Skip(1).Select(v => v.Split(',').Select(int.Parse).ToArray()).FirstOrDefault([250_000, 1_000_000]),
+            args.SkipWhile(a => a != "--cycles").Skip(1).Select(int.Parse).FirstOrDefault(1000));
         return 0;
     case "sweep":
         await SweepBenchmark.RunAsync(root, args.SkipWhile(a => a != "--instances").Skip(1).Select(int.Parse).FirstOrDefault(100_000), args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3));
@@ -76,7 +80,7 @@ switch (command)
         // The webhooks benchmark's load generator, run by it as a second process.
         return await WebhooksBenchmark.LoadAsync(args);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, queue-receive, sweep, monitoring-upkeep, invoices, invoice-figures, outbound");
+        Console.Error.WriteLine($"unknown benchmark '{command}'; known: coldstart, workflows, workflows-hub, ingestion, webhooks, cli, chaos, console, queue-receive, table-size, sweep, monitoring-upkeep, invoices, invoice-figures, outbound");
         return 2;
 }
 

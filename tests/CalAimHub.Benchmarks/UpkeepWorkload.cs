@@ -1,18 +1,25 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Calendar;
 using CalAimHub.Domain.Referrals;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.ConsoleData;
+using CalAimHub.Functions.Monitoring;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Benchmarks;
 
-/// <summary>What the console benchmark's upkeep rounds run (<c>--upkeep authorizations|referrals</c>).</summary>
+/// <summary>What the console benchmark's upkeep rounds run (<c>--upkeep authorizations,authorizations-console-only,referrals</c> (any of them, in order)).</summary>
 public enum UpkeepWork
 {
+    /// <summary>Authorizations with every projection the hub registers for them.</summary>
     Authorizations,
+
+    /// <summary>Authorizations with the listing and console projections only (how rounds ran before stop 31).</summary>
+    AuthorizationsConsoleOnly,
+
     Referrals,
 }
 
@@ -29,17 +36,22 @@ internal sealed record UpkeepWorkload(string Describes, WorkflowDefinition[] Def
     public static UpkeepWorkload Of(UpkeepWork work) => work switch
     {
         UpkeepWork.Authorizations => Authorizations(),
+        UpkeepWork.AuthorizationsConsoleOnly => Authorizations(monitoring: false),
         UpkeepWork.Referrals => Referrals(),
         _ => throw new ArgumentOutOfRangeException(nameof(work), work, "not an upkeep workload"),
     };
 
-    /// <summary>ECM authorizations: started, then approved (the listing and console projections, as registered in the hub).</summary>
-    public static UpkeepWorkload Authorizations() => new(
-        "start + approval; listing and console projections",
+    /// <summary>
+    /// ECM authorizations: started, then approved. With <paramref name="monitoring"/> every projection the hub registers for
+    /// them (listing, console, the monitoring extract's); without, the listing and console ones (the figures before stop 31).
+    /// </summary>
+    public static UpkeepWorkload Authorizations(bool monitoring = true) => new(
+        monitoring ? "start + approval; listing, console and monitoring-extract projections" : "start + approval; listing and console projections",
         [WorkflowDefinition.From(new AuthorizationWorkflow(new AuthorizationOptions().ToPolicy()))],
         [
             WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationListingProjection()),
             WorkflowProjection.From(AuthorizationWorkflow.TypeName, new AuthorizationConsoleProjection(Calendar)),
+            .. monitoring ? [WorkflowProjection.From(AuthorizationWorkflow.TypeName, new MonitoringAuthorizationsProjection(new MemberCountingKey(RandomNumberGenerator.GetBytes(32))))] : Array.Empty<WorkflowProjection>(),
         ],
         async (runtime, id, _, ct) =>
         {
