@@ -219,7 +219,7 @@ public static class ConsoleBenchmark
             var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
             var started = Stopwatch.StartNew();
             await Parallel.ForEachAsync(Enumerable.Range(0, Instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
-                await workload.RunAsync(runtime, $"bench-{name}-{i}", i, ct));
+                await workload.RunInstance(runtime, $"bench-{name}-{i}", i, ct));
             var rate = Instances * 2 / started.Elapsed.TotalSeconds;
             if (warmUp)
             {

@@ -27,11 +27,10 @@ public enum UpkeepWork
 /// One kind of workflow the upkeep rounds drive: its definitions, the projections the hub registers for it (the arm "with
 /// projections"), and what one instance of a round does.
 /// </summary>
-internal sealed record UpkeepWorkload(string Describes, WorkflowDefinition[] Definitions, WorkflowProjection[] Projections, Func<WorkflowRuntime, string, int, CancellationToken, Task> Run)
+/// <param name="RunInstance">One instance of a round, start to its last event: (runtime, instance id, its number in the round).</param>
+internal sealed record UpkeepWorkload(string Describes, WorkflowDefinition[] Definitions, WorkflowProjection[] Projections, Func<WorkflowRuntime, string, int, CancellationToken, Task> RunInstance)
 {
     private static readonly CaliforniaWorkingDays Calendar = CaliforniaWorkingDays.Current;
-
-    public Task RunAsync(WorkflowRuntime runtime, string instanceId, int i, CancellationToken cancellationToken) => Run(runtime, instanceId, i, cancellationToken);
 
     public static UpkeepWorkload Of(UpkeepWork work) => work switch
     {
