@@ -173,6 +173,8 @@ public static class ConsoleBenchmark
         var parkedTimers = tables.GetTableClient("BenchParkedWorkflowTimers");
         await parkedTimers.CreateIfNotExistsAsync();
         var workload = UpkeepWorkload.Of(work);
+        var floorTable = tables.GetTableClient("BenchFloorRows");
+        await floorTable.CreateIfNotExistsAsync();
         var projections = workload.Projections;
         Console.WriteLine($"upkeep rounds: {work.ToString().ToLowerInvariant()} ({workload.Describes}), {(shared is null ? "new workflow tables each round" : $"every round in the loaded workflow tables {shared.Workflows}, {shared.Index}")}");
         var withRates = new List<double>();
@@ -217,9 +219,14 @@ public static class ConsoleBenchmark
             var counted = counter.Snapshot();
             var azuriteCpu = BenchmarkMachine.CpuSeconds(hub.AzuriteProcessId);
             var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var floor = project && workload.FloorRows is { } coalesced ? new FloorRows(floorTable, coalesced) : null;
             var started = Stopwatch.StartNew();
             await Parallel.ForEachAsync(Enumerable.Range(0, Instances), new ParallelOptions { MaxDegreeOfParallelism = Concurrency }, async (i, ct) =>
-                await workload.RunInstance(runtime, $"bench-{name}-{i}", i, ct));
+                await workload.RunInstance(runtime, $"bench-{name}-{i}", i, floor is null ? UpkeepWorkload.NothingAfterEvent : floor.AfterEventAsync, ct));
+            if (floor is not null)
+            {
+                await floor.DrainAsync();
+            }
             var rate = Instances * 2 / started.Elapsed.TotalSeconds;
             if (warmUp)
             {
@@ -240,7 +247,7 @@ public static class ConsoleBenchmark
 
             cpu[project] = (cpu[project].Azurite + roundAzuriteCpu, cpu[project].Self + roundSelfCpu);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s, {readModels.Transactions - transactionsBefore} read-model transactions, CPU per event: Azurite {roundAzuriteCpu * 1000 / (Instances * 2):0.00} ms, benchmark {roundSelfCpu * 1000 / (Instances * 2):0.00} ms, load {BenchmarkMachine.LoadAverage()}"));
+                $"  upkeep round {round + 1}: {(project ? "with" : "without")} projections {rate:0} events/s, {readModels.Transactions - transactionsBefore + (floor?.Transactions ?? 0)} {(floor is null ? "read-model" : "floor-row")} transactions, CPU per event: Azurite {roundAzuriteCpu * 1000 / (Instances * 2):0.00} ms, benchmark {roundSelfCpu * 1000 / (Instances * 2):0.00} ms, load {BenchmarkMachine.LoadAverage()}"));
         }
 
         await timers.ClearMessagesAsync(); // the last round's, before the routes are timed

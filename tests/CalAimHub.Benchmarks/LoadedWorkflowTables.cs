@@ -50,7 +50,7 @@ internal static class LoadedWorkflowTables
                 new WorkflowStore(tables.GetTableClient(template.Workflows), tables.GetTableClient(template.Index)), new WorkflowRegistry(workload.Definitions, []),
                 new WorkflowQueues(queue, queue, parked), new NoNotices(), TimeProvider.System, new WorkflowOptions().AsOptions(), NullLogger<WorkflowRuntime>.Instance);
             var id = "template-" + work.ToString().ToLowerInvariant();
-            await workload.RunInstance(runtime, id, 0, CancellationToken.None);
+            await workload.RunInstance(runtime, id, 0, UpkeepWorkload.NothingAfterEvent, CancellationToken.None);
             var rows = await tables.GetTableClient(template.Workflows).QueryAsync<TableEntity>(e => e.PartitionKey == id).ToListAsync();
             var indexRow = await tables.GetTableClient(template.Index).QueryAsync<TableEntity>(e => e.RowKey == id).SingleAsync();
             var type = workload.Definitions[0].Type;
