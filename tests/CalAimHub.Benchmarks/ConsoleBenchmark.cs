@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Calendar;
@@ -7,6 +8,7 @@ using CalAimHub.Domain.Referrals;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.ConsoleData;
+using CalAimHub.Functions.Monitoring;
 using CalAimHub.Ingestion.Reports;
 using CalAimHub.Ingestion.Storage;
 using CalAimHub.LocalHost;
@@ -277,6 +279,8 @@ public static class ConsoleBenchmark
         var listing = new AuthorizationListingProjection();
         var authorizations = new AuthorizationConsoleProjection(Calendar);
         var referrals = new ReferralConsoleProjection(Calendar);
+        // The monitoring extract's read model holds the loaded authorizations too (until stop 32 it held only the upkeep rounds' own).
+        var monitoring = new MonitoringAuthorizationsProjection(new MemberCountingKey(RandomNumberGenerator.GetBytes(32)));
         string[] pofs = ["experiencing-homelessness-adults", "justice-involved", "birth-equity", "child-welfare"];
         for (var i = 0; i < items; i++)
         {
@@ -300,7 +304,7 @@ public static class ConsoleBenchmark
                 Clocks = clocks,
             };
             var instance = new ProjectedInstance<AuthorizationState>(id, WorkflowRuntimeStatus.Running, 3, state);
-            foreach (var entry in listing.Entries(instance).Concat(authorizations.Entries(instance)))
+            foreach (var entry in listing.Entries(instance).Concat(authorizations.Entries(instance)).Concat(monitoring.Entries(instance)))
             {
                 yield return (entry, 3);
             }
