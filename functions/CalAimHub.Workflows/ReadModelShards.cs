@@ -32,6 +32,10 @@ namespace CalAimHub.Workflows;
 /// <item><c>ConsoleOpenReferrals</c> = 16: every open referral in one partition.</item>
 /// <item><c>InvoiceListing</c> = 16: a provider's invoices (one 100,000-line file from one provider = 10,000 invoices).</item>
 /// <item><c>InvoiceTimeliness</c> = 16: a month's invoices' version rows and the counter journal; read by no one but the writer.</item>
+/// <item><c>MonitoringAuthorizations</c> = 32: every authorization received in a month in that month's partition (a receipt
+/// row, a period row and their version rows: about 100,000 rows at the 100,000 authorizations over three months).
+/// Unsharded, each write walked that partition (loading it timed out, docs/performance.md, stop 32); the monthly extract
+/// reads it with two queries per shard.</item>
 /// </list>
 /// <para>
 /// Changing a value (or sharding a table that was not) changes where rows live: the table must be rebuilt (the layout row
@@ -52,6 +56,7 @@ public sealed class ReadModelShards(IReadOnlyDictionary<string, int> shardsByTab
             ["ConsoleOpenReferrals"] = 16,
             ["InvoiceListing"] = 16,
             ["InvoiceTimeliness"] = 16,
+            ["MonitoringAuthorizations"] = 32,
         },
         new Dictionary<string, int>(StringComparer.Ordinal)
         {

@@ -209,7 +209,7 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_months_authorizations_cost_two_queries_instead_of_one_read_per_authorization_and_keep_no_cin()
+    public async Task A_months_authorizations_cost_two_queries_per_shard_instead_of_one_read_per_authorization_and_keep_no_cin()
     {
         await CreateExtractTablesAsync();
         var counting = new CountingPolicy();
@@ -226,24 +226,55 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         Assert.Equal(6, direct.Count); // all but rent-4 and meals-4, created in February
         Assert.Equal(1 + 6, counting.Requests);
 
-        // Now: two queries (a page per 1,000 rows), the month's receipt rows and the period rows of 13 partitions.
+        // Now: the layout row, then per shard table two queries (a page per 1,000 rows), the month's receipt rows and the
+        // period rows of 13 partitions: 65 requests for any number of authorizations up to 1,000 a shard.
         counting.Reset();
         var facts = await new MonitoringAuthorizations(new ReadModelStore(countedTables)).MonthAsync(January, CancellationToken.None);
-        Assert.Equal(2, counting.Requests);
+        var shards = ReadModelShards.Hub.Of(MonitoringAuthorizationsProjection.TableName);
+        Assert.Equal(32, shards);
+        Assert.Equal(1 + 2 * shards, counting.Requests);
         // Received in January or authorized for part of it: not meals-4, rent-4 (February). The other test's rows share the table.
         Assert.Equal(
             ["dec", "ecm-1", "ecm-2", "edge-3", "meals-2", "rent-1"],
             facts.Where(f => f.AuthorizationId.StartsWith(hub.Run + "-", StringComparison.Ordinal)).Select(f => f.AuthorizationId[(hub.Run.Length + 1)..]).Order(StringComparer.Ordinal));
         Assert.Contains(facts, f => f.AuthorizationId == $"{hub.Run}-edge-3" && f.Status == AuthorizationStatus.Authorized && f.AuthorizedFrom is null);
 
-        // No CIN, nor its plain SHA-256, in any row of the table.
+        // No CIN, nor its plain SHA-256, in any row of the table or its shard tables (which hold the scenario's rows).
         var cins = new[] { "91000001A", "91000002A", "91000003A", "91000004A", "91000005A" };
         var forbidden = cins.Concat(cins.Select(c => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(c))))).ToList();
-        await foreach (var entity in azurite.Storage.Tables.GetTableClient(MonitoringAuthorizationsProjection.TableName).QueryAsync<TableEntity>())
+        var scanned = 0;
+        foreach (var table in Enumerable.Range(0, shards).Select(shard => ReadModelShards.TableOf(MonitoringAuthorizationsProjection.TableName, shard, shards)).Prepend(MonitoringAuthorizationsProjection.TableName))
         {
-            var text = JsonSerializer.Serialize(entity.ToDictionary(p => p.Key, p => p.Value?.ToString()));
-            Assert.DoesNotContain(forbidden, f => text.Contains(f, StringComparison.OrdinalIgnoreCase));
+            await foreach (var entity in azurite.Storage.Tables.GetTableClient(table).QueryAsync<TableEntity>())
+            {
+                scanned++;
+                var text = JsonSerializer.Serialize(entity.ToDictionary(p => p.Key, p => p.Value?.ToString()));
+                Assert.DoesNotContain(forbidden, f => text.Contains(f, StringComparison.OrdinalIgnoreCase));
+            }
         }
+
+        Assert.True(scanned >= 2 * facts.Count, $"{scanned} rows scanned for {facts.Count} facts"); // an item row and a version row each, at least
+    }
+
+    [Fact]
+    public async Task A_table_still_in_the_unsharded_layout_is_refused_until_the_rebuild_clears_it()
+    {
+        var readModels = new ReadModelStore(azurite.Storage.Tables);
+        await readModels.ClearAsync(MonitoringAuthorizationsProjection.TableName, CancellationToken.None);
+        // As the version before the shards left it: its rows in the table itself, no layout row.
+        var table = azurite.Storage.Tables.GetTableClient(MonitoringAuthorizationsProjection.TableName);
+        await table.DeleteEntityAsync(ReadModelStore.LayoutRow, ReadModelStore.LayoutRow);
+        var old = new MonitoringAuthorizationRow("old-1", "member-key", ["ecm"], ["justice-involved"], At(2032, 1, 5), AuthorizationStatus.InReview, null, null);
+        await table.UpsertEntityAsync(new TableEntity(January.Text, "r|old-1") { ["Data"] = JsonSerializer.Serialize(old, WorkflowJson.Options) });
+
+        var refused = await Assert.ThrowsAsync<ReadModelLayoutException>(() => new MonitoringAuthorizations(new ReadModelStore(azurite.Storage.Tables)).MonthAsync(January, CancellationToken.None));
+        Assert.Equal(
+            "read-model table 'MonitoringAuthorizations' is not in the layout this version reads (32 shards; the table's layout row says nothing): run the read-model rebuild (POST /api/console/read-models/rebuild)",
+            refused.Message);
+
+        // The rebuild's first step clears the table and its shards and writes the layout row: read again, and the old row is gone.
+        await readModels.ClearAsync(MonitoringAuthorizationsProjection.TableName, CancellationToken.None);
+        Assert.Empty(await new MonitoringAuthorizations(new ReadModelStore(azurite.Storage.Tables)).MonthAsync(January, CancellationToken.None));
     }
 
     [Fact]

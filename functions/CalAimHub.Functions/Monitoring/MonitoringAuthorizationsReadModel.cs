@@ -12,7 +12,7 @@ namespace CalAimHub.Functions.Monitoring;
 
 /// <summary>
 /// The authorization facts of the monitoring extract, kept by the workflow runtime (issue 12): table
-/// <c>MonitoringAuthorizations</c>, partition <c>yyyy-MM</c> (Pacific). Two kinds of row, each holding only what its
+/// <c>MonitoringAuthorizations</c> (its shard tables, <see cref="ReadModelShards"/>), partition <c>yyyy-MM</c> (Pacific). Two kinds of row, each holding only what its
 /// figures read, so a commit rewrites the receipt month's partition only, and an approval also the period's first month
 /// when that is another (and one more per further <see cref="ChunkMonths"/> months of period):
 /// <list type="bullet">
@@ -101,13 +101,17 @@ public sealed class MonitoringAuthorizations(ReadModelStore readModels)
     /// <summary>
     /// The authorizations a month's figures can count: received in it (status from the receipt row) or with a period row
     /// in the <see cref="MonitoringAuthorizationsProjection.ChunkMonths"/> partitions up to it (periods that ended before it
-    /// are among them; the extract's overlap test drops them). Two queries (pages of 1,000 rows).
+    /// are among them; the extract's overlap test drops them). Two queries (pages of 1,000 rows) per shard table
+    /// (<see cref="ReadModelShards"/>), after the layout check.
     /// </summary>
+    /// <exception cref="ReadModelLayoutException">The table holds rows of the unsharded layout: it needs the rebuild.</exception>
     public async Task<IReadOnlyList<AuthorizationFact>> MonthAsync(MonitoringMonth month, CancellationToken cancellationToken)
     {
         var first = MonitoringAuthorizationsProjection.Text(new DateTime(month.Year, month.MonthOfYear, 1).AddMonths(1 - MonitoringAuthorizationsProjection.ChunkMonths));
-        var receipts = RowsAsync(TableClient.CreateQueryFilter($"PartitionKey eq {month.Text} and RowKey ge {MonitoringAuthorizationsProjection.ReceiptPrefix} and RowKey lt {"r}"}"), cancellationToken);
+        var shards = await readModels.RequireLayoutAsync(MonitoringAuthorizationsProjection.TableName, cancellationToken);
+        var receipts = RowsAsync(shards, TableClient.CreateQueryFilter($"PartitionKey eq {month.Text} and RowKey ge {MonitoringAuthorizationsProjection.ReceiptPrefix} and RowKey lt {"r}"}"), cancellationToken);
         var periods = RowsAsync(
+            shards,
             TableClient.CreateQueryFilter($"PartitionKey ge {first} and PartitionKey le {month.Text} and RowKey ge {MonitoringAuthorizationsProjection.PeriodPrefix} and RowKey lt {"p}"}"), cancellationToken);
 
         // An authorization received in the month and authorized has both rows: one fact with the status of one and the period of the other.
@@ -127,15 +131,21 @@ public sealed class MonitoringAuthorizations(ReadModelStore readModels)
         return [.. facts.Values];
     }
 
-    private async Task<List<MonitoringAuthorizationRow>> RowsAsync(string filter, CancellationToken cancellationToken)
+    /// <summary>The rows of every shard table that match; an item lives in one shard, so none comes twice.</summary>
+    private async Task<List<MonitoringAuthorizationRow>> RowsAsync(int shards, string filter, CancellationToken cancellationToken)
     {
-        var rows = new List<MonitoringAuthorizationRow>();
-        await foreach (var row in readModels.Table(MonitoringAuthorizationsProjection.TableName).QueryAsync<TableEntity>(filter, select: ["Data"], cancellationToken: cancellationToken))
+        const string table = MonitoringAuthorizationsProjection.TableName;
+        var ofShards = await Task.WhenAll(Enumerable.Range(0, shards).Select(async shard =>
         {
-            rows.Add(JsonSerializer.Deserialize<MonitoringAuthorizationRow>(row.GetString("Data"), WorkflowJson.Options)!);
-        }
+            var rows = new List<MonitoringAuthorizationRow>();
+            await foreach (var row in readModels.Table(ReadModelShards.TableOf(table, shard, shards)).QueryAsync<TableEntity>(filter, select: ["Data"], cancellationToken: cancellationToken))
+            {
+                rows.Add(JsonSerializer.Deserialize<MonitoringAuthorizationRow>(row.GetString("Data"), WorkflowJson.Options)!);
+            }
 
-        return rows;
+            return rows;
+        }));
+        return [.. ofShards.SelectMany(rows => rows)];
     }
 }
 

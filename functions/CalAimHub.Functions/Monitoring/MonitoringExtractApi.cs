@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using CalAimHub.Domain.Authorizations;
+using CalAimHub.Functions.Workflows;
 using CalAimHub.Workflows;
 using CalAimHub.Hosting.Staff;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,7 +18,7 @@ public static class MonitoringExtractApi
             .Produces(StatusCodes.Status200OK, contentType: MonitoringExtractFiles.XlsxContentType, additionalContentTypes: MonitoringExtractFiles.JsonContentType);
         api.MapPost("/{month}", GenerateAsync).WithName("GenerateMonitoringExtract")
             .WithSummary("Generate a month's extract now (the timer does it on the 1st for the month before); replaces an earlier one")
-            .RequireAuthorization(StaffRoles.Operator);
+            .RequireAuthorization(StaffRoles.Operator).ReadsShardedReadModel();
     }
 
     private static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetAsync(
