@@ -33,7 +33,7 @@ namespace CalAimHub.Workflows;
 /// <item><c>InvoiceListing</c> = 16: a provider's invoices (one 100,000-line file from one provider = 10,000 invoices).</item>
 /// <item><c>InvoiceTimeliness</c> = 16: a month's invoices' version rows and the counter journal; read by no one but the writer.</item>
 /// <item><c>MonitoringAuthorizations</c> = 32: every authorization received in a month in that month's partition (a receipt
-/// row, a period row and their version rows: about 100,000 rows at the 100,000 authorizations over three months).
+/// row, a period row and their version rows: about 100,000 rows in a month of the benchmark's 100,000 authorizations).
 /// Unsharded, each write walked that partition (loading it timed out, docs/performance.md, stop 32); the monthly extract
 /// reads it with two queries per shard.</item>
 /// </list>

@@ -1,6 +1,7 @@
 using CalAimHub.Functions.Authorizations;
 using CalAimHub.Functions.ConsoleData;
 using CalAimHub.Functions.Invoices;
+using CalAimHub.Functions.Monitoring;
 using CalAimHub.Workflows;
 
 namespace CalAimHub.Functions.Tests;
@@ -20,6 +21,7 @@ public sealed class ReadModelShardsTests
                 [ConsoleTables.OpenReferrals] = 16,
                 [InvoiceReadModelsProjection.ListingTable] = 16,
                 [InvoiceReadModelsProjection.TimelinessTable] = 16,
+                [MonitoringAuthorizationsProjection.TableName] = 32,
             },
             ReadModelShards.Hub.ByTable);
         Assert.Equal(1, ReadModelShards.Hub.Of(InvoiceReadModelsProjection.TimelinessCountersTable));
