@@ -93,3 +93,37 @@ public sealed class DeadlinesRevisionUpgradeTests(ApiHub hub) : IClassFixture<Ap
         }
     }
 }
+
+/// <summary>
+/// A deployment upgraded to the sharded monitoring read model (stop 32) before its rebuild: receipt rows in
+/// <c>MonitoringAuthorizations</c> itself. Generating an extract answers 503 rather than counting from a half-moved table.
+/// </summary>
+public sealed class MonitoringReadModelUpgradeTests(ApiHub hub) : IClassFixture<ApiHub>
+{
+    [Fact]
+    public async Task Generating_an_extract_answers_503_until_the_rebuild_then_the_extract_is_written()
+    {
+        var old = hub.Hub.Storage.Tables.GetTableClient(CalAimHub.Functions.Monitoring.MonitoringAuthorizationsProjection.TableName);
+        await old.CreateIfNotExistsAsync();
+        await old.UpsertEntityAsync(new TableEntity("2026-11", "r|auth-before-upgrade") { ["Data"] = """{"authorizationId":"auth-before-upgrade"}""" });
+
+        using var refused = await hub.Client.PostAsync(new Uri("/api/console/extracts/2026-11", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.Equal(
+            ("https://calaimhub/problems/read-model-rebuild-required",
+                "read-model table 'MonitoringAuthorizations' is not in the layout this version reads (32 shards; the table's layout row says nothing): run the read-model rebuild (POST /api/console/read-models/rebuild)"),
+            ((string?)problem["type"], (string?)problem["detail"]));
+        using var none = await hub.Client.GetAsync(new Uri("/api/console/extracts/2026-11?format=json", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, none.StatusCode); // nothing written by the refused generation
+
+        using var rebuild = await hub.Client.PostAsync(new Uri("/api/console/read-models/rebuild", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, rebuild.StatusCode);
+
+        using var generated = await hub.Client.PostAsync(new Uri("/api/console/extracts/2026-11", UriKind.Relative), null);
+        Assert.Equal(HttpStatusCode.OK, generated.StatusCode);
+        using var extract = await hub.Client.GetAsync(new Uri("/api/console/extracts/2026-11?format=json", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, extract.StatusCode);
+        Assert.DoesNotContain("auth-before-upgrade", await extract.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}
