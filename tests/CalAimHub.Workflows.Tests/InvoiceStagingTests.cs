@@ -52,7 +52,7 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task A_runs_lines_are_staged_one_partition_per_message_and_read_back_once_each_in_key_order_with_rows_of_the_old_layout()
+    public async Task A_runs_lines_are_staged_one_packed_row_per_message_and_read_back_once_each_in_key_order_with_rows_of_the_older_layouts()
     {
         var hub = await InvoiceFileHub.CreateAsync(azurite);
         var file = await hub.StoreFileAsync(invoices: 6, linesPerInvoice: 5);
@@ -61,31 +61,60 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
             await hub.HandleAsync(message);
         }
 
-        // One partition per message, however often it came: no partition grows with the file.
+        // One partition and one packed row per message, however often it came: no partition grows with the file.
         var table = azurite.Storage.Tables.GetTableClient(InvoiceLineStaging.TableName);
         var rows = await table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {file.RunId} and PartitionKey lt {file.RunId + "~"}")).ToListAsync();
-        Assert.Equal(30, rows.Count);
+        Assert.Equal(file.LineMessages.Count, rows.Count);
         Assert.Equal(file.LineMessages.Count, rows.Select(r => r.PartitionKey).Distinct().Count());
-        Assert.All(rows, r => Assert.StartsWith(file.RunId + "|", r.PartitionKey, StringComparison.Ordinal));
+        Assert.All(rows, r => Assert.Equal((file.RunId + "|", InvoiceLineStaging.PackedRowPrefix + "000"), (r.PartitionKey[..(file.RunId.Length + 1)], r.RowKey)));
 
-        // A row staged in the run's own partition (the layout before this one): read, and once when a message holds it too.
         var staging = new InvoiceLineStaging(azurite.Storage);
-        var again = rows[0];
-        var legacy = new TableEntity(file.RunId, again.RowKey);
-        foreach (var property in again.Keys.Where(k => k is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag")))
+        var staged = await staging.ReadAsync(file.RunId, CancellationToken.None);
+        Assert.Equal(30, staged.Count);
+
+        // Rows of the layouts before this one: one row per line in a message's partition, and in the run's own partition.
+        // Each is read, and once when a packed row holds the same line too.
+        var twice = staged[0];
+        foreach (var partition in new[] { file.RunId + "|0000000000000000", file.RunId })
         {
-            legacy[property] = again[property];
+            await table.AddEntityAsync(new TableEntity(partition, $"{twice.InvoiceId}~{twice.EventId}")
+            {
+                ["InvoiceNumber"] = twice.InvoiceNumber, ["ProviderId"] = twice.ProviderId, ["PartnerId"] = twice.PartnerId, ["ReceivedAt"] = twice.ReceivedAt,
+                ["Line"] = JsonSerializer.Serialize(twice.Line, WorkflowJson.Options),
+            });
         }
 
-        await table.AddEntityAsync(legacy);
-        var onlyOld = new TableEntity(file.RunId, "inv-only-old~evt-old") { ["InvoiceNumber"] = "OLD-1", ["ProviderId"] = Provider, ["PartnerId"] = "p", ["ReceivedAt"] = DateTimeOffset.UtcNow };
-        await table.AddEntityAsync(onlyOld);
+        await table.AddEntityAsync(new TableEntity(file.RunId + "|0000000000000000", "inv-only-line-row~evt-old") { ["InvoiceNumber"] = "OLD-2", ["ProviderId"] = Provider, ["PartnerId"] = "p", ["ReceivedAt"] = DateTimeOffset.UtcNow });
+        await table.AddEntityAsync(new TableEntity(file.RunId, "inv-only-old~evt-old") { ["InvoiceNumber"] = "OLD-1", ["ProviderId"] = Provider, ["PartnerId"] = "p", ["ReceivedAt"] = DateTimeOffset.UtcNow });
 
         var read = await staging.ReadAsync(file.RunId, CancellationToken.None);
         var keys = read.Select(l => $"{l.InvoiceId}~{l.EventId}").ToList();
-        Assert.Equal(31, read.Count);
+        Assert.Equal(32, read.Count);
         Assert.Equal(keys.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal), keys);
         Assert.Contains("inv-only-old~evt-old", keys);
+        Assert.Contains("inv-only-line-row~evt-old", keys);
+        Assert.Equal(JsonSerializer.Serialize(staged, WorkflowJson.Options), JsonSerializer.Serialize(read.Where(l => l.InvoiceNumber is not ("OLD-1" or "OLD-2")), WorkflowJson.Options));
+    }
+
+    [Fact]
+    public async Task A_message_whose_lines_outgrow_one_packed_row_is_staged_in_several_whole_rows_and_read_back_exactly()
+    {
+        var staging = new InvoiceLineStaging(azurite.Storage);
+        await azurite.Storage.Tables.GetTableClient(InvoiceLineStaging.TableName).CreateIfNotExistsAsync();
+        var runId = "run-packed-" + Guid.NewGuid().ToString("N");
+        // 400 lines with long invoice numbers: about 900 characters of JSON each, more than one row's 360,000.
+        var lines = Enumerable.Range(0, 400).Select(i => new StagedLine($"inv-{i / 4:D4}", new string('N', 800) + i.ToString(CultureInfo.InvariantCulture), Provider, "p", $"evt-{i:D4}",
+            new DateTimeOffset(2026, 12, 5, 9, 0, 0, TimeSpan.Zero), null)).Reverse().ToList();
+
+        await staging.StageAsync(runId, lines, CancellationToken.None);
+        await staging.StageAsync(runId, lines, CancellationToken.None); // a redelivery rewrites the same rows
+
+        var rows = await azurite.Storage.Tables.GetTableClient(InvoiceLineStaging.TableName)
+            .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey gt {runId + "|"} and PartitionKey lt {runId + "|~"}")).ToListAsync();
+        Assert.Equal(["lines|000", "lines|001"], rows.Select(r => r.RowKey).Order(StringComparer.Ordinal));
+        Assert.All(rows, r => Assert.All(r.Keys.Where(k => k.StartsWith("Part", StringComparison.Ordinal)), k => Assert.True(r.GetString(k).Length <= InvoiceLineStaging.PartLength)));
+        var read = await staging.ReadAsync(runId, CancellationToken.None);
+        Assert.Equal(lines.OrderBy(l => $"{l.InvoiceId}~{l.EventId}", StringComparer.Ordinal), read);
     }
 
     [Fact]
