@@ -233,6 +233,8 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         var shards = ReadModelShards.Hub.Of(MonitoringAuthorizationsProjection.TableName);
         Assert.Equal(32, shards);
         Assert.Equal(1 + 2 * shards, counting.Requests);
+        // In parallel, but never more than 8 shard queries at once (not 64 in one burst).
+        Assert.InRange(counting.MostInFlight, 2, MonitoringAuthorizations.ShardQueriesInFlight);
         // Received in January or authorized for part of it: not meals-4, rent-4 (February). The other test's rows share the table.
         Assert.Equal(
             ["dec", "ecm-1", "ecm-2", "edge-3", "meals-2", "rent-1"],
@@ -313,14 +315,42 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         Assert.Equal(["2033-03"], expired.Select(u => u.Partition));
     }
 
-    private sealed class CountingPolicy : HttpPipelineSynchronousPolicy
+    /// <summary>Counts requests, and the most of them in flight at once.</summary>
+    private sealed class CountingPolicy : HttpPipelinePolicy
     {
         private int requests;
+        private int inFlight;
+        private int mostInFlight;
 
         public int Requests => requests;
 
-        public void Reset() => Interlocked.Exchange(ref requests, 0);
+        public int MostInFlight => mostInFlight;
 
-        public override void OnSendingRequest(HttpMessage message) => Interlocked.Increment(ref requests);
+        public void Reset()
+        {
+            Interlocked.Exchange(ref requests, 0);
+            Interlocked.Exchange(ref mostInFlight, 0);
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => throw new NotSupportedException("the read models are read asynchronously");
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            Interlocked.Increment(ref requests);
+            var now = Interlocked.Increment(ref inFlight);
+            for (var most = mostInFlight; now > most; most = mostInFlight)
+            {
+                Interlocked.CompareExchange(ref mostInFlight, now, most);
+            }
+
+            try
+            {
+                await ProcessNextAsync(message, pipeline);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
+        }
     }
 }
