@@ -10,7 +10,7 @@ namespace CalAimHub.Benchmarks;
 /// including the last of them. Neither is a read model (no version row, no counter, nothing exact after a crash): each is
 /// the least a projection could cost, one awaited and one coalesced.
 /// </summary>
-internal sealed class FloorRows(TableClient table, bool coalesced)
+internal sealed class FloorRows
 {
     /// <summary>About the length of a serialized authorization listing item.</summary>
     private static readonly string Item = new('x', 600);
@@ -19,7 +19,18 @@ internal sealed class FloorRows(TableClient table, bool coalesced)
     private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(100);
 
     private readonly Channel<string> pending = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-    private Task? writer;
+    private readonly TableClient table;
+    private readonly bool coalesced;
+
+    /// <summary>The coalescing writer, started with the instance (one per round); null when each event writes its own row.</summary>
+    private readonly Task? writer;
+
+    public FloorRows(TableClient table, bool coalesced)
+    {
+        this.table = table;
+        this.coalesced = coalesced;
+        writer = coalesced ? Task.Run(WriteAsync, CancellationToken.None) : null;
+    }
 
     private long transactions;
 
@@ -34,11 +45,6 @@ internal sealed class FloorRows(TableClient table, bool coalesced)
         }
 
         pending.Writer.TryWrite(id);
-        lock (pending)
-        {
-            writer ??= Task.Run(WriteAsync, CancellationToken.None);
-        }
-
         return Task.CompletedTask;
     }
 
@@ -46,15 +52,9 @@ internal sealed class FloorRows(TableClient table, bool coalesced)
     public async Task DrainAsync()
     {
         pending.Writer.TryComplete();
-        Task? running;
-        lock (pending)
+        if (writer is not null)
         {
-            running = writer;
-        }
-
-        if (running is not null)
-        {
-            await running;
+            await writer;
         }
     }
 
