@@ -562,7 +562,8 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
     public async Task ArmTimersAsync(IReadOnlyList<WorkflowTimerMessage> messages, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken)
     {
         var parked = messages.Where(m => Parks(m, now, options)).ToList();
-        var transactions = parked.Select(m => ParkedTimer.Row(m, options.TimerQueueHorizon)).DistinctBy(r => (r.PartitionKey, r.RowKey))
+        var group = ParkedTimer.GroupOf(parked);
+        var transactions = parked.Select(m => ParkedTimer.Row(m, options.TimerQueueHorizon, group)).DistinctBy(r => (r.PartitionKey, r.RowKey))
             .GroupBy(r => r.PartitionKey).SelectMany(partition => partition.Chunk(100));
         var lanes = new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken };
         await Task.WhenAll(
@@ -610,29 +611,37 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
     }
 
     /// <summary>
-    /// A parked timer's row: partition <c>q|{yyyyMMddHH}|{shard}</c>, the UTC hour it is to be queued in and one of 16
-    /// shards by the timer's row key, row = the timer. Timers due at one instant (a day's deadlines, a file's invoices)
-    /// still spread over the shards: in one partition, every write on Azurite would cost in the partition's size (stop 28
-    /// sharded by due time and measured upkeep falling round by round, 150 → 60 events/s).
+    /// A parked timer's row: partition <c>q|{yyyyMMddHH}|{group}</c>, the UTC hour it is to be queued in and the instances
+    /// armed together (16 hex digits of a hash of their ids: one instance's timers, or a batch start's; below <c>~</c>, so
+    /// <see cref="LastPartitionOfHour"/> bounds them), row = the timer. So a partition
+    /// holds at most one call's timers of an hour, however many timers fall due at one instant (a day's deadlines, every
+    /// invoice of a file): on Azurite each row written walks its partition (stop 28 measured upkeep falling round by round,
+    /// 150 → 60 events/s, with one partition per due hour; 16 shards an hour still grew with every file, 2,500 rows each after
+    /// two 10,000-invoice files), and a batch's timers of an hour are one transaction. The sweeper reads every partition of
+    /// an hour in one range query, whatever follows the hour (rows of the earlier 16-shard layout too).
     /// </summary>
     private static class ParkedTimer
     {
         public const string MessageColumn = "Message";
 
-        private const int Shards = 16;
-
-        /// <summary>The last partition of the hour of <paramref name="queueAt"/>: every shard of that hour sorts at or before it.</summary>
+        /// <summary>The last partition of the hour of <paramref name="queueAt"/>: every group of that hour sorts at or before it.</summary>
         public static string LastPartitionOfHour(DateTimeOffset queueAt) => Hour(queueAt) + "|~";
 
-        public static TableEntity Row(WorkflowTimerMessage message, TimeSpan horizon)
-        {
-            var row = ReadModelStore.Key($"{message.InstanceId}|{message.TimerId}|{message.DueAt.UtcTicks}");
-            return new(Hour(message.DueAt - horizon) + "|" + ReadModelShards.ShardOf(row, Shards).ToString("D2", System.Globalization.CultureInfo.InvariantCulture), row)
+        /// <summary>
+        /// The group of timers armed together: the same instances give the same group, so parking the same timers again
+        /// rewrites the same rows. Parked again with other instances (a batch re-dispatched in part), a timer gets a second
+        /// row: it is queued twice and fires once.
+        /// </summary>
+        public static string GroupOf(IEnumerable<WorkflowTimerMessage> messages) =>
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+                string.Join('\n', messages.Select(m => m.InstanceId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))))).Substring(0, 16);
+
+        public static TableEntity Row(WorkflowTimerMessage message, TimeSpan horizon, string group) =>
+            new(Hour(message.DueAt - horizon) + "|" + group, ReadModelStore.Key($"{message.InstanceId}|{message.TimerId}|{message.DueAt.UtcTicks}"))
             {
                 // The message as the queue would carry it: its due time must come back to the tick (a timer is matched by it).
                 [MessageColumn] = JsonSerializer.Serialize(message, WorkflowJson.Options),
             };
-        }
 
         private static string Hour(DateTimeOffset at) => "q|" + at.UtcDateTime.ToString("yyyyMMddHH", System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -41,19 +41,39 @@ public sealed class ParkedTimerTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Timers_of_a_batch_due_at_one_instant_spread_over_the_shards_of_their_hour()
+    public async Task Timers_of_a_batch_due_at_one_instant_share_one_partition_of_their_hour_and_another_batchs_go_to_another()
     {
-        var h = await RuntimeHarness.CreateAsync(azurite, time: new FakeTimeProvider(Start), definitions: Approval(TimeSpan.FromDays(3)));
+        var time = new FakeTimeProvider(Start);
+        var h = await RuntimeHarness.CreateAsync(azurite, time: time, definitions: Approval(TimeSpan.FromDays(3)));
 
-        // One batch (as an invoice file starts its invoices): 100 timers due at one instant.
-        await h.Runtime.StartManyAsync("approval", [.. Enumerable.Range(0, WorkflowRuntime.MaxBatchStarts).Select(i => ($"batch-{i}", (System.Text.Json.JsonElement?)WorkflowJson.ToElement(new { request = $"r-{i}" })))], CancellationToken.None);
+        // Two batches (as two invoice files start their invoices): 100 timers each, all due at one instant.
+        foreach (var batch in new[] { "a", "b" })
+        {
+            await h.Runtime.StartManyAsync("approval", [.. Enumerable.Range(0, WorkflowRuntime.MaxBatchStarts).Select(i => ($"batch-{batch}-{i}", (System.Text.Json.JsonElement?)WorkflowJson.ToElement(new { request = $"r-{i}" })))], CancellationToken.None);
+        }
 
+        // One partition per batch and hour: a partition never holds more than one call's timers, however many fall due then.
         var parked = await ParkedAsync(h);
-        Assert.Equal(WorkflowRuntime.MaxBatchStarts, parked.Count);
-        Assert.All(parked, r => Assert.StartsWith("q|2026120708|", r.PartitionKey, StringComparison.Ordinal));
+        Assert.Equal(2 * WorkflowRuntime.MaxBatchStarts, parked.Count);
+        Assert.All(parked, r => Assert.Matches("^q\\|2026120708\\|[0-9a-f]{16}$", r.PartitionKey));
         var partitions = parked.GroupBy(r => r.PartitionKey).ToList();
-        Assert.Equal(16, partitions.Count);
-        Assert.True(partitions.Max(p => p.Count()) <= 20, string.Join(", ", partitions.Select(p => $"{p.Key}: {p.Count()}")));
+        Assert.Equal(2, partitions.Count);
+        static WorkflowTimerMessage Timer(TableEntity row) => System.Text.Json.JsonSerializer.Deserialize<WorkflowTimerMessage>(row.GetString("Message"), WorkflowJson.Options)!;
+        Assert.Equal(["batch-a-", "batch-b-"], partitions.Select(p => Assert.Single(p.Select(r => Timer(r).InstanceId[..8]).Distinct())).Order(StringComparer.Ordinal));
+
+        // The same batch's dispatch again (a redelivery) rewrites the same rows.
+        var messages = parked.Select(Timer).Where(m => m.InstanceId.StartsWith("batch-a-", StringComparison.Ordinal)).ToList();
+        await h.Queues.ArmTimersAsync(messages, Start, h.Options, CancellationToken.None);
+        Assert.Equal(2 * WorkflowRuntime.MaxBatchStarts, (await ParkedAsync(h)).Count);
+
+        // A row of the earlier layout (16 shards an hour) is queued by the sweep with the new ones, in its hour.
+        await h.Queues.ParkedTimers!.AddEntityAsync(new TableEntity("q|2026120708|07", "old-layout")
+        {
+            ["Message"] = System.Text.Json.JsonSerializer.Serialize(new WorkflowTimerMessage("old-1", ApprovalWorkflow.ReviewDeadline, Start.AddDays(3)), WorkflowJson.Options),
+        });
+        time.SetUtcNow(Start.AddDays(3).AddMinutes(-45));
+        Assert.Equal(2 * WorkflowRuntime.MaxBatchStarts + 1, (await h.Triggers.SweepAsync(CancellationToken.None)).ParkedTimersQueued);
+        Assert.Empty(await ParkedAsync(h));
     }
 
     [Fact]
