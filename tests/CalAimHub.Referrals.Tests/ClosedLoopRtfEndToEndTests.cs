@@ -124,9 +124,14 @@ public sealed class ClosedLoopRtfEndToEndTests(ClosedLoopHub hub) : IClassFixtur
         Assert.Equal(expected.Order(StringComparer.Ordinal), raw.Select(n => $"{n.Subscriber}:{n.Type}").Order(StringComparer.Ordinal));
 
         // The referrer's view in order: the first provider did not answer by its deadline (re-routed), assigned to the
-        // second provider, then closed with the file's reason.
-        var referrer = raw.Where(n => n.Subscriber == ReferralHub.Platform).ToArray();
-        Assert.Equal([ReferralWorkflow.NoResponse, ReferralWorkflow.Assigned, ReferralWorkflow.Closed], referrer.Select(n => n.Type));
+        // second provider, then closed with the file's reason. In order of the events' own time: the notifications queue is
+        // not first-in first-out, so two notices of one step (no-response and assigned) may arrive either way round, and a
+        // receiver orders by the CloudEvent time (seen arriving swapped once, with the machine busy).
+        static DateTimeOffset EventTime(Notice n) => JsonDocument.Parse(n.Raw).RootElement.GetProperty("time").GetDateTimeOffset();
+        var referrer = new[] { ReferralWorkflow.NoResponse, ReferralWorkflow.Assigned, ReferralWorkflow.Closed }
+            .Select(type => Assert.Single(raw, n => n.Subscriber == ReferralHub.Platform && n.Type == type)).ToArray();
+        Assert.True(EventTime(referrer[0]) <= EventTime(referrer[1]) && EventTime(referrer[1]) < EventTime(referrer[2]),
+            string.Join(", ", referrer.Select(n => $"{n.Type} at {EventTime(n):O}")));
         Assert.Equal((FirstNpi, true), (referrer[0].Data.GetProperty("providerNpi").GetString(), referrer[0].Data.GetProperty("rerouted").GetBoolean()));
         Assert.StartsWith("no answer by ", referrer[0].Data.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.All(referrer[1..], n => Assert.Equal(SecondNpi, n.Data.GetProperty("providerNpi").GetString()));
