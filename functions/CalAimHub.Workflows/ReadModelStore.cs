@@ -536,6 +536,40 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
         return Sum(entities.OfType<TableEntity>().Select(ReadCounts));
     }
 
+    /// <summary>Item-row queries over shard tables in flight at once, over every <see cref="ShardRowsAsync"/> of this store.</summary>
+    public const int ShardQueriesInFlight = 8;
+
+    private readonly SemaphoreSlim shardQueries = new(ShardQueriesInFlight);
+
+    /// <summary>
+    /// The rows of every shard table of <paramref name="table"/> that match <paramref name="filter"/> (an item lives in one
+    /// shard, so none comes twice), for a reader that checked the layout (<see cref="RequireLayoutAsync"/> gave
+    /// <paramref name="shardCount"/>). At most <see cref="ShardQueriesInFlight"/> queries run at once: a reader of every row
+    /// of 32 shards (the monthly extract) would otherwise spend a storage account's per-second budget in one burst.
+    /// </summary>
+    public async Task<IReadOnlyList<TableEntity>> ShardRowsAsync(string table, int shardCount, string filter, IReadOnlyList<string> select, CancellationToken cancellationToken)
+    {
+        var ofShards = await Task.WhenAll(ShardTables(table, shardCount).Select(async shard =>
+        {
+            await shardQueries.WaitAsync(cancellationToken);
+            try
+            {
+                var rows = new List<TableEntity>();
+                await foreach (var row in shard.QueryAsync<TableEntity>(filter, select: select, cancellationToken: cancellationToken))
+                {
+                    rows.Add(row);
+                }
+
+                return rows;
+            }
+            finally
+            {
+                shardQueries.Release();
+            }
+        }));
+        return [.. ofShards.SelectMany(rows => rows)];
+    }
+
     /// <summary>
     /// Every counter row of the partitions from <paramref name="fromPartition"/> to <paramref name="toPartition"/>
     /// (inclusive): one query per shard; the row's name (null for the partition's main counter row) and its counts, summed

@@ -562,7 +562,8 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
     public async Task ArmTimersAsync(IReadOnlyList<WorkflowTimerMessage> messages, DateTimeOffset now, WorkflowOptions options, CancellationToken cancellationToken)
     {
         var parked = messages.Where(m => Parks(m, now, options)).ToList();
-        var group = ParkedTimer.GroupOf(messages); // of every timer in the call, parked or not, so a later re-run that parks fewer rewrites the same rows
+        // Of every timer in the call, parked or not, so a later re-run that parks fewer rewrites the same rows; hashed only when one parks.
+        var group = parked.Count == 0 ? "" : ParkedTimer.GroupOf(messages);
         var transactions = parked.Select(m => ParkedTimer.Row(m, options.TimerQueueHorizon, group)).DistinctBy(r => (r.PartitionKey, r.RowKey))
             .GroupBy(r => r.PartitionKey).SelectMany(partition => partition.Chunk(100));
         var lanes = new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken };

@@ -234,7 +234,7 @@ public class MonitoringAuthorizationsReadModelTests(AzuriteFixture azurite)
         Assert.Equal(32, shards);
         Assert.Equal(1 + 2 * shards, counting.Requests);
         // In parallel, but never more than 8 shard queries at once (not 64 in one burst).
-        Assert.InRange(counting.MostInFlight, 2, MonitoringAuthorizations.ShardQueriesInFlight);
+        Assert.InRange(counting.MostInFlight, 2, ReadModelStore.ShardQueriesInFlight);
         // Received in January or authorized for part of it: not meals-4, rent-4 (February). The other test's rows share the table.
         Assert.Equal(
             ["dec", "ecm-1", "ecm-2", "edge-3", "meals-2", "rent-1"],

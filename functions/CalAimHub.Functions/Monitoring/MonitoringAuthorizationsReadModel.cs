@@ -131,39 +131,10 @@ public sealed class MonitoringAuthorizations(ReadModelStore readModels)
         return [.. facts.Values];
     }
 
-    /// <summary>Shard queries in flight at once, over both of a month's queries: the other shard fan-outs' 8.</summary>
-    public const int ShardQueriesInFlight = 8;
-
-    private readonly SemaphoreSlim lanes = new(ShardQueriesInFlight);
-
-    /// <summary>
-    /// The rows of every shard table that match; an item lives in one shard, so none comes twice. At most
-    /// <see cref="ShardQueriesInFlight"/> queries run at once: 64 at a time would spend a storage account's per-second
-    /// budget in one burst for an extract that runs once a month.
-    /// </summary>
-    private async Task<List<MonitoringAuthorizationRow>> RowsAsync(int shards, string filter, CancellationToken cancellationToken)
-    {
-        const string table = MonitoringAuthorizationsProjection.TableName;
-        var ofShards = await Task.WhenAll(Enumerable.Range(0, shards).Select(async shard =>
-        {
-            await lanes.WaitAsync(cancellationToken);
-            try
-            {
-                var rows = new List<MonitoringAuthorizationRow>();
-                await foreach (var row in readModels.Table(ReadModelShards.TableOf(table, shard, shards)).QueryAsync<TableEntity>(filter, select: ["Data"], cancellationToken: cancellationToken))
-                {
-                    rows.Add(JsonSerializer.Deserialize<MonitoringAuthorizationRow>(row.GetString("Data"), WorkflowJson.Options)!);
-                }
-
-                return rows;
-            }
-            finally
-            {
-                lanes.Release();
-            }
-        }));
-        return [.. ofShards.SelectMany(rows => rows)];
-    }
+    /// <summary>The rows of every shard table that match, a bounded number of queries at a time (<see cref="ReadModelStore.ShardRowsAsync"/>).</summary>
+    private async Task<List<MonitoringAuthorizationRow>> RowsAsync(int shards, string filter, CancellationToken cancellationToken) =>
+        [.. (await readModels.ShardRowsAsync(MonitoringAuthorizationsProjection.TableName, shards, filter, ["Data"], cancellationToken))
+            .Select(row => JsonSerializer.Deserialize<MonitoringAuthorizationRow>(row.GetString("Data"), WorkflowJson.Options)!)];
 }
 
 /// <summary>
