@@ -191,5 +191,17 @@ public sealed class InvoiceEndToEndTests(InvoiceHub hub) : IClassFixture<Invoice
         Assert.Equal(new Dictionary<string, int> { [ContestReasons.NoAuthorization] = 2, [ContestReasons.ProviderNotInDirectory] = 1 },
             figures.GetProperty("contestReasons").Deserialize<Dictionary<string, int>>());
         Assert.Equal([Listed, Unlisted], figures.GetProperty("byProvider").EnumerateArray().Select(p => p.GetProperty("provider").GetString()));
+
+        // Every invoice of the file is started: the run's staged lines were removed, its completion mark stays (as does the
+        // remittance file's, whose completion had no lines to wait for).
+        var staged = hub.Hub.Storage.Tables.GetTableClient("InvoiceLineStaging");
+        var removedBy = DateTimeOffset.UtcNow.AddSeconds(30);
+        List<string> rows;
+        while ((rows = [.. (await staged.QueryAsync<Azure.Data.Tables.TableEntity>(select: ["RowKey"]).ToListAsync()).Select(r => r.RowKey)]).Any(r => r != "~completed") && DateTimeOffset.UtcNow < removedBy)
+        {
+            await Task.Delay(150);
+        }
+
+        Assert.Equal(["~completed", "~completed"], rows);
     }
 }

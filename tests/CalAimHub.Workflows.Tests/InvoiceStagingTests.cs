@@ -97,6 +97,50 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Once_every_invoice_of_a_run_is_started_its_staged_rows_are_removed_and_redeliveries_afterwards_start_and_raise_nothing()
+    {
+        // Given a file staged in full
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        var file = await hub.StoreFileAsync(invoices: 3, linesPerInvoice: 7);
+        foreach (var message in file.LineMessages)
+        {
+            await hub.HandleAsync(message);
+        }
+
+        var staging = new InvoiceLineStaging(azurite.Storage);
+        Assert.Equal(0, await staging.RemoveRunAsync(file.RunId, CancellationToken.None)); // not started: nothing goes
+        Assert.Equal(file.LineMessages.Count, (await StagedRowsAsync(file.RunId)).Count);
+
+        // When its completion starts every invoice, and the run-started message it sends is handled (twice)
+        var completed = await hub.HandleAsync(file.StoredMessage);
+        var sent = Assert.Single(await hub.TakeQueuedAsync());
+        var removed = await hub.HandleAsync(sent);
+        var again = await hub.HandleAsync(sent);
+
+        // Then the run's staged rows are gone; its mark stays and says every invoice started
+        Assert.Contains("21 lines, 3 invoices (3 started)", completed, StringComparison.Ordinal);
+        Assert.Equal(InvoiceFilesFunction.RunStartedType, TableRowDestination.ReadEvents(sent).Single().GetProperty("type").GetString());
+        Assert.Equal($"Invoices: run {file.RunId}: {file.LineMessages.Count} staged rows removed.", removed);
+        Assert.Equal($"Invoices: run {file.RunId}: 0 staged rows removed.", again);
+        Assert.Equal([InvoiceLineStaging.CompletedRow], (await StagedRowsAsync(file.RunId)).Select(r => r.RowKey));
+        var mark = await staging.CompletionAsync(file.RunId, CancellationToken.None);
+        Assert.Equal(3, mark!.Invoices);
+        Assert.NotNull(mark.StartedAt);
+
+        // And the completion and a line message delivered again start, raise and stage nothing
+        var noticesBefore = hub.Notices.Count;
+        Assert.Equal($"Invoices: run {file.RunId}: every invoice already started.", await hub.HandleAsync(file.StoredMessage));
+        Assert.Contains("raised at once (0 invoices started)", await hub.HandleAsync(file.LineMessages[0]), StringComparison.Ordinal);
+        Assert.All(await hub.InvoicesAsync(file), i => Assert.Equal((1L, 7), (i.Instance.Seq, i.State.Lines.Count)));
+        Assert.Equal(noticesBefore, hub.Notices.Count);
+        Assert.Equal([InvoiceLineStaging.CompletedRow], (await StagedRowsAsync(file.RunId)).Select(r => r.RowKey));
+    }
+
+    private async Task<List<TableEntity>> StagedRowsAsync(string runId) =>
+        await azurite.Storage.Tables.GetTableClient(InvoiceLineStaging.TableName)
+            .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {runId} and PartitionKey lt {runId + "~"}")).ToListAsync();
+
+    [Fact]
     public async Task A_message_whose_lines_outgrow_one_packed_row_is_staged_in_several_whole_rows_and_read_back_exactly()
     {
         var staging = new InvoiceLineStaging(azurite.Storage);

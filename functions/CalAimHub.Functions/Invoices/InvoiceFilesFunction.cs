@@ -21,7 +21,8 @@ namespace CalAimHub.Functions.Invoices;
 /// Invoice lines are checked (<see cref="InvoiceLineChecks"/>) and staged by run and invoice (<see cref="InvoiceLineStaging"/>):
 /// ingestion spreads an invoice's lines over its partition buckets, so raising them per message cost a workflow commit per
 /// line. When the run's <c>file-stored</c> event finds every line staged, each invoice is started once with its lines (one
-/// commit; further commits only past <see cref="InvoiceStart.MaxLines"/> lines). Exactly once under redelivery: staging is an
+/// commit; further commits only past <see cref="InvoiceStart.MaxLines"/> lines), then marks the run started and sends a
+/// <see cref="RunStartedType"/> event, whose handling removes the run's staged lines. Exactly once under redelivery: staging is an
 /// upsert by event id, a start is idempotent by invoice id, the later chunks' event ids derive from the run, and an invoice
 /// already holding a chunk's lines unchanged is not raised again (a re-dropped file starts and raises nothing).
 /// Remittance rows: per invoice and remittance, one <c>remittance</c> event, refused (counted, logged without member data)
@@ -33,6 +34,9 @@ public sealed partial class InvoiceFilesFunction(
     public const string InvoiceLineType = "calaimhub.invoice.received";
     public const string RemittanceType = "calaimhub.remittance.received";
     public const string FileStoredType = DomainEvent.FileStoredType;
+
+    /// <summary>Sent by a completion once every invoice of its run is started: the run's staged lines are removed.</summary>
+    public const string RunStartedType = "calaimhub.invoice.run-started";
 
     /// <summary>How often a <c>file-stored</c> event waits for lines still on their way before starting what is staged (about an hour in all).</summary>
     public const int MaxWaits = 60;
@@ -73,6 +77,16 @@ public sealed partial class InvoiceFilesFunction(
         foreach (var stored in events.Where(e => e.Type is FileStoredType or DomainEvent.LegacyInvoiceFileStored))
         {
             summary.Add(await CompleteFileAsync(stored.Data, stored.Time, cancellationToken));
+        }
+
+        foreach (var started in events.Where(e => e.Type == RunStartedType))
+        {
+            if (Text(started.Data, "runId") is { } runId)
+            {
+                var removed = await staging.RemoveRunAsync(runId, cancellationToken);
+                LogStagingRemoved(logger, runId, removed);
+                summary.Add($"run {runId}: {removed} staged rows removed");
+            }
         }
 
         int applied = 0, rejected = 0;
@@ -119,6 +133,7 @@ public sealed partial class InvoiceFilesFunction(
         var runs = lineEvents.Select(e => Text(e.Data, "runId")).ToList();
         var byEvent = lineEvents.Select((e, i) => (e.Id, Run: runs[i])).ToDictionary(x => x.Id, x => x.Run, StringComparer.Ordinal);
         var raisedNow = new List<StagedLine>();
+        var lateRows = new List<StagedRows>();
         foreach (var run in checkedLines.GroupBy(l => byEvent.GetValueOrDefault(l.EventId)))
         {
             if (run.Key is null)
@@ -127,11 +142,12 @@ public sealed partial class InvoiceFilesFunction(
                 continue;
             }
 
-            await staging.StageAsync(run.Key, [.. run], ct);
+            var rows = await staging.StageAsync(run.Key, [.. run], ct);
             // Staged, then the mark read (the completion marks, then reads): one of the two sees the other, so no line is left behind.
             if (await staging.CompletedAsync(run.Key, ct))
             {
                 raisedNow.AddRange(run);
+                lateRows.Add(rows);
             }
         }
 
@@ -143,6 +159,12 @@ public sealed partial class InvoiceFilesFunction(
                 Interlocked.Increment(ref started);
             }
         });
+
+        // Raised: a late message's staged rows are not read again (its run's rows may be removed already).
+        foreach (var rows in lateRows)
+        {
+            await staging.RemoveAsync(rows, ct);
+        }
 
         LogLines(logger, messageId, lineEvents.Count, checkedLines.Count - raisedNow.Count, raisedNow.Count, started);
         return $"{lineEvents.Count} lines checked, {checkedLines.Count - raisedNow.Count} staged, {raisedNow.Count} raised at once ({started} invoices started)";
@@ -157,6 +179,11 @@ public sealed partial class InvoiceFilesFunction(
         if (Text(data, "runId") is not { } runId || !int.TryParse(Text(data, "lines"), NumberStyles.None, CultureInfo.InvariantCulture, out var expected))
         {
             return "file-stored event without run or line count ignored";
+        }
+
+        if ((await staging.CompletionAsync(runId, ct))?.StartedAt is not null)
+        {
+            return $"run {runId}: every invoice already started"; // a redelivery after the run's staged lines were removed
         }
 
         var waits = int.TryParse(Text(data, "waits"), NumberStyles.None, CultureInfo.InvariantCulture, out var w) ? w : 0;
@@ -189,6 +216,12 @@ public sealed partial class InvoiceFilesFunction(
             Interlocked.Add(ref started, await ReceiveManyAsync([.. batch.Select(invoice => (IReadOnlyList<StagedLine>)[.. invoice.Select(l => l with { ReceivedAt = receivedAt })])], "staged:" + runId, token));
         });
 
+        await staging.MarkStartedAsync(runId, DateTimeOffset.UtcNow, invoices.Count, ct);
+        if (lines.Count > 0)
+        {
+            await SendRunStartedAsync(runId, data, time, ct);
+        }
+
         LogCompleted(logger, runId, lines.Count, invoices.Count, started);
         return $"run {runId}: {lines.Count} lines, {invoices.Count} invoices ({started} started)";
     }
@@ -203,6 +236,18 @@ public sealed partial class InvoiceFilesFunction(
         foreach (var message in TableRowDestination.EventMessages([e]))
         {
             await queue.SendMessageAsync(message, visibilityTimeout: TimeSpan.FromSeconds(Math.Min(60, 2 * waits)), cancellationToken: ct);
+        }
+    }
+
+    /// <summary>The run's staged lines are removed by a message of their own: the completion's work ends with its starts.</summary>
+    private async Task SendRunStartedAsync(string runId, JsonElement data, DateTimeOffset time, CancellationToken ct)
+    {
+        var partner = Text(data, "partnerId");
+        var e = new DomainEvent($"evt-started-{runId}", RunStartedType, $"/calaimhub/ingestion/{partner}/invoice", runId, time,
+            new Dictionary<string, string> { ["runId"] = runId });
+        foreach (var message in TableRowDestination.EventMessages([e]))
+        {
+            await storage.Queues.GetQueueClient(DomainEvent.InvoiceQueueName).SendMessageAsync(message, ct);
         }
     }
 
@@ -413,6 +458,9 @@ public sealed partial class InvoiceFilesFunction(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Invoice run {RunId}: {Lines} staged lines, {Invoices} invoices ({Started} started)")]
     private static partial void LogCompleted(ILogger logger, string runId, int lines, int invoices, int started);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invoice run {RunId}: every invoice started, {Removed} staged rows removed")]
+    private static partial void LogStagingRemoved(ILogger logger, string runId, int removed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Remittance {RemittanceId} for invoice {InvoiceId} refused: {Reason}")]
     private static partial void LogRefused(ILogger logger, string invoiceId, string remittanceId, string reason);

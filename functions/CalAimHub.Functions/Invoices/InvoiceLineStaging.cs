@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Azure;
 using Azure.Data.Tables;
 using CalAimHub.Domain.Invoices;
 using CalAimHub.Domain.Workflows;
@@ -17,8 +18,11 @@ public sealed record StagedLine(string InvoiceId, string InvoiceNumber, string P
 /// keys}</c>, so a redelivered message rewrites the same rows). A message's lines are packed into one row (<see cref="PackedRowPrefix"/>,
 /// more only past <see cref="PartsPerRow"/> × <see cref="PartLength"/> characters of JSON), written in one transaction. Read back once,
 /// every partition of the run in one range query, each line once, put in key order (invoice by invoice, then event id) in memory.
-/// A <see cref="CompletedRow"/> in partition <c>{run}</c> marks a run whose invoices were started: a line staged after it is raised
-/// at once. No member data (lines hold hashes).
+/// A <see cref="CompletedRow"/> in partition <c>{run}</c> marks a run whose completion began: a line staged after it is raised
+/// at once. Once every invoice of the run is started, the mark says so (<c>StartedAt</c>) and the run's staged rows are removed
+/// (<see cref="RemoveRunAsync"/>): the invoices hold their lines, so the staged copy would only grow the table by about a
+/// hundred megabytes per 100,000-line file. The mark stays (a small row per file), so a late line is still raised at once and
+/// a redelivered completion knows it is done. No member data (lines hold hashes).
 /// </summary>
 /// <remarks>
 /// Not one partition per run: a partition takes its writes one after another (in Azure, about 2,000 entities a second per
@@ -53,7 +57,8 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
     /// <summary>Packed rows per transaction: 8 rows of at most 360,000 characters stay under a transaction's 4 MiB.</summary>
     private const int RowsPerTransaction = 8;
 
-    public async Task StageAsync(string runId, IReadOnlyList<StagedLine> lines, CancellationToken cancellationToken)
+    /// <summary>Stages a message's lines; the rows written (the same for a redelivery), for <see cref="RemoveAsync"/>.</summary>
+    public async Task<StagedRows> StageAsync(string runId, IReadOnlyList<StagedLine> lines, CancellationToken cancellationToken)
     {
         // Sorted, so a redelivered message packs into the same rows however its lines were ordered.
         var distinct = lines.DistinctBy(RowKey).OrderBy(RowKey, StringComparer.Ordinal).ToList();
@@ -65,6 +70,8 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
         {
             await Table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), cancellationToken);
         }
+
+        return new StagedRows(partition, [.. rows.Select(r => r.RowKey)]);
     }
 
     /// <summary>Lines' JSON into arrays of at most <see cref="PartsPerRow"/> × <see cref="PartLength"/> characters, whole lines each.</summary>
@@ -142,10 +149,77 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
     }
 
     public async Task<bool> CompletedAsync(string runId, CancellationToken cancellationToken) =>
-        (await Table.GetEntityIfExistsAsync<TableEntity>(runId, CompletedRow, select: ["PartitionKey"], cancellationToken: cancellationToken)).HasValue;
+        await CompletionAsync(runId, cancellationToken) is not null;
+
+    /// <summary>The run's completion mark, or null before its completion began.</summary>
+    public async Task<RunCompletion?> CompletionAsync(string runId, CancellationToken cancellationToken)
+    {
+        var mark = await Table.GetEntityIfExistsAsync<TableEntity>(runId, CompletedRow, select: ["CompletedAt", "StartedAt", "Invoices"], cancellationToken: cancellationToken);
+        return mark.HasValue
+            ? new RunCompletion(mark.Value!.GetDateTimeOffset("CompletedAt") ?? default, mark.Value.GetDateTimeOffset("StartedAt"), mark.Value.GetInt32("Invoices"))
+            : null;
+    }
 
     public Task MarkCompletedAsync(string runId, DateTimeOffset at, CancellationToken cancellationToken) =>
         Table.UpsertEntityAsync(new TableEntity(runId, CompletedRow) { ["CompletedAt"] = at }, TableUpdateMode.Replace, cancellationToken);
 
+    /// <summary>Every invoice of the run is started (after <see cref="MarkCompletedAsync"/>): its staged rows may go.</summary>
+    public Task MarkStartedAsync(string runId, DateTimeOffset at, int invoices, CancellationToken cancellationToken) =>
+        Table.UpdateEntityAsync(new TableEntity(runId, CompletedRow) { ["StartedAt"] = at, ["Invoices"] = invoices }, ETag.All, TableUpdateMode.Merge, cancellationToken);
+
+    /// <summary>
+    /// Removes the staged rows of a run marked started (every layout; the mark stays); how many. Nothing for a run not marked
+    /// started: its lines are still to be read.
+    /// </summary>
+    public async Task<int> RemoveRunAsync(string runId, CancellationToken cancellationToken)
+    {
+        if ((await CompletionAsync(runId, cancellationToken))?.StartedAt is null)
+        {
+            return 0;
+        }
+
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {runId} and RowKey lt {CompletedRow}") + " or " +
+            TableClient.CreateQueryFilter($"PartitionKey gt {runId + "|"} and PartitionKey lt {runId + "|~"}");
+        var rows = await Table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        foreach (var partition in rows.GroupBy(r => r.PartitionKey, StringComparer.Ordinal))
+        {
+            await RemoveAsync(new StagedRows(partition.Key, [.. partition.Select(r => r.RowKey)]), cancellationToken);
+        }
+
+        return rows.Count;
+    }
+
+    /// <summary>Removes staged rows (a late message's, once raised); rows already gone are no error (a redelivery removes again).</summary>
+    public async Task RemoveAsync(StagedRows rows, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in rows.RowKeys.Chunk(100))
+        {
+            if (chunk.Length == 1)
+            {
+                await Table.DeleteEntityAsync(rows.Partition, chunk[0], ETag.All, cancellationToken); // a 404 is success here
+                continue;
+            }
+
+            try
+            {
+                await Table.SubmitTransactionAsync(chunk.Select(key => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(rows.Partition, key), ETag.All)), cancellationToken);
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 404)
+            {
+                // Some were removed already (an interrupted earlier removal): remove the rest one by one.
+                foreach (var key in chunk)
+                {
+                    await Table.DeleteEntityAsync(rows.Partition, key, ETag.All, cancellationToken);
+                }
+            }
+        }
+    }
+
     private static string RowKey(StagedLine line) => $"{line.InvoiceId}~{line.EventId}";
 }
+
+/// <summary>The rows one message's lines were staged in: one partition, its row keys.</summary>
+public sealed record StagedRows(string Partition, IReadOnlyList<string> RowKeys);
+
+/// <summary>A run's completion mark: when its completion began, and when every invoice was started (with how many), if it was.</summary>
+public sealed record RunCompletion(DateTimeOffset CompletedAt, DateTimeOffset? StartedAt, int? Invoices);
