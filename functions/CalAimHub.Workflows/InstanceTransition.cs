@@ -1,6 +1,6 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Workflows;
 
 namespace CalAimHub.Workflows;
@@ -292,7 +292,7 @@ public static class InstanceTransition
     private static WorkflowHistoryEntry Entry(long seq, WorkflowEvent @event, IReadOnlyList<WorkflowAction> actions) =>
         new(seq, @event.EventId, @event.Name, @event.Data, @event.RecordedAt, actions) { By = @event.By };
 
-    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+    private static string Hash(string text) => StableHash.Hex(text, 16);
 }
 
 /// <summary>Payload of terminate / suspend / resume.</summary>

@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Workflows;
 
 namespace CalAimHub.Workflows;
@@ -421,7 +421,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
 
     /// <summary>The stamp column of a journal from <paramref name="partition"/> in its roll-up's rows: the shard's stamp and a hash of the partition.</summary>
     private static string RollUpStamp(string stamp, string partition) =>
-        stamp + "_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(partition)).AsSpan(0, 8));
+        stamp + "_" + StableHash.Hex(partition, 8);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Table, string Partition), SemaphoreSlim> counterTurns = new();
 
@@ -905,7 +905,7 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
     public static string Key(string text) =>
         text.Length <= 250 && !text.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c))
             ? text
-            : "~" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+            : "~" + StableHash.Hex(text, 32);
 
     /// <summary>The counter row a count belongs to: <c>~counts</c>, or <c>~counts|{row}</c> for a count named <c>{row}/{name}</c>.</summary>
     private static string CounterRowOf(string count) =>

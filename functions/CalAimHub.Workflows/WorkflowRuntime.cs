@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -621,7 +622,7 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
     /// two 10,000-invoice files), and a batch's timers of an hour are one transaction. The sweeper reads every partition of
     /// an hour in one range query, whatever follows the hour (rows of the earlier 16-shard layout too).
     /// </summary>
-    private static class ParkedTimer
+    internal static class ParkedTimer
     {
         public const string MessageColumn = "Message";
 
@@ -634,8 +635,7 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
         /// row: it is queued twice and fires once.
         /// </summary>
         public static string GroupOf(IEnumerable<WorkflowTimerMessage> messages) =>
-            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-                string.Join('\n', messages.Select(m => m.InstanceId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))))).Substring(0, 16);
+            StableHash.Hex(string.Join('\n', messages.Select(m => m.InstanceId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)), 8);
 
         public static TableEntity Row(WorkflowTimerMessage message, TimeSpan horizon, string group) =>
             new(Hour(message.DueAt - horizon) + "|" + group, ReadModelStore.Key($"{message.InstanceId}|{message.TimerId}|{message.DueAt.UtcTicks}"))

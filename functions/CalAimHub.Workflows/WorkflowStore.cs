@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Workflows;
 
 namespace CalAimHub.Workflows;
@@ -195,6 +196,9 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
             : row.Value!.GetString(WorkColumn) is { } work ? JsonSerializer.Deserialize<List<OutboundWork>>(work, WorkflowJson.Options)! : [];
     }
 
+    /// <summary>A batch start's row key: the same type and instances (in order) give the same row, so a redelivery finds its batch.</summary>
+    public static string StartBatchKey(StartBatch batch) => StartBatchPrefix + StableHash.Hex(batch.Type + "\n" + string.Join('\n', batch.InstanceIds), 16);
+
     /// <summary>
     /// Writes (claims) the batch's row. Added: no run of this batch is unfinished. Already there: an earlier run stopped
     /// before removing it (a crash, or a run still going): the row is rewritten so its new ETag marks this run's claim, and
@@ -203,7 +207,7 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     /// <returns>The row (with the ETag of this run's claim) and whether an earlier run left it.</returns>
     public async Task<(OutboxRow Row, bool Unfinished)> ClaimStartBatchAsync(StartBatch batch, CancellationToken cancellationToken)
     {
-        var key = StartBatchPrefix + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(batch.Type + "\n" + string.Join('\n', batch.InstanceIds))).AsSpan(0, 16));
+        var key = StartBatchKey(batch);
         var entity = new TableEntity(key, StartBatchRow) { [WorkColumn] = JsonSerializer.Serialize<List<OutboundWork>>([batch], WorkflowJson.Options) };
         try
         {
@@ -450,7 +454,7 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     public static string DedupeKey(string eventId) =>
         DedupePrefix + (eventId.Length <= 200 && !eventId.Any(c => c is '/' or '\\' or '#' or '?' || char.IsControl(c))
             ? eventId
-            : "~" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(eventId))));
+            : "~" + StableHash.Hex(eventId, 32));
 
     private static string HistoryKey(long seq) => HistoryPrefix + seq.ToString("D10", CultureInfo.InvariantCulture);
 

@@ -93,7 +93,6 @@ public static class InvoiceIds
 {
     public static string For(string providerId, string invoiceNumber)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(providerId.Trim().ToUpperInvariant() + "\u001f" + invoiceNumber.Trim().ToUpperInvariant());
-        return "inv-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes).AsSpan(0, 12));
+        return "inv-" + StableHash.Hex(providerId.Trim().ToUpperInvariant() + "\u001f" + invoiceNumber.Trim().ToUpperInvariant(), 12);
     }
 }

@@ -51,7 +51,7 @@ public sealed class ReferralWorkflow(ReferralPolicy policy) : IWorkflowDecider<R
 
     /// <summary>The child authorization instance id: derived from the referral id (never from member data).</summary>
     public static string AuthorizationInstanceId(string referralId) =>
-        "referral-auth-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(referralId)).AsSpan(0, 16));
+        "referral-auth-" + StableHash.Hex(referralId, 16);
 
     public IReadOnlyList<WorkflowAction> Decide(ReferralState state, WorkflowEvent @event, DateTimeOffset now)
     {

@@ -19,8 +19,7 @@ public static class ReferralWorkflowEvents
     public static string StatusEventId(string referralId, ReferralStatus status, DateOnly statusDate)
     {
         var text = $"{referralId}\u001f{status.DhcsName()}\u001f{statusDate:yyyy-MM-dd}";
-        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text));
-        return "status-" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
+        return "status-" + StableHash.Hex(text, 16);
     }
 }
 

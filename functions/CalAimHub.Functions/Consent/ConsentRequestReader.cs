@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Consent;
 using CalAimHub.Ingestion.Inbound;
@@ -29,7 +29,7 @@ public static class ConsentRequestReader
 
     /// <summary>The id of a consent document: its kind and source document, hashed (so it carries no member data).</summary>
     public static string ConsentIdOf(ConsentKind kind, string sourceDocument) =>
-        "consent-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes((kind == ConsentKind.Revocation ? "revocation" : "grant") + "\n" + sourceDocument)).AsSpan(0, 12));
+        "consent-" + StableHash.Hex((kind == ConsentKind.Revocation ? "revocation" : "grant") + "\n" + sourceDocument, 12);
 
     public static (MemberConsent? Consent, List<FieldError> Errors) ReadConsent(JsonElement body, DateTimeOffset now, DisclosureCategories categories)
     {

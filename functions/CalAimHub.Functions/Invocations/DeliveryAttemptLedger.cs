@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
+using CalAimHub.Domain;
 using CalAimHub.Hosting.Storage;
 
 namespace CalAimHub.Functions.Invocations;
@@ -68,7 +68,7 @@ public sealed class DeliveryAttemptLedger(StorageAccount storage)
                 return null;
             }
 
-            var body = "copy|" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(invocation.Message)));
+            var body = "copy|" + StableHash.Hex(invocation.Message, 32);
             return await CountAsync(invocation.Queue, body, cancellationToken) <= MaxFreshCopies ? unanswered : null;
         }
         catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException)

@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Invoices;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Functions.Ingestion;
@@ -442,7 +442,7 @@ public sealed partial class InvoiceFilesFunction(
     private static string? Text(JsonElement data, string name) =>
         data.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s ? s : null;
 
-    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 16));
+    private static string Hash(string text) => StableHash.Hex(text, 16);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Invoice events {MessageId}: {Lines} lines checked, {Staged} staged, {Raised} raised at once ({Started} invoices started)")]
     private static partial void LogLines(ILogger logger, string? messageId, int lines, int staged, int raised, int started);

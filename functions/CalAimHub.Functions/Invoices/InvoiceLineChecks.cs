@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using System.Text;
 using Azure.Data.Tables;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Authorizations;
 using CalAimHub.Domain.Calendar;
 using CalAimHub.Domain.Invoices;
@@ -181,8 +181,7 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
     /// </summary>
     public static string DuplicateKey(BilledLine line)
     {
-        var member = SHA256.HashData(Encoding.UTF8.GetBytes("calaimhub.invoice-member\u001f" + line.MemberCin.ToUpperInvariant()));
-        return Convert.ToHexStringLower(member.AsSpan(0, 2)) + "|" + LegacyDuplicateKey(line);
+        return StableHash.Hex("calaimhub.invoice-member\u001f" + line.MemberCin.ToUpperInvariant(), 2) + "|" + LegacyDuplicateKey(line);
     }
 
     /// <summary>The key paid lines had before the member bucket: the hash alone.</summary>
@@ -190,7 +189,7 @@ public sealed class InvoiceLineChecks(StorageAccount storage, WorkflowRuntime ru
     {
         var text = string.Join('\u001f', line.MemberCin.ToUpperInvariant(), line.Hcpcs.ToUpperInvariant(), string.Join('+', line.Modifiers.Select(m => m.ToUpperInvariant()).Order(StringComparer.Ordinal)),
             line.ServiceFrom.ToString("O"), (line.ServiceTo ?? line.ServiceFrom).ToString("O"));
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("calaimhub.invoice-line\u001f" + text)).AsSpan(0, 16));
+        return StableHash.Hex("calaimhub.invoice-line\u001f" + text, 16);
     }
 
     private static string Kebab(AuthorizationStatus status) => System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(status.ToString());

@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Invoices;
 using CalAimHub.Domain.Workflows;
 using CalAimHub.Hosting.Storage;
@@ -43,7 +43,7 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
 
     /// <summary>The partition of one message's lines of a run: the same lines always give the same partition.</summary>
     public static string PartitionOf(string runId, IEnumerable<string> rowKeys) =>
-        runId + "|" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', rowKeys.Order(StringComparer.Ordinal))))).AsSpan(0, 16).ToString();
+        runId + "|" + StableHash.Hex(string.Join('\n', rowKeys.Order(StringComparer.Ordinal)), 8);
 
     /// <summary>Row keys of a message's packed lines: <c>lines|000</c>, <c>lines|001</c>… (a line row's key starts with its invoice id, <c>inv-</c>).</summary>
     public const string PackedRowPrefix = "lines|";

@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CalAimHub.Domain;
 using CalAimHub.Functions.Invocations;
 
 namespace CalAimHub.Functions.Notifications;
@@ -71,7 +71,7 @@ public sealed record NotificationMessage(
             throw new FunctionFailure("notification 'dataContentType' must be a JSON media type: application/json or application/*+json (e.g. application/fhir+json)");
         }
 
-        var deliveryId = message.DeliveryId is { Length: > 0 } id ? id : "ntf-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+        var deliveryId = message.DeliveryId is { Length: > 0 } id ? id : "ntf-" + StableHash.Hex(text, 16);
         return new ValidNotification(deliveryId, subscriber, url, type, message.Source is { Length: > 0 } s ? s : DefaultSource, message.Subject, message.Time, message.Data, dataContentType);
     }
 

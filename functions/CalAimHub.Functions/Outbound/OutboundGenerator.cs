@@ -1,11 +1,11 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using CalAimHub.Domain;
 using CalAimHub.Domain.Consent;
 using CalAimHub.Functions.Consent;
 using CalAimHub.Functions.Ingestion;
@@ -428,7 +428,7 @@ public sealed partial class OutboundGenerator(
         return list;
     }
 
-    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    private static string Hash(string text) => StableHash.Hex(text, 32);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbound {Kind} for provider {ProviderId}, period {Period}: {Members} members, {Outcome}")]
     private static partial void LogGenerated(ILogger logger, string kind, string providerId, string period, int members, string outcome);

@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Queues;
+using CalAimHub.Domain;
 using CalAimHub.Ingestion.Formats;
 using CalAimHub.Ingestion.Inbound;
 using CalAimHub.Ingestion.Reports;
@@ -36,7 +36,7 @@ public sealed class BlobFileIngestion(
 
     /// <summary>Deterministic per blob version: the same blob and ETag always continue the same run.</summary>
     public static string RunId(string blobName, string? etag) =>
-        "run-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(blobName + "\n" + etag?.Trim('"'))).AsSpan(0, 12));
+        "run-" + StableHash.Hex(blobName + "\n" + etag?.Trim('"'), 12);
 
     /// <summary>Null when the blob no longer exists (deleted after the event was raised).</summary>
     public async Task<IngestResult?> IngestAsync(string blobName, Func<string, PartnerProfile?> partners, int attempt, CancellationToken cancellationToken)

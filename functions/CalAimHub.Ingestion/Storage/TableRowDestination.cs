@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
+using CalAimHub.Domain;
 
 namespace CalAimHub.Ingestion.Storage;
 
@@ -175,8 +176,8 @@ public sealed class TableRowDestination : IRowDestination
             cins[rowKey] = cin;
         }
 
-        var key = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(runId + "\u001f" + string.Join('\u001f', cins.Keys)));
-        return new TableEntity(partition, MemberRowPrefix + Convert.ToHexStringLower(key.AsSpan(0, 16))) { [MemberCinsColumn] = JsonSerializer.Serialize(cins) };
+        var key = StableHash.Hex(runId + "\u001f" + string.Join('\u001f', cins.Keys), 16);
+        return new TableEntity(partition, MemberRowPrefix + key) { [MemberCinsColumn] = JsonSerializer.Serialize(cins) };
     }
 
     /// <summary>An invoice line's event naming its batch's member row.</summary>
