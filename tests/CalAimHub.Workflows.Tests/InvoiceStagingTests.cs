@@ -391,6 +391,55 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_batch_whose_events_came_in_two_messages_is_read_from_its_member_row_once()
+    {
+        // Given a file whose every batch's events ingestion sent in two messages (as it does past 45,000 bytes)
+        var hub = await InvoiceFileHub.CreateAsync(azurite);
+        const string Cin = "93456789H";
+        var authorization = await hub.ApproveTransitionalRentAsync(Cin);
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles")).DateTime);
+        var file = await hub.StoreFileAsync(3, 4, hcpcs: "H0043", units: "1", cin: Cin, serviceFrom: today.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), memberRows: true);
+        var halves = file.LineMessages.Select(m => JsonDocument.Parse(m).RootElement.EnumerateArray().ToList())
+            .Select(events => (First: JsonSerializer.Serialize(events.Take(events.Count / 2)), Second: JsonSerializer.Serialize(events.Skip(events.Count / 2)))).ToList();
+        Assert.All(file.LineMessages, m => Assert.True(JsonDocument.Parse(m).RootElement.GetArrayLength() >= 2));
+
+        // When the first halves are handled, every member row is deleted, and then the second halves come
+        foreach (var (first, _) in halves)
+        {
+            await hub.HandleAsync(first);
+        }
+
+        var table = azurite.Storage.Tables.GetTableClient(TableRowDestination.TableName);
+        foreach (var data in file.LineMessages.Select(m => JsonDocument.Parse(m).RootElement[0].GetProperty("data")))
+        {
+            await table.DeleteEntityAsync(data.GetProperty("partitionKey").GetString(), data.GetProperty(TableRowDestination.MemberRowField).GetString());
+        }
+
+        foreach (var (_, second) in halves)
+        {
+            await hub.HandleAsync(second);
+        }
+
+        await hub.HandleAsync(file.StoredMessage);
+
+        // Then the second halves took their CINs from the member rows the first halves read: every line found the authorization
+        var lines = (await hub.InvoicesAsync(file)).SelectMany(i => i.State.Lines).ToList();
+        Assert.Equal(12, lines.Count);
+        Assert.All(lines, l => Assert.Equal((authorization, ContestReasons.ProviderNotInDirectory), (l.AuthorizationId, Assert.Single(l.Contested).Code)));
+
+        // And a batch all of whose lines were read is not kept: a second half delivered again reads its member row anew (here
+        // rewritten to name a member without an authorization, so the re-read shows)
+        var batch = JsonDocument.Parse(halves[0].Second).RootElement.EnumerateArray().Select(e => e.GetProperty("data")).ToList();
+        var rewritten = TableRowDestination.MemberRow(batch[0].GetProperty("partitionKey").GetString()!, file.RunId,
+            JsonDocument.Parse(file.LineMessages[0]).RootElement.EnumerateArray().Select(e => (e.GetProperty("data").GetProperty("rowKey").GetString()!, "93456789J")));
+        Assert.Equal(batch[0].GetProperty(TableRowDestination.MemberRowField).GetString(), rewritten.RowKey);
+        await table.UpsertEntityAsync(rewritten);
+        await hub.HandleAsync(halves[0].Second);
+        var reread = (await hub.InvoicesAsync(file)).SelectMany(i => i.State.Lines).Where(l => l.Contested.Any(c => c.Code == ContestReasons.NoAuthorization)).ToList();
+        Assert.Equal(batch.Count, reread.Count);
+    }
+
+    [Fact]
     public async Task A_line_billing_a_paid_service_again_is_contested_naming_the_paid_line_under_the_new_key_and_an_old_one()
     {
         // Given a paid line (member, H0043, today), and a paid line stored before the member bucket (its old key)

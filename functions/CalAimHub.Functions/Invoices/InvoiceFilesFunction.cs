@@ -252,26 +252,46 @@ public sealed partial class InvoiceFilesFunction(
     }
 
     /// <summary>
-    /// The CINs of a message's lines from their batches' member rows (one point read per batch, usually one per message),
-    /// by stored row. A line whose event names no member row (sent before ingestion wrote them) is read on its own.
+    /// The CINs of a message's lines from their batches' member rows, by stored row: one point read per batch and run, not
+    /// per message. Ingestion splits a batch's events over two or three messages (<see cref="TableRowDestination.MaxEventMessageBytes"/>),
+    /// so the row is kept with the run's look-ups until every line it names was read (<see cref="InvoiceRunLookups.MemberRows"/>).
+    /// A line whose event names no member row (sent before ingestion wrote them) is read on its own.
     /// </summary>
     private async Task<Dictionary<(string Partition, string RowKey), string>> MemberCinsAsync(
         List<(string Id, string Type, DateTimeOffset Time, JsonElement Data)> lineEvents, CancellationToken ct)
     {
         var table = storage.Tables.GetTableClient(TableRowDestination.TableName);
-        var batches = lineEvents.Select(e => (Partition: Text(e.Data, "partitionKey"), Row: Text(e.Data, TableRowDestination.MemberRowField)))
-            .Where(b => b.Partition is not null && b.Row is not null).Distinct().ToList();
-        var rows = await Task.WhenAll(batches.Select(b =>
-            table.GetEntityIfExistsAsync<TableEntity>(b.Partition!, b.Row!, select: [TableRowDestination.MemberCinsColumn], cancellationToken: ct)));
-        var cins = new Dictionary<(string, string), string>();
-        foreach (var (batch, row) in batches.Zip(rows))
+        var batches = lineEvents
+            .Select(e => (Partition: Text(e.Data, "partitionKey"), Row: Text(e.Data, TableRowDestination.MemberRowField), Run: Text(e.Data, "runId")))
+            .Where(b => b.Partition is not null && b.Row is not null)
+            .GroupBy(b => b)
+            .Select(b => (b.Key.Partition, b.Key.Row, b.Key.Run, Lines: b.Count()))
+            .ToList();
+        var rows = await Task.WhenAll(batches.Select(async b =>
         {
-            if (row.HasValue && row.Value!.GetString(TableRowDestination.MemberCinsColumn) is { } json)
+            var run = checks.ForRun(b.Run);
+            var key = b.Partition + "|" + b.Row;
+            var members = await InvoiceRunLookups.OnceAsync(run.MemberRows, key, async () =>
             {
-                foreach (var (rowKey, cin) in JsonSerializer.Deserialize<Dictionary<string, string>>(json)!)
-                {
-                    cins[(batch.Partition!, rowKey)] = cin;
-                }
+                var row = await table.GetEntityIfExistsAsync<TableEntity>(b.Partition!, b.Row!, select: [TableRowDestination.MemberCinsColumn], cancellationToken: ct);
+                return row.HasValue && row.Value!.GetString(TableRowDestination.MemberCinsColumn) is { } json
+                    ? new BatchMembers(JsonSerializer.Deserialize<Dictionary<string, string>>(json)!)
+                    : null;
+            });
+            // Every line of the batch read (a redelivery counts again: the row is then read once more, never missed).
+            if (members is null || members.Read(b.Lines))
+            {
+                run.MemberRows.TryRemove(key, out _);
+            }
+
+            return members;
+        }));
+        var cins = new Dictionary<(string, string), string>();
+        foreach (var (batch, members) in batches.Zip(rows))
+        {
+            foreach (var (rowKey, cin) in members?.Cins ?? new Dictionary<string, string>())
+            {
+                cins[(batch.Partition!, rowKey)] = cin;
             }
         }
 

@@ -216,6 +216,12 @@ public sealed class InvoiceRunLookups
     /// <summary>Provider → paid lines stored under keys without a member bucket.</summary>
     internal ConcurrentDictionary<string, Lazy<Task<long>>> LegacyPaidLines { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// <c>{partition}|{member row}</c> → a batch's member row (row key → CIN) while messages of its batch are still to come;
+    /// removed once every line it names was read, so the run holds only the batches in flight.
+    /// </summary>
+    internal ConcurrentDictionary<string, Lazy<Task<BatchMembers?>>> MemberRows { get; } = new(StringComparer.Ordinal);
+
     internal static async Task<T> OnceAsync<T>(ConcurrentDictionary<string, Lazy<Task<T>>> cache, string key, Func<Task<T>> load)
     {
         var once = cache.GetOrAdd(key, _ => new Lazy<Task<T>>(load));
@@ -229,4 +235,15 @@ public sealed class InvoiceRunLookups
             throw;
         }
     }
+}
+
+/// <summary>A batch's member row as read: its lines' CINs by stored row key, and how many of its lines are still to be read.</summary>
+public sealed class BatchMembers(IReadOnlyDictionary<string, string> cins)
+{
+    private int unread = cins.Count;
+
+    public IReadOnlyDictionary<string, string> Cins { get; } = cins;
+
+    /// <summary>Counts <paramref name="lines"/> lines read; true once all of the batch's lines were.</summary>
+    public bool Read(int lines) => Interlocked.Add(ref unread, -lines) <= 0;
 }
