@@ -287,7 +287,10 @@ public sealed class ReadModelStore(TableServiceClient tables, ReadModelShards? s
                 };
                 actions.Add(versionRow is null ? new(TableTransactionActionType.Add, version) : new(TableTransactionActionType.UpdateReplace, version, versionRow.ETag));
                 actions.AddRange(oldRows.Except(newRows, StringComparer.Ordinal).Select(k => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(partition, k), ETag.All)));
-                actions.AddRange(update.Rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, Row(partition, r))));
+                // An item without a version row has no rows here yet: inserted, where Azurite looks a row up once (an upsert:
+                // twice). Guessed wrong, the insert fails the transaction (409) and the next attempt, having read, replaces.
+                var rowAction = versionRow is null && guess ? TableTransactionActionType.Add : TableTransactionActionType.UpsertReplace;
+                actions.AddRange(update.Rows.Select(r => new TableTransactionAction(rowAction, Row(partition, r))));
             }
 
             List<string> counterKeys = [];

@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using CalAimHub.Domain;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -570,7 +571,7 @@ public sealed class WorkflowQueues(QueueClient work, QueueClient timers, TableCl
         var lanes = new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken };
         await Task.WhenAll(
             Parallel.ForEachAsync(transactions, lanes, async (rows, ct) =>
-                await parkedTimers!.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct)),
+                await NewRows.SubmitAsync(parkedTimers!, rows, ct)),
             Parallel.ForEachAsync(messages.Except(parked), lanes, async (message, ct) => await SendAsync(message, now, options, ct)));
     }
 

@@ -5,6 +5,7 @@ using Azure;
 using Azure.Data.Tables;
 using CalAimHub.Domain;
 using CalAimHub.Domain.Workflows;
+using CalAimHub.Hosting.Storage;
 
 namespace CalAimHub.Workflows;
 
@@ -240,12 +241,13 @@ public sealed class WorkflowStore(TableClient workflows, TableClient index)
     /// <summary>
     /// Index rows of new instances (nothing of theirs to move) in entity-group transactions, one per shard partition (up to
     /// 100 rows each), sent together: a batch of 100 starts of one type costs up to <see cref="IndexShards"/> requests.
+    /// Inserted (<see cref="NewRows"/>): a redelivered batch finds its rows and replaces them.
     /// </summary>
     public async Task UpsertIndexAsync(IEnumerable<WorkflowIndexEntry> entries, CancellationToken cancellationToken) =>
         await Task.WhenAll(entries.DistinctBy(e => (e.Type, e.InstanceId))
             .GroupBy(e => IndexPartition(e.Type, e.InstanceId), StringComparer.Ordinal)
             .SelectMany(p => p.Chunk(100))
-            .Select(chunk => index.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, IndexRow(e))), cancellationToken)));
+            .Select(chunk => NewRows.SubmitAsync(index, [.. chunk.Select(IndexRow)], cancellationToken)));
 
     /// <summary>Removes a dispatched outbox row (a missing row means another dispatcher finished it).</summary>
     public async Task DeleteOutboxAsync(OutboxRow row, CancellationToken cancellationToken) =>
