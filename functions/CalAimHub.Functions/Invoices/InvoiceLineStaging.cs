@@ -20,8 +20,8 @@ public sealed record StagedLine(string InvoiceId, string InvoiceNumber, string P
 /// every partition of the run in one range query, each line once, put in key order (invoice by invoice, then event id) in memory.
 /// A <see cref="CompletedRow"/> in partition <c>{run}</c> marks a run whose completion began: a line staged after it is raised
 /// at once. Once every invoice of the run is started, the mark says so (<c>StartedAt</c>) and the run's staged rows are removed
-/// (<see cref="RemoveRunAsync"/>): the invoices hold their lines, so the staged copy would only grow the table by about a
-/// hundred megabytes per 100,000-line file. The mark stays (a small row per file), so a late line is still raised at once and
+/// (<see cref="RemoveRunAsync"/>): the invoices hold their lines, so the staged copy (600–1,100 characters of JSON a line)
+/// would only grow the table with every file. The mark stays (a small row per file), so a late line is still raised at once and
 /// a redelivered completion knows it is done. No member data (lines hold hashes).
 /// </summary>
 /// <remarks>
