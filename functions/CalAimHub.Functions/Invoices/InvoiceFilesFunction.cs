@@ -219,7 +219,7 @@ public sealed partial class InvoiceFilesFunction(
         await staging.MarkStartedAsync(runId, DateTimeOffset.UtcNow, invoices.Count, ct);
         if (lines.Count > 0)
         {
-            await SendRunStartedAsync(runId, data, time, ct);
+            await SendToSelfAsync($"evt-started-{runId}", RunStartedType, new() { ["runId"] = runId, ["partnerId"] = Text(data, "partnerId") ?? "" }, time, null, ct);
         }
 
         LogCompleted(logger, runId, lines.Count, invoices.Count, started);
@@ -230,24 +230,19 @@ public sealed partial class InvoiceFilesFunction(
     {
         var again = JsonSerializer.Deserialize<Dictionary<string, string>>(data.GetRawText())!;
         again["waits"] = waits.ToString(CultureInfo.InvariantCulture);
-        var runId = again["runId"];
-        var e = new DomainEvent($"evt-stored-{runId}-{waits}", FileStoredType, $"/calaimhub/ingestion/{again.GetValueOrDefault("partnerId")}/invoice", runId, time, again);
-        var queue = storage.Queues.GetQueueClient(DomainEvent.InvoiceQueueName);
-        foreach (var message in TableRowDestination.EventMessages([e]))
-        {
-            await queue.SendMessageAsync(message, visibilityTimeout: TimeSpan.FromSeconds(Math.Min(60, 2 * waits)), cancellationToken: ct);
-        }
+        await SendToSelfAsync($"evt-stored-{again["runId"]}-{waits}", FileStoredType, again, time, TimeSpan.FromSeconds(Math.Min(60, 2 * waits)), ct);
     }
 
-    /// <summary>The run's staged lines are removed by a message of their own: the completion's work ends with its starts.</summary>
-    private async Task SendRunStartedAsync(string runId, JsonElement data, DateTimeOffset time, CancellationToken ct)
+    /// <summary>
+    /// An event of a run this function sends itself on <c>invoice-events</c>: a <c>file-stored</c> event waiting again, or the
+    /// run-started event whose handling removes the run's staged lines (so the completion's work ends with its starts).
+    /// </summary>
+    private async Task SendToSelfAsync(string id, string type, Dictionary<string, string> data, DateTimeOffset time, TimeSpan? delay, CancellationToken ct)
     {
-        var partner = Text(data, "partnerId");
-        var e = new DomainEvent($"evt-started-{runId}", RunStartedType, $"/calaimhub/ingestion/{partner}/invoice", runId, time,
-            new Dictionary<string, string> { ["runId"] = runId });
+        var e = new DomainEvent(id, type, $"/calaimhub/ingestion/{data.GetValueOrDefault("partnerId")}/invoice", data["runId"], time, data);
         foreach (var message in TableRowDestination.EventMessages([e]))
         {
-            await storage.Queues.GetQueueClient(DomainEvent.InvoiceQueueName).SendMessageAsync(message, ct);
+            await storage.Queues.GetQueueClient(DomainEvent.InvoiceQueueName).SendMessageAsync(message, visibilityTimeout: delay, cancellationToken: ct);
         }
     }
 

@@ -118,9 +118,7 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
     public async Task<List<StagedLine>> ReadAsync(string runId, CancellationToken cancellationToken)
     {
         var rows = new Dictionary<string, StagedLine>(StringComparer.Ordinal);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {runId} and RowKey lt {CompletedRow}") + " or " +
-            TableClient.CreateQueryFilter($"PartitionKey gt {runId + "|"} and PartitionKey lt {runId + "|~"}");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        await foreach (var row in Table.QueryAsync<TableEntity>(RunRowsFilter(runId), cancellationToken: cancellationToken))
         {
             if (row.RowKey.StartsWith(PackedRowPrefix, StringComparison.Ordinal))
             {
@@ -178,9 +176,7 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
             return 0;
         }
 
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {runId} and RowKey lt {CompletedRow}") + " or " +
-            TableClient.CreateQueryFilter($"PartitionKey gt {runId + "|"} and PartitionKey lt {runId + "|~"}");
-        var rows = await Table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ToListAsync(cancellationToken);
+        var rows = await Table.QueryAsync<TableEntity>(RunRowsFilter(runId), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ToListAsync(cancellationToken);
         foreach (var partition in rows.GroupBy(r => r.PartitionKey, StringComparer.Ordinal))
         {
             await RemoveAsync(new StagedRows(partition.Key, [.. partition.Select(r => r.RowKey)]), cancellationToken);
@@ -214,6 +210,11 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
             }
         }
     }
+
+    /// <summary>Every staged row of a run, in every layout: its message partitions (<c>{run}|…</c>) and line rows of partition <c>{run}</c>, not the mark.</summary>
+    private static string RunRowsFilter(string runId) =>
+        TableClient.CreateQueryFilter($"PartitionKey eq {runId} and RowKey lt {CompletedRow}") + " or " +
+        TableClient.CreateQueryFilter($"PartitionKey gt {runId + "|"} and PartitionKey lt {runId + "|~"}");
 
     private static string RowKey(StagedLine line) => $"{line.InvoiceId}~{line.EventId}";
 }
