@@ -136,6 +136,24 @@ public sealed class InvoiceStagingTests(AzuriteFixture azurite)
         Assert.Equal([InvoiceLineStaging.CompletedRow], (await StagedRowsAsync(file.RunId)).Select(r => r.RowKey));
     }
 
+    [Fact]
+    public async Task A_second_completion_marking_a_started_run_again_keeps_it_started()
+    {
+        // Given a run marked started by its first completion
+        var staging = new InvoiceLineStaging(azurite.Storage);
+        await azurite.Storage.Tables.GetTableClient(InvoiceLineStaging.TableName).CreateIfNotExistsAsync();
+        var runId = "run-twice-" + Guid.NewGuid().ToString("N");
+        var first = new DateTimeOffset(2026, 12, 5, 9, 0, 0, TimeSpan.Zero);
+        await staging.MarkCompletedAsync(runId, first, CancellationToken.None);
+        await staging.MarkStartedAsync(runId, first.AddMinutes(1), 7, CancellationToken.None);
+
+        // When a second completion (a redelivery that passed its check before the first marked the run started) marks it again
+        await staging.MarkCompletedAsync(runId, first.AddMinutes(2), CancellationToken.None);
+
+        // Then the run is still started, with its invoice count
+        Assert.Equal(new RunCompletion(first.AddMinutes(2), first.AddMinutes(1), 7), await staging.CompletionAsync(runId, CancellationToken.None));
+    }
+
     private async Task<List<TableEntity>> StagedRowsAsync(string runId) =>
         await azurite.Storage.Tables.GetTableClient(InvoiceLineStaging.TableName)
             .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ge {runId} and PartitionKey lt {runId + "~"}")).ToListAsync();

@@ -158,8 +158,12 @@ public sealed class InvoiceLineStaging(StorageAccount storage)
             : null;
     }
 
+    /// <summary>
+    /// Marks the run's completion begun. A merge: a second completion of the same run (a redelivery while the first still
+    /// ran) never takes back the first one's <c>StartedAt</c>, so the run's staged rows stay removable.
+    /// </summary>
     public Task MarkCompletedAsync(string runId, DateTimeOffset at, CancellationToken cancellationToken) =>
-        Table.UpsertEntityAsync(new TableEntity(runId, CompletedRow) { ["CompletedAt"] = at }, TableUpdateMode.Replace, cancellationToken);
+        Table.UpsertEntityAsync(new TableEntity(runId, CompletedRow) { ["CompletedAt"] = at }, TableUpdateMode.Merge, cancellationToken);
 
     /// <summary>Every invoice of the run is started (after <see cref="MarkCompletedAsync"/>): its staged rows may go.</summary>
     public Task MarkStartedAsync(string runId, DateTimeOffset at, int invoices, CancellationToken cancellationToken) =>
